@@ -1,0 +1,82 @@
+// Package config is the typed configuration of digestbot: environment
+// variables (DESIGN.md) and an optional YAML file named by DIGESTBOT_CONFIG.
+// Every default is written next to its field; Load refuses every invalid
+// value with an error that names the variable or key, the value and what is
+// allowed.
+package config
+
+import "time"
+
+// Config is the whole configuration.
+type Config struct {
+	// Secrets (never printed; Redacted replaces them).
+	DiscordToken string // DISCORD_TOKEN or the file DISCORD_TOKEN_FILE
+	IngestToken  string // DIGESTBOT_INGEST_TOKEN; empty: the push API refuses every request
+
+	RedisURL   string   // DIGESTBOT_REDIS_URL; empty: embedded in-memory store
+	RedisAddrs []string // parsed seed addresses (more than one: cluster)
+	KeyPrefix  string   // key prefix, default "digestbot:" (YAML redis.prefix)
+
+	DiscordAPIURL string // DIGESTBOT_DISCORD_API_URL; empty: https://discord.com
+	GuildID       string // DIGESTBOT_GUILD_ID; register commands on this guild only
+	ShardID       int    // DIGESTBOT_SHARD_ID, default 0
+	ShardCount    int    // DIGESTBOT_SHARD_COUNT, default 1
+	HTTPAddr      string // DIGESTBOT_HTTP_ADDR; empty: no HTTP endpoint
+
+	AllowPrivateFeeds bool // DIGESTBOT_ALLOW_PRIVATE_FEEDS
+
+	ConfigFile string // DIGESTBOT_CONFIG
+
+	Feeds  []FeedConfig  // YAML feeds
+	Topics []TopicConfig // YAML topics (global, seen by every guild)
+
+	Schedule       ScheduleConfig
+	Limits         Limits
+	Polling        Polling
+	Permissions    Permissions
+	Retention      time.Duration // YAML retention, default 720h (30 days): how long articles are kept
+	GuildDataGrace time.Duration // YAML guild_data_grace, default 720h: data of a guild the bot left is deleted after this
+}
+
+// FeedConfig is one feed from the configuration file.
+type FeedConfig struct {
+	URL      string        `yaml:"url"`
+	Name     string        `yaml:"name"`
+	Interval time.Duration `yaml:"interval"` // default Polling.Interval
+}
+
+// TopicConfig is one operator topic from the configuration file.
+type TopicConfig struct {
+	Name  string `yaml:"name"`
+	Query string `yaml:"query"`
+}
+
+// ScheduleConfig holds digest schedule defaults.
+type ScheduleConfig struct {
+	Default     string        // YAML schedule.default, default "daily 08:00"
+	TimeZone    string        // YAML schedule.timezone, default "UTC"
+	MinInterval time.Duration // YAML schedule.min_interval, default 5m: more frequent schedules are refused
+	MatchEvery  string        // YAML schedule.match, default "@every 1m": the matcher's cron spec
+}
+
+// Limits are per-guild quotas and digest sizes.
+type Limits struct {
+	SubscriptionsPerGuild int // YAML limits.subscriptions_per_guild, default 200
+	TopicsPerGuild        int // YAML limits.topics_per_guild, default 100
+	FeedsPerGuild         int // YAML limits.feeds_per_guild, default 50
+	ItemsPerSection       int // YAML limits.items_per_section, default 10
+	CommandsPerMinute     int // YAML limits.commands_per_minute, default 20 (per user)
+}
+
+// Polling is how feeds are fetched.
+type Polling struct {
+	Interval     time.Duration // YAML polling.interval, default 15m, minimum 1m
+	MaxFailures  int           // YAML polling.max_failures, default 10: consecutive failures that pause a feed
+	Timeout      time.Duration // YAML polling.timeout, default 30s: total time for one fetch
+	MaxBodyBytes int64         // YAML polling.max_body_bytes, default 10 MiB
+}
+
+// Permissions says who may change a server's subscriptions.
+type Permissions struct {
+	ManagerRole string // YAML permissions.role: a role name or id that may manage, besides Manage Channels
+}

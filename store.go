@@ -1,0 +1,171 @@
+package digestbot
+
+import (
+	"context"
+	"time"
+)
+
+// Store is everything the bot keeps. Redis is the only state (package store
+// implements it over go-redis, against a real server or the embedded one);
+// consumers that need less declare a smaller interface of their own.
+//
+// Every method that takes a guild id only ever reads or changes that guild's
+// data: knowing another guild's subscription id is not enough to touch it
+// (the result is ENOTFOUND). Errors are *Error values: EINVALID for bad
+// input, ENOTFOUND, ELIMIT for quotas, EUNAVAILABLE when Redis cannot be
+// reached (within a bounded time; never a hang), EINTERNAL otherwise.
+type Store interface {
+	ArticleStore
+	SubscriptionStore
+	ScheduleStore
+	PendingStore
+	FeedStore
+	GuildStore
+	// Ping reports whether the store answers, as EUNAVAILABLE when it does not.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// LogEntry is one article in the ingest log, in ingest order.
+type LogEntry struct {
+	Seq       string // opaque, increasing; pass as `after` to read on
+	ArticleID string
+	Ingested  time.Time
+}
+
+// ArticleStore keeps the article archive and the ingest log.
+type ArticleStore interface {
+	// PutArticles stores articles by id, each put-if-absent with the
+	// retention TTL. An existing article whose title, text, summary or tags
+	// changed is updated in place (keeping Ingested and its log entry);
+	// otherwise it is unchanged. Only new articles are appended to the ingest
+	// log, so only they are matched. One round trip per batch (pipelined).
+	PutArticles(ctx context.Context, articles []*Article) ([]PutOutcome, error)
+	// GetArticles returns the articles with these ids, in order; nil for
+	// an id that is not (or no longer) stored.
+	GetArticles(ctx context.Context, ids []string) ([]*Article, error)
+	// ArticlesAfter reads the ingest log after seq ("" = from the start),
+	// at most max entries, oldest first.
+	ArticlesAfter(ctx context.Context, seq string, max int) ([]LogEntry, error)
+	// ArticlesSince reads the ingest log from time t on (for backfill and
+	// "what would this have matched"), at most max entries, oldest first.
+	ArticlesSince(ctx context.Context, t time.Time, max int) ([]LogEntry, error)
+	// Watermark returns a named cursor ("" when unset); SetWatermark moves it.
+	Watermark(ctx context.Context, name string) (string, error)
+	SetWatermark(ctx context.Context, name, seq string) error
+}
+
+// SubscriptionChange is one entry of the change feed that lets a matcher
+// keep its index current without reloading everything.
+type SubscriptionChange struct {
+	Seq          string
+	Op           string // "add_sub", "remove_sub", "put_topic", "delete_topic", "delete_guild"
+	GuildID      string
+	Subscription *Subscription // add_sub, remove_sub
+	Topic        *Topic        // put_topic, delete_topic
+}
+
+// SubscriptionStore keeps subscriptions and guild topics.
+type SubscriptionStore interface {
+	// AddSubscription stores s (validated). Adding the same subscription
+	// again is a no-op that returns created=false. ELIMIT when the guild
+	// already has limit subscriptions.
+	AddSubscription(ctx context.Context, s *Subscription, limit int) (created bool, err error)
+	// RemoveSubscription removes a guild's subscription; ENOTFOUND when the
+	// guild has no subscription with that id.
+	RemoveSubscription(ctx context.Context, guildID, subID string) (*Subscription, error)
+	// Subscriptions lists a guild's subscriptions, of one channel when
+	// channelID is set, oldest first.
+	Subscriptions(ctx context.Context, guildID, channelID string) ([]*Subscription, error)
+	// AllSubscriptions lists every guild's subscriptions (for the matcher).
+	AllSubscriptions(ctx context.Context) ([]*Subscription, error)
+	// PutTopic creates or replaces a guild topic (GuildID set); ELIMIT past limit new topics.
+	PutTopic(ctx context.Context, t *Topic, limit int) error
+	// DeleteTopic removes a guild topic; ENOTFOUND when absent.
+	DeleteTopic(ctx context.Context, guildID, name string) error
+	// Topics lists a guild's own topics (not the global ones from the config).
+	Topics(ctx context.Context, guildID string) ([]*Topic, error)
+	// AllTopics lists every guild's topics.
+	AllTopics(ctx context.Context) ([]*Topic, error)
+	// SubscriptionChanges reads the change feed after seq ("" = its start).
+	SubscriptionChanges(ctx context.Context, seq string, max int) ([]SubscriptionChange, error)
+}
+
+// ScheduleStore keeps channel schedules and delivery state.
+type ScheduleStore interface {
+	// SetSchedule stores a channel's schedule (ChannelID "" = the guild default).
+	SetSchedule(ctx context.Context, s *ChannelSchedule) error
+	// Schedule returns a channel's own schedule, or nil.
+	Schedule(ctx context.Context, guildID, channelID string) (*ChannelSchedule, error)
+	// AllSchedules lists every stored schedule of every guild.
+	AllSchedules(ctx context.Context) ([]*ChannelSchedule, error)
+	// ChannelState returns what is known about delivering to a channel
+	// (a zero state, not nil, when nothing is).
+	ChannelState(ctx context.Context, guildID, channelID string) (*ChannelState, error)
+	SetChannelState(ctx context.Context, st *ChannelState) error
+	// Channels lists the (guild, channel) pairs that have subscriptions.
+	Channels(ctx context.Context) ([]ChannelRef, error)
+}
+
+// ChannelRef names a channel of a guild.
+type ChannelRef struct{ GuildID, ChannelID string }
+
+// Delivery is one digest being delivered to a channel: the pending items it
+// covers, frozen when it began so that a retry after a crash composes the
+// same digest (and so sends the same nonces).
+type Delivery struct {
+	GuildID     string
+	ChannelID   string
+	WindowID    string // stable for the life of this delivery
+	Items       []PendingItem
+	PostedParts map[int]string // part index -> message id already confirmed
+	StartedAt   time.Time
+}
+
+// PendingStore keeps per-channel pending queues and the delivery protocol:
+// claim the channel (a lease with a token and expiry, so exactly one replica
+// delivers), begin (freeze the items), post parts, then acknowledge (remove
+// exactly the frozen items). Items that arrive meanwhile stay pending.
+type PendingStore interface {
+	// EnqueuePending adds items; an item for a (channel, article) already
+	// pending gains the new hits instead of being added twice. An article
+	// already delivered to the channel is not queued again.
+	EnqueuePending(ctx context.Context, items []PendingItem) error
+	// Pending lists a channel's pending items, oldest first.
+	Pending(ctx context.Context, guildID, channelID string) ([]PendingItem, error)
+	// ClaimChannel takes the delivery lease of a channel for ttl. ok=false
+	// when another holder has it.
+	ClaimChannel(ctx context.Context, guildID, channelID string, ttl time.Duration) (token string, ok bool, err error)
+	// ReleaseChannel gives the lease back if token still holds it.
+	ReleaseChannel(ctx context.Context, guildID, channelID, token string) error
+	// BeginDelivery returns the unfinished delivery of the channel if there
+	// is one, else freezes the current pending items into a new one (nil
+	// when nothing is pending). ECONFLICT when token no longer holds the lease.
+	BeginDelivery(ctx context.Context, guildID, channelID, token string, now time.Time) (*Delivery, error)
+	// MarkPartPosted records that part was confirmed by the chat service.
+	MarkPartPosted(ctx context.Context, d *Delivery, token string, part int, messageID string) error
+	// AckDelivery removes the delivery's items from the queue, remembers
+	// them as delivered, and ends the delivery, atomically.
+	AckDelivery(ctx context.Context, d *Delivery, token string) error
+}
+
+// FeedStore keeps guild feeds and the health of every polled URL.
+type FeedStore interface {
+	AddFeed(ctx context.Context, f *Feed, limit int) (created bool, err error)
+	RemoveFeed(ctx context.Context, guildID, url string) error // ENOTFOUND when absent
+	Feeds(ctx context.Context, guildID string) ([]*Feed, error)
+	AllFeeds(ctx context.Context) ([]*Feed, error)
+	FeedHealth(ctx context.Context, url string) (*FeedHealth, error) // zero value with URL set when unknown
+	SetFeedHealth(ctx context.Context, h *FeedHealth) error
+}
+
+// GuildStore handles a guild as a whole.
+type GuildStore interface {
+	// MarkGuildLeft records that the bot left a guild at t (zero t: it is back).
+	MarkGuildLeft(ctx context.Context, guildID string, t time.Time) error
+	// GuildsLeftBefore lists guilds the bot left before t.
+	GuildsLeftBefore(ctx context.Context, t time.Time) ([]string, error)
+	// DeleteGuild deletes every key of a guild: subscriptions, topics,
+	// schedules, feeds, channel states and pending queues.
+	DeleteGuild(ctx context.Context, guildID string) error
+}

@@ -1,0 +1,137 @@
+package digestbot
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// Defaults for per-guild quotas; the configuration may change them.
+const (
+	DefaultMaxSubscriptionsPerGuild = 200
+	DefaultMaxTopicsPerGuild        = 100
+	DefaultMaxFeedsPerGuild         = 50
+	MaxQueryLen                     = 500 // characters
+	MaxTopicNameLen                 = 32
+)
+
+// Topic is a named query. GuildID is empty for the operator's topics from the
+// configuration file, which every guild sees; a guild's own topic of the same
+// name hides the global one for that guild.
+type Topic struct {
+	GuildID   string    `json:"guild_id,omitempty"`
+	Name      string    `json:"name"`  // lower case, see ValidateTopicName
+	Query     string    `json:"query"` // query language text
+	CreatedBy string    `json:"created_by,omitempty"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+var topicNameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+
+// NormalizeTopicName returns the canonical (lower-case, trimmed) topic name.
+func NormalizeTopicName(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
+
+// ValidateTopicName checks a normalised topic name.
+func ValidateTopicName(name string) error {
+	if name == "" {
+		return Errorf(EINVALID, "topic name is empty")
+	}
+	if len(name) > MaxTopicNameLen {
+		return Errorf(EINVALID, "topic name %q is longer than %d characters", name, MaxTopicNameLen)
+	}
+	if !topicNameRE.MatchString(name) {
+		return Errorf(EINVALID, "topic name %q may hold only a-z, 0-9, - and _, starting with a letter or digit", name)
+	}
+	return nil
+}
+
+// Subscription subscribes one channel to a query or to a topic.
+// Exactly one of Query and Topic is set.
+type Subscription struct {
+	ID        string    `json:"id"` // SubscriptionID(GuildID, ChannelID, Query, Topic)
+	GuildID   string    `json:"guild_id"`
+	ChannelID string    `json:"channel_id"`
+	Query     string    `json:"query,omitempty"` // canonical query text (subscriptions.Query.String())
+	Topic     string    `json:"topic,omitempty"` // topic name
+	CreatedBy string    `json:"created_by,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// SubscriptionID returns the stable id of a subscription: the same channel
+// subscribing to the same canonical query or topic twice gets the same id,
+// which makes adding idempotent.
+func SubscriptionID(guildID, channelID, query, topic string) string {
+	key := guildID + "\x00" + channelID + "\x00q:" + query
+	if topic != "" {
+		key = guildID + "\x00" + channelID + "\x00t:" + topic
+	}
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:6])
+}
+
+// Label is how the subscription is shown to users: the topic name or the query.
+func (s *Subscription) Label() string {
+	if s.Topic != "" {
+		return "topic:" + s.Topic
+	}
+	return s.Query
+}
+
+// Validate checks the fields that do not need the query parser.
+func (s *Subscription) Validate() error {
+	switch {
+	case s.GuildID == "":
+		return Errorf(EINVALID, "subscription has no guild")
+	case s.ChannelID == "":
+		return Errorf(EINVALID, "subscription has no channel")
+	case (s.Query == "") == (s.Topic == ""):
+		return Errorf(EINVALID, "give either a query or a topic")
+	case len([]rune(s.Query)) > MaxQueryLen:
+		return Errorf(EINVALID, "query is longer than %d characters", MaxQueryLen)
+	case s.ID != SubscriptionID(s.GuildID, s.ChannelID, s.Query, s.Topic):
+		return Errorf(EINVALID, "subscription id does not match its content")
+	}
+	if s.Topic != "" {
+		return ValidateTopicName(s.Topic)
+	}
+	return nil
+}
+
+// ChannelSchedule is when a channel receives its digest. Spec is a preset
+// ("hourly", "daily 08:00", "weekly mon 08:00") or a 5-field cron
+// expression; see package schedule for parsing and limits.
+type ChannelSchedule struct {
+	GuildID   string    `json:"guild_id"`
+	ChannelID string    `json:"channel_id"` // empty: the guild's default schedule
+	Spec      string    `json:"spec"`
+	TimeZone  string    `json:"timezone"` // IANA name; empty: the guild or global default
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// ChannelState is what the bot knows about delivering to a channel.
+type ChannelState struct {
+	GuildID      string    `json:"guild_id"`
+	ChannelID    string    `json:"channel_id"`
+	PausedReason string    `json:"paused_reason,omitempty"` // set when the channel is gone or forbidden
+	PausedAt     time.Time `json:"paused_at,omitzero"`
+	LastDigestAt time.Time `json:"last_digest_at,omitzero"` // end of the last window delivered
+}
+
+// Hit is one subscription that matched an article, with the terms that made it match.
+type Hit struct {
+	SubscriptionID string   `json:"sub"`
+	Label          string   `json:"label"` // query text or topic:name, for grouping in the digest
+	Terms          []string `json:"terms,omitempty"`
+}
+
+// PendingItem is one article waiting to be delivered to one channel. It
+// carries every subscription of the channel that matched the article.
+type PendingItem struct {
+	GuildID   string    `json:"guild_id"`
+	ChannelID string    `json:"channel_id"`
+	ArticleID string    `json:"article_id"`
+	Hits      []Hit     `json:"hits"`
+	QueuedAt  time.Time `json:"queued_at"`
+}
