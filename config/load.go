@@ -1,0 +1,451 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	digestbot "github.com/digestbot/digestbot"
+	"go.yaml.in/yaml/v3"
+)
+
+// Bounds of the configurable values. They keep a typo (a zero, an extra
+// digit) from turning into a bot that hammers a feed or never delivers.
+const (
+	MinPollInterval = time.Minute
+	MaxPollInterval = 7 * 24 * time.Hour
+	MinRetention    = time.Hour
+	MaxRetention    = 365 * 24 * time.Hour
+	maxTokenFile    = 4096
+)
+
+// Defaults, as documented in the README.
+func defaults() *Config {
+	return &Config{
+		KeyPrefix:  "digestbot:",
+		ShardCount: 1,
+		Schedule: ScheduleConfig{
+			Default:     "daily 08:00",
+			TimeZone:    "UTC",
+			MinInterval: 5 * time.Minute,
+			MatchEvery:  "@every 1m",
+		},
+		Limits: Limits{
+			SubscriptionsPerGuild: digestbot.DefaultMaxSubscriptionsPerGuild,
+			TopicsPerGuild:        digestbot.DefaultMaxTopicsPerGuild,
+			FeedsPerGuild:         digestbot.DefaultMaxFeedsPerGuild,
+			ItemsPerSection:       10,
+			CommandsPerMinute:     20,
+		},
+		Polling: Polling{
+			Interval:     15 * time.Minute,
+			MaxFailures:  10,
+			Timeout:      30 * time.Second,
+			MaxBodyBytes: 10 << 20,
+		},
+		Retention:      30 * 24 * time.Hour,
+		GuildDataGrace: 30 * 24 * time.Hour,
+	}
+}
+
+// fileConfig is the YAML file's shape. Durations are strings such as "15m".
+type fileConfig struct {
+	Redis struct {
+		Prefix *string `yaml:"prefix"`
+	} `yaml:"redis"`
+	Feeds    []fileFeed    `yaml:"feeds"`
+	Topics   []TopicConfig `yaml:"topics"`
+	Schedule struct {
+		Default     *string `yaml:"default"`
+		TimeZone    *string `yaml:"timezone"`
+		MinInterval *string `yaml:"min_interval"`
+		Match       *string `yaml:"match"`
+	} `yaml:"schedule"`
+	Limits struct {
+		SubscriptionsPerGuild *int `yaml:"subscriptions_per_guild"`
+		TopicsPerGuild        *int `yaml:"topics_per_guild"`
+		FeedsPerGuild         *int `yaml:"feeds_per_guild"`
+		ItemsPerSection       *int `yaml:"items_per_section"`
+		CommandsPerMinute     *int `yaml:"commands_per_minute"`
+	} `yaml:"limits"`
+	Polling struct {
+		Interval     *string `yaml:"interval"`
+		MaxFailures  *int    `yaml:"max_failures"`
+		Timeout      *string `yaml:"timeout"`
+		MaxBodyBytes *int64  `yaml:"max_body_bytes"`
+	} `yaml:"polling"`
+	Permissions struct {
+		Role *string `yaml:"role"`
+	} `yaml:"permissions"`
+	Retention      *string `yaml:"retention"`
+	GuildDataGrace *string `yaml:"guild_data_grace"`
+}
+
+type fileFeed struct {
+	URL      string `yaml:"url"`
+	Name     string `yaml:"name"`
+	Interval string `yaml:"interval"`
+}
+
+// Errors collects every problem found, so one run of check-config shows them all.
+type Errors []string
+
+func (e Errors) Error() string {
+	if len(e) == 1 {
+		return e[0]
+	}
+	return fmt.Sprintf("%d configuration errors:\n  %s", len(e), strings.Join(e, "\n  "))
+}
+
+// Load reads the configuration from the environment (getenv) and the YAML
+// file DIGESTBOT_CONFIG names, applies defaults and validates every value.
+// The error, an *digestbot.Error with code EINVALID, lists every problem,
+// each naming the variable or key, the value and what is allowed.
+func Load(getenv func(string) string) (*Config, error) {
+	c := defaults()
+	var errs Errors
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+
+	// Secrets.
+	tok, tokFile := getenv("DISCORD_TOKEN"), getenv("DISCORD_TOKEN_FILE")
+	switch {
+	case tok != "" && tokFile != "":
+		bad("DISCORD_TOKEN and DISCORD_TOKEN_FILE are both set: set only one")
+	case tokFile != "":
+		t, err := readSecretFile(tokFile)
+		if err != nil {
+			bad("DISCORD_TOKEN_FILE=%q: %v", tokFile, err)
+		}
+		c.DiscordToken = t
+	default:
+		c.DiscordToken = strings.TrimSpace(tok)
+	}
+	if strings.ContainsAny(c.DiscordToken, " \t\r\n") {
+		bad("DISCORD_TOKEN: the token contains white space; paste the bot token only")
+	}
+	c.IngestToken = getenv("DIGESTBOT_INGEST_TOKEN")
+	if c.IngestToken != "" && len(c.IngestToken) < 16 {
+		bad("DIGESTBOT_INGEST_TOKEN: %d characters; use at least 16 random characters (or unset it to refuse all pushes)", len(c.IngestToken))
+	}
+
+	// Redis.
+	c.RedisURL = strings.TrimSpace(getenv("DIGESTBOT_REDIS_URL"))
+	if c.RedisURL != "" {
+		addrs, err := ParseRedisURL(c.RedisURL)
+		if err != nil {
+			bad("DIGESTBOT_REDIS_URL=%q: %v", RedactURL(c.RedisURL), err)
+		}
+		c.RedisAddrs = addrs
+	}
+
+	// Discord.
+	if v := getenv("DIGESTBOT_DISCORD_API_URL"); v != "" {
+		u, err := url.Parse(v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			bad("DIGESTBOT_DISCORD_API_URL=%q: want an http or https base URL such as https://discord.com or http://127.0.0.1:8080", v)
+		} else {
+			c.DiscordAPIURL = strings.TrimRight(v, "/")
+		}
+	}
+	if v := getenv("DIGESTBOT_GUILD_ID"); v != "" {
+		if !isSnowflake(v) {
+			bad("DIGESTBOT_GUILD_ID=%q: want a Discord server id (digits only)", v)
+		}
+		c.GuildID = v
+	}
+	c.ShardID = intEnv(getenv, "DIGESTBOT_SHARD_ID", 0, bad)
+	c.ShardCount = intEnv(getenv, "DIGESTBOT_SHARD_COUNT", 1, bad)
+	if c.ShardCount < 1 || c.ShardCount > 4096 {
+		bad("DIGESTBOT_SHARD_COUNT=%d: want 1 to 4096", c.ShardCount)
+	} else if c.ShardID < 0 || c.ShardID >= c.ShardCount {
+		bad("DIGESTBOT_SHARD_ID=%d: want 0 to %d (DIGESTBOT_SHARD_COUNT - 1)", c.ShardID, c.ShardCount-1)
+	}
+
+	// HTTP.
+	if v := getenv("DIGESTBOT_HTTP_ADDR"); v != "" {
+		if err := checkListenAddr(v); err != nil {
+			bad("DIGESTBOT_HTTP_ADDR=%q: %v", v, err)
+		}
+		c.HTTPAddr = v
+	}
+	if v := getenv("DIGESTBOT_ALLOW_PRIVATE_FEEDS"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("DIGESTBOT_ALLOW_PRIVATE_FEEDS=%q: want true or false", v)
+		}
+		c.AllowPrivateFeeds = b
+	}
+
+	// File.
+	c.ConfigFile = getenv("DIGESTBOT_CONFIG")
+	if c.ConfigFile != "" {
+		data, err := os.ReadFile(c.ConfigFile)
+		if err != nil {
+			bad("DIGESTBOT_CONFIG=%q: %v", c.ConfigFile, unwrapPathError(err))
+		} else {
+			errs = append(errs, c.applyFile(data)...)
+		}
+	}
+
+	if len(errs) > 0 {
+		return nil, digestbot.WrapError(digestbot.EINVALID, errs, "%s", errs.Error())
+	}
+	return c, nil
+}
+
+func (c *Config) applyFile(data []byte) Errors {
+	var errs Errors
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(c.ConfigFile+": "+format, args...)) }
+	var f fileConfig
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) { // an empty file is no error
+		return Errors{fmt.Sprintf("%s: %v", c.ConfigFile, err)}
+	}
+	if f.Redis.Prefix != nil {
+		p := *f.Redis.Prefix
+		if p == "" || len(p) > 64 || strings.ContainsAny(p, "{} \t\r\n") {
+			bad("redis.prefix=%q: want 1 to 64 characters without braces or white space", p)
+		}
+		c.KeyPrefix = p
+	}
+	seen := map[string]bool{}
+	for i, ff := range f.Feeds {
+		key := fmt.Sprintf("feeds[%d]", i)
+		u, err := url.Parse(ff.URL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("%s.url=%q: want an http or https URL", key, ff.URL)
+			continue
+		}
+		if seen[ff.URL] {
+			bad("%s.url=%q: listed twice", key, ff.URL)
+		}
+		seen[ff.URL] = true
+		fc := FeedConfig{URL: ff.URL, Name: strings.TrimSpace(ff.Name)}
+		if ff.Interval != "" {
+			fc.Interval = duration(ff.Interval, key+".interval", MinPollInterval, MaxPollInterval, bad)
+		}
+		c.Feeds = append(c.Feeds, fc)
+	}
+	names := map[string]bool{}
+	for i, t := range f.Topics {
+		key := fmt.Sprintf("topics[%d]", i)
+		t.Name = digestbot.NormalizeTopicName(t.Name)
+		if err := digestbot.ValidateTopicName(t.Name); err != nil {
+			bad("%s.name: %s", key, digestbot.ErrorMessage(err))
+			continue
+		}
+		if names[t.Name] {
+			bad("%s.name=%q: defined twice", key, t.Name)
+		}
+		names[t.Name] = true
+		if strings.TrimSpace(t.Query) == "" {
+			bad("%s.query: empty; a topic needs a query", key)
+		}
+		c.Topics = append(c.Topics, t)
+	}
+	s := f.Schedule
+	if s.Default != nil {
+		c.Schedule.Default = strings.TrimSpace(*s.Default)
+	}
+	if s.TimeZone != nil {
+		if _, err := time.LoadLocation(*s.TimeZone); err != nil || *s.TimeZone == "" || *s.TimeZone == "Local" {
+			bad("schedule.timezone=%q: want an IANA time zone name such as UTC or Europe/Paris", *s.TimeZone)
+		}
+		c.Schedule.TimeZone = *s.TimeZone
+	}
+	if s.MinInterval != nil {
+		c.Schedule.MinInterval = duration(*s.MinInterval, "schedule.min_interval", time.Minute, 7*24*time.Hour, bad)
+	}
+	if s.Match != nil {
+		c.Schedule.MatchEvery = strings.TrimSpace(*s.Match)
+	}
+	l := f.Limits
+	intKey(l.SubscriptionsPerGuild, &c.Limits.SubscriptionsPerGuild, "limits.subscriptions_per_guild", 1, 100_000, bad)
+	intKey(l.TopicsPerGuild, &c.Limits.TopicsPerGuild, "limits.topics_per_guild", 1, 10_000, bad)
+	intKey(l.FeedsPerGuild, &c.Limits.FeedsPerGuild, "limits.feeds_per_guild", 1, 10_000, bad)
+	intKey(l.ItemsPerSection, &c.Limits.ItemsPerSection, "limits.items_per_section", 1, 25, bad)
+	intKey(l.CommandsPerMinute, &c.Limits.CommandsPerMinute, "limits.commands_per_minute", 1, 600, bad)
+	p := f.Polling
+	if p.Interval != nil {
+		c.Polling.Interval = duration(*p.Interval, "polling.interval", MinPollInterval, MaxPollInterval, bad)
+	}
+	intKey(p.MaxFailures, &c.Polling.MaxFailures, "polling.max_failures", 1, 1000, bad)
+	if p.Timeout != nil {
+		c.Polling.Timeout = duration(*p.Timeout, "polling.timeout", time.Second, 5*time.Minute, bad)
+	}
+	if p.MaxBodyBytes != nil {
+		if v := *p.MaxBodyBytes; v < 1024 || v > 100<<20 {
+			bad("polling.max_body_bytes=%d: want 1024 to %d", v, 100<<20)
+		} else {
+			c.Polling.MaxBodyBytes = v
+		}
+	}
+	if f.Permissions.Role != nil {
+		c.Permissions.ManagerRole = strings.TrimSpace(*f.Permissions.Role)
+	}
+	if f.Retention != nil {
+		c.Retention = duration(*f.Retention, "retention", MinRetention, MaxRetention, bad)
+	}
+	if f.GuildDataGrace != nil {
+		c.GuildDataGrace = duration(*f.GuildDataGrace, "guild_data_grace", 0, MaxRetention, bad)
+	}
+	return errs
+}
+
+// duration parses a Go duration, also accepting a day suffix ("30d").
+func duration(s, key string, lo, hi time.Duration, bad func(string, ...any)) time.Duration {
+	d, err := ParseDuration(s)
+	if err != nil || d < lo || d > hi {
+		bad("%s=%q: want a duration from %s to %s, such as 15m, 2h or 30d", key, s, fmtDur(lo), fmtDur(hi))
+		return 0
+	}
+	return d
+}
+
+// ParseDuration is time.ParseDuration that also accepts whole days ("30d").
+func ParseDuration(s string) (time.Duration, error) {
+	s = strings.TrimSpace(s)
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 || days > 100_000 {
+			return 0, fmt.Errorf("bad number of days %q", n)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
+
+func fmtDur(d time.Duration) string {
+	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	return d.String()
+}
+
+func intKey(v *int, dst *int, key string, lo, hi int, bad func(string, ...any)) {
+	if v == nil {
+		return
+	}
+	if *v < lo || *v > hi {
+		bad("%s=%d: want %d to %d", key, *v, lo, hi)
+		return
+	}
+	*dst = *v
+}
+
+func intEnv(getenv func(string) string, name string, def int, bad func(string, ...any)) int {
+	v := getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		bad("%s=%q: want a whole number", name, v)
+		return def
+	}
+	return n
+}
+
+var snowflakeRE = regexp.MustCompile(`^[0-9]{1,20}$`)
+
+func isSnowflake(s string) bool { return snowflakeRE.MatchString(s) }
+
+func checkListenAddr(v string) error {
+	host, port, err := net.SplitHostPort(v)
+	if err != nil {
+		return fmt.Errorf("want HOST:PORT such as :8080 or 127.0.0.1:8080")
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("port %q is not 0 to 65535", port)
+	}
+	if host != "" && net.ParseIP(host) == nil && !regexp.MustCompile(`^[A-Za-z0-9.-]+$`).MatchString(host) {
+		return fmt.Errorf("host %q is not an IP address or host name", host)
+	}
+	return nil
+}
+
+func readSecretFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", unwrapPathError(err)
+	}
+	defer f.Close()
+	buf := make([]byte, maxTokenFile+1)
+	n, _ := f.Read(buf)
+	if n > maxTokenFile {
+		return "", fmt.Errorf("file is larger than %d bytes; it should hold the token only", maxTokenFile)
+	}
+	t := strings.TrimSpace(string(buf[:n]))
+	if t == "" {
+		return "", fmt.Errorf("file is empty")
+	}
+	return t, nil
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// ParseRedisURL checks DIGESTBOT_REDIS_URL's syntax: a redis:// or rediss://
+// URL, or several comma-separated seeds (URLs or host:port) for a cluster.
+// It returns the seed addresses. The store makes the connection.
+func ParseRedisURL(v string) ([]string, error) {
+	var addrs []string
+	for part := range strings.SplitSeq(v, ",") {
+		part = strings.TrimSpace(part)
+		if part == "" {
+			return nil, fmt.Errorf("empty address in the list; want redis://host:port, rediss://host:port, or comma-separated host:port seeds for a cluster")
+		}
+		host := part
+		if strings.Contains(part, "://") {
+			u, err := url.Parse(part)
+			if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+				return nil, fmt.Errorf("want redis://host:port or rediss://host:port (optionally with user:password@ and /DB)")
+			}
+			host = u.Host
+		}
+		h, port, err := net.SplitHostPort(host)
+		if err != nil {
+			if strings.Contains(part, "://") {
+				h, port = host, "6379"
+			} else {
+				return nil, fmt.Errorf("%q is not a redis:// URL or host:port", part)
+			}
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || h == "" {
+			return nil, fmt.Errorf("%q: want host:port with a port from 1 to 65535", RedactURL(part))
+		}
+		addrs = append(addrs, net.JoinHostPort(h, port))
+	}
+	return addrs, nil
+}
+
+// RedactURL hides the password of a URL (or of each URL in a list).
+func RedactURL(v string) string {
+	parts := strings.Split(v, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			if _, has := u.User.Password(); has {
+				u.User = url.UserPassword(u.User.Username(), "xxxxx")
+				parts[i] = u.String()
+			} else {
+				u.User = url.User("xxxxx")
+				parts[i] = u.String()
+			}
+		}
+	}
+	return strings.Join(parts, ",")
+}
