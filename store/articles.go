@@ -1,0 +1,254 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/digestbot/digestbot"
+	"github.com/redis/go-redis/v9"
+)
+
+// Log read sizes.
+const (
+	defaultLogRead = 1000
+	maxLogRead     = 10000
+)
+
+// PutArticles stores articles by id with the retention TTL: new ones are
+// added and appended to the ingest log, existing ones are updated in place
+// when their title, text, summary or tags changed. The batch costs one round
+// trip (SET NX GET of every article) plus one for the log appends and
+// updates. Every article is validated first; an invalid one fails the whole
+// batch with EINVALID and nothing is stored.
+func (s *Store) PutArticles(ctx context.Context, articles []*digestbot.Article) ([]digestbot.PutOutcome, error) {
+	for _, a := range articles {
+		if a == nil {
+			return nil, digestbot.Errorf(digestbot.EINVALID, "article is missing")
+		}
+		if err := a.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	if len(articles) == 0 {
+		return nil, nil
+	}
+	now := s.now()
+	stored := make([]*digestbot.Article, len(articles))
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.Cmd, len(articles))
+	for i, a := range articles {
+		c := *a
+		if c.Ingested.IsZero() {
+			c.Ingested = now
+		}
+		stored[i] = &c
+		// SET NX GET stores the article only if it is absent and returns
+		// what was there, so new-vs-existing is decided atomically.
+		cmds[i] = pipe.Do(ctx, "set", s.articleKey(a.ID), encode(&c), "px", s.retention.Milliseconds(), "nx", "get")
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, s.fail("put articles", err)
+	}
+
+	out := make([]digestbot.PutOutcome, len(articles))
+	pipe = s.rdb.Pipeline()
+	minID := strconv.FormatInt(ms(s.retentionCutoff()), 10)
+	writes := 0
+	for i, c := range cmds {
+		old, err := c.Text()
+		if errors.Is(err, redis.Nil) {
+			out[i] = digestbot.PutNew
+			pipe.XAdd(ctx, &redis.XAddArgs{
+				Stream: s.ingestKey(),
+				MinID:  minID,
+				Approx: true,
+				Values: []string{"a", articles[i].ID},
+			})
+			writes++
+			continue
+		}
+		if err != nil {
+			return nil, s.fail("put articles", err)
+		}
+		prev, err := decode[digestbot.Article]("put articles", old)
+		if err != nil {
+			return nil, err
+		}
+		if !contentChanged(prev, articles[i]) {
+			out[i] = digestbot.PutUnchanged
+			continue
+		}
+		out[i] = digestbot.PutUpdated
+		up := *stored[i]
+		up.Ingested = prev.Ingested
+		// XX KEEPTTL: an update neither resurrects an article that just
+		// expired nor extends its life.
+		pipe.Do(ctx, "set", s.articleKey(up.ID), encode(&up), "xx", "keepttl")
+		writes++
+	}
+	if writes > 0 {
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, s.fail("append to the ingest log", err)
+		}
+	}
+	return out, nil
+}
+
+// contentChanged reports whether an incoming article differs from the stored
+// one in what readers see: title, text, summary or tags.
+func contentChanged(old, new *digestbot.Article) bool {
+	return old.Title != new.Title || old.Text != new.Text || old.Summary != new.Summary ||
+		!slices.Equal(old.Tags, new.Tags)
+}
+
+// GetArticles returns the stored articles with these ids, in order, nil for
+// an id that is not (or no longer) stored.
+func (s *Store) GetArticles(ctx context.Context, ids []string) ([]*digestbot.Article, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	// One GET per key in a pipeline rather than MGET: the keys live in
+	// different cluster slots.
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.StringCmd, len(ids))
+	for i, id := range ids {
+		cmds[i] = pipe.Get(ctx, s.articleKey(id))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, s.fail("get articles", err)
+	}
+	out := make([]*digestbot.Article, len(ids))
+	for i, c := range cmds {
+		v, err := c.Result()
+		if errors.Is(err, redis.Nil) {
+			continue
+		}
+		if err != nil {
+			return nil, s.fail("get articles", err)
+		}
+		if out[i], err = decode[digestbot.Article]("get article "+ids[i], v); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// ArticlesAfter reads the ingest log after seq ("" = from the oldest entry
+// still inside the retention window), at most max entries (default 1000,
+// at most 10000), oldest first.
+func (s *Store) ArticlesAfter(ctx context.Context, seq string, max int) ([]digestbot.LogEntry, error) {
+	start := "-"
+	if seq != "" {
+		next, err := nextStreamID(seq)
+		if err != nil {
+			return nil, err
+		}
+		start = next
+	}
+	return s.readLog(ctx, start, max)
+}
+
+// ArticlesSince reads the ingest log from time t on (clamped to the
+// retention window), at most max entries, oldest first.
+func (s *Store) ArticlesSince(ctx context.Context, t time.Time, max int) ([]digestbot.LogEntry, error) {
+	if cut := s.retentionCutoff(); t.Before(cut) {
+		t = cut
+	}
+	return s.readLog(ctx, strconv.FormatInt(ms(t), 10), max)
+}
+
+func (s *Store) readLog(ctx context.Context, start string, max int) ([]digestbot.LogEntry, error) {
+	max = clampCount(max)
+	cutoff := ms(s.retentionCutoff())
+	var out []digestbot.LogEntry
+	// Entries older than the retention window may linger until the next
+	// append trims them; skip them here so readers see one consistent
+	// window. Reading on past them costs at most a few extra rounds.
+	for len(out) < max {
+		want := max - len(out)
+		msgs, err := s.rdb.XRangeN(ctx, s.ingestKey(), start, "+", int64(want)).Result()
+		if err != nil {
+			return nil, s.fail("read the ingest log", err)
+		}
+		for _, m := range msgs {
+			t, _, err := parseStreamID(m.ID)
+			if err != nil {
+				return nil, s.fail("read the ingest log", err)
+			}
+			if t < cutoff {
+				continue
+			}
+			id, _ := m.Values["a"].(string)
+			out = append(out, digestbot.LogEntry{Seq: m.ID, ArticleID: id, Ingested: time.UnixMilli(t).UTC()})
+		}
+		if len(msgs) < want {
+			break // the end of the log
+		}
+		next, err := nextStreamID(msgs[len(msgs)-1].ID)
+		if err != nil {
+			return nil, s.fail("read the ingest log", err)
+		}
+		start = next
+	}
+	return out, nil
+}
+
+func clampCount(max int) int {
+	switch {
+	case max <= 0:
+		return defaultLogRead
+	case max > maxLogRead:
+		return maxLogRead
+	}
+	return max
+}
+
+// parseStreamID splits a stream id "MS-N".
+func parseStreamID(id string) (ms int64, n uint64, err error) {
+	a, b, ok := strings.Cut(id, "-")
+	if !ok {
+		return 0, 0, fmt.Errorf("stream id %q has no '-'", id)
+	}
+	if ms, err = strconv.ParseInt(a, 10, 64); err != nil || ms < 0 {
+		return 0, 0, fmt.Errorf("stream id %q: bad time", id)
+	}
+	if n, err = strconv.ParseUint(b, 10, 64); err != nil {
+		return 0, 0, fmt.Errorf("stream id %q: bad sequence", id)
+	}
+	return ms, n, nil
+}
+
+// nextStreamID returns the smallest id after seq, so that XRANGE can start
+// there (exclusive ranges need Redis 6.2; this works everywhere).
+func nextStreamID(seq string) (string, error) {
+	t, n, err := parseStreamID(seq)
+	if err != nil {
+		return "", digestbot.Errorf(digestbot.EINVALID, "log position %q is not valid (it looks like 1700000000000-0)", seq)
+	}
+	if n == ^uint64(0) {
+		return strconv.FormatInt(t+1, 10) + "-0", nil
+	}
+	return strconv.FormatInt(t, 10) + "-" + strconv.FormatUint(n+1, 10), nil
+}
+
+// Watermark returns a named cursor, "" when unset.
+func (s *Store) Watermark(ctx context.Context, name string) (string, error) {
+	v, err := s.rdb.HGet(ctx, s.watermarksKey(), name).Result()
+	if errors.Is(err, redis.Nil) {
+		return "", nil
+	}
+	return v, s.fail("read watermark", err)
+}
+
+// SetWatermark moves a named cursor.
+func (s *Store) SetWatermark(ctx context.Context, name, seq string) error {
+	if name == "" {
+		return digestbot.Errorf(digestbot.EINVALID, "watermark name is empty")
+	}
+	return s.fail("set watermark", s.rdb.HSet(ctx, s.watermarksKey(), name, seq).Err())
+}

@@ -1,0 +1,67 @@
+// Package store keeps everything the bot knows in Redis: it implements
+// digestbot.Store over go-redis (a redis.UniversalClient, so a single server,
+// TLS, or a Redis Cluster), or over an embedded in-process miniredis when no
+// Redis is configured.
+//
+// # Key schema
+//
+// Every key starts with the configured prefix P ("digestbot:" by default).
+// Keys that take part in one atomic operation (a Lua script or a
+// WATCH/MULTI/EXEC transaction) share a hash tag, so each such operation
+// touches exactly one Redis Cluster hash slot. Pipelines may span slots
+// (go-redis splits them per node); transactions never do.
+//
+//	P a:ARTICLE                  string  article JSON, TTL = retention
+//	P{log}:ingest                stream  ingest log: field "a" = article id; the entry id is
+//	                                     the LogEntry Seq and its time the ingest time;
+//	                                     trimmed by MINID to the retention window
+//	P{log}:changes               stream  subscription/topic change feed: fields "op", "g", "d" (JSON);
+//	                                     trimmed by MINID to the retention window
+//	P watermarks                 hash    cursor name -> seq
+//	P guilds                     set     guilds that have (or had) data, for the All* listings
+//	P guilds:left                zset    guild -> unix ms when the bot left it
+//	P feedhealth                 hash    feed URL -> FeedHealth JSON (shared by every guild)
+//	P{g:GUILD}:subs              hash    subscription id -> Subscription JSON
+//	P{g:GUILD}:topics            hash    topic name -> Topic JSON
+//	P{g:GUILD}:feeds             hash    feed URL -> Feed JSON
+//	P{g:GUILD}:schedules         hash    channel id ("" = guild default) -> ChannelSchedule JSON
+//	P{g:GUILD}:channels          set     channels that have per-channel keys (for DeleteGuild)
+//	P{c:GUILD:CHANNEL}:pending   hash    article id -> PendingItem JSON
+//	P{c:GUILD:CHANNEL}:delivered zset    article id -> unix ms delivered; entries and key
+//	                                     expire after the retention window
+//	P{c:GUILD:CHANNEL}:lease     string  delivery lease token, PX = lease ttl
+//	P{c:GUILD:CHANNEL}:outbox    hash    unfinished delivery: "window", "ids" (article ids,
+//	                                     newline separated), "data" (Delivery JSON),
+//	                                     "part:N" -> posted message id
+//	P{c:GUILD:CHANNEL}:state     string  ChannelState JSON
+//
+// Guild and channel ids may not contain '{', '}', ':' or white space, so a
+// key of one guild can never be read as a key of another.
+//
+// # Atomicity
+//
+// AddSubscription, PutTopic and AddFeed check the per-guild limit and write
+// in one Lua script on the guild's slot, so concurrent adders cannot exceed
+// it. EnqueuePending writes every channel with one Lua call per channel
+// (pipelined, one round trip for the batch); only an article that is already
+// pending falls back to a WATCH transaction that merges the hits. The delivery
+// protocol (ClaimChannel, BeginDelivery, MarkPartPosted, AckDelivery) works on
+// the channel's slot only: the lease is SET NX PX with a random token, and
+// every later step checks the token inside the same script or transaction
+// that writes, returning ECONFLICT when the lease has passed to someone else.
+//
+// Cross-slot bookkeeping (the guilds set, a guild's channel set, the change
+// feed) is written in the same pipeline or right after the atomic step; the
+// order is chosen so that a crash in between leaves an extra index entry,
+// never a missing one, except for the change feed: a change whose feed entry
+// was lost is seen by the next full reload of the subscriptions.
+//
+// # Embedded store
+//
+// OpenEmbedded starts miniredis in-process. Miniredis does not age TTLs by
+// itself; the embedded store turns on its wall-clock TTL mode
+// (miniredis ClockTTL), so articles and delivered-markers expire in a
+// long-running demo or single-process deployment just as on a real server.
+// Nothing is persisted: the data is gone when the process exits.
+// AdvanceClock moves the embedded clock forward for tests.
+package store

@@ -1,0 +1,85 @@
+package store
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/digestbot/digestbot"
+	"github.com/redis/go-redis/v9"
+)
+
+// MarkGuildLeft records that the bot left a guild at t; a zero t means it
+// is back.
+func (s *Store) MarkGuildLeft(ctx context.Context, guildID string, t time.Time) error {
+	if err := checkID("guild", guildID); err != nil {
+		return err
+	}
+	if t.IsZero() {
+		return s.fail("mark guild back", s.rdb.ZRem(ctx, s.guildsLeftKey(), guildID).Err())
+	}
+	return s.fail("mark guild left", s.rdb.ZAdd(ctx, s.guildsLeftKey(), redis.Z{Score: float64(ms(t)), Member: guildID}).Err())
+}
+
+// GuildsLeftBefore lists the guilds the bot left before t, earliest first.
+func (s *Store) GuildsLeftBefore(ctx context.Context, t time.Time) ([]string, error) {
+	gs, err := s.rdb.ZRangeByScore(ctx, s.guildsLeftKey(), &redis.ZRangeBy{
+		Min: "-inf", Max: "(" + strconv.FormatInt(ms(t), 10),
+	}).Result()
+	return gs, s.fail("list guilds left", err)
+}
+
+// DeleteGuild deletes every key of a guild: subscriptions, topics,
+// schedules, feeds, channel states, pending queues, deliveries and leases.
+// It is safe to run again after a failure.
+func (s *Store) DeleteGuild(ctx context.Context, guildID string) error {
+	if err := checkID("guild", guildID); err != nil {
+		return err
+	}
+	chans, err := s.rdb.SMembers(ctx, s.guildKey(guildID, "channels")).Result()
+	if err != nil {
+		return s.fail("delete guild", err)
+	}
+	// Channels of subscriptions are in the set too; read them anyway, so
+	// that data written before the set existed is found as well.
+	subs, err := s.Subscriptions(ctx, guildID, "")
+	if err != nil {
+		return err
+	}
+	for _, sub := range subs {
+		chans = append(chans, sub.ChannelID)
+	}
+	slices.Sort(chans)
+	chans = slices.Compact(chans)
+
+	// Channel keys first, the guild's keys (with the channel set) after, the
+	// guild's registration last: a failure part-way leaves what a second
+	// run needs to finish.
+	pipe := s.rdb.Pipeline()
+	for _, c := range chans {
+		keys := make([]string, len(channelKinds))
+		for i, k := range channelKinds {
+			keys[i] = s.channelKey(guildID, c, k)
+		}
+		pipe.Del(ctx, keys...) // one slot per channel
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return s.fail("delete guild channels", err)
+	}
+	keys := make([]string, len(guildKinds))
+	for i, k := range guildKinds {
+		keys[i] = s.guildKey(guildID, k)
+	}
+	if err := s.rdb.Del(ctx, keys...).Err(); err != nil {
+		return s.fail("delete guild", err)
+	}
+	pipe = s.rdb.Pipeline()
+	pipe.SRem(ctx, s.guildsKey(), guildID)
+	pipe.ZRem(ctx, s.guildsLeftKey(), guildID)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return s.fail("delete guild", err)
+	}
+	s.appendChange(ctx, digestbot.SubscriptionChange{Op: "delete_guild", GuildID: guildID})
+	return nil
+}

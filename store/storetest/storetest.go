@@ -1,0 +1,348 @@
+// Package storetest gives tests a store: on a real redis-server (started on
+// a free loopback port when the binary is on PATH, or the server named by
+// DIGESTBOT_TEST_REDIS_URL) or on the embedded miniredis.
+//
+// Without a real server the helpers that need one skip the test with a loud
+// message, or fail it when DIGESTBOT_REQUIRE_REDIS=1 (CI sets it), so that CI
+// cannot pass without having run against a real redis-server.
+package storetest
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/digestbot/digestbot/store"
+)
+
+// Environment variables read by the helpers.
+const (
+	EnvURL     = "DIGESTBOT_TEST_REDIS_URL" // use this server instead of starting one
+	EnvRequire = "DIGESTBOT_REQUIRE_REDIS"  // "1": fail, not skip, without a real server
+)
+
+const startTimeout = 10 * time.Second
+
+// Server is a real Redis server for tests.
+type Server struct {
+	// URL is the redis:// URL of the server.
+	URL string
+	// Version is the server's redis_version, e.g. "7.0.15".
+	Version string
+
+	tb       testing.TB // the test that started it; nil for the shared server
+	external bool
+	port     int
+	dir      string
+	aof      bool // appendonly, for restart tests
+	mu       sync.Mutex
+	cmd      *exec.Cmd
+}
+
+// Addr returns the host:port of the server.
+func (s *Server) Addr() string { return strings.TrimPrefix(s.URL, "redis://") }
+
+// Describe says which server this is, for the test log.
+func (s *Server) Describe() string {
+	kind := "real redis-server"
+	if s.external {
+		kind = "external real redis-server (" + EnvURL + ")"
+	}
+	return fmt.Sprintf("%s %s at %s", kind, s.Version, s.Addr())
+}
+
+// RealRedis returns a real Redis server of its own for this test, stopped
+// when the test ends: a redis-server started on a free loopback port with
+// appendonly on in a temporary directory, or the server of
+// DIGESTBOT_TEST_REDIS_URL. Without either it skips the test (fails it when
+// DIGESTBOT_REQUIRE_REDIS=1).
+func RealRedis(tb testing.TB) *Server {
+	tb.Helper()
+	if u := os.Getenv(EnvURL); u != "" {
+		srv := &Server{URL: u, external: true, tb: tb}
+		srv.Version = serverVersion(tb, u)
+		return srv
+	}
+	bin := requireBinary(tb)
+	srv := &Server{tb: tb, dir: tb.TempDir(), port: freePort(tb), aof: true}
+	srv.URL = "redis://127.0.0.1:" + strconv.Itoa(srv.port)
+	if err := srv.start(bin); err != nil {
+		tb.Fatalf("storetest: %v", err)
+	}
+	tb.Cleanup(srv.kill)
+	srv.Version = serverVersion(tb, srv.URL)
+	return srv
+}
+
+// Stop kills the server (SIGKILL, as in a crash) and waits for it to exit.
+// A test on an external server (DIGESTBOT_TEST_REDIS_URL) is skipped,
+// because that server cannot be stopped from here.
+func (s *Server) Stop() {
+	if s.external {
+		s.tb.Skip("storetest: cannot stop the external server of " + EnvURL + "; skipping a crash test")
+	}
+	s.kill()
+}
+
+// Start starts a stopped server again on the same port and directory, so
+// the appendonly data survives, and waits until it answers.
+func (s *Server) Start() {
+	if s.external {
+		s.tb.Skip("storetest: cannot restart the external server of " + EnvURL)
+	}
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		s.tb.Fatalf("storetest: %v", err)
+	}
+	if err := s.start(bin); err != nil {
+		s.tb.Fatalf("storetest: %v", err)
+	}
+}
+
+func (s *Server) start(bin string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd != nil {
+		return errors.New("redis-server is already running")
+	}
+	aof := "no"
+	if s.aof {
+		aof = "yes"
+	}
+	cmd := exec.Command(bin,
+		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", aof, "--dir", s.dir,
+		"--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	// The shared server outlives every test; the kernel kills it when the
+	// test binary exits.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start redis-server: %w", err)
+	}
+	s.cmd = cmd
+	deadline := time.Now().Add(startTimeout)
+	for {
+		if ping(s.Addr()) == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			s.cmd = nil
+			return fmt.Errorf("redis-server on port %d did not answer within %v", s.port, startTimeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (s *Server) kill() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil {
+		return
+	}
+	_ = s.cmd.Process.Kill()
+	_ = s.cmd.Wait()
+	s.cmd = nil
+}
+
+// ping sends PING over a raw connection, without the client under test.
+func ping(addr string) error {
+	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+		return err
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil {
+		return err
+	}
+	if !strings.HasPrefix(line, "+PONG") {
+		return fmt.Errorf("redis-server answered %q", strings.TrimSpace(line))
+	}
+	return nil
+}
+
+func requireBinary(tb testing.TB) string {
+	tb.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err == nil {
+		return bin
+	}
+	msg := "storetest: NO REAL REDIS: redis-server is not on PATH and " + EnvURL +
+		" is unset; this test needs a real server and is SKIPPED (install redis-server)"
+	if os.Getenv(EnvRequire) == "1" {
+		tb.Fatal(msg + "; failing because " + EnvRequire + "=1")
+	}
+	fmt.Fprintln(os.Stderr, msg)
+	tb.Skip(msg)
+	return ""
+}
+
+func freePort(tb testing.TB) int {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatalf("storetest: find a free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func serverVersion(tb testing.TB, url string) string {
+	tb.Helper()
+	st, err := store.Open(context.Background(), store.Options{
+		URL: url, Prefix: "storetest:", Logger: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		tb.Fatalf("storetest: connect to %s: %v", url, err)
+	}
+	defer st.Close()
+	info, err := st.Client().Info(context.Background(), "server").Result()
+	if err != nil {
+		tb.Fatalf("storetest: INFO server: %v", err)
+	}
+	for line := range strings.SplitSeq(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
+			return v
+		}
+	}
+	return "(unknown version)"
+}
+
+var shared struct {
+	once sync.Once
+	srv  *Server
+	err  error
+}
+
+// sharedServer is one redis-server for every Open of the test binary;
+// tests keep apart by prefix.
+func sharedServer(tb testing.TB) *Server {
+	tb.Helper()
+	if u := os.Getenv(EnvURL); u != "" {
+		return &Server{URL: u, external: true, tb: tb, Version: serverVersion(tb, u)}
+	}
+	bin := requireBinary(tb)
+	shared.once.Do(func() {
+		// In memory only: nothing to clean up after the binary exits.
+		srv := &Server{dir: os.TempDir(), port: freePort(tb)}
+		srv.URL = "redis://127.0.0.1:" + strconv.Itoa(srv.port)
+		if err := srv.start(bin); err != nil {
+			shared.err = err
+			return
+		}
+		shared.srv = srv
+	})
+	if shared.err != nil {
+		tb.Fatalf("storetest: %v", shared.err)
+	}
+	if shared.srv.Version == "" {
+		shared.srv.Version = serverVersion(tb, shared.srv.URL)
+	}
+	return shared.srv
+}
+
+// Open returns a store on a real Redis server shared by the tests of this
+// binary, under a prefix of its own, closed (and its keys deleted) when the
+// test ends. Without a real server it skips the test (fails it when
+// DIGESTBOT_REQUIRE_REDIS=1).
+func Open(tb testing.TB) *store.Store {
+	tb.Helper()
+	return OpenWith(tb, store.Options{})
+}
+
+// OpenWith is Open with options; URL and Prefix are filled in when empty.
+func OpenWith(tb testing.TB, opts store.Options) *store.Store {
+	tb.Helper()
+	if opts.URL == "" {
+		opts.URL = sharedServer(tb).URL
+	}
+	return OpenOn(tb, opts)
+}
+
+// OpenOn opens a store on opts.URL under a unique prefix (unless
+// opts.Prefix is set), closed and cleaned up when the test ends.
+func OpenOn(tb testing.TB, opts store.Options) *store.Store {
+	tb.Helper()
+	if opts.Prefix == "" {
+		opts.Prefix = UniquePrefix()
+	}
+	st, err := store.Open(context.Background(), opts)
+	if err != nil {
+		tb.Fatalf("storetest: open store on %s: %v", opts.URL, err)
+	}
+	tb.Cleanup(func() {
+		cleanup(st)
+		_ = st.Close()
+	})
+	return st
+}
+
+// OpenEmbedded returns a store on a fresh embedded miniredis, closed when
+// the test ends.
+func OpenEmbedded(tb testing.TB) *store.Store {
+	tb.Helper()
+	return OpenEmbeddedWith(tb, store.Options{})
+}
+
+// OpenEmbeddedWith is OpenEmbedded with options.
+func OpenEmbeddedWith(tb testing.TB, opts store.Options) *store.Store {
+	tb.Helper()
+	st, err := store.OpenEmbedded(context.Background(), opts)
+	if err != nil {
+		tb.Fatalf("storetest: open embedded store: %v", err)
+	}
+	tb.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// UniquePrefix returns a key prefix no other test uses.
+func UniquePrefix() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "test" + hex.EncodeToString(b[:]) + ":"
+}
+
+// cleanup deletes the keys of a test's prefix, best effort: the server may
+// have been stopped by the test.
+func cleanup(st *store.Store) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rdb := st.Client()
+	iter := rdb.Scan(ctx, 0, st.Prefix()+"*", 1000).Iterator()
+	var keys []string
+	for iter.Next(ctx) {
+		keys = append(keys, iter.Val())
+	}
+	if iter.Err() != nil {
+		return
+	}
+	for len(keys) > 0 {
+		n := min(len(keys), 500)
+		pipe := rdb.Pipeline()
+		for _, k := range keys[:n] {
+			pipe.Del(ctx, k)
+		}
+		_, _ = pipe.Exec(ctx)
+		keys = keys[n:]
+	}
+}

@@ -1,0 +1,379 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+
+	"github.com/digestbot/digestbot"
+	"github.com/redis/go-redis/v9"
+)
+
+// addLimited stores a hash field unless it exists, refusing past a limit.
+// KEYS[1] the hash, KEYS[2] the guild's channel set (may be the hash itself
+// when there is no channel to record). ARGV: field, value, limit, channel.
+// Returns {1, n} when added, {0, n} when the field existed, {-1, n} when
+// the hash already holds limit fields; n is the count before the call.
+var addLimited = redis.NewScript(`
+local n = redis.call('HLEN', KEYS[1])
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return {0, n} end
+if n >= tonumber(ARGV[3]) then return {-1, n} end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+if ARGV[4] ~= '' then redis.call('SADD', KEYS[2], ARGV[4]) end
+return {1, n}
+`)
+
+// putLimited is addLimited that replaces an existing field.
+var putLimited = redis.NewScript(`
+local n = redis.call('HLEN', KEYS[1])
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+  return {0, n}
+end
+if n >= tonumber(ARGV[3]) then return {-1, n} end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+return {1, n}
+`)
+
+// takeField deletes a hash field and returns its value (nil when absent).
+var takeField = redis.NewScript(`
+local v = redis.call('HGET', KEYS[1], ARGV[1])
+if v then redis.call('HDEL', KEYS[1], ARGV[1]) end
+return v
+`)
+
+// runLimited runs addLimited or putLimited and returns the status and count.
+func (s *Store) runLimited(ctx context.Context, op string, script *redis.Script, keys []string, args ...any) (status, n int64, err error) {
+	res, err := script.Run(ctx, s.rdb, keys, args...).Int64Slice()
+	if err != nil {
+		return 0, 0, s.fail(op, err)
+	}
+	if len(res) != 2 {
+		return 0, 0, s.fail(op, errors.New("unexpected script reply"))
+	}
+	return res[0], res[1], nil
+}
+
+// registerGuild records that a guild has data. It runs before the guild's
+// own keys are written, so a crash in between leaves an empty guild in the
+// set rather than data the All* listings cannot find.
+func (s *Store) registerGuild(ctx context.Context, guildID string) error {
+	return s.fail("register guild", s.rdb.SAdd(ctx, s.guildsKey(), guildID).Err())
+}
+
+// limitOrDefault applies the default when a caller passes no limit.
+func limitOrDefault(limit, def int) int {
+	if limit <= 0 {
+		return def
+	}
+	return limit
+}
+
+// AddSubscription stores a validated subscription. Adding the same one
+// again returns created=false. The per-guild limit (the default when limit
+// <= 0) is checked atomically with the write, so concurrent adders cannot
+// exceed it: ELIMIT when the guild already has limit subscriptions.
+func (s *Store) AddSubscription(ctx context.Context, sub *digestbot.Subscription, limit int) (bool, error) {
+	if sub == nil {
+		return false, digestbot.Errorf(digestbot.EINVALID, "subscription is missing")
+	}
+	if err := sub.Validate(); err != nil {
+		return false, err
+	}
+	if err := checkGuildChannel(sub.GuildID, sub.ChannelID); err != nil {
+		return false, err
+	}
+	limit = limitOrDefault(limit, digestbot.DefaultMaxSubscriptionsPerGuild)
+	c := *sub
+	if c.CreatedAt.IsZero() {
+		c.CreatedAt = s.now().UTC()
+	}
+	if err := s.registerGuild(ctx, c.GuildID); err != nil {
+		return false, err
+	}
+	defer s.lockGuild(c.GuildID)()
+	status, n, err := s.runLimited(ctx, "add subscription", addLimited,
+		[]string{s.guildKey(c.GuildID, "subs"), s.guildKey(c.GuildID, "channels")},
+		c.ID, encode(&c), limit, c.ChannelID)
+	if err != nil {
+		return false, err
+	}
+	switch status {
+	case 0:
+		return false, nil
+	case -1:
+		return false, digestbot.Errorf(digestbot.ELIMIT,
+			"this server has %d subscriptions, the limit is %d; remove one with /unsubscribe first", n, limit)
+	}
+	s.appendChange(ctx, digestbot.SubscriptionChange{Op: "add_sub", GuildID: c.GuildID, Subscription: &c})
+	return true, nil
+}
+
+// RemoveSubscription removes a guild's subscription and returns it;
+// ENOTFOUND when this guild has no subscription with that id (whatever other
+// guilds have).
+func (s *Store) RemoveSubscription(ctx context.Context, guildID, subID string) (*digestbot.Subscription, error) {
+	if err := checkID("guild", guildID); err != nil {
+		return nil, err
+	}
+	defer s.lockGuild(guildID)()
+	v, err := takeField.Run(ctx, s.rdb, []string{s.guildKey(guildID, "subs")}, subID).Text()
+	if errors.Is(err, redis.Nil) {
+		return nil, digestbot.Errorf(digestbot.ENOTFOUND, "this server has no subscription %q", subID)
+	}
+	if err != nil {
+		return nil, s.fail("remove subscription", err)
+	}
+	sub, err := decode[digestbot.Subscription]("remove subscription", v)
+	if err != nil {
+		return nil, err
+	}
+	s.appendChange(ctx, digestbot.SubscriptionChange{Op: "remove_sub", GuildID: guildID, Subscription: sub})
+	return sub, nil
+}
+
+// Subscriptions lists a guild's subscriptions, of one channel when
+// channelID is set, oldest first.
+func (s *Store) Subscriptions(ctx context.Context, guildID, channelID string) ([]*digestbot.Subscription, error) {
+	if err := checkID("guild", guildID); err != nil {
+		return nil, err
+	}
+	vals, err := s.rdb.HVals(ctx, s.guildKey(guildID, "subs")).Result()
+	if err != nil {
+		return nil, s.fail("list subscriptions", err)
+	}
+	subs, err := decodeAll[digestbot.Subscription]("list subscriptions", vals)
+	if err != nil {
+		return nil, err
+	}
+	if channelID != "" {
+		subs = slices.DeleteFunc(subs, func(x *digestbot.Subscription) bool { return x.ChannelID != channelID })
+	}
+	sortSubscriptions(subs)
+	return subs, nil
+}
+
+// AllSubscriptions lists every guild's subscriptions, by guild, oldest
+// first within a guild.
+func (s *Store) AllSubscriptions(ctx context.Context) ([]*digestbot.Subscription, error) {
+	per, err := s.allGuildHashes(ctx, "subs")
+	if err != nil {
+		return nil, err
+	}
+	var out []*digestbot.Subscription
+	for _, vals := range per {
+		subs, err := decodeAll[digestbot.Subscription]("list all subscriptions", vals)
+		if err != nil {
+			return nil, err
+		}
+		sortSubscriptions(subs)
+		out = append(out, subs...)
+	}
+	return out, nil
+}
+
+func sortSubscriptions(subs []*digestbot.Subscription) {
+	slices.SortFunc(subs, func(a, b *digestbot.Subscription) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+}
+
+// guilds lists the guilds that have data, sorted.
+func (s *Store) guilds(ctx context.Context) ([]string, error) {
+	gs, err := s.rdb.SMembers(ctx, s.guildsKey()).Result()
+	if err != nil {
+		return nil, s.fail("list guilds", err)
+	}
+	slices.Sort(gs)
+	return gs, nil
+}
+
+// allGuildHashes reads one hash kind of every guild in one pipelined round
+// trip, in guild order.
+func (s *Store) allGuildHashes(ctx context.Context, kind string) ([][]string, error) {
+	gs, err := s.guilds(ctx)
+	if err != nil || len(gs) == 0 {
+		return nil, err
+	}
+	pipe := s.rdb.Pipeline()
+	cmds := make([]*redis.StringSliceCmd, len(gs))
+	for i, g := range gs {
+		cmds[i] = pipe.HVals(ctx, s.guildKey(g, kind))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, s.fail("list "+kind, err)
+	}
+	out := make([][]string, len(gs))
+	for i, c := range cmds {
+		out[i] = c.Val()
+	}
+	return out, nil
+}
+
+func decodeAll[T any](op string, vals []string) ([]*T, error) {
+	out := make([]*T, 0, len(vals))
+	for _, v := range vals {
+		x, err := decode[T](op, v)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, nil
+}
+
+// PutTopic creates or replaces a guild topic; ELIMIT when it would be the
+// guild's limit+1-th topic.
+func (s *Store) PutTopic(ctx context.Context, t *digestbot.Topic, limit int) error {
+	if t == nil {
+		return digestbot.Errorf(digestbot.EINVALID, "topic is missing")
+	}
+	if t.GuildID == "" {
+		return digestbot.Errorf(digestbot.EINVALID, "topic %q has no server; topics for every server belong in the configuration file", t.Name)
+	}
+	if err := checkID("guild", t.GuildID); err != nil {
+		return err
+	}
+	if err := digestbot.ValidateTopicName(t.Name); err != nil {
+		return err
+	}
+	if t.Query == "" {
+		return digestbot.Errorf(digestbot.EINVALID, "topic %q has no query", t.Name)
+	}
+	limit = limitOrDefault(limit, digestbot.DefaultMaxTopicsPerGuild)
+	c := *t
+	if c.UpdatedAt.IsZero() {
+		c.UpdatedAt = s.now().UTC()
+	}
+	if err := s.registerGuild(ctx, c.GuildID); err != nil {
+		return err
+	}
+	key := s.guildKey(c.GuildID, "topics")
+	defer s.lockGuild(c.GuildID)()
+	status, n, err := s.runLimited(ctx, "put topic", putLimited, []string{key}, c.Name, encode(&c), limit)
+	if err != nil {
+		return err
+	}
+	if status == -1 {
+		return digestbot.Errorf(digestbot.ELIMIT, "this server has %d topics, the limit is %d; delete one first", n, limit)
+	}
+	s.appendChange(ctx, digestbot.SubscriptionChange{Op: "put_topic", GuildID: c.GuildID, Topic: &c})
+	return nil
+}
+
+// DeleteTopic removes a guild topic; ENOTFOUND when absent.
+func (s *Store) DeleteTopic(ctx context.Context, guildID, name string) error {
+	if err := checkID("guild", guildID); err != nil {
+		return err
+	}
+	name = digestbot.NormalizeTopicName(name)
+	defer s.lockGuild(guildID)()
+	v, err := takeField.Run(ctx, s.rdb, []string{s.guildKey(guildID, "topics")}, name).Text()
+	if errors.Is(err, redis.Nil) {
+		return digestbot.Errorf(digestbot.ENOTFOUND, "this server has no topic %q", name)
+	}
+	if err != nil {
+		return s.fail("delete topic", err)
+	}
+	t, err := decode[digestbot.Topic]("delete topic", v)
+	if err != nil {
+		return err
+	}
+	s.appendChange(ctx, digestbot.SubscriptionChange{Op: "delete_topic", GuildID: guildID, Topic: t})
+	return nil
+}
+
+// Topics lists a guild's own topics by name.
+func (s *Store) Topics(ctx context.Context, guildID string) ([]*digestbot.Topic, error) {
+	if err := checkID("guild", guildID); err != nil {
+		return nil, err
+	}
+	vals, err := s.rdb.HVals(ctx, s.guildKey(guildID, "topics")).Result()
+	if err != nil {
+		return nil, s.fail("list topics", err)
+	}
+	ts, err := decodeAll[digestbot.Topic]("list topics", vals)
+	if err != nil {
+		return nil, err
+	}
+	sortTopics(ts)
+	return ts, nil
+}
+
+// AllTopics lists every guild's topics, by guild and name.
+func (s *Store) AllTopics(ctx context.Context) ([]*digestbot.Topic, error) {
+	per, err := s.allGuildHashes(ctx, "topics")
+	if err != nil {
+		return nil, err
+	}
+	var out []*digestbot.Topic
+	for _, vals := range per {
+		ts, err := decodeAll[digestbot.Topic]("list all topics", vals)
+		if err != nil {
+			return nil, err
+		}
+		sortTopics(ts)
+		out = append(out, ts...)
+	}
+	return out, nil
+}
+
+func sortTopics(ts []*digestbot.Topic) {
+	slices.SortFunc(ts, func(a, b *digestbot.Topic) int { return cmp.Compare(a.Name, b.Name) })
+}
+
+// changeData is the JSON payload of a change feed entry.
+type changeData struct {
+	Subscription *digestbot.Subscription `json:"sub,omitempty"`
+	Topic        *digestbot.Topic        `json:"topic,omitempty"`
+}
+
+// appendChange appends to the change feed. The change itself is already
+// stored; a failed append is logged, not returned, because the caller's
+// operation succeeded and a matcher catches up on its next full reload.
+func (s *Store) appendChange(ctx context.Context, ch digestbot.SubscriptionChange) {
+	err := s.rdb.XAdd(ctx, &redis.XAddArgs{
+		Stream: s.changesKey(),
+		MinID:  strconv.FormatInt(ms(s.retentionCutoff()), 10),
+		Approx: true,
+		Values: []string{"op", ch.Op, "g", ch.GuildID, "d", encode(changeData{ch.Subscription, ch.Topic})},
+	}).Err()
+	if err != nil {
+		s.log.Warn("store: cannot append to the subscription change feed", "op", ch.Op, "guild", ch.GuildID, "err", err)
+	}
+}
+
+// SubscriptionChanges reads the change feed after seq ("" = its start), at
+// most max entries (default 1000), oldest first. A reader whose seq is older
+// than the first entry (the feed is trimmed to the retention window) should
+// reload everything.
+func (s *Store) SubscriptionChanges(ctx context.Context, seq string, max int) ([]digestbot.SubscriptionChange, error) {
+	start := "-"
+	if seq != "" {
+		next, err := nextStreamID(seq)
+		if err != nil {
+			return nil, err
+		}
+		start = next
+	}
+	msgs, err := s.rdb.XRangeN(ctx, s.changesKey(), start, "+", int64(clampCount(max))).Result()
+	if err != nil {
+		return nil, s.fail("read the subscription change feed", err)
+	}
+	out := make([]digestbot.SubscriptionChange, 0, len(msgs))
+	for _, m := range msgs {
+		op, _ := m.Values["op"].(string)
+		g, _ := m.Values["g"].(string)
+		d, _ := m.Values["d"].(string)
+		data, err := decode[changeData]("read the subscription change feed", d)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, digestbot.SubscriptionChange{
+			Seq: m.ID, Op: op, GuildID: g, Subscription: data.Subscription, Topic: data.Topic,
+		})
+	}
+	return out, nil
+}
