@@ -1,0 +1,105 @@
+package subscriptions
+
+import "unicode/utf8"
+
+// extract returns keys such that every document n matches contains at least
+// one of them; ok is false when there is no such set (n can match by
+// exclusion alone, or holds an unresolved topic).
+func extract(n Node) (keys []key, ok bool) {
+	switch n := n.(type) {
+	case *Term:
+		return []key{{field: uint8(keyField(n.Field)), prefix: n.Prefix, text: n.Text}}, true
+	case *Phrase:
+		best := n.Terms[0]
+		for _, t := range n.Terms[1:] {
+			if termCost(t, false) < termCost(best, false) {
+				best = t
+			}
+		}
+		return []key{{field: uint8(keyField(n.Field)), text: best}}, true
+	case *And:
+		// Any one positive child is required; register the one least likely
+		// to be in a document, so fewest documents make this a candidate.
+		var best []key
+		bestCost := 0.0
+		for _, c := range n.Children {
+			k, ok := extract(c)
+			if !ok {
+				continue
+			}
+			if cost := keysCost(k); best == nil || cost < bestCost {
+				best, bestCost = k, cost
+			}
+		}
+		return best, best != nil
+	case *Or:
+		for _, c := range n.Children {
+			k, ok := extract(c)
+			if !ok {
+				return nil, false
+			}
+			keys = append(keys, k...)
+		}
+		return dedupeKeys(keys), true
+	}
+	return nil, false
+}
+
+func dedupeKeys(keys []key) []key {
+	out := keys[:0]
+	for _, k := range keys {
+		dup := false
+		for _, o := range out {
+			if o == k {
+				dup = true
+				break
+			}
+		}
+		if !dup {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func keysCost(keys []key) float64 {
+	c := 0.0
+	for _, k := range keys {
+		c += termCost(k.text, k.prefix)
+	}
+	return c
+}
+
+// termCost estimates how likely a document is to contain a term, without
+// corpus statistics: very common words are likely, longer words rarer
+// (Zipf's law of abbreviation), prefixes likelier than their words.
+func termCost(t string, prefix bool) float64 {
+	if commonWords[t] {
+		return 10
+	}
+	n := utf8.RuneCountInString(t)
+	c := 1.0 / float64(n)
+	if n == 1 && len(t) > 1 { // one CJK character: frequent characters are very common
+		c = 0.5
+	}
+	if prefix {
+		c *= 4
+	}
+	return c
+}
+
+// commonWords are frequent English function words; a query that needs
+// "the" and "huawei" should be found through huawei.
+var commonWords = func() map[string]bool {
+	m := map[string]bool{}
+	for _, w := range []string{
+		"a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "from",
+		"has", "have", "he", "her", "his", "in", "is", "it", "its", "not", "of",
+		"on", "or", "she", "that", "the", "their", "they", "this", "to", "was",
+		"were", "which", "will", "with", "said", "new", "more", "after", "also",
+		"been", "who", "one", "would", "about", "can", "all", "there", "than",
+	} {
+		m[w] = true
+	}
+	return m
+}()

@@ -1,0 +1,522 @@
+// Package subscriptions holds the query language of keyword subscriptions,
+// the matcher index that evaluates every stored query against each new
+// article at once (a percolator), topics, and the matcher job that turns
+// ingested articles into per-channel pending items.
+//
+// # Query language
+//
+//	confucius institute          both words (AND is implicit; AND may be written)
+//	"facial recognition"         the exact phrase (“typographic quotes” work too)
+//	huawei OR zte                either
+//	-bmw  -"red line"  -(a OR b) excluded word, phrase or group
+//	(huawei OR zte) 5g           grouping
+//	surveil*                     any word starting with surveil
+//	title:norway                 field scopes: title:, source:, tag: (also on
+//	source:"radio free asia"     a phrase or a group: title:(a OR b))
+//	topic:surveillance           a named topic (see ResolveTopics)
+//
+// Precedence: "-" (NOT) binds tightest, then AND (juxtaposition), then OR:
+// a b OR c -d means (a AND b) OR (c AND NOT d). OR and AND are operators only
+// in upper case. Words are analysed as article text is (package analysis):
+// case, width and accents do not matter, words match whole words, and a word
+// that analyses to several tokens (China-centric, U.S., 人脸识别) is a phrase.
+// Unscoped terms search the title and the text; a phrase never spans the two.
+//
+// Limits: 500 characters, 50 terms (words, phrases and topic references),
+// and every alternative must require something that is not excluded (-bmw
+// alone, or a OR -b, would match nearly every article). Errors are EINVALID
+// and give the 1-based character position: "unclosed quote at 14".
+package subscriptions
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	digestbot "github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/analysis"
+)
+
+// Limits of a query.
+const (
+	MaxQueryChars = digestbot.MaxQueryLen // characters (runes)
+	MaxQueryTerms = 50                    // words, phrases and topic references
+)
+
+// Field names usable as scopes. FieldAny (empty) searches title and text.
+const (
+	FieldAny    = ""
+	FieldTitle  = "title"
+	FieldSource = "source"
+	FieldTag    = "tag"
+)
+
+// Query is a parsed query. Its Root is the syntax tree; it is immutable once
+// parsed and safe for concurrent use.
+type Query struct {
+	Root Node
+}
+
+// Node is a node of the query syntax tree: *Term, *Phrase, *And, *Or, *Not
+// or *TopicRef.
+type Node interface{ node() }
+
+// Term is one analysed word, optionally a prefix.
+type Term struct {
+	Field  string // FieldAny, FieldTitle, FieldSource or FieldTag
+	Text   string // the analysed token (analysis.Tokenize), without the *
+	Prefix bool   // matches every token that starts with Text
+	Raw    string // as written, including a trailing * (what Match reports)
+}
+
+// Phrase is a sequence of analysed tokens that must stand together in this
+// order. A quoted phrase, or a word that analyses to several tokens.
+type Phrase struct {
+	Field string
+	Terms []string // analysed tokens, at least one
+	Raw   string   // as written, without quotes, spaces collapsed
+	bare  bool     // written as one word (China-centric), not quoted
+}
+
+// And matches when every child matches.
+type And struct{ Children []Node }
+
+// Or matches when any child matches.
+type Or struct{ Children []Node }
+
+// Not matches when its child does not. It only appears under an And (or as
+// a branch that the parser has checked is not alone).
+type Not struct{ Child Node }
+
+// TopicRef refers to a named topic; ResolveTopics replaces it with the
+// topic's query. An unresolved reference matches nothing.
+type TopicRef struct{ Name string }
+
+func (*Term) node()     {}
+func (*Phrase) node()   {}
+func (*And) node()      {}
+func (*Or) node()       {}
+func (*Not) node()      {}
+func (*TopicRef) node() {}
+
+// Parse parses a query. Errors are EINVALID and name the position.
+func Parse(s string) (*Query, error) {
+	if n := utf8.RuneCountInString(s); n > MaxQueryChars {
+		return nil, digestbot.Errorf(digestbot.EINVALID, "query is %d characters long; the limit is %d", n, MaxQueryChars)
+	}
+	if !utf8.ValidString(s) {
+		return nil, digestbot.Errorf(digestbot.EINVALID, "query is not valid UTF-8")
+	}
+	p := &parser{lx: lexer{s: s}}
+	if err := p.advance(); err != nil {
+		return nil, err
+	}
+	if p.tok.kind == tEOF {
+		return nil, digestbot.Errorf(digestbot.EINVALID, "query is empty")
+	}
+	root, err := p.parseOr("")
+	if err != nil {
+		return nil, err
+	}
+	if p.tok.kind != tEOF {
+		return nil, p.errorf(p.tok.off, "unexpected %s", p.tok.describe())
+	}
+	if p.terms > MaxQueryTerms {
+		return nil, digestbot.Errorf(digestbot.EINVALID, "query has %d terms; the limit is %d", p.terms, MaxQueryTerms)
+	}
+	if !required(root) {
+		if _, ok := root.(*Or); ok {
+			return nil, digestbot.Errorf(digestbot.EINVALID, "every OR alternative needs a word or phrase that is not excluded")
+		}
+		return nil, digestbot.Errorf(digestbot.EINVALID, "a query cannot be made only of exclusions; add a word or phrase to look for")
+	}
+	return &Query{Root: root}, nil
+}
+
+// MustParse is Parse for queries known to be valid (tests, built-in
+// defaults); it panics on an error.
+func MustParse(s string) *Query {
+	q, err := Parse(s)
+	if err != nil {
+		panic(err)
+	}
+	return q
+}
+
+// required reports whether n can only match an article that contains at
+// least one of its positive terms, which is what lets the index find it.
+func required(n Node) bool {
+	switch n := n.(type) {
+	case *Term, *Phrase, *TopicRef:
+		return true
+	case *And:
+		for _, c := range n.Children {
+			if required(c) {
+				return true
+			}
+		}
+		return false
+	case *Or:
+		for _, c := range n.Children {
+			if !required(c) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
+}
+
+type tokKind int
+
+const (
+	tEOF tokKind = iota
+	tWord
+	tPhrase
+	tLParen
+	tRParen
+	tOr
+	tAnd
+	tNot
+	tField
+	tTopic
+)
+
+type token struct {
+	kind tokKind
+	text string // word text, phrase contents, field name or topic name
+	off  int    // byte offset in the query
+}
+
+func (t token) describe() string {
+	switch t.kind {
+	case tEOF:
+		return "end of query"
+	case tLParen:
+		return "("
+	case tRParen:
+		return ")"
+	case tOr:
+		return "OR"
+	case tAnd:
+		return "AND"
+	case tNot:
+		return "-"
+	case tField:
+		return t.text + ":"
+	case tTopic:
+		return "topic:" + t.text
+	case tPhrase:
+		return `"` + t.text + `"`
+	}
+	return strings.TrimSpace(t.text)
+}
+
+type lexer struct {
+	s   string
+	off int
+	// fieldPending is set right after a field scope ("title:"), where no
+	// space may follow.
+	fieldPending bool
+}
+
+func isQuoteRune(r rune) bool {
+	switch r {
+	case '"', '\u201C', '\u201D', '\u201E', '\u201F', '\uFF02':
+		return true
+	}
+	return false
+}
+
+func isWordBreak(r rune) bool {
+	return unicode.IsSpace(r) || r == '(' || r == ')' || isQuoteRune(r)
+}
+
+var fieldNames = map[string]bool{FieldTitle: true, FieldSource: true, FieldTag: true, "topic": true}
+
+// next returns the next token. Errors are positioned at the offending rune.
+func (lx *lexer) next(p *parser) (token, error) {
+	s := lx.s
+	afterField := lx.fieldPending
+	lx.fieldPending = false
+	if !afterField {
+		for lx.off < len(s) {
+			r, n := utf8.DecodeRuneInString(s[lx.off:])
+			if !unicode.IsSpace(r) {
+				break
+			}
+			lx.off += n
+		}
+	}
+	if lx.off >= len(s) {
+		if afterField {
+			return token{}, p.errorf(lx.off, "a field scope needs a word, phrase or group right after it")
+		}
+		return token{kind: tEOF, off: lx.off}, nil
+	}
+	start := lx.off
+	r, n := utf8.DecodeRuneInString(s[start:])
+	switch {
+	case unicode.IsSpace(r):
+		return token{}, p.errorf(start, "a field scope needs a word, phrase or group right after it")
+	case r == '(':
+		lx.off += n
+		return token{kind: tLParen, off: start}, nil
+	case r == ')':
+		lx.off += n
+		return token{kind: tRParen, off: start}, nil
+	case isQuoteRune(r):
+		i := start + n
+		for i < len(s) {
+			q, m := utf8.DecodeRuneInString(s[i:])
+			if isQuoteRune(q) {
+				lx.off = i + m
+				return token{kind: tPhrase, text: s[start+n : i], off: start}, nil
+			}
+			i += m
+		}
+		return token{}, p.errorf(start, "unclosed quote")
+	case r == '-':
+		if start+n >= len(s) {
+			return token{}, p.errorf(start, "- must be followed by the word, phrase or group to exclude")
+		}
+		if q, _ := utf8.DecodeRuneInString(s[start+n:]); unicode.IsSpace(q) || q == ')' {
+			return token{}, p.errorf(start, "- must be followed directly by the word, phrase or group to exclude")
+		}
+		lx.off += n
+		return token{kind: tNot, off: start}, nil
+	}
+	i := start
+	for i < len(s) {
+		q, m := utf8.DecodeRuneInString(s[i:])
+		if isWordBreak(q) {
+			break
+		}
+		if q == ':' {
+			name := strings.ToLower(s[start:i])
+			if fieldNames[name] {
+				if name == "topic" {
+					j := i + 1
+					for j < len(s) {
+						q, m := utf8.DecodeRuneInString(s[j:])
+						if isWordBreak(q) {
+							break
+						}
+						j += m
+					}
+					lx.off = j
+					return token{kind: tTopic, text: s[i+1 : j], off: start}, nil
+				}
+				lx.off = i + 1
+				lx.fieldPending = true
+				return token{kind: tField, text: name, off: start}, nil
+			}
+		}
+		i += m
+	}
+	lx.off = i
+	w := s[start:i]
+	switch w {
+	case "OR":
+		return token{kind: tOr, off: start}, nil
+	case "AND":
+		return token{kind: tAnd, off: start}, nil
+	}
+	return token{kind: tWord, text: w, off: start}, nil
+}
+
+type parser struct {
+	lx    lexer
+	tok   token
+	terms int
+}
+
+func (p *parser) advance() error {
+	t, err := p.lx.next(p)
+	if err != nil {
+		return err
+	}
+	p.tok = t
+	return nil
+}
+
+// errorf returns an EINVALID error that names the 1-based character position
+// of byte offset off.
+func (p *parser) errorf(off int, format string, args ...any) error {
+	pos := utf8.RuneCountInString(p.lx.s[:off]) + 1
+	return digestbot.Errorf(digestbot.EINVALID, "%s at %d", fmt.Sprintf(format, args...), pos)
+}
+
+func (p *parser) parseOr(field string) (Node, error) {
+	var children []Node
+	for {
+		if p.tok.kind == tOr {
+			return nil, p.errorf(p.tok.off, "OR needs a term before it")
+		}
+		n, err := p.parseAnd(field)
+		if err != nil {
+			return nil, err
+		}
+		if o, ok := n.(*Or); ok {
+			children = append(children, o.Children...)
+		} else {
+			children = append(children, n)
+		}
+		if p.tok.kind != tOr {
+			break
+		}
+		orTok := p.tok
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+		if p.tok.kind == tEOF || p.tok.kind == tRParen || p.tok.kind == tOr {
+			return nil, p.errorf(orTok.off, "OR needs a term after it")
+		}
+	}
+	if len(children) == 1 {
+		return children[0], nil
+	}
+	return &Or{Children: children}, nil
+}
+
+func (p *parser) parseAnd(field string) (Node, error) {
+	var children []Node
+	for {
+		switch p.tok.kind {
+		case tEOF, tRParen, tOr:
+			if len(children) == 0 {
+				if p.tok.kind == tRParen {
+					return nil, p.errorf(p.tok.off, "unexpected )")
+				}
+				return nil, p.errorf(p.tok.off, "expected a word, phrase or group, found %s", p.tok.describe())
+			}
+			if len(children) == 1 {
+				return children[0], nil
+			}
+			return &And{Children: children}, nil
+		case tAnd:
+			andTok := p.tok
+			if len(children) == 0 {
+				return nil, p.errorf(andTok.off, "AND needs a term before it")
+			}
+			if err := p.advance(); err != nil {
+				return nil, err
+			}
+			if k := p.tok.kind; k == tEOF || k == tRParen || k == tOr || k == tAnd {
+				return nil, p.errorf(andTok.off, "AND needs a term after it")
+			}
+			continue
+		}
+		n, err := p.parseUnary(field)
+		if err != nil {
+			return nil, err
+		}
+		if a, ok := n.(*And); ok {
+			children = append(children, a.Children...)
+		} else {
+			children = append(children, n)
+		}
+	}
+}
+
+func (p *parser) parseUnary(field string) (Node, error) {
+	if p.tok.kind == tNot {
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+		child, err := p.parseUnary(field)
+		if err != nil {
+			return nil, err
+		}
+		return &Not{Child: child}, nil
+	}
+	return p.parsePrimary(field)
+}
+
+func (p *parser) parsePrimary(field string) (Node, error) {
+	t := p.tok
+	switch t.kind {
+	case tField:
+		if field != "" {
+			return nil, p.errorf(t.off, "%s: inside %s: is not allowed", t.text, field)
+		}
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+		switch p.tok.kind {
+		case tWord, tPhrase, tLParen, tField, tTopic:
+		default:
+			return nil, p.errorf(t.off, "%s: needs a word, phrase or group right after it", t.text)
+		}
+		return p.parsePrimary(t.text)
+	case tTopic:
+		if field != "" {
+			return nil, p.errorf(t.off, "topic: cannot be scoped to %s:", field)
+		}
+		name := digestbot.NormalizeTopicName(t.text)
+		if err := digestbot.ValidateTopicName(name); err != nil {
+			return nil, p.errorf(t.off, "%s", digestbot.ErrorMessage(err))
+		}
+		p.terms++
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+		return &TopicRef{Name: name}, nil
+	case tLParen:
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+		if p.tok.kind == tRParen {
+			return nil, p.errorf(t.off, "empty parentheses")
+		}
+		n, err := p.parseOr(field)
+		if err != nil {
+			return nil, err
+		}
+		if p.tok.kind != tRParen {
+			return nil, p.errorf(t.off, "unclosed parenthesis")
+		}
+		if err := p.advance(); err != nil {
+			return nil, err
+		}
+		return n, nil
+	case tWord:
+		n, err := p.word(field, t)
+		if err != nil {
+			return nil, err
+		}
+		p.terms++
+		return n, p.advance()
+	case tPhrase:
+		raw := strings.Join(strings.Fields(t.text), " ")
+		terms := analysis.Terms(raw)
+		if len(terms) == 0 {
+			return nil, p.errorf(t.off, "phrase %s has no letters or digits to search for", t.describe())
+		}
+		p.terms++
+		return &Phrase{Field: field, Terms: terms, Raw: raw}, p.advance()
+	case tRParen:
+		return nil, p.errorf(t.off, "unexpected )")
+	}
+	return nil, p.errorf(t.off, "expected a word, phrase or group, found %s", t.describe())
+}
+
+func (p *parser) word(field string, t token) (Node, error) {
+	w := t.text
+	prefix := strings.HasSuffix(w, "*")
+	body := strings.TrimSuffix(w, "*")
+	if i := strings.IndexByte(body, '*'); i >= 0 {
+		return nil, p.errorf(t.off+i, "* may only end a word")
+	}
+	terms := analysis.Terms(body)
+	switch {
+	case len(terms) == 0:
+		return nil, p.errorf(t.off, "%q has no letters or digits to search for", w)
+	case len(terms) == 1:
+		return &Term{Field: field, Text: terms[0], Prefix: prefix, Raw: w}, nil
+	case prefix:
+		return nil, p.errorf(t.off, "prefix %q must be a single word", w)
+	}
+	return &Phrase{Field: field, Terms: terms, Raw: w, bare: true}, nil
+}
