@@ -1,0 +1,209 @@
+package subscriptions
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func TestQueryMatch(t *testing.T) {
+	doc := NewDoc(
+		"Norway Closes Confucius Institute",
+		"Harald Bøckman said China’s Confucius Institute in Bergen was a propaganda tool. "+
+			"Stores in Shenzhen use facial recognition; BMW was named. Chinatown was not. 监控摄像头用于人脸识别。",
+		"Radio Free Asia",
+		[]string{"education", "soft power"},
+	)
+	tests := []struct {
+		query string
+		want  bool
+		terms []string
+	}{
+		{"Confucius Institute", true, []string{"Confucius", "Institute"}},
+		{`"Confucius Institute"`, true, []string{"Confucius Institute"}},
+		{`"Institute Confucius"`, false, nil},
+		{`"facial recognition" -BMW`, false, nil},
+		{`"facial recognition" -Audi`, true, []string{"facial recognition"}},
+		{"Bockman", true, []string{"Bockman"}},
+		{"BØCKMAN", true, []string{"BØCKMAN"}},
+		{"China", true, []string{"China"}},
+		{"China's", true, []string{"China's"}},
+		{"Chinatown", true, []string{"Chinatown"}},
+		{"Chin", false, nil},
+		{"Chin*", true, []string{"Chin*"}},
+		{"propagand*", true, []string{"propagand*"}},
+		{"Beijing", false, nil},
+		{"Beijing OR Bergen", true, []string{"Bergen"}},
+		{"(Beijing OR Bergen) -(BMW Audi)", true, []string{"Bergen"}},
+		{"Bergen OR (tool Beijing)", true, []string{"Bergen"}},
+		{"title:Norway", true, []string{"Norway"}},
+		{"title:Bergen", false, nil},
+		{`title:"closes confucius"`, true, []string{"closes confucius"}},
+		{`"institute harald"`, false, nil},
+		{"source:asia", true, []string{"asia"}},
+		{`source:"free asia"`, true, []string{"free asia"}},
+		{"source:bergen", false, nil},
+		{"tag:education", true, []string{"education"}},
+		{`tag:"soft power"`, true, []string{"soft power"}},
+		{`tag:"education soft"`, false, nil},
+		{"Asia", false, nil},
+		{"人脸识别", true, []string{"人脸识别"}},
+		{"识别人脸", false, nil},
+		{"摄像", true, []string{"摄像"}},
+		{"topic:x", false, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query, func(t *testing.T) {
+			q := MustParse(tt.query)
+			terms, ok := q.Match(doc)
+			if ok != tt.want || !reflect.DeepEqual(terms, tt.terms) {
+				t.Errorf("Match = %q, %v; want %q, %v", terms, ok, tt.terms, tt.want)
+			}
+		})
+	}
+}
+
+func TestIndexAddRemove(t *testing.T) {
+	x := NewIndex()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(x.Add("ci", MustParse("Confucius Institute")))
+	must(x.Add("fr", MustParse(`"facial recognition" -BMW`)))
+	must(x.Add("pre", MustParse("surveil* OR title:norway")))
+	doc := NewDoc("Norway closes Confucius Institute", "surveillance and facial recognition at BMW", "", nil)
+	ids := func() []string {
+		var out []string
+		for _, m := range x.Match(doc) {
+			out = append(out, m.ID)
+		}
+		return out
+	}
+	if got := ids(); !reflect.DeepEqual(got, []string{"ci", "pre"}) {
+		t.Fatalf("matches %q", got)
+	}
+	x.Remove("ci")
+	must(x.Add("pre", MustParse("BMW")))
+	if got := ids(); !reflect.DeepEqual(got, []string{"pre"}) {
+		t.Fatalf("after remove and replace: %q", got)
+	}
+	if x.Len() != 2 {
+		t.Errorf("Len = %d, want 2", x.Len())
+	}
+	if err := x.Add("t", MustParse("topic:x")); err == nil {
+		t.Error("Add accepted an unresolved topic")
+	}
+	x.Remove("pre")
+	x.Remove("fr")
+	st := x.Stats()
+	if st.Queries != 0 || st.Keys != 0 {
+		t.Errorf("empty index keeps %+v", st)
+	}
+}
+
+// randomQuery builds a query from a small vocabulary so that random
+// documents hit it often, with every construct of the language.
+func randomQuery(r *rand.Rand, vocab []string, depth int) string {
+	leaf := func() string {
+		w := vocab[r.IntN(len(vocab))]
+		switch r.IntN(8) {
+		case 0:
+			return fmt.Sprintf("%q", w+" "+vocab[r.IntN(len(vocab))])
+		case 1:
+			if len([]rune(w)) > 1 {
+				return string([]rune(w)[:1+r.IntN(len([]rune(w))-1)]) + "*"
+			}
+		case 2:
+			return []string{"title:", "source:", "tag:"}[r.IntN(3)] + w
+		}
+		return w
+	}
+	if depth == 0 || r.IntN(3) == 0 {
+		return leaf()
+	}
+	n := 1 + r.IntN(3)
+	parts := []string{}
+	for range n {
+		p := randomQuery(r, vocab, depth-1)
+		if r.IntN(5) == 0 {
+			p = "-(" + p + ")"
+		}
+		parts = append(parts, p)
+	}
+	sep := " "
+	if r.IntN(2) == 0 {
+		sep = " OR "
+	}
+	return "(" + strings.Join(parts, sep) + ")"
+}
+
+func randomText(r *rand.Rand, vocab []string, n int) string {
+	words := make([]string, n)
+	for i := range words {
+		words[i] = vocab[r.IntN(len(vocab))]
+		if r.IntN(6) == 0 {
+			words[i] = strings.ToUpper(words[i][:1]) + words[i][1:] + ","
+		}
+	}
+	return strings.Join(words, " ")
+}
+
+// TestIndexEqualsNaive checks the index against evaluating every query on
+// every document: the presearcher may only drop queries that cannot match.
+func TestIndexEqualsNaive(t *testing.T) {
+	vocab := []string{"china", "chinese", "chip", "norway", "bergen", "data", "dat", "facial", "face",
+		"recognition", "red", "line", "人", "脸", "识别", "bmw", "asia", "free", "radio", "tool"}
+	r := rand.New(rand.NewPCG(1, 2))
+	x := NewIndex()
+	var queries []*Query
+	for len(queries) < 400 {
+		q, err := Parse(randomQuery(r, vocab, 3))
+		if err != nil {
+			continue // exclusion-only and over-limit draws
+		}
+		id := fmt.Sprint(len(queries))
+		if err := x.Add(id, q); err != nil {
+			t.Fatalf("Add(%q): %v", q, err)
+		}
+		queries = append(queries, q)
+	}
+	// Replace some and remove some, so slot reuse is exercised too.
+	for i := 0; i < 50; i++ {
+		x.Remove(fmt.Sprint(i))
+	}
+	for i := 0; i < 25; i++ {
+		if err := x.Add(fmt.Sprint(i), queries[i]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	live := func(i int) bool { return i < 25 || i >= 50 }
+	for d := 0; d < 300; d++ {
+		doc := NewDoc(randomText(r, vocab, 1+r.IntN(6)), randomText(r, vocab, r.IntN(40)),
+			randomText(r, vocab, r.IntN(3)), strings.Fields(randomText(r, vocab, r.IntN(3))))
+		got := map[string][]string{}
+		for _, m := range x.Match(doc) {
+			got[m.ID] = m.Terms
+		}
+		for i, q := range queries {
+			id := fmt.Sprint(i)
+			terms, ok := q.Match(doc)
+			if !live(i) {
+				ok = false
+			}
+			if ok != (got[id] != nil) {
+				t.Fatalf("doc %d query %q: naive %v, index %v", d, q, ok, got[id] != nil)
+			}
+			if ok && !reflect.DeepEqual(terms, got[id]) {
+				t.Fatalf("doc %d query %q: terms %q, index %q", d, q, terms, got[id])
+			}
+		}
+	}
+	if st := x.Stats(); st.Hits == 0 || st.Candidates >= uint64(st.Docs)*uint64(st.Queries) {
+		t.Errorf("stats %+v: expected hits and fewer candidates than queries × docs", st)
+	}
+}
