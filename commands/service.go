@@ -542,9 +542,6 @@ func (s *Service) digestNow(ctx context.Context, req *Request) (*Response, error
 const lookupTTL = 15 * time.Minute
 
 func (s *Service) lookup(ctx context.Context, req *Request) (*Response, error) {
-	if s.Search == nil {
-		return nil, digestbot.Errorf(digestbot.EUNAVAILABLE, "lookup is not available here")
-	}
 	q := LookupQuery{Query: strings.TrimSpace(req.Options["query"]), Source: strings.TrimSpace(req.Options["source"]), Limit: 5}
 	if since := strings.TrimSpace(req.Options["since"]); since != "" {
 		t, err := ParseSince(since, s.now())
@@ -552,6 +549,9 @@ func (s *Service) lookup(ctx context.Context, req *Request) (*Response, error) {
 			return nil, err
 		}
 		q.Since = t
+	}
+	if s.Search == nil {
+		return nil, digestbot.Errorf(digestbot.EUNAVAILABLE, "lookup is not available here")
 	}
 	return s.lookupPage(ctx, req.GuildID, q)
 }

@@ -1,0 +1,227 @@
+package commands
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	digestbot "github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/config"
+	"github.com/digestbot/digestbot/store/storetest"
+)
+
+var testNow = time.Date(2026, 3, 20, 9, 30, 0, 0, time.UTC)
+
+func newService(t *testing.T) *Service {
+	t.Helper()
+	cfg, err := config.Load(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Service{
+		Store:        storetest.OpenEmbedded(t),
+		Config:       cfg,
+		GlobalTopics: []*digestbot.Topic{{Name: "surveillance", Query: `"facial recognition" OR surveillance`}},
+		Now:          func() time.Time { return testNow },
+	}
+}
+
+// req builds a request from guild g1, channel c1, by a manager.
+func req(name string, opts ...string) *Request {
+	r := &Request{Name: name, Options: map[string]string{}, GuildID: "100", ChannelID: "200", UserID: "300", CanManage: true,
+		ChannelInGuild: func(_ context.Context, id string) (bool, error) { return id == "201" || id == "200", nil }}
+	for i := 0; i+1 < len(opts); i += 2 {
+		r.Options[opts[i]] = opts[i+1]
+	}
+	return r
+}
+
+func mustHandle(t *testing.T, s *Service, r *Request) *Response {
+	t.Helper()
+	resp, err := s.Handle(context.Background(), r)
+	if err != nil {
+		t.Fatalf("/%s %v: %v", r.Name, r.Options, err)
+	}
+	return resp
+}
+
+func TestSubscribeReportsQueryMatchesAndNextDigest(t *testing.T) {
+	s := newService(t)
+	ctx := context.Background()
+	// Two archived articles of the last week, one matching.
+	old := testNow.Add(-48 * time.Hour)
+	arts := []*digestbot.Article{
+		{ID: "a1", Title: "Norway closes its last Confucius Institute", URL: "https://example.org/a1", Source: "Example Post", Text: "The university ended the agreement.", Ingested: old},
+		{ID: "a2", Title: "Harbour traffic recovers", URL: "https://example.org/a2", Source: "Example Post", Text: "Ships are back.", Ingested: old},
+	}
+	if _, err := s.Store.PutArticles(ctx, arts); err != nil {
+		t.Fatal(err)
+	}
+	resp := mustHandle(t, s, req("subscribe", "query", "confucius   institute"))
+	for _, want := range []string{"Subscribed <#200> to `confucius institute`", "would have matched 1 article", "https://example.org/a1", "Next digest: <t:"} {
+		if !strings.Contains(resp.Content, want) {
+			t.Errorf("reply lacks %q:\n%s", want, resp.Content)
+		}
+	}
+	again := mustHandle(t, s, req("subscribe", "query", "confucius institute"))
+	if !strings.Contains(again.Content, "already subscribed") {
+		t.Errorf("second subscribe: %s", again.Content)
+	}
+	subs, _ := s.Store.Subscriptions(ctx, "100", "200")
+	if len(subs) != 1 {
+		t.Errorf("%d subscriptions after subscribing twice, want 1", len(subs))
+	}
+}
+
+func TestCommandsRefuseBadInputAndChangeNothing(t *testing.T) {
+	s := newService(t)
+	ctx := context.Background()
+	tests := []struct {
+		name string
+		r    *Request
+		code string
+		msg  string
+	}{
+		{"bad query", req("subscribe", "query", `"facial recognition`), digestbot.EINVALID, "unclosed quote"},
+		{"query and topic", req("subscribe", "query", "a", "topic", "surveillance"), digestbot.EINVALID, "either query or topic"},
+		{"unknown topic", req("subscribe", "topic", "nope"), digestbot.ENOTFOUND, "no topic"},
+		{"bad schedule", req("subscribe", "query", "drones", "schedule", "every tuesday-ish"), digestbot.EINVALID, ""},
+		{"too frequent", req("schedule", "when", "* * * * *"), digestbot.EINVALID, ""},
+		{"unknown zone", req("schedule", "when", "hourly", "timezone", "Mars/Olympus"), digestbot.EINVALID, "Mars/Olympus"},
+		{"foreign channel", req("subscribe", "query", "drones", "channel", "999"), digestbot.ENOTFOUND, "not a channel of this server"},
+		{"unknown option", req("subscribe", "query", "drones", "colour", "red"), digestbot.EINVALID, "no option"},
+		{"missing required", req("schedule"), digestbot.EINVALID, "needs the option when"},
+		{"bad since", req("lookup", "query", "x", "since", "yesterday"), digestbot.EINVALID, "since"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := s.Handle(ctx, tt.r)
+			if digestbot.ErrorCode(err) != tt.code {
+				t.Fatalf("err = %v (code %q), want code %q", err, digestbot.ErrorCode(err), tt.code)
+			}
+			if !strings.Contains(digestbot.ErrorMessage(err), tt.msg) {
+				t.Errorf("message %q lacks %q", digestbot.ErrorMessage(err), tt.msg)
+			}
+		})
+	}
+	subs, _ := s.Store.Subscriptions(ctx, "100", "")
+	sc, _ := s.Store.Schedule(ctx, "100", "200")
+	if len(subs) != 0 || sc != nil {
+		t.Errorf("refused commands changed state: %d subscriptions, schedule %+v", len(subs), sc)
+	}
+}
+
+func TestManageCommandsNeedPermission(t *testing.T) {
+	s := newService(t)
+	for _, name := range []string{"subscribe", "unsubscribe", "schedule", "digest now", "feeds add", "feeds remove", "topics create", "topics delete"} {
+		r := req(name, "query", "x", "subscription", "x", "when", "hourly", "url", "https://example.org/f", "name", "t")
+		// Drop options the command does not have; permission is checked first anyway.
+		def, _ := definition(name)
+		for k := range r.Options {
+			keep := false
+			for _, o := range def.Options {
+				keep = keep || o.Name == k
+			}
+			if !keep {
+				delete(r.Options, k)
+			}
+		}
+		r.CanManage = false
+		_, err := s.Handle(context.Background(), r)
+		if digestbot.ErrorCode(err) != digestbot.EFORBIDDEN {
+			t.Errorf("/%s by a member without Manage Channels: %v, want forbidden", name, err)
+		}
+	}
+	member := req("subscriptions")
+	member.CanManage = false
+	if _, err := s.Handle(context.Background(), member); err != nil {
+		t.Errorf("/subscriptions is open to members: %v", err)
+	}
+}
+
+func TestGuildIsolation(t *testing.T) {
+	s := newService(t)
+	mustHandle(t, s, req("subscribe", "query", "drones"))
+	subs, _ := s.Store.Subscriptions(context.Background(), "100", "200")
+	other := req("unsubscribe", "subscription", subs[0].ID)
+	other.GuildID, other.ChannelID = "555", "556"
+	if _, err := s.Handle(context.Background(), other); digestbot.ErrorCode(err) != digestbot.ENOTFOUND {
+		t.Errorf("another server removed our subscription: %v", err)
+	}
+	list := req("subscriptions")
+	list.GuildID, list.ChannelID = "555", "200"
+	resp := mustHandle(t, s, list)
+	if strings.Contains(resp.Content, "drones") {
+		t.Errorf("another server sees our subscription: %s", resp.Content)
+	}
+	mustHandle(t, s, req("unsubscribe", "subscription", "drones"))
+	if subs, _ := s.Store.Subscriptions(context.Background(), "100", ""); len(subs) != 0 {
+		t.Errorf("unsubscribe by label left %d subscriptions", len(subs))
+	}
+}
+
+func TestTopics(t *testing.T) {
+	s := newService(t)
+	resp := mustHandle(t, s, req("topics create", "name", "Drones", "query", "drone OR UAV"))
+	if !strings.Contains(resp.Content, "**drones**") || !strings.Contains(resp.Content, " OR ") {
+		t.Errorf("create: %s", resp.Content)
+	}
+	mustHandle(t, s, req("subscribe", "topic", "drones"))
+	if _, err := s.Handle(context.Background(), req("topics delete", "name", "drones")); digestbot.ErrorCode(err) != digestbot.ECONFLICT {
+		t.Errorf("deleting a topic in use: %v, want conflict", err)
+	}
+	list := mustHandle(t, s, req("topics list"))
+	if !strings.Contains(list.Content, "drones") || !strings.Contains(list.Content, "surveillance") {
+		t.Errorf("list lacks the guild or the operator topic: %s", list.Content)
+	}
+	choices, err := s.Autocomplete(context.Background(), &Request{GuildID: "100", Focused: "topic", Options: map[string]string{"topic": "sur"}})
+	if err != nil || len(choices) != 1 || choices[0].Value != "surveillance" {
+		t.Errorf("autocomplete topic 'sur' = %v, %v", choices, err)
+	}
+}
+
+func TestAutocompleteTimezoneAtMost25(t *testing.T) {
+	s := newService(t)
+	all, _ := s.Autocomplete(context.Background(), &Request{GuildID: "100", Focused: "timezone", Options: map[string]string{}})
+	if len(all) != 25 {
+		t.Errorf("%d choices, Discord allows at most 25", len(all))
+	}
+	eu, _ := s.Autocomplete(context.Background(), &Request{GuildID: "100", Focused: "timezone", Options: map[string]string{"timezone": "paris"}})
+	if len(eu) != 1 || eu[0].Value != "Europe/Paris" {
+		t.Errorf("'paris' = %v", eu)
+	}
+}
+
+func TestLookupPagesWithButtons(t *testing.T) {
+	s := newService(t)
+	var seen []LookupQuery
+	s.Search = func(_ context.Context, q LookupQuery) (*LookupPage, error) {
+		seen = append(seen, q)
+		if q.Cursor == "" {
+			return &LookupPage{Total: 6, Next: "p2", Results: []LookupResult{{Title: "First", URL: "https://example.org/1", Source: "Example", Snippet: "**x**"}}}, nil
+		}
+		return &LookupPage{Total: 6, Results: []LookupResult{{Title: "Sixth", URL: "https://example.org/6", Source: "Example"}}}, nil
+	}
+	resp := mustHandle(t, s, req("lookup", "query", "x", "since", "7d"))
+	if !resp.Ephemeral || len(resp.Embeds) != 1 || resp.Embeds[0].URL != "https://example.org/1" || len(resp.Buttons) != 2 {
+		t.Fatalf("first page: %+v", resp)
+	}
+	if want := testNow.Add(-7 * 24 * time.Hour); !seen[0].Since.Equal(want) {
+		t.Errorf("since 7d = %v, want %v", seen[0].Since, want)
+	}
+	next := req("button", "id", resp.Buttons[0].CustomID)
+	page2 := mustHandle(t, s, next)
+	if seen[1].Cursor != "p2" || page2.Embeds[0].Title != "Sixth" {
+		t.Errorf("next page: cursor %q, %+v", seen[1].Cursor, page2)
+	}
+	share := mustHandle(t, s, req("button", "id", resp.Buttons[1].CustomID))
+	if share.Ephemeral || len(share.Embeds) != 1 {
+		t.Errorf("share should post the results publicly: %+v", share)
+	}
+	foreign := req("button", "id", resp.Buttons[0].CustomID)
+	foreign.GuildID = "555"
+	if _, err := s.Handle(context.Background(), foreign); err == nil {
+		t.Error("another server used our lookup's button")
+	}
+}
