@@ -1,0 +1,81 @@
+package archive
+
+import (
+	"encoding/base64"
+	"hash/fnv"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/digestbot/digestbot"
+)
+
+// cursor is the position after the last result of a page: its score and
+// article id, the reference time the scores were computed for (so later
+// pages rank the same way), and a hash of the request it belongs to.
+type cursor struct {
+	now   time.Time
+	score float64
+	id    string
+	req   uint64
+}
+
+const cursorVersion = "c1"
+
+// requestKey identifies what a cursor may continue: the same query and
+// filters.
+func requestKey(query string, since time.Time, source string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(query))
+	h.Write([]byte{0})
+	h.Write([]byte(strconv.FormatInt(since.UnixNano(), 10)))
+	h.Write([]byte{0})
+	h.Write([]byte(source))
+	return h.Sum64()
+}
+
+// encode returns the opaque text form of c.
+func (c cursor) encode() string {
+	s := strings.Join([]string{
+		cursorVersion,
+		strconv.FormatInt(c.now.UnixNano(), 36),
+		strconv.FormatUint(math.Float64bits(c.score), 36),
+		c.id,
+		strconv.FormatUint(c.req, 36),
+	}, ".")
+	return base64.RawURLEncoding.EncodeToString([]byte(s))
+}
+
+// decodeCursor parses s and checks that it belongs to the request with key
+// req. Anything else is EINVALID.
+func decodeCursor(s string, req uint64) (cursor, error) {
+	bad := digestbot.Errorf(digestbot.EINVALID, "the page cursor is not valid for this search; start again from the first page")
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(raw) > 200 {
+		return cursor{}, bad
+	}
+	f := strings.Split(string(raw), ".")
+	if len(f) != 5 || f[0] != cursorVersion || f[3] == "" || strings.ContainsAny(f[3], ":{}") {
+		return cursor{}, bad
+	}
+	now, err1 := strconv.ParseInt(f[1], 36, 64)
+	bits, err2 := strconv.ParseUint(f[2], 36, 64)
+	key, err3 := strconv.ParseUint(f[4], 36, 64)
+	if err1 != nil || err2 != nil || err3 != nil || key != req {
+		return cursor{}, bad
+	}
+	score := math.Float64frombits(bits)
+	if math.IsNaN(score) || math.IsInf(score, 0) || score < 0 {
+		return cursor{}, bad
+	}
+	return cursor{now: time.Unix(0, now), score: score, id: f[3], req: key}, nil
+}
+
+// after reports whether a result with score and id comes after c.
+func (c cursor) after(score float64, id string) bool {
+	if score != c.score {
+		return score < c.score
+	}
+	return id > c.id
+}

@@ -1,0 +1,52 @@
+// Package archive is the on-demand lookup over the article archive: an
+// inverted index in Redis, ranked search with the subscription query
+// language, and paging for the chat and command-line lookups.
+//
+// # How a search runs
+//
+// The query is parsed by package subscriptions (its errors are returned
+// unchanged). Its words become posting lists; a prefix (word*) is first
+// expanded through the vocabulary. One pipelined round trip reads every
+// posting list, then the plan picks the cheapest word of each AND to
+// generate candidates and evaluates the whole query on the postings:
+// a NOT, an OR, a title: scope and single words are decided exactly, a
+// phrase (or a CJK word, which is a phrase of characters) only as "all its
+// words are there", since positions are not indexed. Candidates are scored
+// (see Scoring: BM25F over title and text, the title weighted 3, times a
+// recency boost), sorted by score then article id, and the page is verified
+// in that order on the stored article with subscriptions.Query.Match, which
+// also names the matched terms for the bolded snippet. Articles that fail
+// verification, or have expired, are skipped.
+//
+// The page cursor holds the last result's score and id, the reference time
+// of the first page (so every page ranks alike) and a hash of the query and
+// filters; it is opaque and validated. Paging returns every result once as
+// long as the archive does not change in between.
+//
+// # Key schema
+//
+// Every key is P{archive}:... where P is the store's prefix, so the whole
+// index is on one Redis Cluster hash slot and the indexing scripts are
+// atomic there. B is a bucket: ingest time (Unix seconds) divided by
+// Options.Bucket (a day by default). Every key of bucket B expires at
+// (B+1)·Bucket + Retention, so postings leave the index at most one bucket
+// after their article leaves the store, with no sweeper to run.
+//
+//	P{archive}:p:B:TERM   string  postings of TERM for articles ingested in B: 10-byte
+//	                              records (doc number, title tf, body tf, length norm,
+//	                              publication hour); source and tag words are the terms
+//	                              "\x01s:WORD" and "\x01g:WORD"
+//	P{archive}:v:B        zset    every TERM of B (score 0), for prefix expansion by lex range
+//	P{archive}:m:B        hash    doc number -> article id (live documents only)
+//	P{archive}:n:B        hash    seq (last doc number), docs, len (sum of weighted lengths)
+//	P{archive}:x:B        set     doc numbers retired by Remove or a re-index
+//	P{archive}:a:ID       string  "B:doc:len:contenthash" of the indexed article ID
+//
+// Add runs one Lua script per batch of up to 32 articles (pipelined): it
+// skips an article whose content hash is unchanged, retires the article's
+// old document (dead set, document table and statistics) when it changed,
+// takes a new doc number and appends one record per term. Retired records
+// stay in their posting strings, filtered out by the dead set, until the
+// bucket expires. Rebuild clears the index and walks the store's ingest
+// log.
+package archive

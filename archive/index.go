@@ -1,0 +1,505 @@
+package archive
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/analysis"
+	"github.com/redis/go-redis/v9"
+)
+
+// Defaults of Options.
+const (
+	DefaultRetention    = 30 * 24 * time.Hour
+	DefaultBucket       = 24 * time.Hour
+	DefaultMaxExpansion = 512
+	// articlesPerScript bounds the work of one indexing script, so Redis
+	// never blocks long on one call; the scripts of a batch are pipelined.
+	articlesPerScript = 32
+)
+
+// ArticleGetter reads stored articles; *store.Store is one.
+type ArticleGetter interface {
+	GetArticles(ctx context.Context, ids []string) ([]*digestbot.Article, error)
+}
+
+// Options configure an Index.
+type Options struct {
+	// Retention is how long the store keeps an article after it was
+	// ingested; the index forgets it at most one Bucket later. It must
+	// match the store's retention. Default DefaultRetention.
+	Retention time.Duration
+	// Bucket is the ingest-time span whose postings share keys and expire
+	// together. Default DefaultBucket.
+	Bucket time.Duration
+	// Articles is where Search reads the articles it verifies and returns.
+	Articles ArticleGetter
+	// Scoring tunes the ranking; zero fields take DefaultScoring's.
+	Scoring Scoring
+	// MaxExpansion bounds the words one `prefix*` may stand for; a
+	// broader prefix is refused with EINVALID. Default DefaultMaxExpansion.
+	MaxExpansion int
+	// Now is the clock that decides buckets and expiry; default time.Now.
+	// It must agree with the Redis server's clock.
+	Now func() time.Time
+}
+
+// Index is the lookup index of the article archive, kept in Redis.
+type Index struct {
+	rdb  redis.UniversalClient
+	base string
+	opts Options
+	sc   Scoring
+}
+
+// New returns the index whose keys start with prefix (the store's prefix).
+func New(client redis.UniversalClient, prefix string, opts Options) *Index {
+	if opts.Retention <= 0 {
+		opts.Retention = DefaultRetention
+	}
+	if opts.Bucket <= 0 {
+		opts.Bucket = DefaultBucket
+	}
+	if opts.Bucket < time.Second {
+		opts.Bucket = time.Second
+	}
+	if opts.MaxExpansion <= 0 {
+		opts.MaxExpansion = DefaultMaxExpansion
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Index{rdb: client, base: prefix + "{archive}:", opts: opts, sc: opts.Scoring.withDefaults()}
+}
+
+// Key names; see the package documentation.
+func (x *Index) bucketKey(kind string, b int64) string {
+	return x.base + kind + ":" + strconv.FormatInt(b, 10)
+}
+func (x *Index) postingKey(b int64, term string) string {
+	return x.base + "p:" + strconv.FormatInt(b, 10) + ":" + term
+}
+func (x *Index) articleKey(id string) string { return x.base + "a:" + id }
+
+func (x *Index) bucketSeconds() int64 { return int64(x.opts.Bucket / time.Second) }
+
+// bucketOf is the bucket of an ingest time.
+func (x *Index) bucketOf(t time.Time) int64 { return t.Unix() / x.bucketSeconds() }
+
+// expireAt is when a bucket's keys expire: retention after the bucket ends,
+// so no posting outlives its article by more than one bucket.
+func (x *Index) expireAt(b int64) int64 {
+	return (b+1)*x.bucketSeconds() + int64(x.opts.Retention/time.Second)
+}
+
+// liveBuckets lists the buckets that may still hold keys at now, oldest first.
+func (x *Index) liveBuckets(now time.Time) []int64 {
+	first := x.bucketOf(now.Add(-x.opts.Retention - x.opts.Bucket))
+	last := x.bucketOf(now) + 1 // tolerate a little clock skew between writers
+	out := make([]int64, 0, last-first+1)
+	for b := first; b <= last; b++ {
+		out = append(out, b)
+	}
+	return out
+}
+
+// addScript indexes a batch of articles of one bucket atomically: for each
+// article it compares the content hash with the one indexed (skip when
+// equal), retires the old document if any (dead set, meta, stats), takes a
+// new document number, appends one posting per term and records the
+// article. All keys share the {archive} hash tag; the old bucket's keys are
+// named in the script because they are only known once a:ID is read.
+//
+// KEYS: n:B m:B v:B, then per article a:ID and its posting keys.
+// ARGV: expireAt bucket count base bucketSeconds retentionSeconds, then per
+// article id hash length nterms, then per term its stats bytes and term.
+var addScript = redis.NewScript(`
+local exp, b, count, base = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), ARGV[4]
+local bsec, rsec = tonumber(ARGV[5]), tonumber(ARGV[6])
+local ai, ki, indexed = 7, 4, 0
+for j = 1, count do
+  local id, h, len, nt = ARGV[ai], ARGV[ai+1], tonumber(ARGV[ai+2]), tonumber(ARGV[ai+3])
+  ai = ai + 4
+  local akey = KEYS[ki]
+  ki = ki + 1
+  local cur = redis.call('GET', akey)
+  local skip = false
+  if cur then
+    local ob, od, ol, oh = string.match(cur, '^([^:]*):([^:]*):([^:]*):(.*)$')
+    if oh == h then
+      skip = true
+    elseif ob then
+      local oexp = (tonumber(ob) + 1) * bsec + rsec
+      redis.call('SADD', base .. 'x:' .. ob, od)
+      redis.call('EXPIREAT', base .. 'x:' .. ob, oexp)
+      redis.call('HDEL', base .. 'm:' .. ob, od)
+      if redis.call('EXISTS', base .. 'n:' .. ob) == 1 then
+        redis.call('HINCRBY', base .. 'n:' .. ob, 'docs', -1)
+        redis.call('HINCRBY', base .. 'n:' .. ob, 'len', -tonumber(ol))
+      end
+    end
+  end
+  if skip then
+    ki = ki + nt
+    ai = ai + 2 * nt
+  else
+    local d = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+    local dn = string.char(math.floor(d / 16777216) % 256, math.floor(d / 65536) % 256, math.floor(d / 256) % 256, d % 256)
+    for t = 1, nt do
+      local k = KEYS[ki]
+      ki = ki + 1
+      if redis.call('APPEND', k, dn .. ARGV[ai]) == 10 then
+        redis.call('EXPIREAT', k, exp)
+        redis.call('ZADD', KEYS[3], 0, ARGV[ai+1])
+      end
+      ai = ai + 2
+    end
+    redis.call('HSET', KEYS[2], d, id)
+    redis.call('HINCRBY', KEYS[1], 'docs', 1)
+    redis.call('HINCRBY', KEYS[1], 'len', len)
+    redis.call('SET', akey, b .. ':' .. d .. ':' .. len .. ':' .. h)
+    redis.call('EXPIREAT', akey, exp)
+    indexed = indexed + 1
+  end
+end
+redis.call('EXPIREAT', KEYS[1], exp)
+if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('EXPIREAT', KEYS[2], exp) end
+if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('EXPIREAT', KEYS[3], exp) end
+return indexed
+`)
+
+// removeScript retires indexed articles. KEYS: a:ID...; ARGV: base
+// bucketSeconds retentionSeconds. Returns how many were indexed.
+var removeScript = redis.NewScript(`
+local base, bsec, rsec = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local n = 0
+for i = 1, #KEYS do
+  local cur = redis.call('GET', KEYS[i])
+  if cur then
+    local ob, od, ol = string.match(cur, '^([^:]*):([^:]*):([^:]*):')
+    if ob then
+      redis.call('SADD', base .. 'x:' .. ob, od)
+      redis.call('EXPIREAT', base .. 'x:' .. ob, (tonumber(ob) + 1) * bsec + rsec)
+      redis.call('HDEL', base .. 'm:' .. ob, od)
+      if redis.call('EXISTS', base .. 'n:' .. ob) == 1 then
+        redis.call('HINCRBY', base .. 'n:' .. ob, 'docs', -1)
+        redis.call('HINCRBY', base .. 'n:' .. ob, 'len', -tonumber(ol))
+      end
+    end
+    redis.call('DEL', KEYS[i])
+    n = n + 1
+  end
+end
+return n
+`)
+
+// docTerms is what indexing one article writes.
+type docTerms struct {
+	id     string
+	hash   string
+	length int
+	terms  []string
+	stats  [][statSize]byte
+}
+
+// analyse computes the postings of a: title and text words with their
+// frequencies, source and tag words as field terms.
+func (x *Index) analyse(a *digestbot.Article, pub time.Time) docTerms {
+	type tf struct{ t, b int }
+	counts := map[string]*tf{}
+	var order []string
+	add := func(term string, title bool) {
+		c := counts[term]
+		if c == nil {
+			c = &tf{}
+			counts[term] = c
+			order = append(order, term)
+		}
+		if title {
+			c.t++
+		} else {
+			c.b++
+		}
+	}
+	titleToks := analysis.Tokenize(a.Title)
+	for _, t := range titleToks {
+		add(t.Text, true)
+	}
+	textToks := analysis.Tokenize(a.Text)
+	for _, t := range textToks {
+		add(t.Text, false)
+	}
+	for _, t := range analysis.Terms(a.Source) {
+		add(termKey(fieldSource, t), false)
+	}
+	for _, tag := range a.Tags {
+		for _, t := range analysis.Terms(tag) {
+			add(termKey(fieldTag, t), false)
+		}
+	}
+	length := x.sc.docLength(len(titleToks), len(textToks))
+	norm, hours := encodeNorm(length), toHours(pub)
+	d := docTerms{id: a.ID, hash: contentHash(a), length: length, terms: order, stats: make([][statSize]byte, len(order))}
+	for i, term := range order {
+		c := counts[term]
+		d.stats[i] = encodeStats(c.t, c.b, norm, hours)
+	}
+	return d
+}
+
+// contentHash identifies what the index holds of an article, so adding it
+// again is a no-op and a changed article is indexed anew.
+func contentHash(a *digestbot.Article) string {
+	h := sha256.New()
+	for _, s := range []string{a.Title, a.Text, a.Source, strings.Join(a.Tags, "\x1f"), a.Published.UTC().Format(time.RFC3339)} {
+		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil)[:12])
+}
+
+// pubTime is the time an article counts as published: its publication
+// time, else when it was ingested, else now.
+func pubTime(a *digestbot.Article, now time.Time) time.Time {
+	switch {
+	case !a.Published.IsZero():
+		return a.Published
+	case !a.Ingested.IsZero():
+		return a.Ingested
+	}
+	return now
+}
+
+// Add indexes articles that were just stored. Adding an article whose
+// indexed content is unchanged does nothing; a changed one is indexed anew
+// and its old entry retired. Articles are filed under their ingest time
+// (now when unset) so that they leave the index with their stored copy;
+// one already past the retention window is skipped. A batch costs one
+// round trip: one script per up to 32 articles, pipelined.
+func (x *Index) Add(ctx context.Context, articles []*digestbot.Article) error {
+	now := x.opts.Now()
+	byBucket := map[int64][]docTerms{}
+	var order []int64
+	for _, a := range articles {
+		if a == nil || a.ID == "" || strings.ContainsAny(a.ID, ":{}") {
+			continue
+		}
+		ing := a.Ingested
+		if ing.IsZero() || ing.After(now) {
+			ing = now
+		}
+		if !ing.Add(x.opts.Retention).After(now) {
+			continue
+		}
+		b := x.bucketOf(ing)
+		if _, ok := byBucket[b]; !ok {
+			order = append(order, b)
+		}
+		byBucket[b] = append(byBucket[b], x.analyse(a, pubTime(a, ing)))
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	pipe := x.rdb.Pipeline()
+	for _, b := range order {
+		docs := byBucket[b]
+		for i := 0; i < len(docs); i += articlesPerScript {
+			x.queueAdd(ctx, pipe, b, docs[i:min(i+articlesPerScript, len(docs))])
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return x.fail("index articles", err)
+	}
+	return nil
+}
+
+func (x *Index) queueAdd(ctx context.Context, pipe redis.Pipeliner, b int64, docs []docTerms) {
+	keys := []string{x.bucketKey("n", b), x.bucketKey("m", b), x.bucketKey("v", b)}
+	args := []any{x.expireAt(b), b, len(docs), x.base, x.bucketSeconds(), int64(x.opts.Retention / time.Second)}
+	for _, d := range docs {
+		keys = append(keys, x.articleKey(d.id))
+		args = append(args, d.id, d.hash, d.length, len(d.terms))
+		for i, t := range d.terms {
+			keys = append(keys, x.postingKey(b, t))
+			args = append(args, string(d.stats[i][:]), t)
+		}
+	}
+	// EVAL rather than EVALSHA: a pipeline cannot fall back on NOSCRIPT, and
+	// the script is small next to the postings it carries.
+	addScript.Eval(ctx, pipe, keys, args...)
+}
+
+// Remove retires articles from the index (they stop showing up at once; the
+// space of their postings is reclaimed when their bucket expires).
+func (x *Index) Remove(ctx context.Context, ids []string) error {
+	var keys []string
+	for _, id := range ids {
+		if id != "" && !strings.ContainsAny(id, "{}") {
+			keys = append(keys, x.articleKey(id))
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	err := removeScript.Run(ctx, x.rdb, keys, x.base, x.bucketSeconds(), int64(x.opts.Retention/time.Second)).Err()
+	if err != nil {
+		return x.fail("remove articles from the index", err)
+	}
+	return nil
+}
+
+// LogReader is what Rebuild reads: the store's ingest log and articles.
+type LogReader interface {
+	ArticleGetter
+	ArticlesSince(ctx context.Context, t time.Time, max int) ([]digestbot.LogEntry, error)
+	ArticlesAfter(ctx context.Context, seq string, max int) ([]digestbot.LogEntry, error)
+}
+
+// rebuildBatch is how many log entries Rebuild reads and indexes at a time.
+const rebuildBatch = 500
+
+// Rebuild drops the whole index and indexes every article still stored,
+// walking the ingest log from its start. It returns how many articles it
+// indexed. Articles ingested while it runs are indexed by their own Add.
+func (x *Index) Rebuild(ctx context.Context, st LogReader) (int, error) {
+	if err := x.Clear(ctx); err != nil {
+		return 0, err
+	}
+	n := 0
+	entries, err := st.ArticlesSince(ctx, time.Time{}, rebuildBatch)
+	for {
+		if err != nil {
+			return n, fmt.Errorf("read the ingest log: %w", err)
+		}
+		if len(entries) == 0 {
+			return n, nil
+		}
+		ids := make([]string, len(entries))
+		for i, e := range entries {
+			ids[i] = e.ArticleID
+		}
+		as, err := st.GetArticles(ctx, ids)
+		if err != nil {
+			return n, fmt.Errorf("read articles: %w", err)
+		}
+		var live []*digestbot.Article
+		for i, a := range as {
+			if a != nil {
+				if a.Ingested.IsZero() {
+					c := *a
+					c.Ingested = entries[i].Ingested
+					a = &c
+				}
+				live = append(live, a)
+			}
+		}
+		if err := x.Add(ctx, live); err != nil {
+			return n, err
+		}
+		n += len(live)
+		entries, err = st.ArticlesAfter(ctx, entries[len(entries)-1].Seq, rebuildBatch)
+	}
+}
+
+// Clear deletes every key of the index.
+func (x *Index) Clear(ctx context.Context) error {
+	keys, err := x.keys(ctx)
+	if err != nil {
+		return err
+	}
+	for i := 0; i < len(keys); i += 1000 {
+		if err := x.rdb.Unlink(ctx, keys[i:min(i+1000, len(keys))]...).Err(); err != nil {
+			return x.fail("clear the index", err)
+		}
+	}
+	return nil
+}
+
+// keys lists every key of the index (SCAN; for maintenance and tests).
+func (x *Index) keys(ctx context.Context) ([]string, error) {
+	var out []string
+	pattern := escapeGlob(x.base) + "*"
+	scan := func(ctx context.Context, c *redis.Client) error {
+		it := c.Scan(ctx, 0, pattern, 1000).Iterator()
+		for it.Next(ctx) {
+			out = append(out, it.Val())
+		}
+		return it.Err()
+	}
+	var err error
+	if cc, ok := x.rdb.(*redis.ClusterClient); ok {
+		err = cc.ForEachMaster(ctx, scan)
+	} else if c, ok := x.rdb.(*redis.Client); ok {
+		err = scan(ctx, c)
+	} else {
+		it := x.rdb.Scan(ctx, 0, pattern, 1000).Iterator()
+		for it.Next(ctx) {
+			out = append(out, it.Val())
+		}
+		err = it.Err()
+	}
+	if err != nil {
+		return nil, x.fail("list index keys", err)
+	}
+	return out, nil
+}
+
+// escapeGlob quotes the glob characters of a literal key prefix.
+func escapeGlob(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		switch r {
+		case '*', '?', '[', ']', '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// Stats describe the index.
+type Stats struct {
+	Articles int // indexed articles not retired
+	Keys     int // Redis keys the index holds
+}
+
+// Stats counts what the index holds now.
+func (x *Index) Stats(ctx context.Context) (Stats, error) {
+	keys, err := x.keys(ctx)
+	if err != nil {
+		return Stats{}, err
+	}
+	st := Stats{Keys: len(keys)}
+	pipe := x.rdb.Pipeline()
+	var cmds []*redis.StringCmd
+	for _, b := range x.liveBuckets(x.opts.Now()) {
+		cmds = append(cmds, pipe.HGet(ctx, x.bucketKey("n", b), "docs"))
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return Stats{}, x.fail("read index stats", err)
+	}
+	for _, c := range cmds {
+		n, _ := c.Int()
+		st.Articles += n
+	}
+	return st, nil
+}
+
+// fail maps a Redis error to a domain error.
+func (x *Index) fail(op string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return digestbot.WrapError(digestbot.EUNAVAILABLE, err, "the archive index did not answer in time")
+	}
+	var ne interface{ Timeout() bool }
+	if errors.As(err, &ne) || strings.Contains(err.Error(), "connection refused") {
+		return digestbot.WrapError(digestbot.EUNAVAILABLE, err, "the archive index is unavailable")
+	}
+	return digestbot.WrapError(digestbot.EINTERNAL, err, "%s", op)
+}

@@ -1,0 +1,337 @@
+package archive
+
+import (
+	"sort"
+	"strings"
+
+	"github.com/digestbot/digestbot/subscriptions"
+)
+
+// This file turns a query into a plan over posting lists and evaluates it on
+// decoded postings. It is pure: the Redis side fetches what the plan names.
+
+// field is where a query word must occur.
+type field uint8
+
+const (
+	fieldAny    field = iota // title or text
+	fieldTitle               // title only
+	fieldSource              // the source name
+	fieldTag                 // a tag
+)
+
+func fieldOf(name string) field {
+	switch name {
+	case subscriptions.FieldTitle:
+		return fieldTitle
+	case subscriptions.FieldSource:
+		return fieldSource
+	case subscriptions.FieldTag:
+		return fieldTag
+	}
+	return fieldAny
+}
+
+// leaf is one posting list the plan reads.
+type leaf struct {
+	term  string // posting term: the token, with a field marker for source and tag
+	title bool   // only title occurrences count
+}
+
+// termKey is the posting term of a token in a field. Source and tag words
+// get their own namespace: a control character cannot be part of a token.
+func termKey(f field, tok string) string {
+	switch f {
+	case fieldSource:
+		return "\x01s:" + tok
+	case fieldTag:
+		return "\x01g:" + tok
+	}
+	return tok
+}
+
+// eop is an operator of the evaluation tree.
+type eop uint8
+
+const (
+	eLeaf eop = iota
+	eAnd
+	eOr
+	eNot
+	eNone // matches nothing (an unresolved topic, an empty expansion)
+)
+
+// enode is a node of the evaluation tree.
+type enode struct {
+	op      eop
+	leaf    int
+	inexact bool // a yes here is only a maybe: word positions are not indexed
+	kids    []*enode
+}
+
+// Three-valued match from the index alone: no, maybe (verify on the article),
+// yes (certain).
+const (
+	tNo    = 0
+	tMaybe = 1
+	tYes   = 2
+)
+
+// plan is a compiled query.
+type plan struct {
+	leaves   []leaf
+	positive []bool // leaf counts towards the score (not under a NOT)
+	root     *enode
+	prefixes []prefixRef // prefixes to expand before the postings are read
+}
+
+// prefixRef is a prefix term whose expansion fills in its node's kids.
+type prefixRef struct {
+	node   *enode
+	field  field
+	prefix string
+	neg    bool
+}
+
+// compile builds the plan of a parsed query. Prefix terms are left empty;
+// expand fills them once the vocabulary is known.
+func compile(root subscriptions.Node) *plan {
+	p := &plan{}
+	p.root = p.build(root, false)
+	return p
+}
+
+func (p *plan) addLeaf(l leaf, neg bool) int {
+	for i, x := range p.leaves {
+		if x == l {
+			if !neg {
+				p.positive[i] = true
+			}
+			return i
+		}
+	}
+	p.leaves = append(p.leaves, l)
+	p.positive = append(p.positive, !neg)
+	return len(p.leaves) - 1
+}
+
+func (p *plan) build(n subscriptions.Node, neg bool) *enode {
+	switch n := n.(type) {
+	case *subscriptions.And:
+		e := &enode{op: eAnd}
+		for _, k := range n.Children {
+			e.kids = append(e.kids, p.build(k, neg))
+		}
+		return e
+	case *subscriptions.Or:
+		e := &enode{op: eOr}
+		for _, k := range n.Children {
+			e.kids = append(e.kids, p.build(k, neg))
+		}
+		return e
+	case *subscriptions.Not:
+		return &enode{op: eNot, kids: []*enode{p.build(n.Child, !neg)}}
+	case *subscriptions.Term:
+		f := fieldOf(n.Field)
+		if n.Prefix {
+			e := &enode{op: eOr}
+			p.prefixes = append(p.prefixes, prefixRef{node: e, field: f, prefix: n.Text, neg: neg})
+			return e
+		}
+		return p.words([]string{n.Text}, f, neg)
+	case *subscriptions.Phrase:
+		e := p.words(n.Terms, fieldOf(n.Field), neg)
+		// Positions are not indexed: the words being there is only a maybe.
+		e.inexact = len(n.Terms) > 1
+		return e
+	}
+	return &enode{op: eNone} // an unresolved topic matches nothing
+}
+
+// words is the AND of the postings of toks in field f.
+func (p *plan) words(toks []string, f field, neg bool) *enode {
+	n := &enode{op: eAnd}
+	seen := map[string]bool{}
+	for _, t := range toks {
+		if seen[t] {
+			continue
+		}
+		seen[t] = true
+		l := leaf{term: termKey(f, t), title: f == fieldTitle}
+		n.kids = append(n.kids, &enode{op: eLeaf, leaf: p.addLeaf(l, neg)})
+	}
+	return n
+}
+
+// expand fills prefix i with the posting terms its prefix expands to.
+func (p *plan) expand(i int, terms []string) {
+	ref := p.prefixes[i]
+	ref.node.kids = ref.node.kids[:0]
+	for _, t := range terms {
+		l := leaf{term: t, title: ref.field == fieldTitle}
+		ref.node.kids = append(ref.node.kids, &enode{op: eLeaf, leaf: p.addLeaf(l, ref.neg)})
+	}
+}
+
+// prefixPattern is the posting-term prefix of prefix reference i.
+func (p *plan) prefixPattern(i int) string {
+	ref := p.prefixes[i]
+	return termKey(ref.field, ref.prefix)
+}
+
+// lists holds the decoded postings of every leaf, each sorted by doc.
+type lists [][]posting
+
+// find returns the posting of doc in leaf l.
+func (ls lists) find(l int, doc uint64) (posting, bool) {
+	ps := ls[l]
+	i := sort.Search(len(ps), func(i int) bool { return ps[i].doc >= doc })
+	if i < len(ps) && ps[i].doc == doc {
+		return ps[i], true
+	}
+	return posting{}, false
+}
+
+// eval is the three-valued match of n for doc.
+func (p *plan) eval(n *enode, ls lists, doc uint64) int {
+	switch n.op {
+	case eNone:
+		return tNo
+	case eLeaf:
+		ps, ok := ls.find(n.leaf, doc)
+		if !ok || (p.leaves[n.leaf].title && ps.tfT == 0) {
+			return tNo
+		}
+		return tYes
+	case eNot:
+		return tYes - p.eval(n.kids[0], ls, doc)
+	case eOr:
+		v := tNo
+		for _, k := range n.kids {
+			v = max(v, p.eval(k, ls, doc))
+			if v == tYes {
+				break
+			}
+		}
+		return v
+	}
+	v := tYes // eAnd
+	for _, k := range n.kids {
+		v = min(v, p.eval(k, ls, doc))
+		if v == tNo {
+			return tNo
+		}
+	}
+	if n.inexact && v == tYes {
+		v = tMaybe
+	}
+	return v
+}
+
+// drivers returns leaves whose postings together hold every document n can
+// match, choosing the cheapest child of each AND; ok is false when n can
+// match documents that contain none of its words (a bare NOT).
+func (p *plan) drivers(n *enode, ls lists) (leaves []int, cost int, ok bool) {
+	switch n.op {
+	case eNone:
+		return nil, 0, true
+	case eLeaf:
+		return []int{n.leaf}, len(ls[n.leaf]), true
+	case eNot:
+		return nil, 0, false
+	case eOr:
+		for _, k := range n.kids {
+			l, c, ok := p.drivers(k, ls)
+			if !ok {
+				return nil, 0, false
+			}
+			leaves, cost = append(leaves, l...), cost+c
+		}
+		return leaves, cost, true
+	}
+	best := -1
+	for _, k := range n.kids {
+		l, c, ok := p.drivers(k, ls)
+		if ok && (best < 0 || c < cost) {
+			leaves, cost, best = l, c, 1
+		}
+	}
+	return leaves, cost, best >= 0
+}
+
+// stats are the collection statistics BM25 needs.
+type stats struct {
+	docs   float64
+	length float64 // sum of weighted document lengths
+}
+
+func (s stats) avgLen() float64 {
+	if s.docs <= 0 {
+		return 0
+	}
+	return s.length / s.docs
+}
+
+// match is a candidate that the index alone could not rule out.
+type match struct {
+	doc    uint64
+	bucket int64
+	hours  uint32
+	exact  bool
+}
+
+// candidates evaluates the plan on every document of the driver leaves and
+// returns those that may match, published at or after sinceHours.
+func (p *plan) candidates(ls lists, sinceHours uint32) ([]match, bool) {
+	drv, _, ok := p.drivers(p.root, ls)
+	if !ok {
+		return nil, false
+	}
+	seen := map[uint64]bool{}
+	var out []match
+	for _, l := range drv {
+		for _, ps := range ls[l] {
+			if seen[ps.doc] || ps.hours < sinceHours {
+				continue
+			}
+			seen[ps.doc] = true
+			if v := p.eval(p.root, ls, ps.doc); v != tNo {
+				out = append(out, match{doc: ps.doc, bucket: ps.bucket, hours: ps.hours, exact: v == tYes})
+			}
+		}
+	}
+	return out, true
+}
+
+// score ranks the candidates (see Scoring). df of each leaf is the length
+// of its posting list.
+func (p *plan) score(ms []match, ls lists, st stats, sc Scoring, now func(uint32) float64) []ranked {
+	idfs := make([]float64, len(p.leaves))
+	for i := range p.leaves {
+		idfs[i] = idf(st.docs, float64(len(ls[i])))
+	}
+	avg := st.avgLen()
+	out := make([]ranked, len(ms))
+	for i, m := range ms {
+		var s float64
+		for l, lf := range p.leaves {
+			if !p.positive[l] {
+				continue
+			}
+			ps, ok := ls.find(l, m.doc)
+			if !ok {
+				continue
+			}
+			switch {
+			case strings.HasPrefix(lf.term, "\x01"):
+				s += idfs[l]
+			case lf.title:
+				s += sc.termScore(idfs[l], float64(sc.TitleWeight*int(ps.tfT)), ps.norm, avg)
+			default:
+				s += sc.termScore(idfs[l], float64(sc.TitleWeight*int(ps.tfT)+int(ps.tfB)), ps.norm, avg)
+			}
+		}
+		out[i] = ranked{doc: m.doc, bucket: m.bucket, score: s * now(m.hours), exact: m.exact}
+	}
+	return out
+}

@@ -1,0 +1,192 @@
+package archive
+
+import (
+	"encoding/binary"
+	"math"
+	"time"
+)
+
+// Posting records. Every posting is recSize bytes in its term's posting
+// string: the document number (big-endian uint32, unique within a bucket),
+// the title and body term frequencies (capped at 255), the document's length
+// norm (one byte, see encodeNorm) and its publication time in hours since
+// epochHours (big-endian, 3 bytes). Packing the norm and the date into each
+// posting lets a search score every candidate from the postings alone, the
+// way Lucene keeps a norm byte per document, without a per-document lookup.
+const (
+	recSize  = 10
+	statSize = recSize - 4 // the part the Go side computes; the script prepends the doc number
+	maxTF    = 255
+	maxHours = 1<<24 - 1
+)
+
+// epoch is hour 0 of the packed publication times.
+var epoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// posting is one decoded posting record.
+type posting struct {
+	doc    uint64 // bucket<<32 | document number: unique across the index
+	tfT    uint8  // occurrences in the title
+	tfB    uint8  // occurrences in the body (text; for field terms, the field)
+	norm   uint8
+	hours  uint32 // publication hour, see toHours
+	bucket int64
+}
+
+// encodeStats returns the statSize bytes of a posting after the doc number.
+func encodeStats(tfT, tfB int, norm uint8, hours uint32) [statSize]byte {
+	var b [statSize]byte
+	b[0] = uint8(min(tfT, maxTF))
+	b[1] = uint8(min(tfB, maxTF))
+	b[2] = norm
+	b[3] = uint8(hours >> 16)
+	b[4] = uint8(hours >> 8)
+	b[5] = uint8(hours)
+	return b
+}
+
+// decodePostings appends the postings of one bucket's posting string to dst.
+// A trailing partial record (which a correct writer never leaves) is ignored.
+func decodePostings(dst []posting, bucket int64, blob string) []posting {
+	for i := 0; i+recSize <= len(blob); i += recSize {
+		r := blob[i : i+recSize]
+		dst = append(dst, posting{
+			doc:    uint64(bucket)<<32 | uint64(binary.BigEndian.Uint32([]byte(r[:4]))),
+			tfT:    r[4],
+			tfB:    r[5],
+			norm:   r[6],
+			hours:  uint32(r[7])<<16 | uint32(r[8])<<8 | uint32(r[9]),
+			bucket: bucket,
+		})
+	}
+	return dst
+}
+
+// toHours packs t as whole hours since epoch, clamped to the 3 bytes.
+func toHours(t time.Time) uint32 {
+	h := t.Sub(epoch) / time.Hour
+	switch {
+	case h < 0:
+		return 0
+	case h > maxHours:
+		return maxHours
+	}
+	return uint32(h)
+}
+
+// fromHours is the start of a packed hour.
+func fromHours(h uint32) time.Time { return epoch.Add(time.Duration(h) * time.Hour) }
+
+// encodeNorm maps a document length to one byte on a logarithmic scale
+// (steps of about 4.4%), enough for BM25's length normalisation.
+func encodeNorm(length int) uint8 {
+	if length <= 0 {
+		return 0
+	}
+	v := math.Round(16 * math.Log2(1+float64(length)))
+	return uint8(min(v, 255))
+}
+
+// decodeNorm is the length a norm byte stands for.
+func decodeNorm(n uint8) float64 { return math.Exp2(float64(n)/16) - 1 }
+
+// Scoring holds the ranking parameters. The score of a document d for a
+// query is
+//
+//	bm25(d)  = Σ over the query's positive terms t present in d:
+//	           idf(t) · tf·(k1+1) / (tf + k1·(1 − b + b·len(d)/avglen))
+//	tf       = TitleWeight·tf_title(t,d) + tf_body(t,d)            (BM25F, one field weight)
+//	len(d)   = TitleWeight·|title| + |text|,  avglen over the index
+//	idf(t)   = ln(1 + (N − df + 0.5)/(df + 0.5))
+//	score(d) = bm25(d) · (1 + RecencyWeight · 2^(−age(d)/HalfLife))
+//
+// where age is the time from the article's publication (else ingest) to the
+// request's Now, at least 0. A `title:` term counts only its title
+// occurrences; a `source:`/`tag:` term counts as tf 1 without length
+// normalisation. So relevance decides, and among equally relevant articles
+// the newer one wins: a fresh article gets up to 1+RecencyWeight times the
+// score of an old one, halving the bonus every HalfLife.
+type Scoring struct {
+	K1            float64
+	B             float64
+	TitleWeight   int // integer so lengths stay integers in the collection stats
+	RecencyWeight float64
+	HalfLife      time.Duration
+}
+
+// DefaultScoring is the ranking used unless Options.Scoring says otherwise.
+var DefaultScoring = Scoring{K1: 1.2, B: 0.75, TitleWeight: 3, RecencyWeight: 0.5, HalfLife: 7 * 24 * time.Hour}
+
+func (s Scoring) withDefaults() Scoring {
+	d := DefaultScoring
+	if s.K1 > 0 {
+		d.K1 = s.K1
+	}
+	if s.B > 0 && s.B <= 1 {
+		d.B = s.B
+	}
+	if s.TitleWeight > 0 {
+		d.TitleWeight = s.TitleWeight
+	}
+	if s.RecencyWeight > 0 {
+		d.RecencyWeight = s.RecencyWeight
+	}
+	if s.HalfLife > 0 {
+		d.HalfLife = s.HalfLife
+	}
+	return d
+}
+
+// docLength is the weighted length of a document (see Scoring).
+func (s Scoring) docLength(titleTokens, textTokens int) int {
+	return s.TitleWeight*titleTokens + textTokens
+}
+
+// idf is the BM25 inverse document frequency (never negative).
+func idf(n, df float64) float64 {
+	if df > n {
+		n = df
+	}
+	return math.Log(1 + (n-df+0.5)/(df+0.5))
+}
+
+// termScore is the BM25 contribution of one term of weight idfT in a
+// document whose weighted frequency is tf and whose length norm is norm.
+func (s Scoring) termScore(idfT, tf float64, norm uint8, avgLen float64) float64 {
+	if tf <= 0 {
+		return 0
+	}
+	l := 1.0
+	if avgLen > 0 {
+		l = decodeNorm(norm) / avgLen
+	}
+	return idfT * tf * (s.K1 + 1) / (tf + s.K1*(1-s.B+s.B*l))
+}
+
+// recencyBoost is the factor applied to bm25 for an article published at
+// pub, seen at now.
+func (s Scoring) recencyBoost(pub, now time.Time) float64 {
+	age := now.Sub(pub)
+	if age < 0 {
+		age = 0
+	}
+	return 1 + s.RecencyWeight*math.Exp2(-float64(age)/float64(s.HalfLife))
+}
+
+// ranked is one candidate in result order.
+type ranked struct {
+	doc    uint64
+	bucket int64
+	score  float64
+	exact  bool   // the index alone proved the match (no phrase left to check)
+	id     string // article id, filled in only when needed for a tie or a page
+}
+
+// before reports whether a sorts before b: higher score first, then article
+// id. Both ids must be known when the scores are equal.
+func before(a, b *ranked) bool {
+	if a.score != b.score {
+		return a.score > b.score
+	}
+	return a.id < b.id
+}

@@ -1,0 +1,337 @@
+package archive
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/analysis"
+	"github.com/digestbot/digestbot/subscriptions"
+	"github.com/redis/go-redis/v9"
+)
+
+// Page sizes.
+const (
+	DefaultLimit = 5   // what the chat command shows per page
+	MaxLimit     = 100 // the most one page may hold
+)
+
+// Request is one search.
+type Request struct {
+	Query  string    // in the subscription query language
+	Since  time.Time // only articles published (else ingested) at or after Since; zero: all
+	Source string    // only articles whose source name contains these words, in order; "" = all
+	Limit  int       // page size; 0 = DefaultLimit, at most MaxLimit
+	Cursor string    // Page.Next of the previous page; "" = the first page
+	Now    time.Time // the reference time for recency; zero = the index clock
+	// ResolveTopic looks up `topic:NAME` references; nil refuses them.
+	ResolveTopic func(name string) (*subscriptions.Query, bool)
+}
+
+// Result is one article found.
+type Result struct {
+	Article *digestbot.Article
+	Snippet string   // summary (or a sentence) with the matched terms in **bold**
+	Score   float64  // see Scoring
+	Matched []string // the query terms that matched, as written
+}
+
+// Page is one page of results, best first.
+type Page struct {
+	Results []Result
+	Next    string // cursor of the next page; "" when this is the last
+	// Total is how many articles the index matched. Results are verified
+	// on the stored article, so for a phrase (including a CJK word) Total
+	// may count a few whose words are all there but not side by side.
+	Total int
+}
+
+// Search finds the articles that match req.Query, best first (see
+// Scoring), one page at a time. A bad query is the parser's EINVALID error;
+// a bad cursor or limit is EINVALID too.
+func (x *Index) Search(ctx context.Context, req Request) (*Page, error) {
+	if x.opts.Articles == nil {
+		return nil, digestbot.Errorf(digestbot.EINTERNAL, "archive index has no article store")
+	}
+	limit := req.Limit
+	switch {
+	case limit == 0:
+		limit = DefaultLimit
+	case limit < 0 || limit > MaxLimit:
+		return nil, digestbot.Errorf(digestbot.EINVALID, "page size must be between 1 and %d", MaxLimit)
+	}
+	q, err := subscriptions.Parse(req.Query)
+	if err != nil {
+		return nil, err
+	}
+	if len(q.Topics()) > 0 {
+		if req.ResolveTopic == nil {
+			return nil, digestbot.Errorf(digestbot.EINVALID, "lookup does not take topic: references; search for the topic's words instead")
+		}
+		if q, err = q.ResolveTopics(req.ResolveTopic); err != nil {
+			return nil, err
+		}
+	}
+	root := q.Root
+	var sourceToks []string
+	if req.Source != "" {
+		sourceToks = analysis.Terms(req.Source)
+		if len(sourceToks) == 0 {
+			return nil, digestbot.Errorf(digestbot.EINVALID, "source %q has no letters or digits to search for", req.Source)
+		}
+		root = &subscriptions.And{Children: []subscriptions.Node{root, &subscriptions.Phrase{Field: subscriptions.FieldSource, Terms: sourceToks, Raw: req.Source}}}
+	}
+	key := requestKey(req.Query, req.Since, req.Source)
+	now := req.Now
+	if now.IsZero() {
+		now = x.opts.Now()
+	}
+	var cur *cursor
+	if req.Cursor != "" {
+		c, err := decodeCursor(req.Cursor, key)
+		if err != nil {
+			return nil, err
+		}
+		cur, now = &c, c.now
+	}
+
+	p := compile(root)
+	buckets := x.liveBuckets(x.opts.Now())
+	if err := x.expandPrefixes(ctx, p, buckets); err != nil {
+		return nil, err
+	}
+	ls, st, err := x.fetch(ctx, p, buckets)
+	if err != nil {
+		return nil, err
+	}
+	var sinceHours uint32
+	if !req.Since.IsZero() {
+		sinceHours = toHours(req.Since)
+	}
+	ms, ok := p.candidates(ls, sinceHours)
+	if !ok {
+		return nil, digestbot.Errorf(digestbot.EINVALID, "the query needs a word or phrase that must occur")
+	}
+	boost := func(h uint32) float64 { return x.sc.recencyBoost(fromHours(h), now) }
+	rs := p.score(ms, ls, st, x.sc, boost)
+	sort.Slice(rs, func(i, j int) bool {
+		if rs[i].score != rs[j].score {
+			return rs[i].score > rs[j].score
+		}
+		return rs[i].doc < rs[j].doc
+	})
+	if cur != nil {
+		// Everything scored above the cursor was on earlier pages.
+		i := sort.Search(len(rs), func(i int) bool { return rs[i].score <= cur.score })
+		rs = rs[i:]
+	}
+
+	page := &Page{Total: len(ms)}
+	verify := func(a *digestbot.Article) ([]string, bool) {
+		if !req.Since.IsZero() && pubTime(a, a.Ingested).Before(req.Since) {
+			return nil, false
+		}
+		if sourceToks != nil && !containsSeq(analysis.Terms(a.Source), sourceToks) {
+			return nil, false
+		}
+		return q.Match(subscriptions.DocFromArticle(a))
+	}
+	for len(rs) > 0 && len(page.Results) <= limit {
+		// A chunk ends between two different scores, so equal scores are
+		// ordered by id together.
+		n := min(len(rs), max(2*(limit+1-len(page.Results)), 8))
+		for n < len(rs) && rs[n].score == rs[n-1].score {
+			n++
+		}
+		chunk := rs[:n]
+		rs = rs[n:]
+		if err := x.resolveIDs(ctx, chunk); err != nil {
+			return nil, err
+		}
+		chunk = slices.DeleteFunc(chunk, func(r ranked) bool {
+			return r.id == "" || (cur != nil && !cur.after(r.score, r.id))
+		})
+		sort.SliceStable(chunk, func(i, j int) bool { return before(&chunk[i], &chunk[j]) })
+		ids := make([]string, len(chunk))
+		for i, r := range chunk {
+			ids[i] = r.id
+		}
+		as, err := x.opts.Articles.GetArticles(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for i, a := range as {
+			if len(page.Results) > limit {
+				break
+			}
+			var matched []string
+			ok := a != nil
+			if ok {
+				matched, ok = verify(a)
+			}
+			if !ok {
+				page.Total--
+				continue
+			}
+			page.Results = append(page.Results, Result{Article: a, Snippet: Snippet(a, matched), Score: chunk[i].score, Matched: matched})
+		}
+	}
+	if len(page.Results) > limit {
+		page.Results = page.Results[:limit]
+		last := page.Results[limit-1]
+		page.Next = cursor{now: now, score: last.Score, id: last.Article.ID, req: key}.encode()
+	}
+	page.Total = max(page.Total, len(page.Results))
+	return page, nil
+}
+
+// containsSeq reports whether seq occurs in toks as consecutive tokens.
+func containsSeq(toks, seq []string) bool {
+	for i := 0; i+len(seq) <= len(toks); i++ {
+		if slices.Equal(toks[i:i+len(seq)], seq) {
+			return true
+		}
+	}
+	return false
+}
+
+// expandPrefixes looks every prefix of p up in the vocabularies of the
+// buckets, in one round trip.
+func (x *Index) expandPrefixes(ctx context.Context, p *plan, buckets []int64) error {
+	if len(p.prefixes) == 0 {
+		return nil
+	}
+	pipe := x.rdb.Pipeline()
+	cmds := make([][]*redis.StringSliceCmd, len(p.prefixes))
+	for i := range p.prefixes {
+		pre := p.prefixPattern(i)
+		for _, b := range buckets {
+			cmds[i] = append(cmds[i], pipe.ZRangeByLex(ctx, x.bucketKey("v", b), &redis.ZRangeBy{
+				Min: "[" + pre, Max: "(" + pre + "\xff", Count: int64(x.opts.MaxExpansion) + 1,
+			}))
+		}
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return x.fail("expand prefixes", err)
+	}
+	for i, cs := range cmds {
+		seen := map[string]bool{}
+		var terms []string
+		for _, c := range cs {
+			for _, t := range c.Val() {
+				if !seen[t] {
+					seen[t] = true
+					terms = append(terms, t)
+				}
+			}
+		}
+		if len(terms) > x.opts.MaxExpansion {
+			return digestbot.Errorf(digestbot.EINVALID, "%s* stands for more than %d words; make the prefix longer", p.prefixes[i].prefix, x.opts.MaxExpansion)
+		}
+		sort.Strings(terms)
+		p.expand(i, terms)
+	}
+	return nil
+}
+
+// fetch reads, in one round trip, the posting lists of every leaf in every
+// bucket, the buckets' retired documents and their collection statistics.
+func (x *Index) fetch(ctx context.Context, p *plan, buckets []int64) (lists, stats, error) {
+	pipe := x.rdb.Pipeline()
+	gets := make([][]*redis.StringCmd, len(p.leaves))
+	for i, l := range p.leaves {
+		for _, b := range buckets {
+			gets[i] = append(gets[i], pipe.Get(ctx, x.postingKey(b, l.term)))
+		}
+	}
+	dead := make([]*redis.StringSliceCmd, len(buckets))
+	st := make([]*redis.SliceCmd, len(buckets))
+	for j, b := range buckets {
+		dead[j] = pipe.SMembers(ctx, x.bucketKey("x", b))
+		st[j] = pipe.HMGet(ctx, x.bucketKey("n", b), "docs", "len")
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, stats{}, x.fail("read postings", err)
+	}
+	var total stats
+	gone := map[uint64]bool{}
+	for j, b := range buckets {
+		for _, d := range dead[j].Val() {
+			if n, err := strconv.ParseUint(d, 10, 32); err == nil {
+				gone[uint64(b)<<32|n] = true
+			}
+		}
+		vals := st[j].Val()
+		if len(vals) == 2 {
+			total.docs += parseFloat(vals[0])
+			total.length += parseFloat(vals[1])
+		}
+	}
+	ls := make(lists, len(p.leaves))
+	for i := range p.leaves {
+		var ps []posting
+		for j, b := range buckets {
+			blob, err := gets[i][j].Result()
+			if err != nil {
+				continue // redis.Nil: the word is not in this bucket
+			}
+			ps = decodePostings(ps, b, blob)
+		}
+		if len(gone) > 0 {
+			ps = slices.DeleteFunc(ps, func(p posting) bool { return gone[p.doc] })
+		}
+		if !sort.SliceIsSorted(ps, func(a, b int) bool { return ps[a].doc < ps[b].doc }) {
+			sort.Slice(ps, func(a, b int) bool { return ps[a].doc < ps[b].doc })
+		}
+		ls[i] = ps
+	}
+	return ls, total, nil
+}
+
+func parseFloat(v any) float64 {
+	s, ok := v.(string)
+	if !ok {
+		return 0
+	}
+	f, _ := strconv.ParseFloat(s, 64)
+	return f
+}
+
+// resolveIDs fills in the article ids of rs from the buckets' document
+// tables; a retired document keeps an empty id.
+func (x *Index) resolveIDs(ctx context.Context, rs []ranked) error {
+	if len(rs) == 0 {
+		return nil
+	}
+	byBucket := map[int64][]int{}
+	for i, r := range rs {
+		byBucket[r.bucket] = append(byBucket[r.bucket], i)
+	}
+	pipe := x.rdb.Pipeline()
+	cmds := map[int64]*redis.SliceCmd{}
+	for b, idx := range byBucket {
+		fields := make([]string, len(idx))
+		for k, i := range idx {
+			fields[k] = strconv.FormatUint(rs[i].doc&0xffffffff, 10)
+		}
+		cmds[b] = pipe.HMGet(ctx, x.bucketKey("m", b), fields...)
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return x.fail("read document ids", err)
+	}
+	for b, idx := range byBucket {
+		vals := cmds[b].Val()
+		for k, i := range idx {
+			if k < len(vals) {
+				if s, ok := vals[k].(string); ok {
+					rs[i].id = s
+				}
+			}
+		}
+	}
+	return nil
+}
