@@ -42,17 +42,8 @@ func isUTF8Label(label string) bool {
 // converts a charset declared in the XML declaration itself. When the
 // document declares none, the HTTP charset is applied here (RFC 7303 gives
 // it precedence over guessing), and bytes that are not UTF-8 without any
-// declaration are read as Windows-1252, the usual culprit. UTF-16 documents
-// are converted and their declaration's encoding removed.
+// declaration are read as Windows-1252, the usual culprit.
 func prepareXML(data []byte, contentType string) ([]byte, error) {
-	if bytes.HasPrefix(data, []byte{0xFE, 0xFF}) || bytes.HasPrefix(data, []byte{0xFF, 0xFE}) {
-		dec := unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder()
-		out, _, err := transform.Bytes(unicode.BOMOverride(dec), data)
-		if err != nil {
-			return nil, err
-		}
-		return dropDeclEncoding(out), nil
-	}
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	head := data
 	if len(head) > 512 {
@@ -71,14 +62,25 @@ func prepareXML(data []byte, contentType string) ([]byte, error) {
 	return decodeLabel(data, label)
 }
 
+// fromUTF16 converts a document that starts with a UTF-16 byte order mark
+// to UTF-8 (removing the encoding its XML declaration names, now wrong);
+// other input is returned as is. Detection and both parsers expect bytes
+// that are ASCII-compatible.
+func fromUTF16(data []byte) ([]byte, error) {
+	if !bytes.HasPrefix(data, []byte{0xFE, 0xFF}) && !bytes.HasPrefix(data, []byte{0xFF, 0xFE}) {
+		return data, nil
+	}
+	dec := unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder()
+	out, _, err := transform.Bytes(unicode.BOMOverride(dec), data)
+	if err != nil {
+		return nil, err
+	}
+	return dropDeclEncoding(out), nil
+}
+
 // decodeText returns plain-text bytes as UTF-8: the HTTP charset when given,
 // UTF-8 when valid, else Windows-1252.
 func decodeText(data []byte, contentType string) ([]byte, error) {
-	if bytes.HasPrefix(data, []byte{0xFE, 0xFF}) || bytes.HasPrefix(data, []byte{0xFF, 0xFE}) {
-		dec := unicode.UTF16(unicode.BigEndian, unicode.ExpectBOM).NewDecoder()
-		out, _, err := transform.Bytes(unicode.BOMOverride(dec), data)
-		return out, err
-	}
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
 	label := headerCharset(contentType)
 	if isUTF8Label(label) {

@@ -154,6 +154,10 @@ func isHTTPURL(s string) bool {
 // document are returned once; feed items with neither title nor text are
 // skipped. On error no article is returned.
 func Parse(data []byte, name string, opts LoadOptions) ([]*digestbot.Article, error) {
+	data, err := fromUTF16(data)
+	if err != nil {
+		return nil, digestbot.WrapError(digestbot.EINVALID, err, "%s: cannot decode UTF-16", name)
+	}
 	format := strings.ToLower(strings.TrimSpace(opts.Format))
 	if format == "" {
 		var err error
@@ -161,10 +165,7 @@ func Parse(data []byte, name string, opts LoadOptions) ([]*digestbot.Article, er
 			return nil, err
 		}
 	}
-	var (
-		arts []*digestbot.Article
-		err  error
-	)
+	var arts []*digestbot.Article
 	switch format {
 	case FormatRSS, FormatAtom, FormatJSON:
 		arts, err = parseFeed(data, name, format, opts)

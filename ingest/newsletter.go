@@ -101,6 +101,7 @@ func ParseNewsletter(text, name string) ([]NewsletterStory, error) {
 			pending = append(pending, line{i + 1, t})
 			continue
 		}
+		srcLine := i + 1
 		var sources []NewsletterSource
 		if rest := m[1]; rest != "" {
 			src, err := parseSourceEntry(rest, name, i+1)
@@ -138,14 +139,18 @@ func ParseNewsletter(text, name string) ([]NewsletterStory, error) {
 		}
 		body := dropChrome(pending, func(l line) string { return l.text })
 		if len(body) == 0 {
-			return nil, digestbot.Errorf(digestbot.EINVALID, "%s:%d: source line without a story (title and text) before it", name, i+1)
+			return nil, digestbot.Errorf(digestbot.EINVALID, "%s:%d: source line without a story (title and text) before it", name, srcLine)
 		}
 		title := 0
 		if len(stories) == 0 {
 			title = leadTitle(body, func(l line) string { return l.text })
 		}
 		st := NewsletterStory{Line: body[title].n, Title: body[title].text, Sources: sources}
-		for _, l := range body[title+1:] {
+		paras := body[title+1:]
+		if len(paras) > 1 && isByline(paras[0].text) {
+			paras = paras[1:]
+		}
+		for _, l := range paras {
 			st.Paragraphs = append(st.Paragraphs, l.text)
 		}
 		stories = append(stories, st)
@@ -186,10 +191,16 @@ func leadTitle[T any](ls []T, text func(T) string) int {
 		return 0
 	}
 	t := body - 1
-	if t > 0 && strings.HasPrefix(text(ls[t]), "By ") {
+	if t > 0 && isByline(text(ls[t])) {
 		t--
 	}
 	return t
+}
+
+// isByline reports whether a line names the author ("By Jane Doe"); it is
+// dropped from the story's text.
+func isByline(s string) bool {
+	return strings.HasPrefix(s, "By ") && utf8.RuneCountInString(s) <= 80 && !isBodyLine(s)
 }
 
 // isBodyLine reports whether a line reads like a paragraph rather than a

@@ -95,29 +95,54 @@ type textWriter struct {
 }
 
 func (w *textWriter) text(t []byte) {
-	for len(t) > 0 {
-		r, size := utf8.DecodeRune(t)
-		t = t[size:]
+	for i := 0; i < len(t); {
+		c := t[i]
+		var (
+			r    rune
+			size = 1
+		)
+		if c < utf8.RuneSelf {
+			r = rune(c)
+		} else {
+			r, size = utf8.DecodeRune(t[i:])
+		}
 		if isSpace(r) {
 			w.space = true
+			i += size
 			continue
 		}
 		if isControl(r) {
+			i += size
 			continue
 		}
-		if w.b.Len() > 0 {
-			switch {
-			case w.breakTo == 2:
-				w.b.WriteString("\n\n")
-			case w.breakTo == 1:
-				w.b.WriteByte('\n')
-			case w.space:
-				w.b.WriteByte(' ')
+		w.flush()
+		// Copy the run of plain characters up to the next space or control.
+		j := i + size
+		for j < len(t) {
+			c := t[j]
+			if c >= utf8.RuneSelf || c <= ' ' || c == 0x7f {
+				break
 			}
+			j++
 		}
-		w.breakTo, w.space = 0, false
-		w.b.WriteRune(r)
+		w.b.Write(t[i:j])
+		i = j
 	}
+}
+
+// flush writes the pending separator before more text.
+func (w *textWriter) flush() {
+	if w.b.Len() > 0 {
+		switch {
+		case w.breakTo == 2:
+			w.b.WriteString("\n\n")
+		case w.breakTo == 1:
+			w.b.WriteByte('\n')
+		case w.space:
+			w.b.WriteByte(' ')
+		}
+	}
+	w.breakTo, w.space = 0, false
 }
 
 func (w *textWriter) paragraph() { w.breakTo = 2 }

@@ -21,27 +21,42 @@ func Summarize(text string, max int) string {
 	if max <= 0 {
 		return ""
 	}
-	sents := Sentences(text)
-	if len(sents) == 0 {
-		return ""
-	}
-	var b strings.Builder
-	n := 0
-	for i, s := range sents {
-		sep := ""
-		if i > 0 {
-			sep = joiner(b.String(), s)
+	var (
+		b     strings.Builder
+		n     int
+		first = true
+		sents []string
+	)
+	// Paragraphs are split one at a time: only the lead is needed, and
+	// articles can be long.
+	for rest := text; rest != ""; {
+		para := rest
+		if i := strings.Index(rest, "\n\n"); i >= 0 {
+			para, rest = rest[:i], rest[i+2:]
+		} else {
+			rest = ""
 		}
-		sn := utf8.RuneCountInString(s) + utf8.RuneCountInString(sep)
-		if n+sn > max {
-			if i == 0 {
-				return Cut(s, max)
+		if para = fold(para); para == "" {
+			continue
+		}
+		sents = splitParagraph(para, sents[:0])
+		for _, s := range sents {
+			sep := ""
+			if !first {
+				sep = joiner(b.String(), s)
 			}
-			break
+			sn := utf8.RuneCountInString(s) + len(sep)
+			if n+sn > max {
+				if first {
+					return Cut(s, max)
+				}
+				return b.String()
+			}
+			b.WriteString(sep)
+			b.WriteString(s)
+			n += sn
+			first = false
 		}
-		b.WriteString(sep)
-		b.WriteString(s)
-		n += sn
 	}
 	return b.String()
 }
@@ -219,7 +234,23 @@ func fold(s string) string {
 	var b strings.Builder
 	b.Grow(len(s))
 	space := false
-	for _, r := range s {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			i++
+			if c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' {
+				space = true
+				continue
+			}
+			if space && b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			space = false
+			b.WriteByte(c)
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		i += size
 		if unicode.IsSpace(r) || r == '\u00a0' || r == '\u200b' || r == '\ufeff' {
 			space = true
 			continue
@@ -228,7 +259,7 @@ func fold(s string) string {
 			b.WriteByte(' ')
 		}
 		space = false
-		b.WriteRune(r)
+		b.WriteString(s[i-size : i])
 	}
 	return b.String()
 }

@@ -1,0 +1,305 @@
+package ingest
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	digestbot "github.com/digestbot/digestbot"
+)
+
+// want is what a test expects of one article; empty fields are not checked
+// except where noted.
+type want struct {
+	title     string
+	url       string // checked always ("" = no URL)
+	source    string
+	published string // RFC 3339, checked always ("" = unknown)
+	text      string // checked when set
+	summary   string // checked when set
+	tags      []string
+	language  string
+}
+
+func checkArticles(t *testing.T, got []*digestbot.Article, wants []want) {
+	t.Helper()
+	if len(got) != len(wants) {
+		for _, a := range got {
+			t.Logf("got %q %q", a.Title, a.URL)
+		}
+		t.Fatalf("got %d articles, want %d", len(got), len(wants))
+	}
+	for i, w := range wants {
+		a := got[i]
+		j := a.JSON(nil)
+		if a.Title != w.title {
+			t.Errorf("[%d] title %q, want %q", i, a.Title, w.title)
+		}
+		if a.URL != w.url {
+			t.Errorf("[%d] url %q, want %q", i, a.URL, w.url)
+		}
+		if w.source != "" && a.Source != w.source {
+			t.Errorf("[%d] source %q, want %q", i, a.Source, w.source)
+		}
+		if j.Published != w.published {
+			t.Errorf("[%d] published %q, want %q", i, j.Published, w.published)
+		}
+		if w.text != "" && a.Text != w.text {
+			t.Errorf("[%d] text\n got %q\nwant %q", i, a.Text, w.text)
+		}
+		if w.summary != "" && a.Summary != w.summary {
+			t.Errorf("[%d] summary\n got %q\nwant %q", i, a.Summary, w.summary)
+		}
+		if w.tags != nil && !reflect.DeepEqual(a.Tags, w.tags) {
+			t.Errorf("[%d] tags %q, want %q", i, a.Tags, w.tags)
+		}
+		if w.language != "" && a.Language != w.language {
+			t.Errorf("[%d] language %q, want %q", i, a.Language, w.language)
+		}
+		if err := a.Validate(); err != nil {
+			t.Errorf("[%d] invalid article: %v", i, err)
+		}
+		if a.ID != digestbot.ArticleID(a.URL, "", "", "") && a.URL != "" {
+			t.Errorf("[%d] id %s is not the id of its canonical URL", i, a.ID)
+		}
+	}
+}
+
+var fixedNow = func() time.Time { return time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC) }
+
+func TestLoadFormats(t *testing.T) {
+	tests := []struct {
+		file   string
+		format string // detected format
+		want   []want
+	}{
+		{"rss2.xml", FormatRSS, []want{
+			{
+				title: "Ferry timetable changes & new night route", url: "https://courier.example/news/ferry-night-route?id=7",
+				source: "Harbour Town Courier", published: "2024-01-02T06:30:00Z",
+				text:     "The harbour board has agreed a night crossing to the island.\n\nBoats will leave at 23:00 — tickets go on sale Monday.",
+				summary:  "The harbour board has agreed a night crossing to the island. Boats will leave at 23:00 — tickets go on sale Monday.",
+				tags:     []string{"Transport", "Harbour"},
+				language: "en-GB",
+			},
+			{title: "Library extends opening hours", url: "https://courier.example/news/library-hours", published: "2024-01-03T09:00:00Z"},
+			{title: "A short note without a headline.", url: "https://courier.example/news/untitled-note"},
+			// The repeated ferry item (same canonical URL) is not returned twice.
+			{title: "Market square repaving starts", url: "", text: "Works begin\n\nStalls move to the quay for six weeks.\n\nParking is closed\n\nBuses divert"},
+		}},
+		{"rss1.rdf", FormatRSS, []want{
+			{title: "Frost warning for the upper valley", url: "https://valley.example/warnings/frost", source: "Valley Weather Desk", published: "2024-02-10T17:00:00Z", language: "de"},
+		}},
+		{"rss091.xml", FormatRSS, []want{
+			{title: "Chess club meets on Thursday", url: "http://bulletin.example/chess", source: "Old School Bulletin", published: "", language: "en-US"},
+		}},
+		{"atom.xml", FormatAtom, []want{
+			{title: "Pottery kiln repaired", url: "https://atelier.example/posts/kiln", source: "Atelier Notes", published: "2024-03-04T07:15:00Z",
+				text: "The kiln fires again after a new element was fitted.\n\nClasses resume next week.", tags: []string{"workshop"}},
+			{title: "Open studio day", url: "", published: "2024-03-01T10:00:00Z", text: "Visitors can try the wheel on Saturday."},
+		}},
+		{"feed.json", FormatJSON, []want{
+			{title: "Satellite pass visible tonight", url: "https://orbit.example/posts/42", source: "Orbit Hobbyists", published: "2024-04-01T19:00:00Z",
+				text: "Look west after dusk.\n\nThe pass lasts four minutes.", tags: []string{"sky", "satellites"}, language: "en"},
+			{title: "Telescope swap meet", url: "", published: "", text: "Bring lenses to trade.\n\nTables are free."},
+		}},
+		{"newsletter.txt", FormatNewsletter, []want{
+			{
+				title: "Fishing Quotas Cut for the Coming Season", url: "https://coastal-radio.example/news/quotas",
+				source: "Coastal Radio", published: "2024-03-04T00:00:00Z",
+				text: "The regional fisheries office announced on Monday that quotas for cod will fall by a fifth next season, citing survey results from the autumn.\n\n" +
+					"Skippers said the cut would force smaller boats to stay in port for several weeks. The office promised a review in the spring.",
+			},
+			{
+				title: "Lighthouse Restoration Wins Heritage Grant", url: "https://heritage-today.example/grants/lighthouse",
+				source: "Heritage Today", published: "2024-03-02T00:00:00Z",
+				text: "Volunteers who have repaired the north lighthouse for three years received a national heritage grant this week.\n\n" +
+					"The money pays for a new lamp housing and a small visitor room.\n\n" +
+					"Other sources: The Island Post, March 1, 2024, http://Island-Post.example:80/lighthouse-grant",
+			},
+			{title: "Storm Damage Survey Published", url: "https://bay-council.example/reports/storm-survey", source: "Bay Council", published: "2024-02-28T00:00:00Z"},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			path := filepath.Join("testdata", tt.file)
+			data, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := DetectFormat(data); got != tt.format {
+				t.Errorf("DetectFormat = %q, want %q", got, tt.format)
+			}
+			arts, err := Load(context.Background(), path, LoadOptions{Now: fixedNow})
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			checkArticles(t, arts, tt.want)
+			for _, a := range arts {
+				if a.Feed != path {
+					t.Errorf("feed %q, want %q", a.Feed, path)
+				}
+				if !a.Ingested.Equal(fixedNow()) {
+					t.Errorf("ingested %v, want the clock's %v", a.Ingested, fixedNow())
+				}
+				if a.Published.Equal(fixedNow()) {
+					t.Errorf("published is the ingest time")
+				}
+			}
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		source string
+		opts   LoadOptions
+		code   string
+		msg    []string // substrings of the message
+	}{
+		{"missing file", "testdata/nope.xml", LoadOptions{}, digestbot.ENOTFOUND, []string{"testdata/nope.xml", "no such file"}},
+		{"not a feed", "testdata/not-a-feed.txt", LoadOptions{}, digestbot.EINVALID, []string{"testdata/not-a-feed.txt:1:", "neither a feed", "Source:"}},
+		{"html page", "testdata/page.html", LoadOptions{}, digestbot.EINVALID, []string{"testdata/page.html:1:", "HTML page"}},
+		{"bad date", "testdata/newsletter-bad-date.txt", LoadOptions{}, digestbot.EINVALID, []string{"newsletter-bad-date.txt:7:", "Marchember 40, 2024", "March 20, 2021"}},
+		{"bad list", "testdata/newsletter-bad-list.txt", LoadOptions{}, digestbot.EINVALID, []string{"newsletter-bad-list.txt:5:", "numbered list"}},
+		{"forced wrong format", "testdata/newsletter.txt", LoadOptions{Format: "rss"}, digestbot.EINVALID, []string{"newsletter.txt", "not a valid RSS feed"}},
+		{"unknown format", "testdata/rss2.xml", LoadOptions{Format: "yaml"}, digestbot.EINVALID, []string{`unknown format "yaml"`}},
+		{"stdin missing", "-", LoadOptions{}, digestbot.EINVALID, []string{"standard input"}},
+		{"stdin too large", "-", LoadOptions{Stdin: strings.NewReader(strings.Repeat("x", 100)), MaxFileBytes: 10}, digestbot.ELIMIT, []string{"larger than 10 bytes"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			arts, err := Load(context.Background(), tt.source, tt.opts)
+			if err == nil {
+				t.Fatalf("no error; %d articles", len(arts))
+			}
+			if arts != nil {
+				t.Errorf("articles returned with the error")
+			}
+			if code := digestbot.ErrorCode(err); code != tt.code {
+				t.Errorf("code %q, want %q (%v)", code, tt.code, err)
+			}
+			msg := digestbot.ErrorMessage(err)
+			for _, s := range tt.msg {
+				if !strings.Contains(msg, s) {
+					t.Errorf("message %q does not contain %q", msg, s)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadStdinAndOverrides(t *testing.T) {
+	data, err := os.ReadFile("testdata/rss091.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	arts, err := Load(context.Background(), "-", LoadOptions{Stdin: bytes.NewReader(data), SourceName: "Bulletin Board"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(arts) != 1 || arts[0].Source != "Bulletin Board" || arts[0].Feed != "-" {
+		t.Fatalf("got %+v", arts)
+	}
+	// A forced format reads a newsletter that detection would also find.
+	nl, err := os.ReadFile("testdata/newsletter.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	arts, err = Parse(nl, "brief.txt", LoadOptions{Format: "newsletter"})
+	if err != nil || len(arts) != 3 {
+		t.Fatalf("forced newsletter: %d articles, %v", len(arts), err)
+	}
+}
+
+// TestSampleNewsletter reads the project's sample brief when it is present.
+func TestSampleNewsletter(t *testing.T) {
+	path := filepath.Join("..", "..", "shared", "samples", "china-brief-2021-03-20.txt")
+	if _, err := os.Stat(path); err != nil {
+		t.Skip("sample newsletter not present")
+	}
+	arts, err := Load(context.Background(), path, LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(arts) != 8 {
+		t.Fatalf("%d articles, want 8", len(arts))
+	}
+	sources := []string{"Xinhua", "Verisk Maplecroft", "Radio France Internationale", "BBC Chinese", "Radio Free Asia", "China Central Television", "People’s Daily", "Kyodo News"}
+	dates := []string{"2021-03-20", "2021-03-18", "2021-03-19", "2021-03-20", "2021-03-19", "2021-03-15", "2021-03-18", "2021-03-17"}
+	for i, a := range arts {
+		if a.Source != sources[i] {
+			t.Errorf("[%d] source %q, want %q", i, a.Source, sources[i])
+		}
+		if got := a.Published.Format("2006-01-02"); got != dates[i] {
+			t.Errorf("[%d] published %s, want %s", i, got, dates[i])
+		}
+		if a.URL == "" || a.Title == "" || a.Summary == "" {
+			t.Errorf("[%d] missing url, title or summary: %+v", i, a)
+		}
+	}
+	if arts[0].Title != "Xinhua: China Has a Red Line that Cannot Be Touched" {
+		t.Errorf("first title %q: page chrome not skipped", arts[0].Title)
+	}
+	if !strings.HasPrefix(arts[2].URL, "https://www.rfi.fr/cn/") {
+		t.Errorf("numbered-source story URL %q", arts[2].URL)
+	}
+}
+
+func TestCanonicalURL(t *testing.T) {
+	tests := []struct {
+		raw, base, want string
+		ok              bool
+	}{
+		{"HTTPS://Example.COM:443/a/b?utm_source=x&q=1&UTM_Medium=y#frag", "", "https://example.com/a/b?q=1", true},
+		{"http://example.com:80", "", "http://example.com/", true},
+		{"http://example.com:8080/x", "", "http://example.com:8080/x", true},
+		{"/relative/path?utm_term=z", "https://Site.example/feed.xml", "https://site.example/relative/path", true},
+		{"story.html", "https://site.example/news/feed.xml", "https://site.example/news/story.html", true},
+		{"https://example.com/%E4%B8%93%E6%A0%8F?a=%20b", "", "https://example.com/%E4%B8%93%E6%A0%8F?a=%20b", true},
+		{"https://[2001:DB8::1]:443/x", "", "https://[2001:db8::1]/x", true},
+		{"ftp://example.com/file", "", "", false},
+		{"javascript:alert(1)", "", "", false},
+		{"mailto:someone@example.com", "", "", false},
+		{"relative-without-base", "", "", false},
+		{"", "", "", false},
+		{"https://example.com/" + strings.Repeat("a", 3000), "", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw, func(t *testing.T) {
+			got, ok := CanonicalURL(tt.raw, tt.base)
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("CanonicalURL(%q, %q) = %q, %v; want %q, %v", tt.raw, tt.base, got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+func TestHTMLToText(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"plain", "just  text\nhere", "just text here"},
+		{"plain paragraphs", "one\n\n\ntwo", "one\n\ntwo"},
+		{"entities", "Tom &amp; Jerry &lt;3 &eacute;t&#233; &#x263A;", "Tom & Jerry <3 été ☺"},
+		{"script and style dropped", "<p>a</p><script>var x = '<p>no</p>';</script><style>.x{}</style><p>b</p>", "a\n\nb"},
+		{"noscript iframe dropped", "<p>keep</p><noscript>enable js</noscript><iframe src=x>inner</iframe>", "keep"},
+		{"blocks", "<div>one<div>two</div></div><h2>three</h2><ul><li>four</li><li>five</li></ul>", "one\n\ntwo\n\nthree\n\nfour\n\nfive"},
+		{"br", "line one<br>line two<br/>", "line one\nline two"},
+		{"inline folds", "<p>a <b>bold</b>\n <i>move</i>\u00a0here</p>", "a bold move here"},
+		{"nbsp paragraph", "<p>&nbsp;</p><p>text</p>", "text"},
+		{"broken markup", "<p>unclosed <b>bold", "unclosed bold"},
+		{"control chars", "a\x00b\x07c", "abc"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := HTMLToText(tt.in); got != tt.want {
+				t.Errorf("HTMLToText(%q) = %q, want %q", tt.in, got, tt.want)
+			}
+		})
+	}
+}

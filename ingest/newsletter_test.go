@@ -1,0 +1,171 @@
+package ingest
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	digestbot "github.com/digestbot/digestbot"
+)
+
+func TestParseNewsletter(t *testing.T) {
+	date := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+	tests := []struct {
+		name string
+		text string
+		want []NewsletterStory
+	}{
+		{
+			name: "chrome before the first story, a byline passed over",
+			text: "Skip to main content\nNewsroom Home\n\nBridge Reopens After Repairs\nBy A. Writer\n\nThe old bridge carries traffic again from today, the council said.\n\nSource: Town Hall, May 5, 2024\nhttps://town.example/bridge\n",
+			want: []NewsletterStory{{Line: 4, Title: "Bridge Reopens After Repairs",
+				Paragraphs: []string{"The old bridge carries traffic again from today, the council said."},
+				Sources:    []NewsletterSource{{Line: 9, Name: "Town Hall", Published: date(2024, 5, 5), URL: "https://town.example/bridge"}}}},
+		},
+		{
+			name: "later stories keep a short first paragraph",
+			text: "First Story\n\nA body line that reads like prose and ends with a stop.\n\nSource: A, 2024-01-01\nhttps://a.example/1\n\nSecond Story\n\nShort line\n\nMore prose follows in this second paragraph of the story.\n\nSource: B, 2024-01-02\nhttps://b.example/2\n",
+			want: []NewsletterStory{
+				{Line: 1, Title: "First Story", Paragraphs: []string{"A body line that reads like prose and ends with a stop."},
+					Sources: []NewsletterSource{{Line: 5, Name: "A", Published: date(2024, 1, 1), URL: "https://a.example/1"}}},
+				{Line: 8, Title: "Second Story", Paragraphs: []string{"Short line", "More prose follows in this second paragraph of the story."},
+					Sources: []NewsletterSource{{Line: 14, Name: "B", Published: date(2024, 1, 2), URL: "https://b.example/2"}}},
+			},
+		},
+		{
+			name: "numbered sources, blank and no-break lines between",
+			text: "Joint Exercise Announced\n\nTwo navies will train together next month in open water off the coast.\n\u00a0\u00a0\nSource:\n\n1. First Wire, Jan. 5, 2024\n\nhttps://first.example/a\n\u00a0\n2) Second Wire, 6 January 2024\nhttps://second.example/b\n",
+			want: []NewsletterStory{{Line: 1, Title: "Joint Exercise Announced",
+				Paragraphs: []string{"Two navies will train together next month in open water off the coast."},
+				Sources: []NewsletterSource{
+					{Line: 7, Name: "First Wire", Published: date(2024, 1, 5), URL: "https://first.example/a"},
+					{Line: 11, Name: "Second Wire", Published: date(2024, 1, 6), URL: "https://second.example/b"},
+				}}},
+		},
+		{
+			name: "name with commas, no URL, no date, trailing chrome",
+			text: "Factory Expands\n\nThe plant will hire two hundred people over the next year, managers said.\n\nSource: Widgets, Inc., Sept 9, 2023\n\nQuiet Week at the Port\n\nNothing much happened at the port this week, said the harbour master.\n\nSource: Harbour Log\n\nBack to top\nShare\n",
+			want: []NewsletterStory{
+				{Line: 1, Title: "Factory Expands", Paragraphs: []string{"The plant will hire two hundred people over the next year, managers said."},
+					Sources: []NewsletterSource{{Line: 5, Name: "Widgets, Inc.", Published: date(2023, 9, 9)}}},
+				{Line: 7, Title: "Quiet Week at the Port", Paragraphs: []string{"Nothing much happened at the port this week, said the harbour master."},
+					Sources: []NewsletterSource{{Line: 11, Name: "Harbour Log"}}},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseNewsletter(tt.text, "brief.txt")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d stories, want %d: %+v", len(got), len(tt.want), got)
+			}
+			for i := range got {
+				g, w := got[i], tt.want[i]
+				if g.Line != w.Line || g.Title != w.Title || strings.Join(g.Paragraphs, "|") != strings.Join(w.Paragraphs, "|") {
+					t.Errorf("[%d] got line %d %q %q\nwant line %d %q %q", i, g.Line, g.Title, g.Paragraphs, w.Line, w.Title, w.Paragraphs)
+				}
+				if len(g.Sources) != len(w.Sources) {
+					t.Fatalf("[%d] sources %+v, want %+v", i, g.Sources, w.Sources)
+				}
+				for j := range g.Sources {
+					gs, ws := g.Sources[j], w.Sources[j]
+					if gs.Line != ws.Line || gs.Name != ws.Name || !gs.Published.Equal(ws.Published) || gs.URL != ws.URL {
+						t.Errorf("[%d] source %d = %+v, want %+v", i, j, gs, ws)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestParseNewsletterErrors(t *testing.T) {
+	tests := []struct{ name, text, want string }{
+		{"no stories", "Hello\n\nNothing to see.\n", "brief.txt:1: no story found"},
+		{"source without story", "Source: Somebody, May 1, 2024\nhttps://x.example/\n", "brief.txt:1: source line without a story"},
+		{"unreadable date", "Title\n\nBody text that reads like a sentence of prose here.\n\nSource: Outlet, 32 Foo 2024\n", "brief.txt:5: cannot read the date"},
+		{"empty list", "Title\n\nBody.\n\nSource:\n\nsomething else\n", "brief.txt:5:"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ParseNewsletter(tt.text, "brief.txt")
+			if err == nil {
+				t.Fatalf("no error, %d stories", len(got))
+			}
+			if got != nil {
+				t.Errorf("stories returned with the error")
+			}
+			if digestbot.ErrorCode(err) != digestbot.EINVALID || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v (code %s), want EINVALID containing %q", err, digestbot.ErrorCode(err), tt.want)
+			}
+		})
+	}
+}
+
+func FuzzNewsletter(f *testing.F) {
+	for _, name := range []string{"testdata/newsletter.txt", "testdata/newsletter-bad-date.txt", "testdata/newsletter-bad-list.txt"} {
+		if b, err := os.ReadFile(name); err == nil {
+			f.Add(string(b))
+		}
+	}
+	f.Add("T\n\nSource:\n1. A, May 1, 2024\nhttps://a\n2. B\n")
+	f.Add("Source: , ,\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		stories, err := ParseNewsletter(text, "fuzz.txt")
+		if err != nil {
+			if stories != nil {
+				t.Fatal("stories with an error")
+			}
+			if digestbot.ErrorCode(err) != digestbot.EINVALID {
+				t.Fatalf("error code %s: %v", digestbot.ErrorCode(err), err)
+			}
+			return
+		}
+		for _, s := range stories {
+			if s.Title == "" || len(s.Sources) == 0 {
+				t.Fatalf("story without title or source: %+v", s)
+			}
+		}
+		arts, err := Parse([]byte(text), "fuzz.txt", LoadOptions{Format: FormatNewsletter})
+		if err != nil {
+			return
+		}
+		for _, a := range arts {
+			if a.ID == "" || !utf8.ValidString(a.Title) && utf8.ValidString(text) {
+				t.Fatalf("bad article %+v", a)
+			}
+		}
+	})
+}
+
+func FuzzDetect(f *testing.F) {
+	for _, name := range []string{"rss2.xml", "rss1.rdf", "rss091.xml", "atom.xml", "feed.json", "newsletter.txt", "page.html"} {
+		if b, err := os.ReadFile("testdata/" + name); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Add([]byte("\xff\xfe<\x00r\x00s\x00s\x00>\x00"))
+	f.Add([]byte(`<?xml version="1.0" encoding="x-unknown"?><rss><channel><item><title>t</title></item></channel></rss>`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		format := DetectFormat(data)
+		arts, err := Parse(data, "fuzz", LoadOptions{})
+		if err != nil {
+			if arts != nil {
+				t.Fatal("articles with an error")
+			}
+			return
+		}
+		if format == "" {
+			t.Fatalf("Parse succeeded on input DetectFormat rejects")
+		}
+		for _, a := range arts {
+			if err := a.Validate(); err != nil {
+				t.Fatalf("invalid article from %s: %v", format, err)
+			}
+		}
+	})
+}
