@@ -1,0 +1,352 @@
+package digest
+
+import (
+	"fmt"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/digestbot/digestbot/analysis"
+)
+
+// Limits are the size limits of one chat message. Lengths are counted in
+// UTF-16 code units (see TextLen).
+type Limits struct {
+	Content           int // characters of message content
+	Embeds            int // embeds per message
+	MessageEmbedChars int // characters across all embeds of a message
+	Description       int // characters per embed description
+	Title             int // characters per embed title
+	Fields            int // fields per embed
+	FieldName         int
+	FieldValue        int
+	Footer            int
+}
+
+// DiscordLimits are Discord's message limits.
+var DiscordLimits = Limits{
+	Content: 2000, Embeds: 10, MessageEmbedChars: 6000, Description: 4096, Title: 256,
+	Fields: 25, FieldName: 256, FieldValue: 1024, Footer: 2048,
+}
+
+// Message is one chat message of a digest, independent of the chat
+// service: Markdown content and embeds.
+type Message struct {
+	Content string
+	Embeds  []Embed
+}
+
+// Embed is a rich card: one story of the digest.
+type Embed struct {
+	Title       string // plain text
+	URL         string // link of the title; never cut
+	Description string // Markdown
+	Footer      string // plain text
+	Timestamp   time.Time
+	Color       int // 0xRRGGBB
+	Fields      []Field
+}
+
+// Field is a name/value pair of an embed.
+type Field struct {
+	Name, Value string
+	Inline      bool
+}
+
+// Len is what the embed counts against a message's embed budget: title,
+// description, footer and fields.
+func (e Embed) Len() int {
+	n := TextLen(e.Title) + TextLen(e.Description) + TextLen(e.Footer)
+	for _, f := range e.Fields {
+		n += TextLen(f.Name) + TextLen(f.Value)
+	}
+	return n
+}
+
+// TextLen is the length of s as chat services count it. Discord's limits
+// are in characters; counting UTF-16 code units is never less than either
+// reading of "character" (code points or JavaScript string length), so a
+// text within the limit by this count is within it by both.
+func TextLen(s string) int {
+	n := 0
+	for _, r := range s {
+		if r >= 0x10000 {
+			n += 2
+		} else {
+			n++
+		}
+	}
+	return n
+}
+
+// Date layouts of the rendering.
+const (
+	dateLayout   = "2006-01-02"
+	headerLayout = "Mon 2 Jan 2006"
+)
+
+// maxLabelLen bounds a label in message content, which also carries the
+// digest heading and the lookup hint.
+const maxLabelLen = 200
+
+// Render splits a digest into messages within limits. Every section starts
+// a new message whose content names the section (and, in the first
+// message, the digest); each story is one embed; a section continues in
+// further messages when it has more stories than fit. Text is cut at a word
+// boundary and ends with an ellipsis; a URL is never cut (a source that
+// does not fit is counted in "+N more sources" instead). A nil or empty
+// digest renders to no messages.
+func Render(d *Digest, limits Limits) []Message {
+	if d == nil || len(d.Sections) == 0 {
+		return nil
+	}
+	loc := d.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	stories := "stories"
+	if d.Stories == 1 {
+		stories = "story"
+	}
+	heading := fmt.Sprintf("📰 **News digest** · %s · %d %s", d.GeneratedAt.In(loc).Format(headerLayout), d.Stories, stories)
+	var out []Message
+	for si, s := range d.Sections {
+		label := "**" + EscapeMarkdown(cutPlain(s.Label, maxLabelLen)) + "**"
+		n := len(s.Items) + s.More
+		head := fmt.Sprintf("%s — %d %s", label, n, plural(n, "story", "stories"))
+		if s.More > 0 {
+			head += fmt.Sprintf("\n+%d more — %s", s.More, codeSpan(cutPlain(s.Lookup, maxLabelLen+100)))
+		}
+		if si == 0 {
+			head = heading + "\n\n" + head
+		}
+		msg := Message{Content: cutMarkdown(head, limits.Content)}
+		chars := 0
+		for _, it := range s.Items {
+			e := itemEmbed(it, s.Color, loc, limits)
+			if len(msg.Embeds) > 0 && (len(msg.Embeds) >= limits.Embeds || chars+e.Len() > limits.MessageEmbedChars) {
+				out = append(out, msg)
+				msg = Message{Content: cutMarkdown(label+" (continued)", limits.Content)}
+				chars = 0
+			}
+			msg.Embeds = append(msg.Embeds, e)
+			chars += e.Len()
+		}
+		out = append(out, msg)
+	}
+	return out
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// codeSpan shows a command as code, or escaped when it holds a backtick.
+func codeSpan(s string) string {
+	if strings.Contains(s, "`") {
+		return EscapeMarkdown(s)
+	}
+	return "`" + s + "`"
+}
+
+// itemEmbed renders one story within the limits of a single embed.
+func itemEmbed(it Item, color int, loc *time.Location, limits Limits) Embed {
+	e := Embed{
+		Title:     cutPlain(it.Title, limits.Title),
+		Timestamp: it.Published,
+		Color:     color,
+	}
+	if validURL(it.URL) {
+		e.URL = it.URL
+	}
+	if len(it.Sources) > 0 {
+		src := it.Sources[0]
+		foot := src.Name
+		if len(it.Sources) > 1 {
+			foot += fmt.Sprintf(" +%d more", len(it.Sources)-1)
+		}
+		if date := it.Published; !date.IsZero() {
+			foot += " · " + date.In(loc).Format(dateLayout)
+		}
+		e.Footer = cutPlain(foot, limits.Footer)
+	}
+	descMax := min(limits.Description, limits.MessageEmbedChars-TextLen(e.Title)-TextLen(e.Footer))
+	var block string
+	if len(it.Sources) > 1 {
+		block = sourcesBlock(it.Sources, loc, min(descMax/2, limits.Description/2))
+	}
+	summaryMax := descMax - TextLen(block)
+	if block != "" {
+		summaryMax -= 2
+	}
+	summary := ""
+	if summaryMax > 0 {
+		summary = cutMarkdown(it.Summary, summaryMax)
+	}
+	switch {
+	case summary != "" && block != "":
+		e.Description = summary + "\n\n" + block
+	case block != "":
+		e.Description = block
+	default:
+		e.Description = summary
+	}
+	return e
+}
+
+// sourcesBlock lists every source on its own line, as many as fit in max;
+// the rest are counted, so no link is ever cut.
+func sourcesBlock(sources []Source, loc *time.Location, max int) string {
+	var lines []string
+	n := 0
+	for i, s := range sources {
+		line := "— " + sourceLink(s, loc)
+		more := ""
+		if rest := len(sources) - i - 1; rest > 0 {
+			more = fmt.Sprintf("\n+%d more sources", rest)
+		}
+		if n+TextLen(line)+1+TextLen(more) > max {
+			if rest := len(sources) - i; rest > 0 {
+				tail := fmt.Sprintf("+%d more %s", rest, plural(rest, "source", "sources"))
+				if n+TextLen(tail) <= max {
+					lines = append(lines, tail)
+				}
+			}
+			break
+		}
+		lines = append(lines, line)
+		n += TextLen(line) + 1
+	}
+	return strings.Join(lines, "\n")
+}
+
+// sourceLink is "[Name](url) · 2021-03-20", without the link when the URL
+// is not usable.
+func sourceLink(s Source, loc *time.Location) string {
+	name := EscapeMarkdown(cutPlain(s.Name, 100))
+	if validURL(s.URL) && !strings.ContainsAny(s.URL, "()<> ") {
+		name = "[" + name + "](" + s.URL + ")"
+	}
+	if !s.Date.IsZero() {
+		name += " · " + s.Date.In(loc).Format(dateLayout)
+	}
+	return name
+}
+
+func validURL(u string) bool {
+	return len(u) <= 2048 && (strings.HasPrefix(u, "https://") || strings.HasPrefix(u, "http://"))
+}
+
+// cutPlain shortens plain text to at most max (TextLen), at a word
+// boundary, ending with an ellipsis.
+func cutPlain(s string, max int) string {
+	if TextLen(s) <= max {
+		return s
+	}
+	if max <= 0 {
+		return ""
+	}
+	return cutAt(s, max-1, false) + "…"
+}
+
+// cutMarkdown shortens Markdown to at most max (TextLen) like cutPlain,
+// never splitting an escape, and closing the bold or code span the cut
+// leaves open.
+func cutMarkdown(s string, max int) string {
+	if TextLen(s) <= max {
+		return s
+	}
+	if max <= 0 {
+		return ""
+	}
+	for reserve := 0; reserve <= max; reserve++ {
+		kept := cutAt(s, max-1-reserve, true)
+		closing := openMarkers(kept)
+		if TextLen(closing) <= reserve {
+			return kept + "…" + closing
+		}
+	}
+	return ""
+}
+
+// cutAt returns the longest prefix of s within max (TextLen) that ends at a
+// word boundary (a space, or between two CJK characters), with dangling
+// punctuation and spaces trimmed; a prefix cut inside a word when there is
+// no boundary. In Markdown it does not end inside an escape.
+func cutAt(s string, max int, markdown bool) string {
+	if max <= 0 {
+		return ""
+	}
+	limit, n := 0, 0
+	for i, r := range s {
+		w := 1
+		if r >= 0x10000 {
+			w = 2
+		}
+		if n+w > max {
+			break
+		}
+		n += w
+		limit = i + utf8.RuneLen(r)
+	}
+	boundary := -1
+	prev := rune(-1)
+	for i, r := range s {
+		if i > limit {
+			break
+		}
+		if unicode.IsSpace(r) || (i > 0 && analysis.IsCJK(r) && analysis.IsCJK(prev)) {
+			boundary = i
+		}
+		prev = r
+	}
+	cut := limit
+	if boundary > 0 {
+		cut = boundary
+	}
+	kept := strings.TrimRightFunc(s[:cut], func(r rune) bool {
+		return unicode.IsSpace(r) || strings.ContainsRune(",;:-–—、，；：(", r)
+	})
+	if kept == "" {
+		kept = strings.TrimRightFunc(s[:limit], unicode.IsSpace)
+	}
+	if markdown {
+		// An odd run of trailing backslashes would escape what follows.
+		if n := len(kept) - len(strings.TrimRight(kept, `\`)); n%2 == 1 {
+			kept = kept[:len(kept)-1]
+		}
+		// An opening bold marker with nothing after it.
+		if strings.HasSuffix(kept, "**") && strings.HasSuffix(openMarkers(kept), "**") {
+			kept = kept[:len(kept)-2]
+		}
+	}
+	return kept
+}
+
+// openMarkers returns what closes the bold and code spans left open in s.
+func openMarkers(s string) string {
+	bold, code := false, false
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && !code:
+			i++
+		case s[i] == '`':
+			code = !code
+		case !code && s[i] == '*' && i+1 < len(s) && s[i+1] == '*':
+			bold = !bold
+			i++
+		}
+	}
+	out := ""
+	if code {
+		out += "`"
+	}
+	if bold {
+		out += "**"
+	}
+	return out
+}
