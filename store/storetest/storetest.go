@@ -234,8 +234,14 @@ var shared struct {
 	err  error
 }
 
-// sharedServer is one redis-server for every Open of the test binary;
-// tests keep apart by prefix.
+// Shared returns the real server that Open uses: one redis-server (in
+// memory, no appendonly) for every test of the binary, which keep apart by
+// prefix. Do not Stop it; use RealRedis for crash tests.
+func Shared(tb testing.TB) *Server {
+	tb.Helper()
+	return sharedServer(tb)
+}
+
 func sharedServer(tb testing.TB) *Server {
 	tb.Helper()
 	if u := os.Getenv(EnvURL); u != "" {
