@@ -1,5 +1,164 @@
 package main
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
 
-func cmdLookup(ctx context.Context, e *env, args []string) error { return notBuilt(e, "lookup", args) }
+	digestbot "github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/archive"
+	botcommands "github.com/digestbot/digestbot/commands"
+	"github.com/digestbot/digestbot/store"
+)
+
+// newArchive returns the lookup index over st's articles. The ingest paths
+// call its Add with every batch they store, so lookups see new articles.
+func newArchive(st *store.Store) *archive.Index {
+	return archive.New(st.Client(), st.Prefix(), archive.Options{Retention: st.Retention(), Articles: st})
+}
+
+const lookupSynopsis = `lookup [--json] [--since D] [--source S] [--limit N] [--cursor C] QUERY
+       digestbot lookup --rebuild [QUERY]
+
+Searches the article archive, best first: relevance (BM25 over title and
+text, the title counting more) blended with recency. QUERY is in the
+subscription language: words (all must occur), "exact phrases", OR,
+-excluded, (groups), prefix*, title: source: tag:. Several arguments are
+joined with spaces. --rebuild first rebuilds the lookup index from the
+stored articles (after a restore, or if the index was lost).`
+
+// cmdLookup searches the archive.
+func cmdLookup(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "lookup", lookupSynopsis)
+	asJSON := fs.Bool("json", false, "print one JSON article object per line (with \"matched\"), nothing else on stdout")
+	since := fs.String("since", "", "only articles published since: a duration (24h, 7d) or a date (2021-03-20)")
+	source := fs.String("source", "", "only articles whose source name contains these words")
+	limit := fs.Int("limit", archive.DefaultLimit, fmt.Sprintf("results per page, 1 to %d", archive.MaxLimit))
+	cur := fs.String("cursor", "", "continue after a previous page (the cursor it printed)")
+	rebuild := fs.Bool("rebuild", false, "rebuild the lookup index from the stored articles first")
+	words, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	query := strings.TrimSpace(strings.Join(words, " "))
+	if query == "" && !*rebuild {
+		fs.Usage()
+		return errUsage
+	}
+	if *limit < 1 || *limit > archive.MaxLimit {
+		return digestbot.Errorf(digestbot.EINVALID, "--limit %d: want 1 to %d", *limit, archive.MaxLimit)
+	}
+	now := time.Now()
+	req := archive.Request{Query: query, Source: strings.TrimSpace(*source), Limit: *limit, Cursor: *cur, Now: now}
+	if *since != "" {
+		t, err := botcommands.ParseSince(strings.TrimSpace(*since), now)
+		if err != nil {
+			return err
+		}
+		req.Since = t
+	}
+
+	st, err := openStore(ctx, e)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	idx := newArchive(st)
+	if *rebuild {
+		n, err := idx.Rebuild(ctx, st)
+		if err != nil {
+			return fmt.Errorf("rebuilding the lookup index: %w", err)
+		}
+		fmt.Fprintf(e.stderr, "lookup index rebuilt: %d articles\n", n)
+		if query == "" {
+			return nil
+		}
+	}
+	page, err := idx.Search(ctx, req)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printLookupJSON(e, page)
+	}
+	return printLookup(e.stdout, page, req)
+}
+
+// parseInterspersed parses flags that may come before or after the
+// positional words ("lookup Confucius --json"); "--" ends the flags, so a
+// query may start with -excluded.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var words []string
+	for {
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		consumed := len(args) - len(rest)
+		if consumed > 0 && args[consumed-1] == "--" {
+			return append(words, rest...), nil
+		}
+		if len(rest) == 0 {
+			return words, nil
+		}
+		words = append(words, rest[0])
+		args = rest[1:]
+	}
+}
+
+func printLookupJSON(e *env, page *archive.Page) error {
+	enc := json.NewEncoder(e.stdout)
+	enc.SetEscapeHTML(false)
+	for _, r := range page.Results {
+		if err := enc.Encode(r.Article.JSON(r.Matched)); err != nil {
+			return fmt.Errorf("writing article %s: %w", r.Article.ID, err)
+		}
+	}
+	fmt.Fprintln(e.stderr, lookupFooter(page))
+	return nil
+}
+
+// printLookup writes the human listing: rank, title, source, date, link and
+// the snippet with the matched terms in **bold**.
+func printLookup(w io.Writer, page *archive.Page, req archive.Request) error {
+	if len(page.Results) == 0 {
+		_, err := fmt.Fprintf(w, "No article matches %s.\n", req.Query)
+		return err
+	}
+	var b strings.Builder
+	for i, r := range page.Results {
+		a := r.Article
+		date := "no date"
+		if !a.Published.IsZero() {
+			date = a.Published.UTC().Format("2006-01-02")
+		}
+		fmt.Fprintf(&b, "%d. %s\n   %s · %s", i+1, a.Title, a.Source, date)
+		if a.URL != "" {
+			fmt.Fprintf(&b, " · %s", a.URL)
+		}
+		b.WriteString("\n")
+		if r.Snippet != "" {
+			fmt.Fprintf(&b, "   %s\n", r.Snippet)
+		}
+		b.WriteString("\n")
+	}
+	b.WriteString(lookupFooter(page))
+	b.WriteString("\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func lookupFooter(page *archive.Page) string {
+	s := fmt.Sprintf("%d articles match", page.Total)
+	if page.Total == 1 {
+		s = "1 article matches"
+	}
+	if page.Next != "" {
+		s += fmt.Sprintf("; next page: --cursor %s", page.Next)
+	}
+	return s
+}
