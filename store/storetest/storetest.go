@@ -8,6 +8,7 @@
 package storetest
 
 import (
+	"bytes"
 	"bufio"
 	"context"
 	"crypto/rand"
@@ -126,7 +127,10 @@ func (s *Server) start(bin string) error {
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", aof, "--dir", s.dir,
 		"--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning")
-	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	// The server's own chatter (start-up banner, kernel warnings) stays
+	// out of the test log unless it fails to start.
+	out := &bytes.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	// The shared server outlives every test; the kernel kills it when the
 	// test binary exits.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -143,7 +147,7 @@ func (s *Server) start(bin string) error {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
 			s.cmd = nil
-			return fmt.Errorf("redis-server on port %d did not answer within %v", s.port, startTimeout)
+			return fmt.Errorf("redis-server on port %d did not answer within %v; its output:\n%s", s.port, startTimeout, out)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

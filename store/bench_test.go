@@ -1,0 +1,69 @@
+package store_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/store/storetest"
+)
+
+// benchArticle makes a distinct article of about 3 KB of text.
+func benchArticle(run, n int) *digestbot.Article {
+	url := fmt.Sprintf("https://bench.example.org/%d/%d", run, n)
+	var text strings.Builder
+	for text.Len() < 3000 {
+		fmt.Fprintf(&text, "Paragraph %d of article %d reports on port traffic, grain prices and a committee vote. ", text.Len(), n)
+	}
+	return &digestbot.Article{
+		ID:        digestbot.ArticleID(url, "", "", ""),
+		Title:     fmt.Sprintf("Benchmark story %d of run %d", n, run),
+		URL:       url,
+		Source:    "Bench Wire",
+		Published: time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC),
+		Text:      text.String(),
+		Summary:   "A short summary of the benchmark story.",
+		Tags:      []string{"bench", "trade"},
+	}
+}
+
+// BenchmarkPutArticles stores new 3 KB articles into a real redis-server:
+// in pipelined batches of 500, and one call (so one round trip for the
+// write and one for the log append) per article.
+func BenchmarkPutArticles(b *testing.B) {
+	st := storetest.Open(b)
+	b.Logf("store benchmark: %s", storetest.Shared(b).Describe())
+	run := 0
+	for _, bc := range []struct {
+		name  string
+		batch int
+	}{
+		{"pipelined", 500},
+		{"one-round-trip-each", 1},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			run++
+			arts := make([]*digestbot.Article, b.N)
+			for i := range arts {
+				arts[i] = benchArticle(run, i)
+			}
+			ctx := b.Context()
+			b.SetBytes(int64(len(arts[0].Text)))
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < len(arts); i += bc.batch {
+				batch := arts[i:min(i+bc.batch, len(arts))]
+				out, err := st.PutArticles(ctx, batch)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if out[0] != digestbot.PutNew {
+					b.Fatalf("article stored as %v, want new", out[0])
+				}
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "articles/s")
+		})
+	}
+}

@@ -1,0 +1,182 @@
+package store
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/digestbot/digestbot"
+)
+
+func TestParseURL(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		addrs   []string
+		cluster bool
+		tls     bool
+		db      int
+		pass    string
+		wantErr string // part of the message; "" = valid
+	}{
+		{name: "plain", in: "redis://127.0.0.1:6379", addrs: []string{"127.0.0.1:6379"}},
+		{name: "db and password", in: "redis://:s3cret@redis.internal:6380/2", addrs: []string{"redis.internal:6380"}, db: 2, pass: "s3cret"},
+		{name: "tls", in: "rediss://cache.example.com:6380", addrs: []string{"cache.example.com:6380"}, tls: true},
+		{name: "default port", in: "redis://localhost", addrs: []string{"localhost:6379"}},
+		{name: "bare host:port", in: "10.0.0.5:6379", addrs: []string{"10.0.0.5:6379"}},
+		{name: "cluster seeds", in: "10.0.0.1:7000, 10.0.0.2:7000,redis://10.0.0.3:7000", addrs: []string{"10.0.0.1:7000", "10.0.0.2:7000", "10.0.0.3:7000"}, cluster: true},
+		{name: "cluster with tls and password", in: "rediss://:pw@n1:7000,n2:7000", addrs: []string{"n1:7000", "n2:7000"}, cluster: true, tls: true, pass: "pw"},
+		{name: "empty", in: "  ", wantErr: "it is empty"},
+		{name: "no scheme no port", in: "notaurl", wantErr: "neither a redis:// URL nor a host:port"},
+		{name: "http", in: "http://127.0.0.1:6379", wantErr: `scheme "http"`},
+		{name: "no host", in: "redis://:6379", wantErr: "names no host"},
+		{name: "port out of range", in: "redis://127.0.0.1:70000", wantErr: "port"},
+		{name: "empty seed", in: "n1:7000,,n2:7000", wantErr: "empty"},
+		{name: "cluster with db", in: "redis://n1:7000/3,n2:7000", wantErr: "only database 0"},
+		{name: "bad db", in: "redis://127.0.0.1:6379/abc", wantErr: "invalid"},
+		{name: "password hidden", in: "http://user:hunter2@host:1", wantErr: "xxxxx"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o, err := parseURL(tc.in)
+			if tc.wantErr != "" {
+				if digestbot.ErrorCode(err) != digestbot.EINVALID {
+					t.Fatalf("parseURL(%q) = %v; want EINVALID", tc.in, err)
+				}
+				msg := digestbot.ErrorMessage(err)
+				if !strings.Contains(msg, tc.wantErr) || !strings.Contains(msg, "rediss://") {
+					t.Fatalf("message %q should contain %q and say what is allowed", msg, tc.wantErr)
+				}
+				if strings.Contains(msg, "hunter2") {
+					t.Fatalf("message %q shows the password", msg)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("parseURL(%q): %v", tc.in, err)
+			}
+			if strings.Join(o.Addrs, ",") != strings.Join(tc.addrs, ",") || o.IsClusterMode != tc.cluster ||
+				(o.TLSConfig != nil) != tc.tls || o.DB != tc.db || o.Password != tc.pass {
+				t.Fatalf("parseURL(%q) = addrs %v cluster %v tls %v db %d password %q",
+					tc.in, o.Addrs, o.IsClusterMode, o.TLSConfig != nil, o.DB, o.Password)
+			}
+		})
+	}
+}
+
+// FuzzParseURL feeds arbitrary text as DIGESTBOT_REDIS_URL: the parser must
+// not panic, and must either refuse with EINVALID or give addresses.
+func FuzzParseURL(f *testing.F) {
+	for _, s := range []string{"redis://127.0.0.1:6379/0", "rediss://u:p@h:1", "a:1,b:2", "notaurl", "redis://[::1]:6379", ",", "redis://h:0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		o, err := parseURL(in)
+		if err != nil {
+			if code := digestbot.ErrorCode(err); code != digestbot.EINVALID {
+				t.Fatalf("parseURL(%q): code %q", in, code)
+			}
+			return
+		}
+		if len(o.Addrs) == 0 {
+			t.Fatalf("parseURL(%q) accepted without an address", in)
+		}
+		for _, a := range o.Addrs {
+			if a == "" {
+				t.Fatalf("parseURL(%q) gave an empty address", in)
+			}
+		}
+	})
+}
+
+func TestMergeHits(t *testing.T) {
+	h := func(ids ...string) []digestbot.Hit {
+		var out []digestbot.Hit
+		for _, id := range ids {
+			out = append(out, digestbot.Hit{SubscriptionID: id})
+		}
+		return out
+	}
+	tests := []struct {
+		name        string
+		hits, add   []digestbot.Hit
+		want        []string
+		wantChanged bool
+	}{
+		{"new subscription", h("s1"), h("s2"), []string{"s1", "s2"}, true},
+		{"same subscription again", h("s1", "s2"), h("s2"), []string{"s1", "s2"}, false},
+		{"onto nothing", nil, h("s1"), []string{"s1"}, true},
+		{"nothing to add", h("s1"), nil, []string{"s1"}, false},
+		{"duplicates within add", nil, h("s1", "s1"), []string{"s1"}, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, changed := mergeHits(tc.hits, tc.add)
+			var ids []string
+			for _, x := range got {
+				ids = append(ids, x.SubscriptionID)
+			}
+			if strings.Join(ids, ",") != strings.Join(tc.want, ",") || changed != tc.wantChanged {
+				t.Fatalf("mergeHits = %v changed=%v; want %v changed=%v", ids, changed, tc.want, tc.wantChanged)
+			}
+		})
+	}
+}
+
+func TestContentChanged(t *testing.T) {
+	base := digestbot.Article{ID: "x", Title: "T", Text: "body", Summary: "s", Tags: []string{"a"}, Source: "S"}
+	tests := []struct {
+		name   string
+		change func(a *digestbot.Article)
+		want   bool
+	}{
+		{"identical", func(*digestbot.Article) {}, false},
+		{"title", func(a *digestbot.Article) { a.Title = "T2" }, true},
+		{"text", func(a *digestbot.Article) { a.Text = "body2" }, true},
+		{"summary", func(a *digestbot.Article) { a.Summary = "s2" }, true},
+		{"tags", func(a *digestbot.Article) { a.Tags = []string{"a", "b"} }, true},
+		{"source only is not content", func(a *digestbot.Article) { a.Source = "Other" }, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			n := base
+			tc.change(&n)
+			if got := contentChanged(&base, &n); got != tc.want {
+				t.Fatalf("contentChanged = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestNextStreamID(t *testing.T) {
+	tests := []struct{ in, want, err string }{
+		{"1700000000000-0", "1700000000000-1", ""},
+		{"5-18446744073709551615", "6-0", ""},
+		{"abc", "", "not valid"},
+		{"-1-0", "", "not valid"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := nextStreamID(tc.in)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("nextStreamID(%q) = %q, %v; want an error", tc.in, got, err)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("nextStreamID(%q) = %q, %v; want %q", tc.in, got, err, tc.want)
+			}
+		})
+	}
+}
+
+func TestCheckID(t *testing.T) {
+	for _, id := range []string{"", "a{b", "a}b", "a:b", "a b", strings.Repeat("9", 101)} {
+		if err := checkID("guild", id); digestbot.ErrorCode(err) != digestbot.EINVALID {
+			t.Errorf("checkID(%q) = %v; want EINVALID", id, err)
+		}
+	}
+	if err := checkID("guild", "123456789012345678"); err != nil {
+		t.Errorf("a snowflake id is refused: %v", err)
+	}
+}
