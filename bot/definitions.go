@@ -1,0 +1,105 @@
+package bot
+
+import (
+	"strings"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/digestbot/digestbot/commands"
+)
+
+// groupDescriptions describe the parent of subcommands ("digest now" is
+// subcommand "now" of command "digest"); Discord needs one per command.
+var groupDescriptions = map[string]string{
+	"digest": "Preview or post a channel's digest",
+	"feeds":  "Feeds this server polls",
+	"topics": "Named queries to subscribe to",
+}
+
+// permManage is the DefaultMemberPermissions of commands that change a
+// server's setup: Manage Channels.
+const permManage int64 = discordgo.PermissionManageChannels
+
+// ApplicationCommands converts the core's definitions to Discord commands:
+// "digest now" and "digest preview" become subcommands of one "digest".
+//
+// DefaultMemberPermissions (which hides a command from members who lack
+// the permission) is Manage Channels on every command with at least one
+// Manage subcommand. That is the safe reading for the mixed groups: /digest
+// holds the harmless "preview" and the posting "now", /feeds and /topics
+// hold "list" next to changes; Discord can only hide whole commands, so
+// they are hidden from members without Manage Channels, and a server admin
+// who wants members to preview or list opens the command to them in Server
+// Settings → Integrations. The server-side check of Manage subcommands is
+// made either way. With a manager role configured no command is hidden,
+// since Discord cannot express "this role" here and the role's members must
+// see the commands; the server-side check then does all the work.
+func ApplicationCommands(defs []commands.Definition, managerRole string) []*discordgo.ApplicationCommand {
+	var out []*discordgo.ApplicationCommand
+	byName := map[string]*discordgo.ApplicationCommand{}
+	guildOnly := []discordgo.InteractionContextType{discordgo.InteractionContextGuild}
+	for _, d := range defs {
+		parts := strings.Fields(d.Name)
+		if len(parts) == 0 {
+			continue
+		}
+		top := parts[0]
+		cmd := byName[top]
+		if cmd == nil {
+			cmd = &discordgo.ApplicationCommand{
+				Type:     discordgo.ChatApplicationCommand,
+				Name:     top,
+				Options:  []*discordgo.ApplicationCommandOption{},
+				Contexts: &guildOnly,
+			}
+			byName[top] = cmd
+			out = append(out, cmd)
+		}
+		if d.Manage && managerRole == "" {
+			p := permManage
+			cmd.DefaultMemberPermissions = &p
+		}
+		if len(parts) == 1 {
+			cmd.Description = clip(d.Description, 100)
+			cmd.Options = append(cmd.Options, options(d.Options)...)
+			continue
+		}
+		cmd.Description = groupDescriptions[top]
+		if cmd.Description == "" {
+			cmd.Description = "The " + top + " commands"
+		}
+		cmd.Options = append(cmd.Options, &discordgo.ApplicationCommandOption{
+			Type:        discordgo.ApplicationCommandOptionSubCommand,
+			Name:        parts[1],
+			Description: clip(d.Description, 100),
+			Options:     options(d.Options),
+		})
+	}
+	return out
+}
+
+func options(opts []commands.Option) []*discordgo.ApplicationCommandOption {
+	out := []*discordgo.ApplicationCommandOption{}
+	for _, o := range opts {
+		do := &discordgo.ApplicationCommandOption{
+			Name:         o.Name,
+			Description:  clip(o.Description, 100),
+			Required:     o.Required,
+			Autocomplete: o.Autocomplete,
+		}
+		switch o.Type {
+		case commands.Channel:
+			do.Type = discordgo.ApplicationCommandOptionChannel
+			// Digests go to text and announcement channels only.
+			do.ChannelTypes = []discordgo.ChannelType{discordgo.ChannelTypeGuildText, discordgo.ChannelTypeGuildNews}
+		case commands.Integer:
+			do.Type = discordgo.ApplicationCommandOptionInteger
+		case commands.Boolean:
+			do.Type = discordgo.ApplicationCommandOptionBoolean
+		default:
+			do.Type = discordgo.ApplicationCommandOptionString
+		}
+		out = append(out, do)
+	}
+	return out
+}

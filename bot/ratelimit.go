@@ -1,0 +1,71 @@
+package bot
+
+import (
+	"sync"
+	"time"
+)
+
+// limiter is a per-user token bucket: each user may burst up to n
+// commands and gets n back per window.
+type limiter struct {
+	n      int
+	window time.Duration
+
+	mu        sync.Mutex
+	users     map[string]*tokens
+	lastSweep time.Time
+}
+
+type tokens struct {
+	left float64
+	at   time.Time
+}
+
+// newLimiter returns a limiter of n commands per window; n < 0 disables it.
+func newLimiter(n int, window time.Duration) *limiter {
+	return &limiter{n: n, window: window, users: map[string]*tokens{}}
+}
+
+// allow takes one token for user; when none is left it says how long
+// until one is.
+func (l *limiter) allow(user string, now time.Time) (bool, time.Duration) {
+	if l.n < 0 {
+		return true, 0
+	}
+	rate := float64(l.n) / float64(l.window) // tokens per nanosecond
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sweep(now)
+	t := l.users[user]
+	if t == nil {
+		t = &tokens{left: float64(l.n), at: now}
+		l.users[user] = t
+	}
+	if el := now.Sub(t.at); el > 0 {
+		t.left = min(float64(l.n), t.left+float64(el)*rate)
+	}
+	t.at = now
+	if t.left >= 1 {
+		t.left--
+		return true, 0
+	}
+	if l.n == 0 {
+		return false, l.window
+	}
+	wait := time.Duration((1 - t.left) / rate)
+	return false, wait.Round(time.Second) + time.Second
+}
+
+// sweep forgets users whose bucket has refilled, once per window, so the
+// map holds only recently active users.
+func (l *limiter) sweep(now time.Time) {
+	if now.Sub(l.lastSweep) < l.window {
+		return
+	}
+	l.lastSweep = now
+	for u, t := range l.users {
+		if now.Sub(t.at) >= l.window {
+			delete(l.users, u)
+		}
+	}
+}
