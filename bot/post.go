@@ -46,9 +46,9 @@ func (b *Bot) Post(ctx context.Context, ch digestbot.ChannelRef, msg digest.Mess
 		return "", err
 	}
 	body := postBody{
-		Content: clip(msg.Content, maxContent),
-		Embeds:  embeds,
-		Nonce:   discordNonce(nonce),
+		Content:         clip(msg.Content, maxContent),
+		Embeds:          embeds,
+		Nonce:           discordNonce(nonce),
 		AllowedMentions: noMentions(),
 	}
 	body.EnforceNonce = body.Nonce != ""
