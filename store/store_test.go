@@ -837,9 +837,16 @@ func testDeleteGuild(t *testing.T, b backend) {
 		must(t, func() error {
 			return st.PutTopic(c, &digestbot.Topic{GuildID: g, Name: "t", Query: "q"}, 10)
 		})
-		must(t, func() error { _, err := st.AddFeed(c, &digestbot.Feed{GuildID: g, URL: "https://example.org/feed"}, 10); return err })
-		must(t, func() error { return st.SetSchedule(c, &digestbot.ChannelSchedule{GuildID: g, ChannelID: "c1", Spec: "hourly"}) })
-		must(t, func() error { return st.SetChannelState(c, &digestbot.ChannelState{GuildID: g, ChannelID: "c7", PausedReason: "gone"}) })
+		must(t, func() error {
+			_, err := st.AddFeed(c, &digestbot.Feed{GuildID: g, URL: "https://example.org/feed"}, 10)
+			return err
+		})
+		must(t, func() error {
+			return st.SetSchedule(c, &digestbot.ChannelSchedule{GuildID: g, ChannelID: "c1", Spec: "hourly"})
+		})
+		must(t, func() error {
+			return st.SetChannelState(c, &digestbot.ChannelState{GuildID: g, ChannelID: "c7", PausedReason: "gone"})
+		})
 		must(t, func() error { return st.EnqueuePending(c, []digestbot.PendingItem{item(g, "c2", "a1", "s1")}) })
 		must(t, func() error {
 			tok, _, err := st.ClaimChannel(c, g, "c2", time.Minute)
