@@ -54,6 +54,12 @@ type Fetcher struct {
 
 // NewFetcher returns a Fetcher with opts (defaults filled in).
 func NewFetcher(opts FetcherOptions) *Fetcher {
+	return newFetcher(opts, func(ap netip.AddrPort) bool { return IsInternalAddr(ap.Addr()) })
+}
+
+// newFetcher takes the refusal rule as a parameter so that tests on
+// loopback can refuse one loopback server and allow another.
+func newFetcher(opts FetcherOptions, refused func(netip.AddrPort) bool) *Fetcher {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultFetchTimeout
 	}
@@ -68,7 +74,9 @@ func NewFetcher(opts FetcherOptions) *Fetcher {
 	}
 	dialer := &net.Dialer{Timeout: opts.ConnectTimeout, KeepAlive: 30 * time.Second}
 	if !opts.AllowPrivate {
-		dialer.Control = refusePrivate
+		dialer.Control = func(network, address string, _ syscall.RawConn) error {
+			return checkAddress(address, refused)
+		}
 	}
 	tr := &http.Transport{
 		// No proxy from the environment: a proxy would make the connection
@@ -234,16 +242,17 @@ func (f *Fetcher) transportError(rawURL string, err error) error {
 	return digestbot.WrapError(digestbot.EUNAVAILABLE, err, "%s: cannot fetch", rawURL)
 }
 
-// refusePrivate is the dialer's Control hook: it sees the resolved address
-// of every connection and refuses internal ones.
-func refusePrivate(network, address string, _ syscall.RawConn) error {
-	host, _, err := net.SplitHostPort(address)
+// checkAddress runs in the dialer's Control hook, which sees the resolved
+// address of every connection (each redirect hop, each DNS answer) just
+// before it is made, and refuses the ones the rule rejects.
+func checkAddress(address string, refused func(netip.AddrPort) bool) error {
+	ap, err := netip.ParseAddrPort(address)
 	if err != nil {
 		return &PrivateAddressError{Addr: address}
 	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil || IsInternalAddr(ip) {
-		return &PrivateAddressError{Addr: host}
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	if refused(ap) {
+		return &PrivateAddressError{Addr: ap.Addr().String()}
 	}
 	return nil
 }

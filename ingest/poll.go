@@ -1,0 +1,434 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	digestbot "github.com/digestbot/digestbot"
+)
+
+// Poller defaults.
+const (
+	DefaultPollInterval = 15 * time.Minute
+	MinPollInterval     = time.Minute
+	DefaultMaxFailures  = 10
+	DefaultConcurrency  = 4
+	DefaultPollTick     = 15 * time.Second
+	DefaultMaxBackoff   = 24 * time.Hour
+)
+
+// ArticleSink stores articles; digestbot.ArticleStore satisfies it.
+type ArticleSink interface {
+	PutArticles(ctx context.Context, articles []*digestbot.Article) ([]digestbot.PutOutcome, error)
+}
+
+// FeedSource is what the Poller needs of the feed store (a subset of
+// digestbot.FeedStore): the feeds servers added, and the health of each URL.
+type FeedSource interface {
+	AllFeeds(ctx context.Context) ([]*digestbot.Feed, error)
+	FeedHealth(ctx context.Context, url string) (*digestbot.FeedHealth, error)
+	SetFeedHealth(ctx context.Context, h *digestbot.FeedHealth) error
+}
+
+// PollerOptions configure a Poller. Articles is required.
+type PollerOptions struct {
+	Articles ArticleSink
+	// Feeds lists server feeds and keeps health; nil: only ConfigFeeds are
+	// polled and health lives in memory.
+	Feeds FeedSource
+	// ConfigFeeds are the feeds of the configuration file.
+	ConfigFeeds []*digestbot.Feed
+	// Fetcher fetches; nil means a default Fetcher that refuses private addresses.
+	Fetcher *Fetcher
+	// Interval is the default per-feed interval (15 min; at least 1 min).
+	Interval time.Duration
+	// MaxFailures consecutive failures pause a feed (default 10).
+	MaxFailures int
+	// Concurrency bounds simultaneous fetches (default 4).
+	Concurrency int
+	// Tick is how often Run looks for due feeds (default 15 s).
+	Tick time.Duration
+	// MaxBackoff caps the delay after failures (default 24 h).
+	MaxBackoff time.Duration
+	// OnStored is called after every stored batch (the lookup index
+	// attaches here); it must not keep the slices.
+	OnStored func(ctx context.Context, articles []*digestbot.Article, outcomes []digestbot.PutOutcome)
+	Logger   *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Jitter returns a random delay in [0, max); nil means uniform random.
+	// Added to every interval so that feeds do not poll in lock step.
+	Jitter func(max time.Duration) time.Duration
+}
+
+// Poller polls feeds on their own intervals with conditional GET, backs off
+// after failures, honours Retry-After on 429 and 503, pauses a feed after
+// MaxFailures consecutive failures (or at once when it is gone, 410), and
+// stores what it finds. Fetches run concurrently, at most Concurrency at a
+// time, each bounded by the Fetcher's timeout, so one slow or broken feed
+// never holds back the others.
+type Poller struct {
+	o       PollerOptions
+	log     *slog.Logger
+	sem     chan struct{}
+	mu      sync.Mutex
+	health  map[string]*digestbot.FeedHealth // cache of the store's health, by URL
+	running map[string]bool                  // URLs being fetched now
+	wg      sync.WaitGroup
+}
+
+// NewPoller returns a Poller; EINVALID when opts.Articles is nil.
+func NewPoller(opts PollerOptions) (*Poller, error) {
+	if opts.Articles == nil {
+		return nil, digestbot.Errorf(digestbot.EINVALID, "poller needs an article store")
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = DefaultPollInterval
+	}
+	opts.Interval = max(opts.Interval, MinPollInterval)
+	if opts.MaxFailures <= 0 {
+		opts.MaxFailures = DefaultMaxFailures
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = DefaultConcurrency
+	}
+	if opts.Tick <= 0 {
+		opts.Tick = DefaultPollTick
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = DefaultMaxBackoff
+	}
+	if opts.Fetcher == nil {
+		opts.Fetcher = NewFetcher(FetcherOptions{})
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Jitter == nil {
+		opts.Jitter = func(max time.Duration) time.Duration {
+			if max <= 0 {
+				return 0
+			}
+			return rand.N(max)
+		}
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Poller{
+		o:       opts,
+		log:     log,
+		sem:     make(chan struct{}, opts.Concurrency),
+		health:  map[string]*digestbot.FeedHealth{},
+		running: map[string]bool{},
+	}, nil
+}
+
+// PollResult says what polling one feed did.
+type PollResult struct {
+	URL         string
+	NotModified bool
+	Outcomes    map[digestbot.PutOutcome]int
+	Err         error // nil on success
+	Paused      bool  // the feed is paused now
+}
+
+// Run polls due feeds every Tick until ctx is done, then waits for the
+// fetches in flight (cancelled with ctx) and returns nil.
+func (p *Poller) Run(ctx context.Context) error {
+	t := time.NewTicker(p.o.Tick)
+	defer t.Stop()
+	for {
+		p.dispatch(ctx, p.o.Now(), false, nil)
+		select {
+		case <-ctx.Done():
+			p.wg.Wait()
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// PollOnce polls every feed due at now and waits for all of them; it
+// returns one result per polled feed (for tests and one-shot tools).
+func (p *Poller) PollOnce(ctx context.Context, now time.Time) []PollResult {
+	var (
+		mu  sync.Mutex
+		out []PollResult
+	)
+	p.dispatch(ctx, now, true, func(r PollResult) {
+		mu.Lock()
+		out = append(out, r)
+		mu.Unlock()
+	})
+	p.wg.Wait()
+	return out
+}
+
+// Health returns the polling state of url as the Poller knows it.
+func (p *Poller) Health(ctx context.Context, url string) (*digestbot.FeedHealth, error) {
+	h, err := p.loadHealth(ctx, url)
+	if err != nil {
+		return nil, err
+	}
+	c := *h
+	return &c, nil
+}
+
+// Resume un-pauses a feed and makes it due at once.
+func (p *Poller) Resume(ctx context.Context, url string) error {
+	h, err := p.loadHealth(ctx, url)
+	if err != nil {
+		return err
+	}
+	c := *h
+	c.PausedReason, c.Failures, c.NextPoll = "", 0, time.Time{}
+	return p.saveHealth(ctx, &c)
+}
+
+// pollFeed is one feed to poll, merged over the config and every server
+// that added the URL.
+type pollFeed struct {
+	url      string
+	name     string
+	interval time.Duration
+}
+
+// feeds merges config and server feeds by URL: the shortest interval wins,
+// the config's name first, else the first server's.
+func (p *Poller) feeds(ctx context.Context) []pollFeed {
+	all := append([]*digestbot.Feed(nil), p.o.ConfigFeeds...)
+	if p.o.Feeds != nil {
+		stored, err := p.o.Feeds.AllFeeds(ctx)
+		if err != nil {
+			p.log.Warn("listing feeds failed; polling configured feeds only", "err", err)
+		}
+		all = append(all, stored...)
+	}
+	var out []pollFeed
+	index := map[string]int{}
+	for _, f := range all {
+		if f == nil || f.URL == "" {
+			continue
+		}
+		iv := f.Interval
+		if iv <= 0 {
+			iv = p.o.Interval
+		}
+		iv = max(iv, MinPollInterval)
+		if i, ok := index[f.URL]; ok {
+			out[i].interval = min(out[i].interval, iv)
+			if out[i].name == "" {
+				out[i].name = f.Name
+			}
+			continue
+		}
+		index[f.URL] = len(out)
+		out = append(out, pollFeed{url: f.URL, name: f.Name, interval: iv})
+	}
+	return out
+}
+
+// dispatch starts a fetch for every due feed that is not being fetched.
+// With wait, it blocks for a free slot; without, feeds beyond the free
+// slots stay due for the next tick (a tick never blocks on slow feeds).
+func (p *Poller) dispatch(ctx context.Context, now time.Time, wait bool, done func(PollResult)) {
+	feeds := p.feeds(ctx)
+	p.pruneHealth(feeds)
+	for _, f := range feeds {
+		if ctx.Err() != nil {
+			return
+		}
+		h, err := p.loadHealth(ctx, f.url)
+		if err != nil {
+			p.log.Warn("reading feed health failed", "feed", f.url, "err", err)
+			continue
+		}
+		if h.PausedReason != "" || now.Before(h.NextPoll) {
+			continue
+		}
+		p.mu.Lock()
+		busy := p.running[f.url]
+		p.mu.Unlock()
+		if busy {
+			continue
+		}
+		if wait {
+			select {
+			case p.sem <- struct{}{}:
+			case <-ctx.Done():
+				return
+			}
+		} else {
+			select {
+			case p.sem <- struct{}{}:
+			default:
+				return
+			}
+		}
+		p.mu.Lock()
+		p.running[f.url] = true
+		p.mu.Unlock()
+		p.wg.Add(1)
+		go func() {
+			defer func() {
+				p.mu.Lock()
+				delete(p.running, f.url)
+				p.mu.Unlock()
+				<-p.sem
+				p.wg.Done()
+			}()
+			r := p.poll(ctx, f, h, now)
+			if done != nil {
+				done(r)
+			}
+		}()
+	}
+}
+
+// poll fetches, parses and stores one feed and records its health.
+func (p *Poller) poll(ctx context.Context, f pollFeed, old *digestbot.FeedHealth, now time.Time) PollResult {
+	h := *old
+	h.URL = f.url
+	res := PollResult{URL: f.url}
+	fr, err := p.o.Fetcher.Fetch(ctx, FetchRequest{URL: f.url, ETag: h.ETag, LastModified: h.LastModified})
+	if err == nil && !fr.NotModified {
+		var arts []*digestbot.Article
+		arts, err = Parse(fr.Body, f.url, LoadOptions{SourceName: f.name, ContentType: fr.ContentType, Now: p.o.Now})
+		if err == nil {
+			outs, serr := p.o.Articles.PutArticles(ctx, arts)
+			if serr != nil {
+				// Not the feed's fault: keep its validators so the next
+				// poll fetches it again, and do not count a failure.
+				h.LastError, h.LastErrorAt = "storing articles: "+digestbot.ErrorMessage(serr), now
+				h.NextPoll = now.Add(MinPollInterval)
+				p.saveOrLog(ctx, &h)
+				p.log.Error("storing feed articles failed", "feed", f.url, "err", serr)
+				res.Err = serr
+				return res
+			}
+			res.Outcomes = map[digestbot.PutOutcome]int{}
+			for _, o := range outs {
+				res.Outcomes[o]++
+			}
+			if p.o.OnStored != nil && len(arts) > 0 {
+				p.o.OnStored(ctx, arts, outs)
+			}
+			h.ETag, h.LastModified = fr.ETag, fr.LastModified
+			p.log.Info("feed polled", "feed", f.url, "articles", len(arts),
+				"new", res.Outcomes[digestbot.PutNew], "updated", res.Outcomes[digestbot.PutUpdated])
+		}
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			// Shutting down: not the feed's failure; leave its health alone.
+			res.Err = err
+			return res
+		}
+		p.fail(&h, err, f.interval, now)
+		p.saveOrLog(ctx, &h)
+		res.Err, res.Paused = err, h.PausedReason != ""
+		p.log.Warn("feed poll failed", "feed", f.url, "failures", h.Failures, "err", err, "paused", res.Paused)
+		return res
+	}
+	if fr.NotModified {
+		res.NotModified = true
+		h.ETag, h.LastModified = fr.ETag, fr.LastModified
+	}
+	h.LastSuccess, h.Failures, h.LastError = now, 0, ""
+	h.NextPoll = now.Add(f.interval + p.o.Jitter(f.interval/10))
+	p.saveOrLog(ctx, &h)
+	return res
+}
+
+// fail records a failed poll: backoff doubling from the interval, at least
+// the server's Retry-After on 429/503, pause after MaxFailures or on 410.
+func (p *Poller) fail(h *digestbot.FeedHealth, err error, interval time.Duration, now time.Time) {
+	h.Failures++
+	h.LastError = digestbot.ErrorMessage(err)
+	if digestbot.ErrorCode(err) == digestbot.EINTERNAL {
+		h.LastError = err.Error()
+	}
+	h.LastErrorAt = now
+	delay := interval
+	for i := 1; i < h.Failures && delay < p.o.MaxBackoff; i++ {
+		delay *= 2
+	}
+	delay = min(delay, p.o.MaxBackoff)
+	var he *HTTPError
+	if errors.As(err, &he) {
+		if (he.StatusCode == http.StatusTooManyRequests || he.StatusCode == http.StatusServiceUnavailable) && he.RetryAfter > delay {
+			delay = min(he.RetryAfter, 7*24*time.Hour)
+		}
+		if he.StatusCode == http.StatusGone {
+			h.PausedReason = fmt.Sprintf("paused: the feed is gone (%s)", he.Status)
+		}
+	}
+	h.NextPoll = now.Add(delay + p.o.Jitter(delay/10))
+	if h.PausedReason == "" && h.Failures >= p.o.MaxFailures {
+		h.PausedReason = fmt.Sprintf("paused after %d consecutive failures; last: %s", h.Failures, h.LastError)
+	}
+}
+
+func (p *Poller) loadHealth(ctx context.Context, url string) (*digestbot.FeedHealth, error) {
+	p.mu.Lock()
+	h, ok := p.health[url]
+	p.mu.Unlock()
+	if ok {
+		return h, nil
+	}
+	h = &digestbot.FeedHealth{URL: url}
+	if p.o.Feeds != nil {
+		stored, err := p.o.Feeds.FeedHealth(ctx, url)
+		if err != nil {
+			return nil, err
+		}
+		if stored != nil {
+			h = stored
+			h.URL = url
+		}
+	}
+	p.mu.Lock()
+	p.health[url] = h
+	p.mu.Unlock()
+	return h, nil
+}
+
+func (p *Poller) saveHealth(ctx context.Context, h *digestbot.FeedHealth) error {
+	c := *h
+	p.mu.Lock()
+	p.health[h.URL] = &c
+	p.mu.Unlock()
+	if p.o.Feeds != nil {
+		return p.o.Feeds.SetFeedHealth(ctx, &c)
+	}
+	return nil
+}
+
+func (p *Poller) saveOrLog(ctx context.Context, h *digestbot.FeedHealth) {
+	if err := p.saveHealth(ctx, h); err != nil {
+		p.log.Warn("saving feed health failed", "feed", h.URL, "err", err)
+	}
+}
+
+// pruneHealth forgets cached health of feeds no longer listed.
+func (p *Poller) pruneHealth(feeds []pollFeed) {
+	keep := make(map[string]bool, len(feeds))
+	for _, f := range feeds {
+		keep[f.url] = true
+	}
+	p.mu.Lock()
+	for u := range p.health {
+		if !keep[u] && !p.running[u] {
+			delete(p.health, u)
+		}
+	}
+	p.mu.Unlock()
+}

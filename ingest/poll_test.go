@@ -1,0 +1,339 @@
+package ingest
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	digestbot "github.com/digestbot/digestbot"
+)
+
+// feedServer serves a small RSS feed with an ETag and counts requests and
+// conditional requests.
+type feedServer struct {
+	*httptest.Server
+	hits        atomic.Int32
+	conditional atomic.Int32
+	mu          sync.Mutex
+	status      int    // when set, answer this status instead of the feed
+	retryAfter  string // sent with status
+	body        string
+}
+
+func newFeedServer(t *testing.T, items int) *feedServer {
+	fs := &feedServer{body: rssWithItems("Loopback Ledger", items)}
+	fs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fs.hits.Add(1)
+		fs.mu.Lock()
+		status, retry, body := fs.status, fs.retryAfter, fs.body
+		fs.mu.Unlock()
+		if status != 0 {
+			if retry != "" {
+				w.Header().Set("Retry-After", retry)
+			}
+			w.WriteHeader(status)
+			return
+		}
+		etag := fmt.Sprintf(`"%x"`, len(body))
+		if r.Header.Get("If-None-Match") != "" {
+			fs.conditional.Add(1)
+			if r.Header.Get("If-None-Match") == etag {
+				w.WriteHeader(http.StatusNotModified)
+				return
+			}
+		}
+		w.Header().Set("ETag", etag)
+		w.Header().Set("Content-Type", "application/rss+xml")
+		w.Write([]byte(body))
+	}))
+	t.Cleanup(fs.Close)
+	return fs
+}
+
+func (fs *feedServer) set(status int, retryAfter string) {
+	fs.mu.Lock()
+	fs.status, fs.retryAfter = status, retryAfter
+	fs.mu.Unlock()
+}
+
+func rssWithItems(title string, n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, `<?xml version="1.0"?><rss version="2.0"><channel><title>%s</title><link>https://ledger.example/</link>`, title)
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&b, `<item><title>Entry %d</title><link>https://ledger.example/e/%d</link><description>Entry number %d.</description></item>`, i, i, i)
+	}
+	b.WriteString(`</channel></rss>`)
+	return b.String()
+}
+
+// testPoller builds a Poller over loopback (private addresses allowed, as
+// httptest listens there) with no jitter.
+func testPoller(t *testing.T, o PollerOptions) *Poller {
+	t.Helper()
+	if o.Fetcher == nil {
+		o.Fetcher = NewFetcher(FetcherOptions{AllowPrivate: true})
+	}
+	o.Jitter = func(time.Duration) time.Duration { return 0 }
+	p, err := NewPoller(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var t0 = time.Date(2024, 6, 1, 8, 0, 0, 0, time.UTC)
+
+// TestPollConditionalGet is the must-show: the second poll sends
+// If-None-Match, gets 304 and stores nothing.
+func TestPollConditionalGet(t *testing.T) {
+	srv := newFeedServer(t, 3)
+	sink := newMemSink()
+	var stored atomic.Int32
+	p := testPoller(t, PollerOptions{
+		Articles:    sink,
+		ConfigFeeds: []*digestbot.Feed{{URL: srv.URL + "/feed.xml", Name: "Ledger"}},
+		OnStored: func(_ context.Context, arts []*digestbot.Article, outs []digestbot.PutOutcome) {
+			stored.Add(int32(len(arts)))
+		},
+	})
+	ctx := context.Background()
+
+	res := p.PollOnce(ctx, t0)
+	if len(res) != 1 || res[0].Err != nil || res[0].Outcomes[digestbot.PutNew] != 3 {
+		t.Fatalf("first poll: %+v", res)
+	}
+	if sink.count() != 3 || stored.Load() != 3 {
+		t.Fatalf("stored %d, hook saw %d; want 3", sink.count(), stored.Load())
+	}
+	for _, a := range sink.byID {
+		if a.Source != "Ledger" || a.Feed != srv.URL+"/feed.xml" {
+			t.Errorf("source %q feed %q", a.Source, a.Feed)
+		}
+	}
+
+	// Not due yet: nothing is fetched.
+	if res := p.PollOnce(ctx, t0.Add(time.Minute)); len(res) != 0 || srv.hits.Load() != 1 {
+		t.Fatalf("poll before the interval: %+v, %d hits", res, srv.hits.Load())
+	}
+
+	calls := sink.calls
+	res = p.PollOnce(ctx, t0.Add(DefaultPollInterval))
+	if len(res) != 1 || !res[0].NotModified || res[0].Err != nil {
+		t.Fatalf("second poll: %+v", res)
+	}
+	if srv.conditional.Load() != 1 {
+		t.Errorf("second poll sent no If-None-Match")
+	}
+	if sink.calls != calls || stored.Load() != 3 || sink.count() != 3 {
+		t.Errorf("304 stored something: %d store calls, hook saw %d", sink.calls-calls, stored.Load())
+	}
+	h, _ := p.Health(ctx, srv.URL+"/feed.xml")
+	if !h.LastSuccess.Equal(t0.Add(DefaultPollInterval)) || h.ETag == "" || h.Failures != 0 {
+		t.Errorf("health after 304: %+v", h)
+	}
+}
+
+func TestPollRetryAfter(t *testing.T) {
+	for _, status := range []int{http.StatusServiceUnavailable, http.StatusTooManyRequests} {
+		t.Run(fmt.Sprint(status), func(t *testing.T) {
+			srv := newFeedServer(t, 1)
+			srv.set(status, "3600")
+			p := testPoller(t, PollerOptions{Articles: newMemSink(), ConfigFeeds: []*digestbot.Feed{{URL: srv.URL}}, Interval: time.Minute})
+			ctx := context.Background()
+			res := p.PollOnce(ctx, t0)
+			if len(res) != 1 || res[0].Err == nil {
+				t.Fatalf("first poll: %+v", res)
+			}
+			h, _ := p.Health(ctx, srv.URL)
+			if !h.NextPoll.Equal(t0.Add(time.Hour)) || h.Failures != 1 || !strings.Contains(h.LastError, fmt.Sprint(status)) {
+				t.Errorf("health %+v: want next poll in an hour", h)
+			}
+			srv.set(0, "")
+			p.PollOnce(ctx, t0.Add(30*time.Minute))
+			if srv.hits.Load() != 1 {
+				t.Errorf("polled again before Retry-After")
+			}
+			if res := p.PollOnce(ctx, t0.Add(time.Hour)); len(res) != 1 || res[0].Err != nil {
+				t.Errorf("poll after Retry-After: %+v", res)
+			}
+		})
+	}
+}
+
+func TestPollBackoffAndPause(t *testing.T) {
+	srv := newFeedServer(t, 1)
+	srv.set(http.StatusInternalServerError, "")
+	feeds := &memFeeds{feeds: []*digestbot.Feed{{GuildID: "g1", URL: srv.URL, Interval: time.Minute}}}
+	p := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: feeds, MaxFailures: 4})
+	ctx := context.Background()
+
+	now := t0
+	wantDelays := []time.Duration{time.Minute, 2 * time.Minute, 4 * time.Minute}
+	for i, d := range wantDelays {
+		res := p.PollOnce(ctx, now)
+		if len(res) != 1 || res[0].Err == nil || res[0].Paused {
+			t.Fatalf("poll %d: %+v", i+1, res)
+		}
+		h, _ := feeds.FeedHealth(ctx, srv.URL)
+		if got := h.NextPoll.Sub(now); got != d || h.Failures != i+1 {
+			t.Fatalf("after failure %d: next poll in %v with %d failures, want %v", i+1, got, h.Failures, d)
+		}
+		// Halfway there it is not polled.
+		p.PollOnce(ctx, now.Add(d/2))
+		if int(srv.hits.Load()) != i+1 {
+			t.Fatalf("polled during backoff")
+		}
+		now = now.Add(d)
+	}
+	res := p.PollOnce(ctx, now)
+	if len(res) != 1 || !res[0].Paused {
+		t.Fatalf("fourth failure did not pause: %+v", res)
+	}
+	h, _ := feeds.FeedHealth(ctx, srv.URL)
+	if !strings.Contains(h.PausedReason, "4 consecutive failures") || !strings.Contains(h.PausedReason, "500") {
+		t.Errorf("paused reason %q", h.PausedReason)
+	}
+	hits := srv.hits.Load()
+	p.PollOnce(ctx, now.Add(48*time.Hour))
+	if srv.hits.Load() != hits {
+		t.Errorf("a paused feed was polled")
+	}
+	// Resumed, it is polled at once and a success clears the failures.
+	srv.set(0, "")
+	if err := p.Resume(ctx, srv.URL); err != nil {
+		t.Fatal(err)
+	}
+	if res := p.PollOnce(ctx, now.Add(48*time.Hour)); len(res) != 1 || res[0].Err != nil {
+		t.Fatalf("after resume: %+v", res)
+	}
+	h, _ = feeds.FeedHealth(ctx, srv.URL)
+	if h.Failures != 0 || h.PausedReason != "" || h.LastError != "" {
+		t.Errorf("health after recovery: %+v", h)
+	}
+}
+
+func TestPollFailures(t *testing.T) {
+	tests := []struct {
+		name    string
+		body    string
+		status  int
+		maxBody int64
+		want    string // in LastError
+		paused  bool
+	}{
+		{"body over the cap", rssWithItems("Big", 200), 0, 2048, "larger than", false},
+		{"not a feed", "<html><body>moved</body></html>", 0, 0, "HTML page", false},
+		{"broken xml", `<rss version="2.0"><channel><item><title>x</title></item>`, 0, 0, "not a valid RSS feed", false},
+		{"gone", "", http.StatusGone, 0, "410", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newFeedServer(t, 0)
+			srv.body = tt.body
+			srv.set(tt.status, "")
+			sink := newMemSink()
+			p := testPoller(t, PollerOptions{
+				Articles:    sink,
+				ConfigFeeds: []*digestbot.Feed{{URL: srv.URL}},
+				Fetcher:     NewFetcher(FetcherOptions{AllowPrivate: true, MaxBodyBytes: tt.maxBody}),
+			})
+			res := p.PollOnce(context.Background(), t0)
+			if len(res) != 1 || res[0].Err == nil || res[0].Paused != tt.paused {
+				t.Fatalf("result %+v", res)
+			}
+			h, _ := p.Health(context.Background(), srv.URL)
+			if !strings.Contains(h.LastError, tt.want) || h.Failures != 1 {
+				t.Errorf("health %+v, want last error containing %q", h, tt.want)
+			}
+			if sink.calls != 0 {
+				t.Errorf("something was stored")
+			}
+		})
+	}
+}
+
+// TestPollSlowFeedDoesNotDelayOthers: the slow feed's server answers only
+// once the fast feed's articles are stored. Were polls serial behind it,
+// the fast feed would wait for the slow one and the slow one would time out.
+func TestPollSlowFeedDoesNotDelayOthers(t *testing.T) {
+	fastStored := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-fastStored:
+		case <-r.Context().Done():
+			return
+		}
+		w.Write([]byte(rssWithItems("Slow", 1)))
+	}))
+	defer slow.Close()
+	fast := newFeedServer(t, 2)
+	var once sync.Once
+	p := testPoller(t, PollerOptions{
+		Articles:    newMemSink(),
+		ConfigFeeds: []*digestbot.Feed{{URL: slow.URL}, {URL: fast.URL}},
+		Concurrency: 2,
+		Fetcher:     NewFetcher(FetcherOptions{AllowPrivate: true, Timeout: 20 * time.Second}),
+		OnStored: func(_ context.Context, arts []*digestbot.Article, _ []digestbot.PutOutcome) {
+			if arts[0].Source == "Loopback Ledger" {
+				once.Do(func() { close(fastStored) })
+			}
+		},
+	})
+	res := p.PollOnce(context.Background(), t0)
+	if len(res) != 2 {
+		t.Fatalf("results %+v", res)
+	}
+	for _, r := range res {
+		if r.Err != nil {
+			t.Errorf("%s: %v", r.URL, r.Err)
+		}
+	}
+}
+
+func TestPollMergesFeeds(t *testing.T) {
+	srv := newFeedServer(t, 1)
+	feeds := &memFeeds{feeds: []*digestbot.Feed{
+		{GuildID: "g1", URL: srv.URL, Name: "Guild Name", Interval: 10 * time.Minute},
+		{GuildID: "g2", URL: srv.URL, Interval: 5 * time.Second},
+	}}
+	sink := newMemSink()
+	p := testPoller(t, PollerOptions{Articles: sink, Feeds: feeds, ConfigFeeds: []*digestbot.Feed{{URL: srv.URL}}})
+	if res := p.PollOnce(context.Background(), t0); len(res) != 1 {
+		t.Fatalf("one URL in three entries polled %d times", len(res))
+	}
+	h, _ := feeds.FeedHealth(context.Background(), srv.URL)
+	if got := h.NextPoll.Sub(t0); got != MinPollInterval {
+		t.Errorf("interval %v, want the shortest clamped to %v", got, MinPollInterval)
+	}
+	for _, a := range sink.byID {
+		if a.Source != "Guild Name" {
+			t.Errorf("source %q", a.Source)
+		}
+	}
+}
+
+func TestPollRunStops(t *testing.T) {
+	srv := newFeedServer(t, 1)
+	sink := newMemSink()
+	polled := make(chan struct{})
+	var once sync.Once
+	p := testPoller(t, PollerOptions{Articles: sink, ConfigFeeds: []*digestbot.Feed{{URL: srv.URL}},
+		OnStored: func(context.Context, []*digestbot.Article, []digestbot.PutOutcome) { once.Do(func() { close(polled) }) }})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- p.Run(ctx) }()
+	<-polled
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if sink.count() != 1 {
+		t.Errorf("stored %d", sink.count())
+	}
+}

@@ -1,0 +1,182 @@
+package ingest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"reflect"
+	"strings"
+	"testing"
+
+	digestbot "github.com/digestbot/digestbot"
+)
+
+func pushRequest(t *testing.T, h http.Handler, auth, body string) (int, map[string]any) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodPost, "/v1/articles", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	if auth != "" {
+		req.Header.Set("Authorization", auth)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var out map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+		t.Fatalf("reply is not JSON: %q", rec.Body.String())
+	}
+	return rec.Code, out
+}
+
+func TestPushAuth(t *testing.T) {
+	body := `[{"title":"t","url":"https://a.example/1"}]`
+	tests := []struct {
+		name  string
+		token string
+		auth  string
+		code  int
+		msg   string
+	}{
+		{"token unset refuses everything", "", "Bearer anything", http.StatusForbidden, "DIGESTBOT_INGEST_TOKEN"},
+		{"token unset, empty bearer", "", "Bearer ", http.StatusForbidden, "disabled"},
+		{"no header", "s3cret", "", http.StatusUnauthorized, "bearer token"},
+		{"wrong token", "s3cret", "Bearer s3cre", http.StatusUnauthorized, "bearer token"},
+		{"basic auth", "s3cret", "Basic czNjcmV0", http.StatusUnauthorized, "bearer token"},
+		{"right token", "s3cret", "Bearer s3cret", http.StatusOK, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sink := newMemSink()
+			h := PushHandler(PushOptions{Token: tt.token, Articles: sink})
+			code, out := pushRequest(t, h, tt.auth, body)
+			if code != tt.code {
+				t.Fatalf("status %d, want %d (%v)", code, tt.code, out)
+			}
+			if tt.msg != "" {
+				if msg, _ := out["error"].(string); !strings.Contains(msg, tt.msg) {
+					t.Errorf("error %q, want it to mention %q", msg, tt.msg)
+				}
+				if sink.calls != 0 {
+					t.Errorf("stored despite refusal")
+				}
+			}
+		})
+	}
+}
+
+func TestPushItems(t *testing.T) {
+	sink := newMemSink()
+	var hooked []*digestbot.Article
+	h := PushHandler(PushOptions{Token: "tok", Articles: sink, Now: fixedNow,
+		OnStored: func(_ context.Context, arts []*digestbot.Article, _ []digestbot.PutOutcome) { hooked = arts }})
+	body := `[
+	 {"title":"Dam inspection finds cracks","url":"HTTPS://Water.example/dam?utm_source=x#top","source":"Water Desk",
+	  "published":"2024-05-01T10:00:00+02:00","text":"<p>Inspectors found <b>two</b> cracks.</p><p>Repairs start soon.</p>","tags":["dams","Dams","safety"]},
+	 {"title":"","url":"https://water.example/untitled"},
+	 {"title":"Bad link","url":"javascript:alert(1)"},
+	 {"title":"Bad date","url":"https://water.example/d","published":"yesterday"},
+	 {"title":"No url no source"},
+	 {"title":"Dam inspection finds cracks","url":"https://water.example/dam"},
+	 {"title":"Wire story","source":"Wire","summary":"A summary the publisher wrote.","text":"Body."},
+	 "not an object"
+	]`
+	code, out := pushRequest(t, h, "Bearer tok", body)
+	if code != http.StatusOK {
+		t.Fatalf("status %d: %v", code, out)
+	}
+	var got []PushResult
+	b, _ := json.Marshal(out["results"])
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	wantStatus := []string{"new", "invalid", "invalid", "invalid", "invalid", "invalid", "new", "invalid"}
+	var statuses []string
+	for i, r := range got {
+		statuses = append(statuses, r.Status)
+		if r.Index != i {
+			t.Errorf("result %d has index %d", i, r.Index)
+		}
+		if r.Status == "invalid" && r.Error == "" {
+			t.Errorf("result %d invalid without a reason", i)
+		}
+	}
+	if !reflect.DeepEqual(statuses, wantStatus) {
+		t.Fatalf("statuses %v, want %v (%+v)", statuses, wantStatus, got)
+	}
+	for i, want := range map[int]string{1: "title", 2: "not an absolute http", 3: "RFC 3339", 4: "url or a source", 5: "same article as item 0", 7: "not an article"} {
+		if !strings.Contains(got[i].Error, want) {
+			t.Errorf("item %d error %q, want %q", i, got[i].Error, want)
+		}
+	}
+	a := sink.byID[got[0].ID]
+	if a == nil {
+		t.Fatal("first article not stored")
+	}
+	if a.URL != "https://water.example/dam" || a.Text != "Inspectors found two cracks.\n\nRepairs start soon." ||
+		a.JSON(nil).Published != "2024-05-01T08:00:00Z" || !reflect.DeepEqual(a.Tags, []string{"dams", "safety"}) ||
+		a.Summary != "Inspectors found two cracks. Repairs start soon." {
+		t.Errorf("normalised article %+v", a)
+	}
+	if w := sink.byID[got[6].ID]; w == nil || w.Summary != "A summary the publisher wrote." {
+		t.Errorf("publisher summary not kept: %+v", w)
+	}
+	if len(hooked) != 2 {
+		t.Errorf("hook saw %d articles", len(hooked))
+	}
+
+	// The same push again: unchanged; a changed text: updated.
+	_, out = pushRequest(t, h, "Bearer tok", `[{"title":"Dam inspection finds cracks","url":"https://water.example/dam","source":"Water Desk","text":"<p>Inspectors found <b>two</b> cracks.</p><p>Repairs start soon.</p>","tags":["dams","safety"]},
+	 {"title":"Wire story","source":"Wire","summary":"A summary the publisher wrote.","text":"Body, corrected."}]`)
+	b, _ = json.Marshal(out["results"])
+	got = nil
+	json.Unmarshal(b, &got)
+	if len(got) != 2 || got[0].Status != "unchanged" || got[1].Status != "updated" {
+		t.Errorf("re-push: %+v", got)
+	}
+}
+
+func TestPushRequestErrors(t *testing.T) {
+	tests := []struct {
+		name   string
+		method string
+		ctype  string
+		body   string
+		code   int
+	}{
+		{"not an array", http.MethodPost, "application/json", `{"title":"x"}`, http.StatusBadRequest},
+		{"broken json", http.MethodPost, "application/json", `[{"title":`, http.StatusBadRequest},
+		{"too large", http.MethodPost, "application/json", `[{"title":"` + strings.Repeat("x", 5000) + `"}]`, http.StatusRequestEntityTooLarge},
+		{"too many", http.MethodPost, "application/json", `[{},{},{},{}]`, http.StatusRequestEntityTooLarge},
+		{"wrong method", http.MethodGet, "", ``, http.StatusMethodNotAllowed},
+		{"wrong content type", http.MethodPost, "text/plain", `[]`, http.StatusUnsupportedMediaType},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := PushHandler(PushOptions{Token: "tok", Articles: newMemSink(), MaxBodyBytes: 4096, MaxArticles: 3})
+			req := httptest.NewRequest(tt.method, "/v1/articles", strings.NewReader(tt.body))
+			req.Header.Set("Authorization", "Bearer tok")
+			if tt.ctype != "" {
+				req.Header.Set("Content-Type", tt.ctype)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			if rec.Code != tt.code {
+				t.Errorf("status %d, want %d: %s", rec.Code, tt.code, rec.Body)
+			}
+			var out map[string]string
+			if json.Unmarshal(rec.Body.Bytes(), &out) != nil || out["error"] == "" {
+				t.Errorf("no JSON error: %s", rec.Body)
+			}
+		})
+	}
+	t.Run("store down", func(t *testing.T) {
+		sink := newMemSink()
+		sink.err = digestbot.WrapError(digestbot.EUNAVAILABLE, errors.New("dial tcp: refused"), "redis is unavailable")
+		h := PushHandler(PushOptions{Token: "tok", Articles: sink})
+		code, out := pushRequest(t, h, "Bearer tok", `[{"title":"t","url":"https://a.example/"}]`)
+		if code != http.StatusServiceUnavailable || !strings.Contains(out["error"].(string), "redis is unavailable") {
+			t.Errorf("%d %v", code, out)
+		}
+	})
+}
