@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	digestbot "github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/ingest"
+	"github.com/digestbot/digestbot/store"
+)
+
+const sampleBrief = "../../../shared/samples/china-brief-2021-03-20.txt"
+
+func TestIngestDryRunJSON(t *testing.T) {
+	src := sampleBrief
+	if _, err := os.Stat(src); err != nil {
+		src = "../../ingest/testdata/newsletter.txt"
+	}
+	out, errOut, code := runCLI(t, nil, "ingest", "--dry-run", "--json", src)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var arts []digestbot.ArticleJSON
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var a digestbot.ArticleJSON
+		if err := json.Unmarshal(sc.Bytes(), &a); err != nil {
+			t.Fatalf("line is not a JSON article: %v", err)
+		}
+		arts = append(arts, a)
+	}
+	want := 3
+	if src == sampleBrief {
+		want = 8
+	}
+	if len(arts) != want {
+		t.Fatalf("%d articles, want %d", len(arts), want)
+	}
+	for _, a := range arts {
+		if a.ID == "" || a.Title == "" || a.URL == "" || a.Source == "" || a.Published == "" || a.Tags == nil {
+			t.Errorf("incomplete article %+v", a)
+		}
+	}
+	if src == sampleBrief && (arts[2].Source != "Radio France Internationale" || arts[2].Published != "2021-03-19T00:00:00Z") {
+		t.Errorf("numbered-source story: %+v", arts[2])
+	}
+	if !strings.Contains(errOut, "nothing stored") {
+		t.Errorf("stderr %q does not say nothing was stored", errOut)
+	}
+}
+
+func TestIngestErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "notes.txt")
+	os.WriteFile(bad, []byte("hello\nworld\n"), 0o600)
+	tests := []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"no source", []string{"ingest"}, 2, "Usage"},
+		{"bad format flag", []string{"ingest", "--format", "csv", bad}, 2, "--format"},
+		{"not a feed", []string{"ingest", "--dry-run", bad}, 1, bad + ":1:"},
+		{"missing file", []string{"ingest", "--dry-run", filepath.Join(dir, "nope.xml")}, 1, "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, errOut, code := runCLI(t, nil, tt.args...)
+			if code != tt.code || !strings.Contains(errOut, tt.msg) {
+				t.Errorf("exit %d, stderr %q; want %d containing %q", code, errOut, tt.code, tt.msg)
+			}
+		})
+	}
+}
+
+// TestIngestTwice: ingesting the same newsletter twice leaves one copy of
+// each story; the second run reports them unchanged.
+func TestIngestTwice(t *testing.T) {
+	src := sampleBrief
+	want := 8
+	if _, err := os.Stat(src); err != nil {
+		src, want = "../../ingest/testdata/newsletter.txt", 3
+	}
+	ctx := context.Background()
+	st, err := store.OpenEmbedded(ctx, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	arts, err := ingest.Load(ctx, src, ingest.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for run, outcome := range []digestbot.PutOutcome{digestbot.PutNew, digestbot.PutUnchanged} {
+		again, err := ingest.Load(ctx, src, ingest.LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		counts, err := ingestInto(ctx, st, again, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if counts[outcome] != want || len(counts) != 1 {
+			t.Errorf("run %d: %v, want %d %s", run+1, counts, want, outcome)
+		}
+	}
+	log, err := st.ArticlesAfter(ctx, "", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(log) != want {
+		t.Errorf("%d articles in the ingest log, want %d", len(log), want)
+	}
+	ids := make([]string, len(arts))
+	for i, a := range arts {
+		ids[i] = a.ID
+	}
+	got, err := st.GetArticles(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, a := range got {
+		if a == nil || a.Title != arts[i].Title {
+			t.Errorf("article %d not stored as ingested: %+v", i, a)
+		}
+	}
+}
+
+func TestIngestStoresAndCounts(t *testing.T) {
+	out, errOut, code := runCLI(t, nil, "ingest", "../../ingest/testdata/rss2.xml", "../../ingest/testdata/atom.xml")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.Contains(out, "6 new, 0 updated, 0 unchanged") {
+		t.Errorf("stdout %q lacks the count", out)
+	}
+}
