@@ -155,7 +155,7 @@ for j = 1, count do
     for t = 1, nt do
       local k = KEYS[ki]
       ki = ki + 1
-      if redis.call('APPEND', k, dn .. ARGV[ai]) == 10 then
+      if redis.call('APPEND', k, dn .. ARGV[ai]) == 4 + #ARGV[ai] then
         redis.call('EXPIREAT', k, exp)
         redis.call('ZADD', KEYS[3], 0, ARGV[ai+1])
       end
@@ -212,46 +212,59 @@ type docTerms struct {
 // analyse computes the postings of a: title and text words with their
 // frequencies, source and tag words as field terms.
 func (x *Index) analyse(a *digestbot.Article, pub time.Time) docTerms {
-	type tf struct{ t, b int }
+	type tf struct {
+		t, b       int
+		next, prev uint16
+	}
 	counts := map[string]*tf{}
 	var order []string
-	add := func(term string, title bool) {
-		c := counts[term]
-		if c == nil {
-			c = &tf{}
-			counts[term] = c
-			order = append(order, term)
+	// add counts the tokens of one field; neighbours are taken within it,
+	// as a phrase never spans two fields.
+	add := func(toks []string, title bool) {
+		for i, term := range toks {
+			c := counts[term]
+			if c == nil {
+				c = &tf{}
+				counts[term] = c
+				order = append(order, term)
+			}
+			if title {
+				c.t++
+			} else {
+				c.b++
+			}
+			if i > 0 {
+				c.prev |= neighbourBit(toks[i-1])
+			}
+			if i+1 < len(toks) {
+				c.next |= neighbourBit(toks[i+1])
+			}
 		}
-		if title {
-			c.t++
-		} else {
-			c.b++
-		}
 	}
-	titleToks := analysis.Tokenize(a.Title)
-	for _, t := range titleToks {
-		add(t.Text, true)
-	}
-	textToks := analysis.Tokenize(a.Text)
-	for _, t := range textToks {
-		add(t.Text, false)
-	}
-	for _, t := range analysis.Terms(a.Source) {
-		add(termKey(fieldSource, t), false)
-	}
+	title := analysis.Terms(a.Title)
+	text := analysis.Terms(a.Text)
+	add(title, true)
+	add(text, false)
+	add(fieldTerms(fieldSource, analysis.Terms(a.Source)), false)
 	for _, tag := range a.Tags {
-		for _, t := range analysis.Terms(tag) {
-			add(termKey(fieldTag, t), false)
-		}
+		add(fieldTerms(fieldTag, analysis.Terms(tag)), false)
 	}
-	length := x.sc.docLength(len(titleToks), len(textToks))
+	length := x.sc.docLength(len(title), len(text))
 	norm, hours := encodeNorm(length), toHours(pub)
 	d := docTerms{id: a.ID, hash: contentHash(a), length: length, terms: order, stats: make([][statSize]byte, len(order))}
 	for i, term := range order {
 		c := counts[term]
-		d.stats[i] = encodeStats(c.t, c.b, norm, hours)
+		d.stats[i] = encodeStats(c.t, c.b, norm, hours, c.next, c.prev)
 	}
 	return d
+}
+
+// fieldTerms returns the posting terms of a field's tokens.
+func fieldTerms(f field, toks []string) []string {
+	for i, t := range toks {
+		toks[i] = termKey(f, t)
+	}
+	return toks
 }
 
 // contentHash identifies what the index holds of an article, so adding it

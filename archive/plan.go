@@ -67,6 +67,9 @@ type enode struct {
 	leaf    int
 	inexact bool // a yes here is only a maybe: word positions are not indexed
 	kids    []*enode
+	// seq is a phrase's leaves in order (with repeats): consecutive pairs
+	// must pass the neighbour signatures.
+	seq []int
 }
 
 // Three-valued match from the index alone: no, maybe (verify on the article),
@@ -80,7 +83,8 @@ const (
 // plan is a compiled query.
 type plan struct {
 	leaves   []leaf
-	positive []bool // leaf counts towards the score (not under a NOT)
+	positive []bool   // leaf counts towards the score (not under a NOT)
+	bits     []uint16 // neighbourBit of each leaf's term
 	root     *enode
 	prefixes []prefixRef // prefixes to expand before the postings are read
 }
@@ -112,6 +116,7 @@ func (p *plan) addLeaf(l leaf, neg bool) int {
 	}
 	p.leaves = append(p.leaves, l)
 	p.positive = append(p.positive, !neg)
+	p.bits = append(p.bits, neighbourBit(l.term))
 	return len(p.leaves) - 1
 }
 
@@ -140,9 +145,16 @@ func (p *plan) build(n subscriptions.Node, neg bool) *enode {
 		}
 		return p.words([]string{n.Text}, f, neg)
 	case *subscriptions.Phrase:
-		e := p.words(n.Terms, fieldOf(n.Field), neg)
-		// Positions are not indexed: the words being there is only a maybe.
-		e.inexact = len(n.Terms) > 1
+		f := fieldOf(n.Field)
+		e := p.words(n.Terms, f, neg)
+		// Positions are not indexed: the words being there, with matching
+		// neighbour signatures, is only a maybe.
+		if len(n.Terms) > 1 {
+			e.inexact = true
+			for _, t := range n.Terms {
+				e.seq = append(e.seq, p.addLeaf(leaf{term: termKey(f, t), title: f == fieldTitle}, neg))
+			}
+		}
 		return e
 	}
 	return &enode{op: eNone} // an unresolved topic matches nothing
@@ -224,6 +236,13 @@ func (p *plan) eval(n *enode, ls lists, doc uint64) int {
 	}
 	if n.inexact && v == tYes {
 		v = tMaybe
+	}
+	for i := 0; i+1 < len(n.seq); i++ {
+		a, _ := ls.find(n.seq[i], doc)
+		b, _ := ls.find(n.seq[i+1], doc)
+		if a.next&p.bits[n.seq[i+1]] == 0 || b.prev&p.bits[n.seq[i]] == 0 {
+			return tNo
+		}
 	}
 	return v
 }

@@ -9,12 +9,16 @@ import (
 // Posting records. Every posting is recSize bytes in its term's posting
 // string: the document number (big-endian uint32, unique within a bucket),
 // the title and body term frequencies (capped at 255), the document's length
-// norm (one byte, see encodeNorm) and its publication time in hours since
-// epochHours (big-endian, 3 bytes). Packing the norm and the date into each
-// posting lets a search score every candidate from the postings alone, the
-// way Lucene keeps a norm byte per document, without a per-document lookup.
+// norm (one byte, see encodeNorm), its publication time in hours since epoch
+// (big-endian, 3 bytes), and two 16-bit word-neighbour signatures: bit
+// neighbourBit(w) of next is set when the word w follows the term somewhere
+// in the document, of prev when w precedes it. Packing the norm and the date
+// into each posting lets a search score every candidate from the postings
+// alone (as Lucene keeps a norm byte per document); the signatures rule out
+// most documents that hold the words of a phrase but not side by side,
+// without indexing positions (a "next word" filter).
 const (
-	recSize  = 10
+	recSize  = 14
 	statSize = recSize - 4 // the part the Go side computes; the script prepends the doc number
 	maxTF    = 255
 	maxHours = 1<<24 - 1
@@ -30,11 +34,23 @@ type posting struct {
 	tfB    uint8  // occurrences in the body (text; for field terms, the field)
 	norm   uint8
 	hours  uint32 // publication hour, see toHours
+	next   uint16 // signature of the words that follow the term
+	prev   uint16 // signature of the words that precede it
 	bucket int64
 }
 
+// neighbourBit is the signature bit of a word (FNV-1a, 16 buckets).
+func neighbourBit(w string) uint16 {
+	h := uint32(2166136261)
+	for i := 0; i < len(w); i++ {
+		h ^= uint32(w[i])
+		h *= 16777619
+	}
+	return 1 << (h % 16)
+}
+
 // encodeStats returns the statSize bytes of a posting after the doc number.
-func encodeStats(tfT, tfB int, norm uint8, hours uint32) [statSize]byte {
+func encodeStats(tfT, tfB int, norm uint8, hours uint32, next, prev uint16) [statSize]byte {
 	var b [statSize]byte
 	b[0] = uint8(min(tfT, maxTF))
 	b[1] = uint8(min(tfB, maxTF))
@@ -42,6 +58,8 @@ func encodeStats(tfT, tfB int, norm uint8, hours uint32) [statSize]byte {
 	b[3] = uint8(hours >> 16)
 	b[4] = uint8(hours >> 8)
 	b[5] = uint8(hours)
+	binary.BigEndian.PutUint16(b[6:], next)
+	binary.BigEndian.PutUint16(b[8:], prev)
 	return b
 }
 
@@ -51,11 +69,13 @@ func decodePostings(dst []posting, bucket int64, blob string) []posting {
 	for i := 0; i+recSize <= len(blob); i += recSize {
 		r := blob[i : i+recSize]
 		dst = append(dst, posting{
-			doc:    uint64(bucket)<<32 | uint64(binary.BigEndian.Uint32([]byte(r[:4]))),
+			doc:    uint64(bucket)<<32 | uint64(r[0])<<24 | uint64(r[1])<<16 | uint64(r[2])<<8 | uint64(r[3]),
 			tfT:    r[4],
 			tfB:    r[5],
 			norm:   r[6],
 			hours:  uint32(r[7])<<16 | uint32(r[8])<<8 | uint32(r[9]),
+			next:   uint16(r[10])<<8 | uint16(r[11]),
+			prev:   uint16(r[12])<<8 | uint16(r[13]),
 			bucket: bucket,
 		})
 	}
