@@ -67,3 +67,31 @@ func BenchmarkPutArticles(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEnqueuePending writes the pending queues of a matcher run into
+// a real redis-server: 1,000 channels with 20 new items each per op (the
+// digest issue's full cycle writes 10,000 such channels).
+func BenchmarkEnqueuePending(b *testing.B) {
+	st := storetest.Open(b)
+	const channels, perChannel = 1000, 20
+	run := 0
+	b.ResetTimer()
+	for b.Loop() {
+		run++
+		items := make([]digestbot.PendingItem, 0, channels*perChannel)
+		for ch := range channels {
+			for a := range perChannel {
+				items = append(items, digestbot.PendingItem{
+					GuildID:   fmt.Sprintf("g%d", ch%100),
+					ChannelID: fmt.Sprintf("c%d", ch),
+					ArticleID: fmt.Sprintf("r%d-a%d", run, a),
+					Hits:      []digestbot.Hit{{SubscriptionID: "s1", Label: "trade", Terms: []string{"grain"}}},
+				})
+			}
+		}
+		if err := st.EnqueuePending(b.Context(), items); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*channels*perChannel)/b.Elapsed().Seconds(), "items/s")
+}

@@ -322,8 +322,9 @@ type outboxData struct {
 
 // BeginDelivery returns the unfinished delivery of the channel if there is
 // one, else freezes the current pending items into a new delivery with a new
-// WindowID (nil when nothing is pending). ECONFLICT when token no longer
-// holds the lease.
+// WindowID (nil when nothing is pending). Items queued longer ago than the
+// retention window (their articles have expired) are dropped, not frozen.
+// ECONFLICT when token no longer holds the lease.
 func (s *Store) BeginDelivery(ctx context.Context, guildID, channelID, token string, now time.Time) (*digestbot.Delivery, error) {
 	if err := checkGuildChannel(guildID, channelID); err != nil {
 		return nil, err
@@ -331,6 +332,7 @@ func (s *Store) BeginDelivery(ctx context.Context, guildID, channelID, token str
 	lease := s.channelKey(guildID, channelID, "lease")
 	outbox := s.channelKey(guildID, channelID, "outbox")
 	pending := s.channelKey(guildID, channelID, "pending")
+	cutoff := s.retentionCutoff()
 	var d *digestbot.Delivery
 	tx := func(tx *redis.Tx) error {
 		d = nil
@@ -356,8 +358,18 @@ func (s *Store) BeginDelivery(ctx context.Context, guildID, channelID, token str
 		if len(vals) == 0 {
 			return nil
 		}
-		items, err := decodePending(vals)
+		all, err := decodePending(vals)
 		if err != nil {
+			return err
+		}
+		// Items queued before the retention window point at articles that
+		// have expired: drop them instead of delivering empty stories.
+		items, stale := splitStale(all, cutoff)
+		if len(items) == 0 {
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.HDel(ctx, pending, stale...)
+				return nil
+			})
 			return err
 		}
 		data := outboxData{WindowID: newToken()[:16], Items: items, StartedAt: now.UTC()}
@@ -366,6 +378,9 @@ func (s *Store) BeginDelivery(ctx context.Context, guildID, channelID, token str
 			ids[i] = it.ArticleID
 		}
 		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			if len(stale) > 0 {
+				p.HDel(ctx, pending, stale...)
+			}
 			p.HSet(ctx, outbox, "window", data.WindowID, "ids", strings.Join(ids, "\n"), "data", encode(data))
 			return nil
 		})
@@ -389,6 +404,18 @@ func (s *Store) BeginDelivery(ctx context.Context, guildID, channelID, token str
 		return d, nil
 	}
 	return nil, digestbot.Errorf(digestbot.EUNAVAILABLE, "the pending queue of channel %s is too busy; try again", channelID)
+}
+
+// splitStale separates items queued before cutoff (their ids) from the rest.
+func splitStale(items []digestbot.PendingItem, cutoff time.Time) (fresh []digestbot.PendingItem, stale []string) {
+	for _, it := range items {
+		if it.QueuedAt.Before(cutoff) {
+			stale = append(stale, it.ArticleID)
+		} else {
+			fresh = append(fresh, it)
+		}
+	}
+	return fresh, stale
 }
 
 func deliveryFromOutbox(guildID, channelID string, ob map[string]string) (*digestbot.Delivery, error) {

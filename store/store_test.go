@@ -247,6 +247,9 @@ func testRetention(t *testing.T, b backend) {
 	if got, err := st.GetArticles(c, []string{a.ID}); err != nil || got[0] == nil {
 		t.Fatalf("fresh article not readable: %v, %v", got, err)
 	}
+	if err := st.EnqueuePending(c, []digestbot.PendingItem{item("g1", "c1", a.ID, "s1")}); err != nil {
+		t.Fatal(err)
+	}
 	b.age(t, st, b.shortRetention+time.Second)
 
 	got, err := st.GetArticles(c, []string{a.ID})
@@ -263,6 +266,16 @@ func testRetention(t *testing.T, b backend) {
 	if len(log) != 0 {
 		t.Fatalf("ingest log still lists %d expired entries", len(log))
 	}
+	tok, _, err := st.ClaimChannel(c, "g1", "c1", time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, err := st.BeginDelivery(c, "g1", "c1", tok, time.Now()); err != nil || d != nil {
+		t.Fatalf("delivery of an expired article = %+v, %v; want nothing to deliver", d, err)
+	}
+	if p, err := st.Pending(c, "g1", "c1"); err != nil || len(p) != 0 {
+		t.Fatalf("expired pending items stay queued: %v, %v", p, err)
+	}
 	// A new article is stored and logged again (and the append trims the log).
 	out, err := st.PutArticles(c, []*digestbot.Article{a})
 	if err != nil || out[0] != digestbot.PutNew {
@@ -274,6 +287,29 @@ func testRetention(t *testing.T, b backend) {
 	}
 	if n > 2 {
 		t.Fatalf("ingest stream holds %d entries", n)
+	}
+}
+
+// TestEmbeddedExpiresOnWallClock checks that the embedded store ages TTLs
+// by itself, as a long-running demo needs (miniredis alone does not).
+func TestEmbeddedExpiresOnWallClock(t *testing.T) {
+	st := storetest.OpenEmbeddedWith(t, store.Options{Retention: 200 * time.Millisecond})
+	c := ctx(t)
+	a := article(1)
+	if _, err := st.PutArticles(c, []*digestbot.Article{a}); err != nil {
+		t.Fatal(err)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		got, err := st.GetArticles(c, []string{a.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got[0] == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("an article with a 200ms retention is still stored after 10s on the embedded store")
+		}
 	}
 }
 
