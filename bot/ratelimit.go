@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"math"
 	"sync"
 	"time"
 )
@@ -52,8 +53,8 @@ func (l *limiter) allow(user string, now time.Time) (bool, time.Duration) {
 	if l.n == 0 {
 		return false, l.window
 	}
-	wait := time.Duration((1 - t.left) / rate)
-	return false, wait.Round(time.Second) + time.Second
+	wait := time.Duration(math.Ceil((1-t.left)/rate/float64(time.Second))) * time.Second
+	return false, wait
 }
 
 // sweep forgets users whose bucket has refilled, once per window, so the

@@ -201,11 +201,15 @@ func (s *Server) AddChannel(guildID, name string) string {
 	return s.AddChannelWithID(guildID, s.ID(), name)
 }
 
-// AddChannelWithID is AddChannel with a given id.
+// AddChannelWithID is AddChannel with a given id. A connected bot hears
+// of it by CHANNEL_CREATE.
 func (s *Server) AddChannelWithID(guildID, id, name string) string {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.channels[id] = &Channel{ID: id, GuildID: guildID, Name: name}
+	c := &Channel{ID: id, GuildID: guildID, Name: name}
+	s.channels[id] = c
+	payload := s.channelJSON(c)
+	s.mu.Unlock()
+	s.dispatchGuild(guildID, "CHANNEL_CREATE", payload)
 	return id
 }
 
