@@ -195,4 +195,3 @@ func TestHighlight(t *testing.T) {
 		}
 	}
 }
-
