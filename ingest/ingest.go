@@ -190,7 +190,7 @@ func DetectFormat(data []byte) string {
 // detect names the format of data or explains, naming name and a line,
 // why it is none of them.
 func detect(data []byte, name string) (string, error) {
-	trimmed := bytes.TrimLeft(data, " \t\r\n\ufeff\xfe\xff\x00\xef\xbb\xbf")
+	trimmed := bytes.TrimLeft(bytes.TrimPrefix(data, []byte("\ufeff")), " \t\r\n")
 	if len(trimmed) == 0 {
 		return "", digestbot.Errorf(digestbot.EINVALID, "%s: is empty", name)
 	}

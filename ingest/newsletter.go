@@ -213,7 +213,9 @@ func isBodyLine(s string) bool {
 	if !strings.ContainsRune(".。!！”\"’…", last) {
 		return false
 	}
-	return len(strings.Fields(s)) >= 6 || utf8.RuneCountInString(s) >= 20 && !strings.Contains(s, " ")
+	// Six words, or for text written without spaces (Chinese, Japanese)
+	// twenty characters.
+	return len(strings.Fields(s)) >= 6 || (utf8.RuneCountInString(s) >= 20 && !strings.Contains(s, " "))
 }
 
 // isURLLine reports whether a line is a single http(s) URL.
@@ -255,6 +257,7 @@ var dateLayouts = []string{
 	"January 2, 2006", "January 2 2006", "Jan 2, 2006", "Jan 2 2006",
 	"2 January 2006", "2 Jan 2006", "2 January, 2006", "2006-01-02", "2006/01/02",
 	"Monday, January 2, 2006", "Mon, January 2, 2006", "Monday, 2 January 2006",
+	"2006年1月2日",
 }
 
 // parseDate reads a calendar date as midnight UTC: the day is what the

@@ -45,6 +45,13 @@ func TestParseNewsletter(t *testing.T) {
 				}}},
 		},
 		{
+			name: "chinese story and date",
+			text: "跳到内容\n\n港口新航线开通\n\n渡轮公司宣布今晚开通夜间航线，首班船将在十一点出发。\n\nSource: 港口日报, 2024年3月5日\nhttps://port.example/ferry\n",
+			want: []NewsletterStory{{Line: 3, Title: "港口新航线开通",
+				Paragraphs: []string{"渡轮公司宣布今晚开通夜间航线，首班船将在十一点出发。"},
+				Sources:    []NewsletterSource{{Line: 7, Name: "港口日报", Published: date(2024, 3, 5), URL: "https://port.example/ferry"}}}},
+		},
+		{
 			name: "name with commas, no URL, no date, trailing chrome",
 			text: "Factory Expands\n\nThe plant will hire two hundred people over the next year, managers said.\n\nSource: Widgets, Inc., Sept 9, 2023\n\nQuiet Week at the Port\n\nNothing much happened at the port this week, said the harbour master.\n\nSource: Harbour Log\n\nBack to top\nShare\n",
 			want: []NewsletterStory{
