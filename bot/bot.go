@@ -201,8 +201,8 @@ func (t *rewriteTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	return t.next.RoundTrip(r)
 }
 
-// Open connects to the gateway and registers the commands by bulk
-// overwrite, on Options.GuildID or globally.
+// Open connects to the gateway and (on shard 0) registers the commands by
+// bulk overwrite, on Options.GuildID or globally.
 func (b *Bot) Open(ctx context.Context) error {
 	done := make(chan error, 1)
 	go func() { done <- b.s.Open() }()
@@ -228,6 +228,12 @@ func (b *Bot) Open(ctx context.Context) error {
 		return digestbot.Errorf(digestbot.EUNAVAILABLE, "the Discord gateway sent READY without an application id")
 	}
 	b.appID.Store(appID)
+	if b.opts.ShardID != 0 {
+		// Commands belong to the application, not a shard: shard 0
+		// registers them once for all.
+		b.log.Info("connected to Discord", "application", appID)
+		return nil
+	}
 	cmds := ApplicationCommands(commands.Definitions(), b.opts.ManagerRole)
 	if _, err := b.s.ApplicationCommandBulkOverwrite(appID, b.opts.GuildID, cmds, discordgo.WithContext(ctx)); err != nil {
 		b.discordError("register_commands", classify(err))

@@ -160,10 +160,9 @@ func (hs *harness) noCall(t *testing.T) {
 func TestConnectIdentifiesWithGuildsIntentOnly(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
-		name              string
-		shardID, shards   int
-		wantShard         [2]int
-		wantReadyChecking bool
+		name            string
+		shardID, shards int
+		wantShard       [2]int
 	}{
 		{name: "unsharded", wantShard: [2]int{0, 1}},
 		{name: "shard 1 of 2", shardID: 1, shards: 2, wantShard: [2]int{1, 2}},
@@ -184,6 +183,16 @@ func TestConnectIdentifiesWithGuildsIntentOnly(t *testing.T) {
 			}
 			if hs.bot.ApplicationID() != hs.srv.AppID {
 				t.Errorf("application id = %q, want %q", hs.bot.ApplicationID(), hs.srv.AppID)
+			}
+			for i := 0; !hs.bot.Connected(); i++ {
+				if i == 500 {
+					t.Fatal("Connected() stays false after Open")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			// Shard 0 registers the commands for all shards.
+			if n := len(hs.srv.CommandSets()); (n == 1) != (tt.shardID == 0) {
+				t.Errorf("shard %d registered commands %d times", tt.shardID, n)
 			}
 		})
 	}
@@ -638,6 +647,17 @@ func TestPostHonoursRetryAfter(t *testing.T) {
 	if n := len(hs.srv.Messages(hs.srv.ChannelID)); n != 1 {
 		t.Errorf("%d messages, want 1", n)
 	}
+
+	// The bucket stays exhausted for the hour: the next post is refused at
+	// once instead of sleeping inside discordgo.
+	done := make(chan error, 1)
+	go func() {
+		_, err := hs.bot.Post(context.Background(), ref, msg, "n-next")
+		done <- err
+	}()
+	if err := recvWithin(t, done); digestbot.ErrorCode(err) != digestbot.ELIMIT {
+		t.Errorf("post into an exhausted bucket: %v, want ELIMIT", err)
+	}
 }
 
 func TestPostErrors(t *testing.T) {
@@ -776,7 +796,13 @@ func TestCloseStopsTakingInteractions(t *testing.T) {
 	<-hs.h.called
 	closed := make(chan error, 1)
 	go func() { closed <- hs.bot.Close() }()
-	// Close waits for the command in flight ...
+	// Close waits for the command in flight (a wrong Close returns early
+	// and fails here; a right one can only pass).
+	select {
+	case <-closed:
+		t.Error("Close returned while a command was being answered")
+	case <-time.After(200 * time.Millisecond):
+	}
 	close(release)
 	if err := recvWithin(t, closed); err != nil {
 		t.Fatal(err)

@@ -247,7 +247,10 @@ func (b *Bot) channelInGuild(guildID, here string, resolved *discordgo.Applicati
 			}
 		}
 		if c, err := b.s.State.Channel(channelID); err == nil {
-			return c.GuildID == guildID, nil
+			b.s.State.RLock()
+			owner := c.GuildID
+			b.s.State.RUnlock()
+			return owner == guildID, nil
 		}
 		c, err := b.s.Channel(channelID, discordgo.WithContext(ctx))
 		if err != nil {

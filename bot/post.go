@@ -58,6 +58,12 @@ func (b *Bot) Post(ctx context.Context, ch digestbot.ChannelRef, msg digest.Mess
 
 	endpoint := discordgo.EndpointChannelMessages(ch.ChannelID)
 	for attempt := 1; ; attempt++ {
+		// discordgo sleeps out a bucket's reset without looking at the
+		// context; refuse here instead of blocking a digest job for an hour.
+		if wait := b.bucketWait(endpoint); wait > 0 && !b.canWait(ctx, wait) {
+			b.discordError("post", digestbot.ELIMIT)
+			return "", digestbot.Errorf(digestbot.ELIMIT, "Discord rate-limits posts to channel %s for %v", ch.ChannelID, wait.Round(time.Second))
+		}
 		resp, err := b.s.RequestWithBucketID(http.MethodPost, endpoint, body, endpoint,
 			discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(false))
 		if err == nil {
@@ -74,7 +80,7 @@ func (b *Bot) Post(ctx context.Context, ch digestbot.ChannelRef, msg digest.Mess
 		if errors.As(err, &rl) && rl.TooManyRequests != nil {
 			b.rateLimited(rl.URL)
 			wait := rl.RetryAfter
-			if deadline, ok := ctx.Deadline(); (ok && time.Until(deadline) < wait) || wait > b.opts.MaxRateLimitWait || attempt >= 5 {
+			if !b.canWait(ctx, wait) || attempt >= 5 {
 				b.discordError("post", digestbot.ELIMIT)
 				return "", digestbot.WrapError(digestbot.ELIMIT, err, "Discord rate-limits posts to channel %s for %v", ch.ChannelID, wait.Round(time.Second))
 			}
@@ -91,6 +97,29 @@ func (b *Bot) Post(ctx context.Context, ch digestbot.ChannelRef, msg digest.Mess
 		b.discordError("post", code)
 		return "", digestbot.WrapError(code, err, "%s", postMessage(code, ch.ChannelID))
 	}
+}
+
+// canWait reports whether waiting d for a rate limit is worth it: within
+// MaxRateLimitWait and the context's deadline.
+func (b *Bot) canWait(ctx context.Context, d time.Duration) bool {
+	if d > b.opts.MaxRateLimitWait {
+		return false
+	}
+	deadline, ok := ctx.Deadline()
+	return !ok || time.Until(deadline) > d
+}
+
+// bucketWait is how long discordgo would sleep before sending on a
+// bucket. A bucket busy with another request is taken as free: that
+// request is already waiting its turn.
+func (b *Bot) bucketWait(bucketID string) time.Duration {
+	rl := b.s.Ratelimiter
+	bucket := rl.GetBucket(bucketID)
+	if !bucket.TryLock() {
+		return 0
+	}
+	defer bucket.Unlock()
+	return rl.GetWaitTime(bucket, 1)
 }
 
 func postMessage(code, channelID string) string {
