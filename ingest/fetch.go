@@ -134,6 +134,7 @@ type HTTPError struct {
 	RetryAfter time.Duration
 }
 
+// Error says which URL answered what.
 func (e *HTTPError) Error() string {
 	return fmt.Sprintf("%s answered %s", e.URL, e.Status)
 }
@@ -142,6 +143,7 @@ func (e *HTTPError) Error() string {
 // to an internal address.
 type PrivateAddressError struct{ Addr string }
 
+// Error names the refused address.
 func (e *PrivateAddressError) Error() string {
 	return fmt.Sprintf("address %s is internal (loopback, private, link-local or reserved)", e.Addr)
 }

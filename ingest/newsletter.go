@@ -9,33 +9,6 @@ import (
 	digestbot "github.com/digestbot/digestbot"
 )
 
-// A newsletter is plain text, the way a team's weekly brief looks when saved
-// from a web page or an e-mail:
-//
-//	Skip to content                      <- page chrome, ignored
-//
-//	Title of the first story             <- title line
-//
-//	First paragraph ...                  <- paragraphs; lines holding only
-//	                                        spaces or no-break spaces are blank
-//	Source: Outlet Name, March 20, 2021  <- source line: NAME, DATE
-//	https://example.com/story            <- the story's URL
-//
-//	Title of the next story
-//	...
-//	Source:                              <- or a numbered list of sources,
-//	1. Outlet One, March 19, 2021           each followed by its URL
-//	https://one.example/a
-//	2. Outlet Two, March 18, 2021
-//	https://two.example/b
-//
-//	Share this page                      <- trailing chrome, ignored
-//
-// A story ends with its source block. With a numbered list, the article's
-// Source, Published and URL come from the first entry; the other entries are
-// kept at the end of the article text as an "Other sources:" paragraph, so
-// that their names and links stay searchable and visible.
-
 // NewsletterStory is one story of a text newsletter, before normalisation.
 type NewsletterStory struct {
 	Line       int // line of the title, 1-based
@@ -73,6 +46,37 @@ var chromeLines = map[string]bool{
 // ParseNewsletter splits a plain-text newsletter into stories. name is used
 // in error messages ("name:12: ..."). It fails when no story is found or a
 // source block cannot be read; it never returns part of the stories.
+//
+// A newsletter is plain text, the way a team's weekly brief looks when saved
+// from a web page or an e-mail:
+//
+//	Skip to content                      <- page chrome, ignored
+//
+//	Title of the first story             <- title line
+//
+//	First paragraph ...                  <- paragraphs; lines holding only
+//	                                        spaces or no-break spaces are blank
+//	Source: Outlet Name, March 20, 2021  <- source line: NAME, DATE
+//	https://example.com/story            <- the story's URL
+//
+//	Title of the next story
+//	...
+//	Source:                              <- or a numbered list of sources,
+//	1. Outlet One, March 19, 2021           each followed by its URL
+//	https://one.example/a
+//	2. Outlet Two, March 18, 2021
+//	https://two.example/b
+//
+//	Share this page                      <- trailing chrome, ignored
+//
+// A story ends with its source block. Page chrome before the first story
+// may be any number of short heading-like lines: the first title is the last
+// of them before the first line that reads like prose (a "By ..." byline is
+// passed over and dropped). Known navigation lines ("Skip to content", "Back
+// to top", ...) are dropped at the start of every story. With a numbered list, the article's
+// Source, Published and URL come from the first entry; the other entries are
+// kept at the end of the article text as an "Other sources:" paragraph, so
+// that their names and links stay searchable and visible.
 func ParseNewsletter(text, name string) ([]NewsletterStory, error) {
 	text = strings.TrimPrefix(text, "\ufeff")
 	lines := strings.Split(strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\r", "\n"), "\n")
