@@ -130,9 +130,19 @@ func (t *tokenizer) run() {
 func (t *tokenizer) word(i int) int {
 	s := t.s
 	j := i
-	ascii, upper, apos := true, false, false
+	ascii, upper, apos, curly := true, false, false, false
 	for j < len(s) {
 		c := s[j]
+		if c == 0xE2 && j+2 < len(s) && s[j+1] == 0x80 && (s[j+2] == 0x98 || s[j+2] == 0x99) {
+			// A typographic apostrophe (U+2018/U+2019) inside an ASCII word
+			// is common in news text; keep such words on the fast path.
+			if j+3 < len(s) && wordStartsAt(s, j+3) {
+				apos, curly = true, true
+				j += 3
+				continue
+			}
+			break
+		}
 		if c < utf8.RuneSelf {
 			switch asciiClass[c] {
 			case cLower:
@@ -168,7 +178,7 @@ func (t *tokenizer) word(i int) int {
 	}
 	w := s[i:j]
 	if ascii {
-		if !upper {
+		if !upper && !curly {
 			if apos {
 				w = stripPossessive(w)
 			}
@@ -182,8 +192,12 @@ func (t *tokenizer) word(i int) int {
 		start := len(t.buf)
 		for k := 0; k < len(w); k++ {
 			c := w[k]
-			if 'A' <= c && c <= 'Z' {
+			switch {
+			case 'A' <= c && c <= 'Z':
 				c += 'a' - 'A'
+			case c == 0xE2: // U+2018 or U+2019, see above
+				c = '\''
+				k += 2
 			}
 			t.buf = append(t.buf, c)
 		}

@@ -1,7 +1,7 @@
 package subscriptions
 
 import (
-	"sort"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
@@ -18,6 +18,12 @@ import (
 // key tables to collect candidates, then verifies each candidate exactly.
 // Adding and removing queries never rebuilds anything.
 //
+// Every term and prefix of every query gets a small integer id, so that one
+// map lookup per distinct document term both finds the candidates and marks
+// the term present; verification then checks presence by id instead of
+// hashing strings again, and reads document positions only for phrases and
+// title scopes.
+//
 // An Index is safe for concurrent use; Match calls run in parallel with one
 // another and wait for Add and Remove.
 type Index struct {
@@ -25,15 +31,17 @@ type Index struct {
 	slots    []slot
 	free     []int32
 	byID     map[string]int32
-	exact    [nFields]map[string][]int32 // token -> slots
-	prefixes [nFields]prefixTable
+	dict     [nFields]map[string]int32 // exact term -> term id
+	prefixes [nFields]prefixTable      // prefix -> term id
+	terms    []termInfo                // by term id
+	freeIDs  []int32
 	scratch  sync.Pool // *matchScratch
 
 	docs, candidates, hits atomic.Uint64
 }
 
-// Key fields: title-scoped terms register under the body (a title is part of
-// the body) and are checked exactly on verification.
+// Term fields: title-scoped terms use the body's ids (a title is part of the
+// body) and check the title on verification.
 const (
 	kBody = iota
 	kSource
@@ -51,16 +59,19 @@ func keyField(f string) int {
 	return kBody
 }
 
-type slot struct {
-	id   string
-	q    *Query
-	keys []key
-}
-
-type key struct {
+type termInfo struct {
 	field  uint8
 	prefix bool
 	text   string
+	refs   int32   // queries using the term (0: the id is free)
+	post   []int32 // slots of queries that need the term to be a candidate
+}
+
+type slot struct {
+	id    string
+	nodes []cnode // the compiled query; nodes[0] is the root
+	req   []int32 // term ids whose postings hold this slot
+	refs  []int32 // every term id the query uses, once each
 }
 
 // Match is one query of the index that matched a document.
@@ -72,7 +83,7 @@ type Match struct {
 // IndexStats describes an index and the work it has done.
 type IndexStats struct {
 	Queries    int    // queries held
-	Keys       int    // distinct exact keys plus prefix keys
+	Terms      int    // distinct terms and prefixes of those queries
 	Docs       uint64 // documents matched so far
 	Candidates uint64 // candidate queries verified, summed over documents
 	Hits       uint64 // verified matches, summed over documents
@@ -81,8 +92,8 @@ type IndexStats struct {
 // NewIndex returns an empty index.
 func NewIndex() *Index {
 	x := &Index{byID: make(map[string]int32)}
-	for i := range x.exact {
-		x.exact[i] = make(map[string][]int32)
+	for i := range x.dict {
+		x.dict[i] = make(map[string]int32)
 		x.prefixes[i] = prefixTable{nodes: make(map[string]*prefixNode)}
 	}
 	x.scratch.New = func() any { return &matchScratch{} }
@@ -112,17 +123,50 @@ func (x *Index) Add(id string, q *Query) error {
 		s = int32(len(x.slots))
 		x.slots = append(x.slots, slot{})
 	}
-	x.slots[s] = slot{id: id, q: q, keys: keys}
-	x.byID[id] = s
+	sl := slot{id: id}
+	sl.nodes = x.compile(q.Root, &sl.refs)
 	for _, k := range keys {
-		if k.prefix {
-			x.prefixes[k.field].add(k.text, s)
-		} else {
-			m := x.exact[k.field]
-			m[k.text] = append(m[k.text], s)
+		tid := x.termID(int(k.field), k.text, k.prefix, &sl.refs)
+		if !slices.Contains(sl.req, tid) {
+			sl.req = append(sl.req, tid)
+			x.terms[tid].post = append(x.terms[tid].post, s)
 		}
 	}
+	x.slots[s] = sl
+	x.byID[id] = s
 	return nil
+}
+
+// termID returns the id of a term, creating it; the first time a query
+// (whose ids are collected in refs) uses it, its reference count goes up.
+func (x *Index) termID(field int, text string, prefix bool, refs *[]int32) int32 {
+	var tid int32
+	var ok bool
+	if prefix {
+		tid, ok = x.prefixes[field].get(text)
+	} else {
+		tid, ok = x.dict[field][text]
+	}
+	if !ok {
+		if n := len(x.freeIDs); n > 0 {
+			tid = x.freeIDs[n-1]
+			x.freeIDs = x.freeIDs[:n-1]
+		} else {
+			tid = int32(len(x.terms))
+			x.terms = append(x.terms, termInfo{})
+		}
+		x.terms[tid] = termInfo{field: uint8(field), prefix: prefix, text: text}
+		if prefix {
+			x.prefixes[field].add(text, tid)
+		} else {
+			x.dict[field][text] = tid
+		}
+	}
+	if !slices.Contains(*refs, tid) {
+		*refs = append(*refs, tid)
+		x.terms[tid].refs++
+	}
+	return tid
 }
 
 // Remove drops the query stored under id, if any.
@@ -137,17 +181,23 @@ func (x *Index) removeLocked(id string) {
 	if !ok {
 		return
 	}
-	for _, k := range x.slots[s].keys {
-		if k.prefix {
-			x.prefixes[k.field].remove(k.text, s)
+	sl := &x.slots[s]
+	for _, tid := range sl.req {
+		t := &x.terms[tid]
+		t.post = removeSlot(t.post, s)
+	}
+	for _, tid := range sl.refs {
+		t := &x.terms[tid]
+		if t.refs--; t.refs > 0 {
 			continue
 		}
-		m := x.exact[k.field]
-		if l := removeSlot(m[k.text], s); len(l) == 0 {
-			delete(m, k.text)
+		if t.prefix {
+			x.prefixes[t.field].remove(t.text)
 		} else {
-			m[k.text] = l
+			delete(x.dict[t.field], t.text)
 		}
+		*t = termInfo{}
+		x.freeIDs = append(x.freeIDs, tid)
 	}
 	x.slots[s] = slot{}
 	x.free = append(x.free, s)
@@ -183,76 +233,137 @@ func (x *Index) Has(id string) bool {
 // Stats returns the size of the index and counters of the work done.
 func (x *Index) Stats() IndexStats {
 	x.mu.RLock()
-	st := IndexStats{Queries: len(x.byID)}
-	for i := range x.exact {
-		st.Keys += len(x.exact[i]) + x.prefixes[i].count
-	}
+	st := IndexStats{Queries: len(x.byID), Terms: len(x.terms) - len(x.freeIDs)}
 	x.mu.RUnlock()
 	st.Docs, st.Candidates, st.Hits = x.docs.Load(), x.candidates.Load(), x.hits.Load()
 	return st
 }
 
+// matchScratch is the per-call state of Match, pooled: epoch-stamped marks
+// avoid clearing arrays sized to the whole index for every document.
 type matchScratch struct {
-	mark  []uint32
+	seen  []uint32    // by slot: candidate already collected
+	terms []termState // by term id
 	epoch uint32
 	cands []int32
+	tokID []int32 // by body token: its term id, or -1
+	next  []int32 // by body token: next token with the same term id, or -1
 }
 
-// Match returns every query of the index that matches d, ordered by id.
+// termState is what one document says about one term id; kept together so
+// a lookup touches one cache line.
+type termState struct {
+	present uint32 // == epoch: the term occurs in the document
+	first   int32  // first body token with the term
+	last    int32  // latest body token with the term, while scanning
+}
+
+func (sc *matchScratch) prepare(slots, terms, toks int) {
+	if len(sc.seen) < slots || len(sc.terms) < terms {
+		sc.seen = make([]uint32, slots+slots/4+16)
+		sc.terms = make([]termState, terms+terms/4+16)
+		sc.epoch = 0
+	}
+	sc.epoch++
+	if sc.epoch == 0 { // wrapped: stale stamps could collide
+		clear(sc.seen)
+		clear(sc.terms)
+		sc.epoch = 1
+	}
+	sc.cands = sc.cands[:0]
+	if cap(sc.tokID) < toks {
+		sc.tokID = make([]int32, toks, toks+toks/2)
+		sc.next = make([]int32, toks, toks+toks/2)
+	}
+	sc.tokID, sc.next = sc.tokID[:toks], sc.next[:toks]
+}
+
+// Match returns every query of the index that matches d, in no particular
+// order.
 func (x *Index) Match(d *Doc) []Match {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	sc := x.scratch.Get().(*matchScratch)
 	defer x.scratch.Put(sc)
-	if len(sc.mark) < len(x.slots) {
-		sc.mark = make([]uint32, len(x.slots)+len(x.slots)/4)
-		sc.epoch = 0
-	}
-	sc.epoch++
-	if sc.epoch == 0 { // wrapped: old marks could collide
-		clear(sc.mark)
-		sc.epoch = 1
-	}
-	sc.cands = sc.cands[:0]
-	x.collect(sc, &d.body, kBody)
-	if len(d.source.toks) > 0 {
-		x.collect(sc, &d.source, kSource)
-	}
-	if len(d.tags.toks) > 0 {
-		x.collect(sc, &d.tags, kTag)
-	}
+	sc.prepare(len(x.slots), len(x.terms), len(d.body.toks))
+	x.scanBody(sc, d)
+	x.scanSmall(sc, &d.source, kSource)
+	x.scanSmall(sc, &d.tags, kTag)
+	v := verifier{d: d, sc: sc}
 	var out []Match
+	// The terms of all matches share one backing array: a handful of
+	// allocations per document instead of one per match.
+	var slab []string
 	for _, s := range sc.cands {
 		sl := &x.slots[s]
-		if terms, ok := sl.q.Match(d); ok {
-			out = append(out, Match{ID: sl.id, Terms: terms})
+		if v.eval(&sl.nodes[0]) {
+			start := len(slab)
+			slab = v.collect(&sl.nodes[0], slab, start)
+			out = append(out, Match{ID: sl.id, Terms: slab[start:len(slab):len(slab)]})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	x.docs.Add(1)
 	x.candidates.Add(uint64(len(sc.cands)))
 	x.hits.Add(uint64(len(out)))
 	return out
 }
 
-// collect adds the candidates registered under the terms of f.
-func (x *Index) collect(sc *matchScratch, f *field, kf int) {
-	exact := x.exact[kf]
-	pt := &x.prefixes[kf]
-	add := func(l []int32) {
-		for _, s := range l {
-			if sc.mark[s] != sc.epoch {
-				sc.mark[s] = sc.epoch
-				sc.cands = append(sc.cands, s)
-			}
+// mark records that term id tid occurs and gathers its candidates; it
+// reports whether this is the first occurrence.
+func (x *Index) mark(sc *matchScratch, tid int32) bool {
+	if sc.terms[tid].present == sc.epoch {
+		return false
+	}
+	sc.terms[tid].present = sc.epoch
+	for _, s := range x.terms[tid].post {
+		if sc.seen[s] != sc.epoch {
+			sc.seen[s] = sc.epoch
+			sc.cands = append(sc.cands, s)
 		}
 	}
-	for _, t := range f.distinct {
-		if l, ok := exact[t]; ok {
-			add(l)
+	return true
+}
+
+// scanBody looks every body token up once: it marks the query terms present,
+// chains the positions of each term id (for phrases and title scopes), and
+// gathers candidates, including those of registered prefixes.
+func (x *Index) scanBody(sc *matchScratch, d *Doc) {
+	dict := x.dict[kBody]
+	pt := &x.prefixes[kBody]
+	markPrefix := func(tid int32) { x.mark(sc, tid) }
+	for i := range d.body.toks {
+		t := d.body.toks[i].Text
+		sc.next[i] = -1
+		tid, ok := dict[t]
+		if !ok {
+			sc.tokID[i] = -1
+		} else {
+			sc.tokID[i] = tid
+			ts := &sc.terms[tid]
+			if x.mark(sc, tid) {
+				ts.first = int32(i)
+			} else {
+				sc.next[ts.last] = int32(i)
+			}
+			ts.last = int32(i)
+		}
+		if pt.count > 0 && pt.mayHave(t) {
+			pt.lookup(t, markPrefix)
+		}
+	}
+}
+
+// scanSmall marks the query terms of a short field (source, tags).
+func (x *Index) scanSmall(sc *matchScratch, f *field, kf int) {
+	dict := x.dict[kf]
+	pt := &x.prefixes[kf]
+	for i := range f.toks {
+		t := f.toks[i].Text
+		if tid, ok := dict[t]; ok {
+			x.mark(sc, tid)
 		}
 		if pt.count > 0 {
-			pt.lookup(t, add)
+			pt.lookup(t, func(tid int32) { x.mark(sc, tid) })
 		}
 	}
 }
@@ -264,66 +375,94 @@ func (x *Index) collect(sc *matchScratch, f *field, kf int) {
 type prefixTable struct {
 	nodes map[string]*prefixNode
 	count int // registered prefixes
+	// starts counts registered prefixes by their first two bytes (a
+	// one-byte prefix counts under every second byte), so most terms are
+	// ruled out without a map lookup.
+	starts []int32
+}
+
+func pairOf(a, b byte) int { return int(a)<<8 | int(b) }
+
+// mayHave reports whether some registered prefix may start term.
+func (t *prefixTable) mayHave(term string) bool {
+	if len(term) < 2 {
+		return true
+	}
+	return t.starts[pairOf(term[0], term[1])] > 0
+}
+
+func (t *prefixTable) countStarts(p string, delta int32) {
+	if t.starts == nil {
+		t.starts = make([]int32, 1<<16)
+	}
+	if len(p) >= 2 {
+		t.starts[pairOf(p[0], p[1])] += delta
+		return
+	}
+	for b := range 256 {
+		t.starts[pairOf(p[0], byte(b))] += delta
+	}
 }
 
 type prefixNode struct {
-	slots  []int32 // queries registered under exactly this prefix
-	longer int     // registered prefixes that extend this one
+	id     int32 // term id of this prefix, -1 when it is only on the way to longer ones
+	longer int   // registered prefixes that extend this one
 }
 
-func (t *prefixTable) add(p string, s int32) {
+func (t *prefixTable) get(p string) (int32, bool) {
+	if n := t.nodes[p]; n != nil && n.id >= 0 {
+		return n.id, true
+	}
+	return 0, false
+}
+
+func (t *prefixTable) add(p string, id int32) {
 	for i := range p {
-		if i == 0 {
-			continue
+		if i > 0 {
+			t.node(p[:i]).longer++
 		}
-		t.node(p[:i]).longer++
 	}
-	n := t.node(p)
-	if len(n.slots) == 0 {
-		t.count++
-	}
-	n.slots = append(n.slots, s)
+	t.node(p).id = id
+	t.count++
+	t.countStarts(p, 1)
 }
 
 func (t *prefixTable) node(p string) *prefixNode {
 	n := t.nodes[p]
 	if n == nil {
-		n = &prefixNode{}
+		n = &prefixNode{id: -1}
 		t.nodes[p] = n
 	}
 	return n
 }
 
-func (t *prefixTable) remove(p string, s int32) {
+func (t *prefixTable) remove(p string) {
 	n := t.nodes[p]
-	if n == nil {
+	if n == nil || n.id < 0 {
 		return
 	}
-	n.slots = removeSlot(n.slots, s)
-	if len(n.slots) == 0 {
-		t.count--
-		t.prune(p)
-	}
+	n.id = -1
+	t.count--
+	t.countStarts(p, -1)
+	t.prune(p)
 	for i := range p {
-		if i == 0 {
-			continue
-		}
-		q := p[:i]
-		if m := t.nodes[q]; m != nil {
-			m.longer--
-			t.prune(q)
+		if i > 0 {
+			if m := t.nodes[p[:i]]; m != nil {
+				m.longer--
+				t.prune(p[:i])
+			}
 		}
 	}
 }
 
 func (t *prefixTable) prune(p string) {
-	if n := t.nodes[p]; n != nil && n.longer <= 0 && len(n.slots) == 0 {
+	if n := t.nodes[p]; n != nil && n.longer <= 0 && n.id < 0 {
 		delete(t.nodes, p)
 	}
 }
 
-// lookup calls f with the slots of every registered prefix of term.
-func (t *prefixTable) lookup(term string, f func([]int32)) {
+// lookup calls f with the id of every registered prefix of term.
+func (t *prefixTable) lookup(term string, f func(int32)) {
 	for i := 0; i < len(term); {
 		_, n := utf8.DecodeRuneInString(term[i:])
 		i += n
@@ -331,8 +470,8 @@ func (t *prefixTable) lookup(term string, f func([]int32)) {
 		if node == nil {
 			return
 		}
-		if len(node.slots) > 0 {
-			f(node.slots)
+		if node.id >= 0 {
+			f(node.id)
 		}
 		if node.longer <= 0 {
 			return

@@ -2,6 +2,14 @@ package subscriptions
 
 import "unicode/utf8"
 
+// key is one term a query registers under: a document that contains none of
+// a query's keys cannot match it.
+type key struct {
+	field  uint8
+	prefix bool
+	text   string
+}
+
 // extract returns keys such that every document n matches contains at least
 // one of them; ok is false when there is no such set (n can match by
 // exclusion alone, or holds an unresolved topic).
