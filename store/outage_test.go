@@ -3,7 +3,9 @@ package store_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -149,4 +151,53 @@ func TestOpenErrors(t *testing.T) {
 			wantCode(t, err, tc.code)
 		})
 	}
+}
+
+func TestOpenRetryWaitsForRedis(t *testing.T) {
+	srv := storetest.RealRedis(t)
+	srv.Stop()
+	type result struct {
+		st  *store.Store
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		c, cancel := context.WithTimeout(context.Background(), hangGuard)
+		defer cancel()
+		st, err := store.OpenRetry(c, store.Options{URL: srv.URL, Prefix: storetest.UniquePrefix(), Logger: quietLogger(t)})
+		done <- result{st, err}
+	}()
+	time.Sleep(700 * time.Millisecond) // let at least one attempt fail
+	srv.Start()
+	r := <-done
+	if r.err != nil {
+		t.Fatalf("OpenRetry after Redis came back: %v", r.err)
+	}
+	defer r.st.Close()
+	if err := r.st.Ping(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("gives up when the context ends", func(t *testing.T) {
+		srv.Stop()
+		c, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		err := within(t, "OpenRetry", func() error {
+			_, err := store.OpenRetry(c, store.Options{URL: srv.URL, Logger: quietLogger(t)})
+			return err
+		})
+		wantCode(t, err, digestbot.EUNAVAILABLE)
+	})
+}
+
+func quietLogger(t *testing.T) *slog.Logger {
+	return slog.New(slog.NewTextHandler(tWriter{t}, nil))
+}
+
+// tWriter sends log lines to the test log.
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimSpace(string(p)))
+	return len(p), nil
 }

@@ -40,6 +40,16 @@ end
 return 0
 `)
 
+// renewScript extends the lease if the token holds it. KEYS: lease. ARGV:
+// token, ttl ms.
+var renewScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+`)
+
 // markScript records a posted part. KEYS: lease, outbox. ARGV: token,
 // window, part, message id.
 var markScript = redis.NewScript(`
@@ -302,6 +312,26 @@ func (s *Store) ReleaseChannel(ctx context.Context, guildID, channelID, token st
 	n, err := releaseScript.Run(ctx, s.rdb, []string{s.channelKey(guildID, channelID, "lease")}, token).Int64()
 	if err != nil {
 		return s.fail("release channel", err)
+	}
+	if n == 0 {
+		return leaseLost(channelID)
+	}
+	return nil
+}
+
+// RenewChannel extends the lease that token holds to ttl from now, for a
+// delivery that takes longer than the first claim allowed. ECONFLICT when
+// token no longer holds it. (Not part of digestbot.Store.)
+func (s *Store) RenewChannel(ctx context.Context, guildID, channelID, token string, ttl time.Duration) error {
+	if err := checkGuildChannel(guildID, channelID); err != nil {
+		return err
+	}
+	if ttl < time.Millisecond {
+		return digestbot.Errorf(digestbot.EINVALID, "lease time %v is too short", ttl)
+	}
+	n, err := renewScript.Run(ctx, s.rdb, []string{s.channelKey(guildID, channelID, "lease")}, token, ttl.Milliseconds()).Int64()
+	if err != nil {
+		return s.fail("renew channel lease", err)
 	}
 	if n == 0 {
 		return leaseLost(channelID)

@@ -88,6 +88,47 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// Retry delays of OpenRetry.
+const (
+	retryFirst = 500 * time.Millisecond
+	retryMax   = 30 * time.Second
+)
+
+// OpenRetry is Open for a long-running process: while Redis is unavailable
+// it logs and tries again with exponential backoff (0.5 s doubling to 30 s),
+// until it connects or ctx is done. A malformed URL fails at once.
+func OpenRetry(ctx context.Context, opts Options) (*Store, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	for attempt := 0; ; attempt++ {
+		s, err := Open(ctx, opts)
+		if err == nil || digestbot.ErrorCode(err) != digestbot.EUNAVAILABLE {
+			return s, err
+		}
+		wait := retryDelay(attempt)
+		log.Warn("store: Redis is unavailable; retrying", "attempt", attempt+1, "retry_in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, digestbot.WrapError(digestbot.EUNAVAILABLE, err, "the store (Redis) cannot be reached; gave up after %d attempts", attempt+1)
+		case <-time.After(wait):
+		}
+	}
+}
+
+// retryDelay is the wait after the attempt-th failed connection (from 0).
+func retryDelay(attempt int) time.Duration {
+	d := retryFirst
+	for range attempt {
+		d *= 2
+		if d >= retryMax {
+			return retryMax
+		}
+	}
+	return d
+}
+
 // OpenEmbedded starts an in-process Redis (miniredis) on a loopback port and
 // returns a Store on it. Nothing is persisted; Close stops the server. TTLs
 // follow the wall clock (see the package documentation).

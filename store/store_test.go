@@ -39,6 +39,18 @@ var backends = []backend{
 		shortRetention: 2 * time.Second,
 	},
 	{
+		name: "cluster",
+		open: func(t *testing.T, opts store.Options) *store.Store {
+			opts.URL = storetest.Cluster(t)
+			return storetest.OpenOn(t, opts)
+		},
+		age: func(t *testing.T, _ *store.Store, d time.Duration) {
+			t.Logf("waiting %v for keys to expire on the real cluster", d)
+			time.Sleep(d)
+		},
+		shortRetention: 2 * time.Second,
+	},
+	{
 		name: "embedded",
 		open: func(t *testing.T, opts store.Options) *store.Store { return storetest.OpenEmbeddedWith(t, opts) },
 		age: func(t *testing.T, st *store.Store, d time.Duration) {
@@ -78,10 +90,13 @@ func TestStore(t *testing.T) {
 	}
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
-			if b.name == "real" {
+			switch b.name {
+			case "real":
 				srv := storetest.Shared(t) // skips (or fails in CI) without a real server
 				t.Logf("store suite: %s", srv.Describe())
-			} else {
+			case "cluster":
+				t.Logf("store suite: real Redis Cluster (3 redis-server nodes) at %s", storetest.Cluster(t))
+			default:
 				t.Log("store suite: embedded store (miniredis)")
 			}
 			for _, c := range cases {
@@ -760,9 +775,18 @@ func testLease(t *testing.T, b backend) {
 	if err := st.ReleaseChannel(c, "g1", "c1", winners[0]); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok, err := st.ClaimChannel(c, "g1", "c1", time.Minute); err != nil || !ok {
+	tok, ok, err := st.ClaimChannel(c, "g1", "c1", time.Minute)
+	if err != nil || !ok {
 		t.Fatalf("claim after release = %v, %v", ok, err)
 	}
+	if err := st.RenewChannel(c, "g1", "c1", tok, time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	ttl, err := st.Client().PTTL(c, st.Prefix()+"{c:g1:c1}:lease").Result()
+	if err != nil || ttl < 30*time.Minute {
+		t.Fatalf("renewed lease ttl = %v, %v; want about an hour", ttl, err)
+	}
+	wantCode(t, st.RenewChannel(c, "g1", "c1", winners[0], time.Hour), digestbot.ECONFLICT)
 }
 
 func testDelivery(t *testing.T, b backend) {
@@ -899,7 +923,7 @@ func testDeleteGuild(t *testing.T, b backend) {
 	if err := st.DeleteGuild(c, "g1"); err != nil {
 		t.Fatal(err)
 	}
-	keys, err := st.Client().Keys(c, st.Prefix()+"*").Result()
+	keys, err := storetest.Keys(c, st)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -180,3 +180,17 @@ func TestCheckID(t *testing.T) {
 		t.Errorf("a snowflake id is refused: %v", err)
 	}
 }
+
+func TestRetryDelay(t *testing.T) {
+	tests := []struct {
+		attempt int
+		want    string
+	}{
+		{0, "500ms"}, {1, "1s"}, {2, "2s"}, {5, "16s"}, {6, "30s"}, {1000, "30s"},
+	}
+	for _, tc := range tests {
+		if got := retryDelay(tc.attempt).String(); got != tc.want {
+			t.Errorf("retryDelay(%d) = %s, want %s", tc.attempt, got, tc.want)
+		}
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +28,7 @@ import (
 	"time"
 
 	"github.com/digestbot/digestbot/store"
+	"github.com/redis/go-redis/v9"
 )
 
 // Environment variables read by the helpers.
@@ -36,6 +38,10 @@ const (
 )
 
 const startTimeout = 10 * time.Second
+
+// quiet is the logger of the stores the helpers open: a test's output is
+// about the test, not about connecting.
+var quiet = slog.New(slog.DiscardHandler)
 
 // Server is a real Redis server for tests.
 type Server struct {
@@ -49,6 +55,7 @@ type Server struct {
 	port     int
 	dir      string
 	aof      bool // appendonly, for restart tests
+	cluster  bool // a node of the test cluster
 	mu       sync.Mutex
 	cmd      *exec.Cmd
 }
@@ -127,6 +134,9 @@ func (s *Server) start(bin string) error {
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", aof, "--dir", s.dir,
 		"--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning")
+	if s.cluster {
+		cmd.Args = append(cmd.Args, clusterArgs(s.dir, s.port)...)
+	}
 	// The server's own chatter (start-up banner, kernel warnings) stays
 	// out of the test log unless it fails to start.
 	out := &bytes.Buffer{}
@@ -201,6 +211,10 @@ func requireBinary(tb testing.TB) string {
 	return ""
 }
 
+func netListen(port int) (net.Listener, error) {
+	return net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+}
+
 func freePort(tb testing.TB) int {
 	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -214,7 +228,7 @@ func freePort(tb testing.TB) int {
 func serverVersion(tb testing.TB, url string) string {
 	tb.Helper()
 	st, err := store.Open(context.Background(), store.Options{
-		URL: url, Prefix: "storetest:", Logger: slog.New(slog.DiscardHandler),
+		URL: url, Prefix: "storetest:", Logger: quiet,
 	})
 	if err != nil {
 		tb.Fatalf("storetest: connect to %s: %v", url, err)
@@ -296,6 +310,9 @@ func OpenOn(tb testing.TB, opts store.Options) *store.Store {
 	if opts.Prefix == "" {
 		opts.Prefix = UniquePrefix()
 	}
+	if opts.Logger == nil {
+		opts.Logger = quiet
+	}
 	st, err := store.Open(context.Background(), opts)
 	if err != nil {
 		tb.Fatalf("storetest: open store on %s: %v", opts.URL, err)
@@ -317,6 +334,9 @@ func OpenEmbedded(tb testing.TB) *store.Store {
 // OpenEmbeddedWith is OpenEmbedded with options.
 func OpenEmbeddedWith(tb testing.TB, opts store.Options) *store.Store {
 	tb.Helper()
+	if opts.Logger == nil {
+		opts.Logger = quiet
+	}
 	st, err := store.OpenEmbedded(context.Background(), opts)
 	if err != nil {
 		tb.Fatalf("storetest: open embedded store: %v", err)
@@ -337,22 +357,44 @@ func UniquePrefix() string {
 func cleanup(st *store.Store) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	rdb := st.Client()
-	iter := rdb.Scan(ctx, 0, st.Prefix()+"*", 1000).Iterator()
-	var keys []string
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if iter.Err() != nil {
-		return
-	}
-	for len(keys) > 0 {
-		n := min(len(keys), 500)
-		pipe := rdb.Pipeline()
-		for _, k := range keys[:n] {
-			pipe.Del(ctx, k)
+	_ = forEachNode(ctx, st.Client(), func(ctx context.Context, c redis.UniversalClient) error {
+		iter := c.Scan(ctx, 0, st.Prefix()+"*", 1000).Iterator()
+		var keys []string
+		for iter.Next(ctx) {
+			keys = append(keys, iter.Val())
 		}
-		_, _ = pipe.Exec(ctx)
-		keys = keys[n:]
+		if err := iter.Err(); err != nil {
+			return err
+		}
+		for _, k := range keys {
+			c.Del(ctx, k) // one by one: keys of a cluster node span slots
+		}
+		return nil
+	})
+}
+
+// forEachNode runs f on every master of a cluster, or on the one server.
+func forEachNode(ctx context.Context, c redis.UniversalClient, f func(context.Context, redis.UniversalClient) error) error {
+	if cc, ok := c.(*redis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, n *redis.Client) error { return f(ctx, n) })
 	}
+	return f(ctx, c)
+}
+
+// Keys lists every key of st's prefix, on every node of a cluster, sorted.
+// It is for tests that check what a store leaves behind.
+func Keys(ctx context.Context, st *store.Store) ([]string, error) {
+	var mu sync.Mutex
+	var out []string
+	err := forEachNode(ctx, st.Client(), func(ctx context.Context, c redis.UniversalClient) error {
+		iter := c.Scan(ctx, 0, st.Prefix()+"*", 1000).Iterator()
+		for iter.Next(ctx) {
+			mu.Lock()
+			out = append(out, iter.Val())
+			mu.Unlock()
+		}
+		return iter.Err()
+	})
+	slices.Sort(out)
+	return out, err
 }
