@@ -112,9 +112,11 @@ func ParseNewsletter(text, name string) ([]NewsletterStory, error) {
 			if err != nil {
 				return nil, err
 			}
-			if j := next(i + 1); j < len(lines) && isURLLine(lines[j]) {
-				src.URL = FoldSpace(lines[j])
-				i = j
+			if src.URL == "" {
+				if j := next(i + 1); j < len(lines) && isURLLine(lines[j]) {
+					src.URL = FoldSpace(lines[j])
+					i = j
+				}
 			}
 			sources = append(sources, src)
 		} else {
@@ -129,7 +131,7 @@ func ParseNewsletter(text, name string) ([]NewsletterStory, error) {
 					return nil, err
 				}
 				i = j
-				if k := next(j + 1); k < len(lines) && isURLLine(lines[k]) {
+				if k := next(j + 1); src.URL == "" && k < len(lines) && isURLLine(lines[k]) {
 					src.URL = FoldSpace(lines[k])
 					i = k
 				}
@@ -229,11 +231,22 @@ func isURLLine(s string) bool {
 	return (strings.HasPrefix(lower, "http://") || strings.HasPrefix(lower, "https://")) && !strings.Contains(s, " ")
 }
 
-// parseSourceEntry reads "NAME, DATE" (or just "NAME"). The name may itself
-// hold commas ("Acme, Inc., March 3, 2021"): the date is the longest tail
-// after a comma that reads as a date.
+// parseSourceEntry reads "NAME, DATE" (or just "NAME"), optionally followed
+// on the same line by the URL. The name may itself hold commas ("Acme,
+// Inc., March 3, 2021"): the date is the longest tail after a comma that
+// reads as a date.
 func parseSourceEntry(s, file string, line int) (NewsletterSource, error) {
 	s = strings.TrimSpace(s)
+	var url string
+	if k := strings.LastIndexByte(s, ' '); k >= 0 && isURLLine(s[k+1:]) {
+		s, url = strings.TrimRight(strings.TrimSpace(s[:k]), ","), s[k+1:]
+	}
+	src, err := parseNameDate(s, file, line)
+	src.URL = url
+	return src, err
+}
+
+func parseNameDate(s, file string, line int) (NewsletterSource, error) {
 	for i := 0; i < len(s); i++ {
 		if s[i] != ',' {
 			continue

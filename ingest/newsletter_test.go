@@ -45,6 +45,16 @@ func TestParseNewsletter(t *testing.T) {
 				}}},
 		},
 		{
+			name: "url on the source line",
+			text: "Canal Dredging Begins\n\nBarges arrived on Tuesday to clear silt from the old canal basin.\n\nSource: Canal Times, April 2, 2024, https://canal.example/dredge\n\nNext Story Title\n\nA second story follows with words enough to read as prose.\n\nSource:\n1. First Desk, April 3, 2024 https://first.example/x\n",
+			want: []NewsletterStory{
+				{Line: 1, Title: "Canal Dredging Begins", Paragraphs: []string{"Barges arrived on Tuesday to clear silt from the old canal basin."},
+					Sources: []NewsletterSource{{Line: 5, Name: "Canal Times", Published: date(2024, 4, 2), URL: "https://canal.example/dredge"}}},
+				{Line: 7, Title: "Next Story Title", Paragraphs: []string{"A second story follows with words enough to read as prose."},
+					Sources: []NewsletterSource{{Line: 12, Name: "First Desk", Published: date(2024, 4, 3), URL: "https://first.example/x"}}},
+			},
+		},
+		{
 			name: "chinese story and date",
 			text: "跳到内容\n\n港口新航线开通\n\n渡轮公司宣布今晚开通夜间航线，首班船将在十一点出发。\n\nSource: 港口日报, 2024年3月5日\nhttps://port.example/ferry\n",
 			want: []NewsletterStory{{Line: 3, Title: "港口新航线开通",
