@@ -2,6 +2,7 @@ package subscriptions
 
 import (
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
@@ -278,8 +279,7 @@ func (sc *matchScratch) prepare(slots, terms, toks int) {
 	sc.tokID, sc.next = sc.tokID[:toks], sc.next[:toks]
 }
 
-// Match returns every query of the index that matches d, in no particular
-// order.
+// Match returns every query of the index that matches d, ordered by id.
 func (x *Index) Match(d *Doc) []Match {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -301,6 +301,9 @@ func (x *Index) Match(d *Doc) []Match {
 			slab = v.collect(&sl.nodes[0], slab, start)
 			out = append(out, Match{ID: sl.id, Terms: slab[start:len(slab):len(slab)]})
 		}
+	}
+	if len(out) > 1 {
+		slices.SortFunc(out, func(a, b Match) int { return strings.Compare(a.ID, b.ID) })
 	}
 	x.docs.Add(1)
 	x.candidates.Add(uint64(len(sc.cands)))

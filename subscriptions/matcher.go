@@ -1,0 +1,545 @@
+package subscriptions
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	digestbot "github.com/digestbot/digestbot"
+)
+
+// MatcherStore is what the matcher job needs from the store
+// (digestbot.Store satisfies it).
+type MatcherStore interface {
+	ArticlesAfter(ctx context.Context, seq string, max int) ([]digestbot.LogEntry, error)
+	ArticlesSince(ctx context.Context, t time.Time, max int) ([]digestbot.LogEntry, error)
+	GetArticles(ctx context.Context, ids []string) ([]*digestbot.Article, error)
+	Watermark(ctx context.Context, name string) (string, error)
+	SetWatermark(ctx context.Context, name, seq string) error
+	AllSubscriptions(ctx context.Context) ([]*digestbot.Subscription, error)
+	AllTopics(ctx context.Context) ([]*digestbot.Topic, error)
+	SubscriptionChanges(ctx context.Context, seq string, max int) ([]digestbot.SubscriptionChange, error)
+	EnqueuePending(ctx context.Context, items []digestbot.PendingItem) error
+}
+
+// MatcherOptions configure a Matcher. Only the store is required.
+type MatcherOptions struct {
+	// GlobalTopics are the operator's topics from the configuration (empty
+	// GuildID). A guild's own topic of the same name overrides one for that
+	// guild.
+	GlobalTopics []*digestbot.Topic
+	Logger       *slog.Logger     // default slog.Default()
+	Now          func() time.Time // default time.Now
+	// Backfill lets a new subscription also match articles ingested this
+	// long before it was created. Zero: only articles ingested at or after
+	// its creation.
+	Backfill time.Duration
+	// BatchSize is how many log entries are matched per queue write
+	// (default 500).
+	BatchSize int
+	// ReloadEvery is how often the subscriptions are reloaded in full, to
+	// heal a change-feed entry that was lost (default 15 minutes).
+	ReloadEvery time.Duration
+	// Watermark names the matcher's cursor in the store (default "matcher").
+	Watermark string
+}
+
+// Matcher is the matcher job: each RunOnce brings its index up to date with
+// the subscription change feed, matches the articles ingested since its
+// watermark, and queues one pending item per (channel, article) with every
+// hit of that channel's subscriptions. The watermark moves only after the
+// queue write succeeded, so a failed run is repeated, never skipped; the
+// queue merges repeats. Safe for concurrent use (runs are serialised).
+type Matcher struct {
+	mu    sync.Mutex
+	st    MatcherStore
+	opt   MatcherOptions
+	log   *slog.Logger
+	index *Index
+
+	global      map[string]*Query                      // parsed global topics
+	subs        map[string]*digestbot.Subscription     // by id
+	guildTopics map[string]map[string]*digestbot.Topic // guild -> name -> topic
+	topicCache  map[string]map[string]*Query           // guild -> name -> parsed topic
+	unindexed   map[string]string                      // sub id -> why it is not in the index
+	catchUp     map[string]bool                        // new subscriptions still to match against past articles
+	feedSeq     string
+	loaded      bool
+	lastLoad    time.Time
+}
+
+// MatchStats says what one RunOnce did.
+type MatchStats struct {
+	Changes       int // change-feed entries applied
+	Subscriptions int // subscriptions in the index afterwards
+	Articles      int // new articles matched
+	CaughtUp      int // past articles matched for new subscriptions
+	Candidates    int // queries verified
+	Hits          int // (subscription, article) matches queued
+	Items         int // pending items written
+}
+
+// NewMatcher returns a matcher over st.
+func NewMatcher(st MatcherStore, opt MatcherOptions) *Matcher {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = 500
+	}
+	if opt.ReloadEvery <= 0 {
+		opt.ReloadEvery = 15 * time.Minute
+	}
+	if opt.Watermark == "" {
+		opt.Watermark = "matcher"
+	}
+	m := &Matcher{st: st, opt: opt, log: opt.Logger, index: NewIndex(), global: map[string]*Query{}}
+	for _, t := range opt.GlobalTopics {
+		q, err := Parse(t.Query)
+		if err != nil {
+			m.log.Error("matcher: global topic does not parse; subscriptions to it match nothing",
+				"topic", t.Name, "err", digestbot.ErrorMessage(err))
+			continue
+		}
+		m.global[digestbot.NormalizeTopicName(t.Name)] = q
+	}
+	m.reset()
+	return m
+}
+
+func (m *Matcher) reset() {
+	m.subs = map[string]*digestbot.Subscription{}
+	m.guildTopics = map[string]map[string]*digestbot.Topic{}
+	m.topicCache = map[string]map[string]*Query{}
+	m.unindexed = map[string]string{}
+	m.catchUp = map[string]bool{}
+}
+
+// Unindexed returns the subscriptions that match nothing and why (a topic
+// that no longer exists, a query that no longer parses).
+func (m *Matcher) Unindexed() map[string]string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make(map[string]string, len(m.unindexed))
+	for k, v := range m.unindexed {
+		out[k] = v
+	}
+	return out
+}
+
+// RunOnce runs the job once. On an error the work not yet queued is
+// retried by the next run.
+func (m *Matcher) RunOnce(ctx context.Context) (MatchStats, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var st MatchStats
+	now := m.opt.Now()
+	var err error
+	if !m.loaded || now.Sub(m.lastLoad) >= m.opt.ReloadEvery {
+		err = m.load(ctx, now)
+	} else {
+		st.Changes, err = m.applyChanges(ctx)
+	}
+	if err != nil {
+		return st, err
+	}
+	st.Subscriptions = m.index.Len()
+	if len(m.catchUp) > 0 {
+		if err := m.runCatchUp(ctx, &st); err != nil {
+			return st, err
+		}
+	}
+	if err := m.matchNew(ctx, &st); err != nil {
+		return st, err
+	}
+	if st.Articles > 0 || st.Changes > 0 || st.CaughtUp > 0 {
+		m.log.Info("matcher: run", "changes", st.Changes, "subscriptions", st.Subscriptions,
+			"articles", st.Articles, "caught_up", st.CaughtUp, "candidates", st.Candidates,
+			"hits", st.Hits, "items", st.Items)
+	}
+	return st, nil
+}
+
+// readFeed reads the change feed from after seq to its end and returns the
+// last seq, and the entries when keep is set.
+func (m *Matcher) readFeed(ctx context.Context, seq string, keep bool) (string, []digestbot.SubscriptionChange, error) {
+	const page = 1000
+	var all []digestbot.SubscriptionChange
+	for {
+		chs, err := m.st.SubscriptionChanges(ctx, seq, page)
+		if err != nil {
+			return "", nil, fmt.Errorf("read subscription changes: %w", err)
+		}
+		if len(chs) > 0 {
+			seq = chs[len(chs)-1].Seq
+			if keep {
+				all = append(all, chs...)
+			}
+		}
+		if len(chs) < page {
+			return seq, all, nil
+		}
+	}
+}
+
+// load reads every subscription and topic and brings the index to exactly
+// that state (adding, replacing and removing; never rebuilding). The feed
+// position is taken first, so a change made during the load is applied
+// again by the next run, which is harmless.
+func (m *Matcher) load(ctx context.Context, now time.Time) error {
+	seq, _, err := m.readFeed(ctx, m.feedSeq, false)
+	if err != nil {
+		return err
+	}
+	topics, err := m.st.AllTopics(ctx)
+	if err != nil {
+		return fmt.Errorf("load topics: %w", err)
+	}
+	subs, err := m.st.AllSubscriptions(ctx)
+	if err != nil {
+		return fmt.Errorf("load subscriptions: %w", err)
+	}
+	old, wasLoaded := m.subs, m.loaded
+	m.reset()
+	for _, t := range topics {
+		m.putTopic(t)
+	}
+	for _, s := range subs {
+		m.subs[s.ID] = s
+		m.indexSub(s)
+		if wasLoaded && old[s.ID] == nil {
+			// Its add_sub entry was missed: it is new to this matcher.
+			m.catchUp[s.ID] = true
+		}
+	}
+	for id := range old {
+		if m.subs[id] == nil {
+			m.index.Remove(id)
+		}
+	}
+	m.feedSeq, m.loaded, m.lastLoad = seq, true, now
+	m.log.Debug("matcher: loaded subscriptions", "subscriptions", len(subs), "topics", len(topics), "indexed", m.index.Len())
+	return nil
+}
+
+// applyChanges applies the change feed since the last run.
+func (m *Matcher) applyChanges(ctx context.Context) (int, error) {
+	seq, chs, err := m.readFeed(ctx, m.feedSeq, true)
+	if err != nil || len(chs) == 0 {
+		return 0, err
+	}
+	dirty := map[string]bool{}       // subscriptions to re-index
+	topicGuilds := map[string]bool{} // guilds whose topics changed ("" never)
+	for _, ch := range chs {
+		switch ch.Op {
+		case "add_sub":
+			if s := ch.Subscription; s != nil {
+				if m.subs[s.ID] == nil {
+					m.catchUp[s.ID] = true
+				}
+				m.subs[s.ID] = s
+				dirty[s.ID] = true
+			}
+		case "remove_sub":
+			if s := ch.Subscription; s != nil {
+				m.dropSub(s.ID)
+				delete(dirty, s.ID)
+			}
+		case "put_topic":
+			if t := ch.Topic; t != nil {
+				m.putTopic(t)
+				topicGuilds[t.GuildID] = true
+			}
+		case "delete_topic":
+			if t := ch.Topic; t != nil {
+				if g := m.guildTopics[t.GuildID]; g != nil {
+					name := digestbot.NormalizeTopicName(t.Name)
+					delete(g, name)
+					delete(m.topicCache[t.GuildID], name)
+				}
+				topicGuilds[t.GuildID] = true
+			}
+		case "delete_guild":
+			for id, s := range m.subs {
+				if s.GuildID == ch.GuildID {
+					m.dropSub(id)
+					delete(dirty, id)
+				}
+			}
+			delete(m.guildTopics, ch.GuildID)
+			delete(m.topicCache, ch.GuildID)
+		default:
+			m.log.Warn("matcher: unknown subscription change", "op", ch.Op, "seq", ch.Seq)
+		}
+	}
+	for _, s := range m.subs {
+		if dirty[s.ID] || (topicGuilds[s.GuildID] && usesTopics(s)) {
+			m.indexSub(s)
+		}
+	}
+	m.feedSeq = seq
+	return len(chs), nil
+}
+
+func usesTopics(s *digestbot.Subscription) bool {
+	return s.Topic != "" || containsFold(s.Query, "topic:")
+}
+
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if equalFoldASCII(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func equalFoldASCII(a, b string) bool {
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *Matcher) dropSub(id string) {
+	delete(m.subs, id)
+	delete(m.unindexed, id)
+	delete(m.catchUp, id)
+	m.index.Remove(id)
+}
+
+func (m *Matcher) putTopic(t *digestbot.Topic) {
+	name := digestbot.NormalizeTopicName(t.Name)
+	if m.guildTopics[t.GuildID] == nil {
+		m.guildTopics[t.GuildID] = map[string]*digestbot.Topic{}
+	}
+	m.guildTopics[t.GuildID][name] = t
+	delete(m.topicCache[t.GuildID], name)
+}
+
+// topicLookup resolves topic names for one guild: its own topic, else the
+// global one.
+func (m *Matcher) topicLookup(guildID string) func(string) (*Query, bool) {
+	return func(name string) (*Query, bool) {
+		if t := m.guildTopics[guildID][name]; t != nil {
+			if q := m.topicCache[guildID][name]; q != nil {
+				return q, true
+			}
+			q, err := Parse(t.Query)
+			if err != nil {
+				return nil, false
+			}
+			if m.topicCache[guildID] == nil {
+				m.topicCache[guildID] = map[string]*Query{}
+			}
+			m.topicCache[guildID][name] = q
+			return q, true
+		}
+		q, ok := m.global[name]
+		return q, ok
+	}
+}
+
+// indexSub puts s in the index, or takes it out (and remembers why) when
+// its query cannot be used now.
+func (m *Matcher) indexSub(s *digestbot.Subscription) {
+	q, err := m.queryOf(s)
+	if err == nil {
+		err = m.index.Add(s.ID, q)
+	}
+	if err != nil {
+		m.index.Remove(s.ID)
+		reason := digestbot.ErrorMessage(err)
+		if m.unindexed[s.ID] != reason {
+			m.log.Warn("matcher: subscription matches nothing", "guild", s.GuildID, "channel", s.ChannelID,
+				"subscription", s.ID, "label", s.Label(), "reason", reason)
+		}
+		m.unindexed[s.ID] = reason
+		return
+	}
+	delete(m.unindexed, s.ID)
+}
+
+func (m *Matcher) queryOf(s *digestbot.Subscription) (*Query, error) {
+	var q *Query
+	if s.Topic != "" {
+		q = &Query{Root: &TopicRef{Name: digestbot.NormalizeTopicName(s.Topic)}}
+	} else {
+		var err error
+		if q, err = Parse(s.Query); err != nil {
+			return nil, err
+		}
+	}
+	return q.ResolveTopics(m.topicLookup(s.GuildID))
+}
+
+// matchNew matches the articles after the watermark, batch by batch.
+func (m *Matcher) matchNew(ctx context.Context, st *MatchStats) error {
+	wm, err := m.st.Watermark(ctx, m.opt.Watermark)
+	if err != nil {
+		return fmt.Errorf("read matcher watermark: %w", err)
+	}
+	for {
+		entries, err := m.st.ArticlesAfter(ctx, wm, m.opt.BatchSize)
+		if err != nil {
+			return fmt.Errorf("read ingest log: %w", err)
+		}
+		if len(entries) == 0 {
+			return nil
+		}
+		n, err := m.matchEntries(ctx, m.index, entries, st)
+		if err != nil {
+			return err
+		}
+		st.Articles += n
+		last := entries[len(entries)-1].Seq
+		if err := m.st.SetWatermark(ctx, m.opt.Watermark, last); err != nil {
+			return fmt.Errorf("advance matcher watermark: %w", err)
+		}
+		wm = last
+		if len(entries) < m.opt.BatchSize {
+			return nil
+		}
+	}
+}
+
+// maxCatchUp bounds how many past articles one run matches for new
+// subscriptions.
+const maxCatchUp = 20_000
+
+// runCatchUp matches the new subscriptions against the articles the matcher
+// has already passed (those up to its watermark) that were ingested after
+// the subscriptions' cut-off. This covers the backfill option and a
+// subscription whose change reached the matcher after articles it should
+// match.
+func (m *Matcher) runCatchUp(ctx context.Context, st *MatchStats) error {
+	wm, err := m.st.Watermark(ctx, m.opt.Watermark)
+	if err != nil {
+		return fmt.Errorf("read matcher watermark: %w", err)
+	}
+	if wm == "" { // nothing matched yet: the new articles path sees everything
+		clear(m.catchUp)
+		return nil
+	}
+	x := NewIndex()
+	var since time.Time
+	for id := range m.catchUp {
+		s := m.subs[id]
+		if s == nil || m.unindexed[id] != "" {
+			continue
+		}
+		q, err := m.queryOf(s)
+		if err != nil || x.Add(id, q) != nil {
+			continue
+		}
+		if c := s.CreatedAt.Add(-m.opt.Backfill); since.IsZero() || c.Before(since) {
+			since = c
+		}
+	}
+	if x.Len() == 0 {
+		clear(m.catchUp)
+		return nil
+	}
+	var past []digestbot.LogEntry
+	found := false
+	entries, err := m.st.ArticlesSince(ctx, since, m.opt.BatchSize)
+	for err == nil && len(entries) > 0 && !found && len(past) < maxCatchUp {
+		for _, e := range entries {
+			past = append(past, e)
+			if e.Seq == wm {
+				found = true
+				break
+			}
+		}
+		if !found && len(entries) == m.opt.BatchSize {
+			entries, err = m.st.ArticlesAfter(ctx, entries[len(entries)-1].Seq, m.opt.BatchSize)
+		} else {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("read ingest log for new subscriptions: %w", err)
+	}
+	if !found {
+		// The watermark is older than every entry since the cut-off: all of
+		// them are still ahead of the matcher and will be matched as new.
+		clear(m.catchUp)
+		return nil
+	}
+	for len(past) > 0 {
+		n := min(len(past), m.opt.BatchSize)
+		done, err := m.matchEntries(ctx, x, past[:n], st)
+		if err != nil {
+			return err
+		}
+		st.CaughtUp += done
+		past = past[n:]
+	}
+	clear(m.catchUp)
+	return nil
+}
+
+// matchEntries matches the articles of entries against x and queues the
+// hits; it returns how many articles it read.
+func (m *Matcher) matchEntries(ctx context.Context, x *Index, entries []digestbot.LogEntry, st *MatchStats) (int, error) {
+	ids := make([]string, len(entries))
+	for i, e := range entries {
+		ids[i] = e.ArticleID
+	}
+	arts, err := m.st.GetArticles(ctx, ids)
+	if err != nil {
+		return 0, fmt.Errorf("read articles: %w", err)
+	}
+	now := m.opt.Now()
+	var items []digestbot.PendingItem
+	var doc Doc
+	read := 0
+	before := x.Stats().Candidates
+	for i, a := range arts {
+		if a == nil { // expired or removed since it was logged
+			continue
+		}
+		read++
+		ingested := entries[i].Ingested
+		if ingested.IsZero() {
+			ingested = a.Ingested
+		}
+		doc.Reset(a.Title, a.Text, a.Source, a.Tags)
+		byChannel := map[digestbot.ChannelRef]int{}
+		for _, hit := range x.Match(&doc) {
+			s := m.subs[hit.ID]
+			if s == nil || ingested.Before(s.CreatedAt.Add(-m.opt.Backfill)) {
+				continue
+			}
+			st.Hits++
+			h := digestbot.Hit{SubscriptionID: s.ID, Label: s.Label(), Terms: hit.Terms}
+			ref := digestbot.ChannelRef{GuildID: s.GuildID, ChannelID: s.ChannelID}
+			if j, ok := byChannel[ref]; ok {
+				items[j].Hits = append(items[j].Hits, h)
+				continue
+			}
+			byChannel[ref] = len(items)
+			items = append(items, digestbot.PendingItem{GuildID: s.GuildID, ChannelID: s.ChannelID,
+				ArticleID: a.ID, Hits: []digestbot.Hit{h}, QueuedAt: now})
+		}
+	}
+	st.Candidates += int(x.Stats().Candidates - before)
+	if len(items) > 0 {
+		if err := m.st.EnqueuePending(ctx, items); err != nil {
+			return 0, fmt.Errorf("queue %d pending items: %w", len(items), err)
+		}
+		st.Items += len(items)
+	}
+	return read, nil
+}

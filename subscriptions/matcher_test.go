@@ -1,0 +1,344 @@
+package subscriptions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	digestbot "github.com/digestbot/digestbot"
+)
+
+// fakeStore is an in-memory MatcherStore with the store's documented
+// behaviour: an ordered ingest log, a change feed, and a pending queue that
+// merges hits per (channel, article).
+type fakeStore struct {
+	mu       sync.Mutex
+	log      []digestbot.LogEntry
+	articles map[string]*digestbot.Article
+	marks    map[string]string
+	subs     []*digestbot.Subscription
+	topics   []*digestbot.Topic
+	changes  []digestbot.SubscriptionChange
+	pending  []digestbot.PendingItem
+	failNext error // returned once by EnqueuePending
+}
+
+func newFakeStore() *fakeStore {
+	return &fakeStore{articles: map[string]*digestbot.Article{}, marks: map[string]string{}}
+}
+
+func (f *fakeStore) seq(n int) string { return fmt.Sprintf("%08d", n) }
+
+func (f *fakeStore) ingest(id, title, text string, at time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.articles[id] = &digestbot.Article{ID: id, Title: title, Text: text, Source: "Test Wire", Ingested: at}
+	f.log = append(f.log, digestbot.LogEntry{Seq: f.seq(len(f.log) + 1), ArticleID: id, Ingested: at})
+}
+
+func (f *fakeStore) change(ch digestbot.SubscriptionChange) {
+	ch.Seq = f.seq(len(f.changes) + 1)
+	f.changes = append(f.changes, ch)
+}
+
+func (f *fakeStore) subscribe(s *digestbot.Subscription) *digestbot.Subscription {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s.ID = digestbot.SubscriptionID(s.GuildID, s.ChannelID, s.Query, s.Topic)
+	f.subs = append(f.subs, s)
+	f.change(digestbot.SubscriptionChange{Op: "add_sub", GuildID: s.GuildID, Subscription: s})
+	return s
+}
+
+func (f *fakeStore) unsubscribe(s *digestbot.Subscription) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.subs = slices.DeleteFunc(f.subs, func(x *digestbot.Subscription) bool { return x.ID == s.ID })
+	f.change(digestbot.SubscriptionChange{Op: "remove_sub", GuildID: s.GuildID, Subscription: s})
+}
+
+func (f *fakeStore) putTopic(t *digestbot.Topic) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.topics = slices.DeleteFunc(f.topics, func(x *digestbot.Topic) bool { return x.GuildID == t.GuildID && x.Name == t.Name })
+	f.topics = append(f.topics, t)
+	f.change(digestbot.SubscriptionChange{Op: "put_topic", GuildID: t.GuildID, Topic: t})
+}
+
+func (f *fakeStore) deleteTopic(guild, name string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.topics = slices.DeleteFunc(f.topics, func(x *digestbot.Topic) bool { return x.GuildID == guild && x.Name == name })
+	f.change(digestbot.SubscriptionChange{Op: "delete_topic", GuildID: guild, Topic: &digestbot.Topic{GuildID: guild, Name: name}})
+}
+
+func (f *fakeStore) ArticlesAfter(_ context.Context, seq string, max int) ([]digestbot.LogEntry, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []digestbot.LogEntry
+	for _, e := range f.log {
+		if e.Seq > seq && len(out) < max {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeStore) ArticlesSince(_ context.Context, t time.Time, max int) ([]digestbot.LogEntry, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []digestbot.LogEntry
+	for _, e := range f.log {
+		if !e.Ingested.Before(t) && len(out) < max {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeStore) GetArticles(_ context.Context, ids []string) ([]*digestbot.Article, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]*digestbot.Article, len(ids))
+	for i, id := range ids {
+		out[i] = f.articles[id]
+	}
+	return out, nil
+}
+
+func (f *fakeStore) Watermark(_ context.Context, name string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.marks[name], nil
+}
+
+func (f *fakeStore) SetWatermark(_ context.Context, name, seq string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.marks[name] = seq
+	return nil
+}
+
+func (f *fakeStore) AllSubscriptions(context.Context) ([]*digestbot.Subscription, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.subs), nil
+}
+
+func (f *fakeStore) AllTopics(context.Context) ([]*digestbot.Topic, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.topics), nil
+}
+
+func (f *fakeStore) SubscriptionChanges(_ context.Context, seq string, max int) ([]digestbot.SubscriptionChange, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []digestbot.SubscriptionChange
+	for _, c := range f.changes {
+		if c.Seq > seq && len(out) < max {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeStore) EnqueuePending(_ context.Context, items []digestbot.PendingItem) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.failNext; err != nil {
+		f.failNext = nil
+		return err
+	}
+next:
+	for _, it := range items {
+		for i := range f.pending {
+			p := &f.pending[i]
+			if p.GuildID == it.GuildID && p.ChannelID == it.ChannelID && p.ArticleID == it.ArticleID {
+				for _, h := range it.Hits {
+					if !slices.ContainsFunc(p.Hits, func(x digestbot.Hit) bool { return x.SubscriptionID == h.SubscriptionID }) {
+						p.Hits = append(p.Hits, h)
+					}
+				}
+				continue next
+			}
+		}
+		f.pending = append(f.pending, it)
+	}
+	return nil
+}
+
+// queued summarises the pending queue as "channel article label[terms] ..." lines.
+func (f *fakeStore) queued() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, p := range f.pending {
+		var hits []string
+		for _, h := range p.Hits {
+			hits = append(hits, h.Label+strings.ReplaceAll(fmt.Sprint(h.Terms), " ", ","))
+		}
+		sort.Strings(hits)
+		out = append(out, p.ChannelID+" "+p.ArticleID+" "+strings.Join(hits, " "))
+	}
+	sort.Strings(out)
+	return out
+}
+
+type testClock struct{ t time.Time }
+
+func (c *testClock) now() time.Time { return c.t }
+
+var t0 = time.Date(2021, 3, 20, 8, 0, 0, 0, time.UTC)
+
+func newTestMatcher(f *fakeStore, clk *testClock, backfill time.Duration) *Matcher {
+	return NewMatcher(f, MatcherOptions{
+		GlobalTopics: []*digestbot.Topic{{Name: "surveillance", Query: `"facial recognition" OR "personal data" OR surveillance`}},
+		Logger:       slog.New(slog.DiscardHandler),
+		Now:          clk.now,
+		Backfill:     backfill,
+		BatchSize:    2, // several batches per run
+	})
+}
+
+func run(t *testing.T, m *Matcher) MatchStats {
+	t.Helper()
+	st, err := m.RunOnce(context.Background())
+	if err != nil {
+		t.Fatalf("RunOnce: %v", err)
+	}
+	return st
+}
+
+func sameLines(t *testing.T, got, want []string) {
+	t.Helper()
+	sort.Strings(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("queue:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+func TestMatcherQueuesOneItemPerChannelAndArticle(t *testing.T) {
+	f := newFakeStore()
+	clk := &testClock{t0}
+	f.subscribe(&digestbot.Subscription{GuildID: "g1", ChannelID: "c1", Query: "Confucius Institute", CreatedAt: t0})
+	f.subscribe(&digestbot.Subscription{GuildID: "g1", ChannelID: "c1", Topic: "surveillance", CreatedAt: t0})
+	f.subscribe(&digestbot.Subscription{GuildID: "g2", ChannelID: "c2", Query: `"facial recognition" -BMW`, CreatedAt: t0})
+	f.ingest("norway", "Norway closes Confucius Institute", "The institute in Bergen will close.", t0.Add(time.Minute))
+	f.ingest("stores", "Facial recognition in stores", "Stores, among them BMW dealers, used facial recognition.", t0.Add(2*time.Minute))
+	f.ingest("both", "Confucius Institute and surveillance", "Students say the Confucius Institute ran surveillance.", t0.Add(3*time.Minute))
+	f.ingest("cams", "Cameras everywhere", "Facial recognition cameras were installed.", t0.Add(4*time.Minute))
+	m := newTestMatcher(f, clk, 0)
+	st := run(t, m)
+	sameLines(t, f.queued(), []string{
+		"c1 norway Confucius Institute[Confucius,Institute]",
+		"c1 stores topic:surveillance[facial,recognition]",
+		"c1 both Confucius Institute[Confucius,Institute] topic:surveillance[surveillance]",
+		"c1 cams topic:surveillance[facial,recognition]",
+		"c2 cams \"facial recognition\" -BMW[facial,recognition]",
+	})
+	if st.Articles != 4 || st.Items != 5 || st.Hits != 6 || st.Subscriptions != 3 {
+		t.Errorf("stats %+v", st)
+	}
+	if wm := f.marks["matcher"]; wm != f.seq(4) {
+		t.Errorf("watermark %q, want the last entry %q", wm, f.seq(4))
+	}
+	// Nothing new: nothing more is queued.
+	if st := run(t, m); st.Articles != 0 || st.Items != 0 {
+		t.Errorf("second run %+v", st)
+	}
+}
+
+func TestMatcherKeepsWatermarkWhenQueueFails(t *testing.T) {
+	f := newFakeStore()
+	clk := &testClock{t0}
+	f.subscribe(&digestbot.Subscription{GuildID: "g", ChannelID: "c", Query: "bergen", CreatedAt: t0})
+	f.ingest("a1", "Bergen", "x", t0.Add(time.Minute))
+	m := newTestMatcher(f, clk, 0)
+	f.failNext = errors.New("redis down")
+	if _, err := m.RunOnce(context.Background()); err == nil {
+		t.Fatal("RunOnce succeeded although the queue write failed")
+	}
+	if wm := f.marks["matcher"]; wm != "" {
+		t.Fatalf("watermark moved to %q past an article that was not queued", wm)
+	}
+	run(t, m)
+	sameLines(t, f.queued(), []string{"c a1 bergen[bergen]"})
+	if f.marks["matcher"] != f.seq(1) {
+		t.Errorf("watermark %q after the retry", f.marks["matcher"])
+	}
+}
+
+func TestMatcherCreatedAtAndCatchUp(t *testing.T) {
+	f := newFakeStore()
+	clk := &testClock{t0}
+	f.ingest("old", "Bergen news", "before any subscription", t0.Add(-48*time.Hour))
+	f.ingest("recent", "Bergen news", "an hour before", t0.Add(-time.Hour))
+	m := newTestMatcher(f, clk, 0)
+	run(t, m) // passes both articles with no subscriptions
+
+	// A subscription created now does not get the articles before it...
+	late := f.subscribe(&digestbot.Subscription{GuildID: "g", ChannelID: "c", Query: "bergen", CreatedAt: t0})
+	run(t, m)
+	sameLines(t, f.queued(), nil)
+
+	// ...but one whose change reached the matcher after an article it
+	// should match gets that article on the next run.
+	f.ingest("race", "Bergen again", "ingested after the subscription", t0.Add(time.Minute))
+	m2 := newTestMatcher(f, clk, 0)
+	run(t, m2) // loads everything, matches "race" as new
+	sameLines(t, f.queued(), []string{"c race bergen[bergen]"})
+	f.unsubscribe(late)
+
+	// A matcher with a day of backfill gives a new subscription the
+	// article from an hour ago, not the one from two days ago.
+	m3 := newTestMatcher(f, clk, 24*time.Hour)
+	run(t, m3)
+	f.subscribe(&digestbot.Subscription{GuildID: "g", ChannelID: "c2", Query: "bergen", CreatedAt: t0})
+	st := run(t, m3)
+	sameLines(t, f.queued(), []string{"c race bergen[bergen]", "c2 race bergen[bergen]", "c2 recent bergen[bergen]"})
+	if st.CaughtUp != 2 {
+		t.Errorf("caught up %d articles, want the 2 since the cut-off", st.CaughtUp)
+	}
+}
+
+func TestMatcherFollowsTopicsAndRemovals(t *testing.T) {
+	f := newFakeStore()
+	clk := &testClock{t0}
+	sub := f.subscribe(&digestbot.Subscription{GuildID: "g", ChannelID: "c", Topic: "surveillance", CreatedAt: t0})
+	other := f.subscribe(&digestbot.Subscription{GuildID: "h", ChannelID: "d", Topic: "surveillance", CreatedAt: t0})
+	m := newTestMatcher(f, clk, 0)
+	run(t, m)
+	article := func(id, text string) {
+		f.ingest(id, "Story "+id, text, clk.t)
+		clk.t = clk.t.Add(time.Minute)
+		run(t, m)
+	}
+	// Guild g overrides the global topic; guild h keeps the global one.
+	f.putTopic(&digestbot.Topic{GuildID: "g", Name: "surveillance", Query: "cameras -bmw"})
+	article("a1", "cameras and facial recognition")
+	sameLines(t, f.queued(), []string{"c a1 topic:surveillance[cameras]", "d a1 topic:surveillance[facial,recognition]"})
+	// Deleting the guild topic falls back to the global one.
+	f.deleteTopic("g", "surveillance")
+	article("a2", "surveillance cameras at BMW")
+	sameLines(t, f.queued(), []string{"c a1 topic:surveillance[cameras]", "d a1 topic:surveillance[facial,recognition]",
+		"c a2 topic:surveillance[surveillance]", "d a2 topic:surveillance[surveillance]"})
+	// A removed subscription matches nothing more; a topic that is gone
+	// leaves its subscription unindexed, with the reason.
+	f.unsubscribe(other)
+	f.putTopic(&digestbot.Topic{GuildID: "g", Name: "surveillance", Query: "topic:missing"})
+	article("a3", "surveillance")
+	if n := len(f.queued()); n != 4 {
+		t.Errorf("queue has %d items, want still 4: %q", n, f.queued())
+	}
+	if why := m.Unindexed()[sub.ID]; !strings.Contains(why, `no topic named "missing"`) {
+		t.Errorf("unindexed reason %q", why)
+	}
+}
