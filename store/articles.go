@@ -19,12 +19,36 @@ const (
 	maxLogRead     = 10000
 )
 
+// putScript stores an article hash if it is absent. KEYS: the article.
+// ARGV: body JSON, ttl ms. Returns 0 when it stored a new article, else
+// {body, unlogged} of the stored one. The "unlogged" field marks an article
+// whose ingest log entry is not written yet; it goes away with the append,
+// so a put that failed between the two steps is finished by the next put
+// of the same article instead of leaving it unmatched for ever.
+var putScript = redis.NewScript(`
+local old = redis.call('HMGET', KEYS[1], 'body', 'unlogged')
+if old[1] then return old end
+redis.call('HSET', KEYS[1], 'body', ARGV[1], 'unlogged', '1')
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 0
+`)
+
+// updateScript replaces the body of an article that is still stored
+// (keeping its TTL; an expired article is not brought back). KEYS: the
+// article. ARGV: body JSON.
+var updateScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  redis.call('HSET', KEYS[1], 'body', ARGV[1])
+end
+return 0
+`)
+
 // PutArticles stores articles by id with the retention TTL: new ones are
 // added and appended to the ingest log, existing ones are updated in place
 // when their title, text, summary or tags changed. The batch costs one round
-// trip (SET NX GET of every article) plus one for the log appends and
-// updates. Every article is validated first; an invalid one fails the whole
-// batch with EINVALID and nothing is stored.
+// trip (an atomic put-if-absent of every article) plus one for the log
+// appends and updates. Every article is validated first; an invalid one
+// fails the whole batch with EINVALID and nothing is stored.
 func (s *Store) PutArticles(ctx context.Context, articles []*digestbot.Article) ([]digestbot.PutOutcome, error) {
 	for _, a := range articles {
 		if a == nil {
@@ -37,7 +61,7 @@ func (s *Store) PutArticles(ctx context.Context, articles []*digestbot.Article) 
 	if len(articles) == 0 {
 		return nil, nil
 	}
-	now := s.now()
+	now := s.now().UTC()
 	stored := make([]*digestbot.Article, len(articles))
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.Cmd, len(articles))
@@ -47,21 +71,39 @@ func (s *Store) PutArticles(ctx context.Context, articles []*digestbot.Article) 
 			c.Ingested = now
 		}
 		stored[i] = &c
-		// SET NX GET stores the article only if it is absent and returns
-		// what was there, so new-vs-existing is decided atomically.
-		cmds[i] = pipe.Do(ctx, "set", s.articleKey(a.ID), encode(&c), "px", s.retention.Milliseconds(), "nx", "get")
+		// Eval, not EvalSha: a pipeline cannot fall back on NOSCRIPT.
+		cmds[i] = putScript.Eval(ctx, pipe, []string{s.articleKey(a.ID)}, encode(&c), s.retention.Milliseconds())
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, s.fail("put articles", err)
 	}
 
 	out := make([]digestbot.PutOutcome, len(articles))
 	pipe = s.rdb.Pipeline()
 	minID := strconv.FormatInt(ms(s.retentionCutoff()), 10)
-	writes := 0
 	for i, c := range cmds {
-		old, err := c.Text()
-		if errors.Is(err, redis.Nil) {
+		key := s.articleKey(articles[i].ID)
+		prevBody, unlogged, isNew, err := putReply(c)
+		if err != nil {
+			return nil, s.fail("put articles", err)
+		}
+		if !isNew {
+			prev, err := decode[digestbot.Article]("put articles", prevBody)
+			if err != nil {
+				return nil, err
+			}
+			if contentChanged(prev, articles[i]) {
+				up := *stored[i]
+				up.Ingested = prev.Ingested
+				updateScript.Eval(ctx, pipe, []string{key}, encode(&up))
+				out[i] = digestbot.PutUpdated
+			} else {
+				out[i] = digestbot.PutUnchanged
+			}
+		}
+		if isNew || unlogged {
+			// New, or stored by an earlier put that never reached the
+			// log: append, then clear the mark.
 			out[i] = digestbot.PutNew
 			pipe.XAdd(ctx, &redis.XAddArgs{
 				Stream: s.ingestKey(),
@@ -69,34 +111,34 @@ func (s *Store) PutArticles(ctx context.Context, articles []*digestbot.Article) 
 				Approx: true,
 				Values: []string{"a", articles[i].ID},
 			})
-			writes++
-			continue
+			pipe.HDel(ctx, key, "unlogged")
 		}
-		if err != nil {
-			return nil, s.fail("put articles", err)
-		}
-		prev, err := decode[digestbot.Article]("put articles", old)
-		if err != nil {
-			return nil, err
-		}
-		if !contentChanged(prev, articles[i]) {
-			out[i] = digestbot.PutUnchanged
-			continue
-		}
-		out[i] = digestbot.PutUpdated
-		up := *stored[i]
-		up.Ingested = prev.Ingested
-		// XX KEEPTTL: an update neither resurrects an article that just
-		// expired nor extends its life.
-		pipe.Do(ctx, "set", s.articleKey(up.ID), encode(&up), "xx", "keepttl")
-		writes++
 	}
-	if writes > 0 {
-		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+	if pipe.Len() > 0 {
+		if _, err := pipe.Exec(ctx); err != nil {
 			return nil, s.fail("append to the ingest log", err)
 		}
 	}
 	return out, nil
+}
+
+// putReply reads the reply of putScript.
+func putReply(c *redis.Cmd) (body string, unlogged, isNew bool, err error) {
+	v, err := c.Result()
+	if err != nil {
+		return "", false, false, err
+	}
+	switch v := v.(type) {
+	case int64:
+		return "", false, true, nil
+	case []any:
+		if len(v) == 2 {
+			body, _ := v[0].(string)
+			u, _ := v[1].(string)
+			return body, u != "", false, nil
+		}
+	}
+	return "", false, false, fmt.Errorf("unexpected reply %T from the put script", v)
 }
 
 // contentChanged reports whether an incoming article differs from the stored
@@ -112,12 +154,12 @@ func (s *Store) GetArticles(ctx context.Context, ids []string) ([]*digestbot.Art
 	if len(ids) == 0 {
 		return nil, nil
 	}
-	// One GET per key in a pipeline rather than MGET: the keys live in
-	// different cluster slots.
+	// One command per key in a pipeline: the keys live in different
+	// cluster slots.
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.StringCmd, len(ids))
 	for i, id := range ids {
-		cmds[i] = pipe.Get(ctx, s.articleKey(id))
+		cmds[i] = pipe.HGet(ctx, s.articleKey(id), "body")
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, s.fail("get articles", err)

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -192,6 +193,30 @@ func testPutArticles(t *testing.T, b backend) {
 	if !slices.Equal(ids, []string{a1.ID, a2.ID, article(3).ID}) {
 		t.Fatalf("ingest log holds %v; only the three new articles should be there, in order", ids)
 	}
+
+	t.Run("a put cut off before the log append is finished by the next put", func(t *testing.T) {
+		a := article(7)
+		stale := *a
+		stale.Ingested = time.Now().Add(-time.Hour).UTC()
+		// What a put that stored the article and then lost its connection
+		// leaves behind (see the key schema).
+		err := st.Client().HSet(c, st.Prefix()+"a:"+a.ID, "body", mustJSON(t, &stale), "unlogged", "1").Err()
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := st.PutArticles(c, []*digestbot.Article{a})
+		if err != nil || out[0] != digestbot.PutNew {
+			t.Fatalf("put = %v, %v; want new, so that it is matched", out, err)
+		}
+		log, _ := st.ArticlesAfter(c, "", 0)
+		if last := log[len(log)-1]; last.ArticleID != a.ID {
+			t.Fatalf("the article is not in the ingest log: last entry %+v", last)
+		}
+		out, _ = st.PutArticles(c, []*digestbot.Article{a})
+		if out[0] != digestbot.PutUnchanged {
+			t.Fatalf("third put = %v, want unchanged", out[0])
+		}
+	})
 
 	t.Run("invalid article stores nothing", func(t *testing.T) {
 		bad := article(4)
@@ -946,6 +971,15 @@ func testDeleteGuild(t *testing.T, b backend) {
 	if !slices.Equal(left, []string{"g2"}) {
 		t.Fatalf("guilds left = %v", left)
 	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 func must(t *testing.T, f func() error) {
