@@ -1,5 +1,145 @@
 package main
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
 
-func cmdMatch(ctx context.Context, e *env, args []string) error { return notBuilt(e, "match", args) }
+	digestbot "github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/ingest"
+	"github.com/digestbot/digestbot/subscriptions"
+)
+
+const matchSynopsis = `match [--json] QUERY SOURCE...
+
+Shows which articles of SOURCE (files, http(s) URLs or - for stdin: feeds
+or text newsletters, as ingest reads them) the QUERY matches, and why: the
+query terms each article matched. Nothing is stored. QUERY is in the
+subscription language: words (all must occur), "exact phrases", OR,
+-excluded, (groups), prefix*, title: source: tag:, topic:NAME (topics of the
+configuration file). Quote it for the shell: '"facial recognition" -BMW'.`
+
+// cmdMatch runs one query over the articles of some sources.
+func cmdMatch(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "match", matchSynopsis)
+	asJSON := fs.Bool("json", false, "print one JSON article object per line, with \"matched\"; nothing else on stdout")
+	words, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(words) < 2 {
+		fs.Usage()
+		return errUsage
+	}
+	q, err := subscriptions.Parse(words[0])
+	if err != nil {
+		return err
+	}
+	if len(q.Topics()) > 0 {
+		if q, err = resolveConfigTopics(e, q); err != nil {
+			return err
+		}
+	}
+	opts := ingest.LoadOptions{Stdin: e.stdin}
+	for _, src := range words[1:] {
+		if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
+			allow, _ := strconv.ParseBool(e.getenv("DIGESTBOT_ALLOW_PRIVATE_FEEDS"))
+			opts.Fetcher = ingest.NewFetcher(ingest.FetcherOptions{AllowPrivate: allow, UserAgent: userAgent()})
+			break
+		}
+	}
+	var arts []*digestbot.Article
+	for _, src := range words[1:] {
+		a, err := ingest.Load(ctx, src, opts)
+		if err != nil {
+			return err
+		}
+		arts = append(arts, a...)
+	}
+	hits := matchArticles(q, arts)
+	if err := printMatches(e.stdout, hits, *asJSON); err != nil {
+		return err
+	}
+	fmt.Fprintf(summaryOut(e, *asJSON), "%d of %d articles match %s\n", len(hits), len(arts), q)
+	return nil
+}
+
+// resolveConfigTopics replaces topic references with the operator's topics
+// from the configuration file.
+func resolveConfigTopics(e *env, q *subscriptions.Query) (*subscriptions.Query, error) {
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return nil, err
+	}
+	topics := map[string]string{}
+	for _, t := range cfg.Topics {
+		topics[digestbot.NormalizeTopicName(t.Name)] = t.Query
+	}
+	var parseErr error
+	r, err := q.ResolveTopics(func(name string) (*subscriptions.Query, bool) {
+		text, ok := topics[name]
+		if !ok {
+			return nil, false
+		}
+		tq, err := subscriptions.Parse(text)
+		if err != nil {
+			parseErr = fmt.Errorf("topic %s in the configuration: %w", name, err)
+			return nil, false
+		}
+		return tq, true
+	})
+	if parseErr != nil {
+		return nil, parseErr
+	}
+	return r, err
+}
+
+// articleMatch is one matching article and the terms that made it match.
+type articleMatch struct {
+	article *digestbot.Article
+	terms   []string
+}
+
+// matchArticles returns the articles q matches, in their order.
+func matchArticles(q *subscriptions.Query, arts []*digestbot.Article) []articleMatch {
+	var out []articleMatch
+	var d subscriptions.Doc
+	for _, a := range arts {
+		d.Reset(a.Title, a.Text, a.Source, a.Tags)
+		if terms, ok := q.Match(&d); ok {
+			out = append(out, articleMatch{a, terms})
+		}
+	}
+	return out
+}
+
+func printMatches(w io.Writer, hits []articleMatch, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		for _, h := range hits {
+			if err := enc.Encode(h.article.JSON(h.terms)); err != nil {
+				return fmt.Errorf("writing article %s: %w", h.article.ID, err)
+			}
+		}
+		return nil
+	}
+	for _, h := range hits {
+		a := h.article
+		date := "no date"
+		if !a.Published.IsZero() {
+			date = a.Published.UTC().Format("2006-01-02")
+		}
+		fmt.Fprintf(w, "%s\n  %s · %s", a.Title, a.Source, date)
+		if a.URL != "" {
+			fmt.Fprintf(w, " · %s", a.URL)
+		}
+		if _, err := fmt.Fprintf(w, "\n  matched: %s\n\n", strings.Join(h.terms, ", ")); err != nil {
+			return err
+		}
+	}
+	return nil
+}
