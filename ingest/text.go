@@ -102,6 +102,16 @@ func (w *textWriter) text(t []byte) {
 			size = 1
 		)
 		if c < utf8.RuneSelf {
+			// ASCII without the Unicode tables: space, control, or text.
+			switch {
+			case c == ' ' || (c >= '\t' && c <= '\r'):
+				w.space = true
+				i++
+				continue
+			case c < ' ' || c == 0x7f:
+				i++
+				continue
+			}
 			r = rune(c)
 		} else {
 			r, size = utf8.DecodeRune(t[i:])
