@@ -3,6 +3,13 @@
 // TLS, or a Redis Cluster), or over an embedded in-process miniredis when no
 // Redis is configured.
 //
+// Open connects (EINVALID for a bad URL, EUNAVAILABLE within a few seconds
+// when Redis does not answer); OpenRetry keeps trying with backoff, for the
+// long-running bot; OpenEmbedded starts the in-process store. Every call is
+// bounded by dial, read and write timeouts; network failures and timeouts
+// come back as EUNAVAILABLE, never as a hang or a panic. Client and Prefix
+// let other packages keep their own keys next to the store's.
+//
 // # Key schema
 //
 // Every key starts with the configured prefix P ("digestbot:" by default).
@@ -35,6 +42,10 @@
 //	                                     newline separated), "data" (Delivery JSON),
 //	                                     "part:N" -> posted message id
 //	P{c:GUILD:CHANNEL}:state     string  ChannelState JSON
+//
+// All suites run on a single redis-server, on a three-node Redis Cluster
+// and on the embedded store (see store_test.go), so a multi-key operation
+// that crossed slots would fail in the tests.
 //
 // Guild and channel ids may not contain '{', '}', ':' or white space, so a
 // key of one guild can never be read as a key of another.

@@ -2,6 +2,14 @@
 // a free loopback port when the binary is on PATH, or the server named by
 // DIGESTBOT_TEST_REDIS_URL) or on the embedded miniredis.
 //
+//   - Open(tb): a store on one shared in-memory redis-server, under a prefix
+//     of the test's own (keys deleted at the end).
+//   - RealRedis(tb): a server of the test's own with appendonly on, whose
+//     Stop (SIGKILL) and Start (same port and directory) make crash and
+//     restart tests; open a store on it with OpenOn(tb, store.Options{URL: srv.URL}).
+//   - Cluster(tb): seeds of a shared three-node Redis Cluster.
+//   - OpenEmbedded(tb): a store on a fresh in-process miniredis.
+//
 // Without a real server the helpers that need one skip the test with a loud
 // message, or fail it when DIGESTBOT_REQUIRE_REDIS=1 (CI sets it), so that CI
 // cannot pass without having run against a real redis-server.
@@ -201,11 +209,11 @@ func requireBinary(tb testing.TB) string {
 	if err == nil {
 		return bin
 	}
-	msg := "storetest: NO REAL REDIS: redis-server is not on PATH and " + EnvURL +
-		" is unset; this test needs a real server and is SKIPPED (install redis-server)"
+	msg := "storetest: NO REAL REDIS: redis-server is not on PATH and " + EnvURL + " is unset"
 	if os.Getenv(EnvRequire) == "1" {
-		tb.Fatal(msg + "; failing because " + EnvRequire + "=1")
+		tb.Fatal(msg + "; FAILING because " + EnvRequire + "=1 (install redis-server)")
 	}
+	msg += "; this test needs a real server and is SKIPPED (install redis-server, or set " + EnvRequire + "=1 to fail instead)"
 	fmt.Fprintln(os.Stderr, msg)
 	tb.Skip(msg)
 	return ""
