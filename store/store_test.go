@@ -549,7 +549,7 @@ func testTopics(t *testing.T, b backend) {
 		t.Fatal(err)
 	}
 	tp2 := *tp
-	tp2.Query = "surveillance"
+	tp2.Name, tp2.Query = " Surveillance", "surveillance" // the same topic, not yet normalised
 	if err := st.PutTopic(c, &tp2, 1); err != nil {
 		t.Fatalf("replacing a topic at the limit: %v", err)
 	}

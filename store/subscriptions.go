@@ -224,8 +224,9 @@ func decodeAll[T any](op string, vals []string) ([]*T, error) {
 	return out, nil
 }
 
-// PutTopic creates or replaces a guild topic; ELIMIT when it would be the
-// guild's limit+1-th topic.
+// PutTopic creates or replaces a guild topic (its name normalised to lower
+// case); ELIMIT when it would be the guild's limit+1-th topic (the default
+// when limit <= 0).
 func (s *Store) PutTopic(ctx context.Context, t *digestbot.Topic, limit int) error {
 	if t == nil {
 		return digestbot.Errorf(digestbot.EINVALID, "topic is missing")
@@ -236,14 +237,15 @@ func (s *Store) PutTopic(ctx context.Context, t *digestbot.Topic, limit int) err
 	if err := checkID("guild", t.GuildID); err != nil {
 		return err
 	}
-	if err := digestbot.ValidateTopicName(t.Name); err != nil {
+	c := *t
+	c.Name = digestbot.NormalizeTopicName(c.Name)
+	if err := digestbot.ValidateTopicName(c.Name); err != nil {
 		return err
 	}
-	if t.Query == "" {
-		return digestbot.Errorf(digestbot.EINVALID, "topic %q has no query", t.Name)
+	if c.Query == "" {
+		return digestbot.Errorf(digestbot.EINVALID, "topic %q has no query", c.Name)
 	}
 	limit = limitOrDefault(limit, digestbot.DefaultMaxTopicsPerGuild)
-	c := *t
 	if c.UpdatedAt.IsZero() {
 		c.UpdatedAt = s.now().UTC()
 	}
