@@ -1,5 +1,262 @@
 package main
 
-import "context"
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
 
-func cmdRun(ctx context.Context, e *env, args []string) error { return notBuilt(e, "run", args) }
+	"github.com/robfig/cron/v3"
+
+	digestbot "github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/bot"
+	"github.com/digestbot/digestbot/config"
+	"github.com/digestbot/digestbot/digest"
+	"github.com/digestbot/digestbot/httpapi"
+	"github.com/digestbot/digestbot/ingest"
+	"github.com/digestbot/digestbot/metrics"
+	"github.com/digestbot/digestbot/store"
+)
+
+// shutdownBudget is how long SIGTERM may take in all: under the 10 s that
+// container runtimes give before SIGKILL.
+const shutdownBudget = 9 * time.Second
+
+func cmdRun(ctx context.Context, e *env, args []string) error {
+	err := runBot(ctx, e, args)
+	if err != nil && ctx.Err() != nil && !errors.Is(err, errUsage) {
+		// Stopped while starting: a signal, not a failure.
+		return nil
+	}
+	return err
+}
+
+func runBot(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "run", "run\n\nRuns the bot: Discord gateway and slash commands, feed polling, the matcher,\ndigest schedules and the HTTP endpoint. Configured by environment variables\n(see README or 'digestbot check-config').")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(e)
+	if err != nil {
+		return err
+	}
+	if cfg.DiscordToken == "" {
+		return digestbot.Errorf(digestbot.EINVALID, "DISCORD_TOKEN (or DISCORD_TOKEN_FILE) is not set: the bot needs its token; try 'digestbot demo' to see it without Discord")
+	}
+	log := newLogger(e.stderr)
+	log.Info("digestbot starting", "version", Version, "shard", cfg.ShardID, "shards", cfg.ShardCount)
+
+	// Store: an unreachable Redis is retried with backoff until it answers or we are stopped.
+	var st *store.Store
+	opts := store.Options{URL: cfg.RedisURL, Prefix: cfg.KeyPrefix, Retention: cfg.Retention, Logger: log}
+	if cfg.RedisURL == "" {
+		log.Warn("DIGESTBOT_REDIS_URL is unset: using the embedded in-memory store; nothing is persisted")
+		st, err = store.OpenEmbedded(ctx, opts)
+	} else {
+		st, err = store.OpenRetry(ctx, opts)
+	}
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	m := metrics.New()
+	c := newCore(cfg, st, log, time.Now)
+	onStored := func(ctx context.Context, arts []*digestbot.Article, outcomes []digestbot.PutOutcome) {
+		for _, o := range outcomes {
+			m.ArticlesIngested.WithLabelValues(o.String()).Inc()
+		}
+		c.onStored(ctx, arts, outcomes)
+	}
+
+	b, err := bot.New(bot.Options{
+		Token:             cfg.DiscordToken,
+		APIBaseURL:        cfg.DiscordAPIURL,
+		GuildID:           cfg.GuildID,
+		ShardID:           cfg.ShardID,
+		ShardCount:        cfg.ShardCount,
+		Handler:           c.service,
+		Logger:            log,
+		ManagerRole:       cfg.Permissions.ManagerRole,
+		CommandsPerMinute: cfg.Limits.CommandsPerMinute,
+		OnGuildJoined: func(guildID string) {
+			if err := st.MarkGuildLeft(context.Background(), guildID, time.Time{}); err != nil {
+				log.Warn("could not record a guild join", "guild", guildID, "err", err)
+			}
+		},
+		OnGuildLeft: func(guildID string) {
+			log.Info("removed from a guild; its data will be deleted after the grace period", "guild", guildID, "grace", cfg.GuildDataGrace)
+			if err := st.MarkGuildLeft(context.Background(), guildID, time.Now()); err != nil {
+				log.Error("could not record a guild leave", "guild", guildID, "err", err)
+			}
+		},
+		OnDiscordError: func(op, code string) { m.DiscordErrors.WithLabelValues(code).Inc() },
+		OnRateLimited:  func(string) { m.DiscordRateLimit.Inc() },
+		OnCommand:      func(name string, d time.Duration, _ string) { m.ObserveCommand(name, d) },
+	})
+	if err != nil {
+		return err
+	}
+	c.deliverer.Transport = countingTransport{b, m}
+
+	sched := &digest.Scheduler{
+		Store:    st,
+		Deliver:  c.deliverer.Deliver,
+		Defaults: digest.Defaults{Spec: cfg.Schedule.Default, TimeZone: cfg.Schedule.TimeZone, MinInterval: cfg.Schedule.MinInterval},
+		Logger:   log,
+	}
+	c.service.ScheduleChanged = func(ctx context.Context, _ digestbot.ChannelRef) {
+		if err := sched.Reload(ctx); err != nil {
+			log.Warn("schedule reload failed; the periodic refresh will retry", "err", err)
+		}
+	}
+
+	// Background jobs run until jobsCtx ends.
+	jobsCtx, stopJobs := context.WithCancel(ctx)
+	defer stopJobs()
+
+	// Feed polling and matching run on shard 0 only, so that several
+	// shard processes do not fetch the same feeds or race on the matcher.
+	jobs := cron.New(cron.WithChain(cron.SkipIfStillRunning(cronLog{log}), cron.Recover(cronLog{log})))
+	pollDone := make(chan struct{})
+	if cfg.ShardID == 0 {
+		poller, err := ingest.NewPoller(ingest.PollerOptions{
+			Articles:    st,
+			Feeds:       st,
+			ConfigFeeds: configFeeds(cfg),
+			Fetcher:     c.fetcher,
+			Interval:    cfg.Polling.Interval,
+			MaxFailures: cfg.Polling.MaxFailures,
+			OnStored:    onStored,
+			Logger:      log,
+		})
+		if err != nil {
+			return err
+		}
+		go func() { defer close(pollDone); poller.Run(jobsCtx) }()
+		if _, err := jobs.AddFunc(cfg.Schedule.MatchEvery, func() {
+			stats, err := c.matcher.RunOnce(jobsCtx)
+			if err != nil {
+				log.Error("matcher run failed; it will retry on the next tick", "err", err)
+				return
+			}
+			m.Matches.Add(float64(stats.Items))
+		}); err != nil {
+			return digestbot.Errorf(digestbot.EINVALID, "schedule.match %q: %v", cfg.Schedule.MatchEvery, err)
+		}
+	} else {
+		close(pollDone)
+	}
+	if _, err := jobs.AddFunc("@every 1h", func() { deleteLeftGuilds(jobsCtx, st, cfg.GuildDataGrace, log) }); err != nil {
+		return err
+	}
+
+	var srv *httpapi.Server
+	if cfg.HTTPAddr != "" {
+		srv, err = httpapi.Start(httpapi.Options{
+			Addr:    cfg.HTTPAddr,
+			Metrics: m.Handler(),
+			Push:    ingest.PushHandler(ingest.PushOptions{Token: cfg.IngestToken, Articles: st, OnStored: onStored, Logger: log}),
+			Ready: []httpapi.Check{
+				{Name: "redis", Test: st.Ping},
+				{Name: "gateway", Test: func(context.Context) error {
+					if !b.Connected() {
+						return errors.New("not connected")
+					}
+					return nil
+				}},
+			},
+			Logger: log,
+		})
+		if err != nil {
+			return digestbot.Errorf(digestbot.EINVALID, "DIGESTBOT_HTTP_ADDR=%s: %v", cfg.HTTPAddr, err)
+		}
+		log.Info("http endpoint listening", "addr", srv.Addr())
+	}
+
+	if err := b.Open(ctx); err != nil {
+		return fmt.Errorf("connect to discord: %w", err)
+	}
+	if err := sched.Start(jobsCtx); err != nil {
+		b.Close()
+		return err
+	}
+	jobs.Start()
+	log.Info("digestbot running")
+
+	<-ctx.Done()
+	log.Info("shutting down")
+	deadline, cancel := context.WithTimeout(context.Background(), shutdownBudget)
+	defer cancel()
+	// Reverse order of start: stop taking interactions and close the gateway
+	// (REST still works for digests in flight), let running digests finish,
+	// then stop the jobs and the HTTP endpoint.
+	if err := b.Close(); err != nil {
+		log.Warn("closing the gateway", "err", err)
+	}
+	if err := sched.Stop(deadline); err != nil {
+		log.Warn("digests still running at shutdown; they resume at the next start", "err", err)
+	}
+	select {
+	case <-jobs.Stop().Done():
+	case <-deadline.Done():
+	}
+	stopJobs()
+	select {
+	case <-pollDone:
+	case <-deadline.Done():
+	}
+	if srv != nil {
+		srv.Shutdown(deadline)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// countingTransport counts confirmed digest messages.
+type countingTransport struct {
+	digest.Transport
+	m *metrics.Metrics
+}
+
+func (t countingTransport) Post(ctx context.Context, ch digestbot.ChannelRef, msg digest.Message, nonce string) (string, error) {
+	id, err := t.Transport.Post(ctx, ch, msg, nonce)
+	if err == nil {
+		t.m.DigestsPosted.Inc()
+	}
+	return id, err
+}
+
+// configFeeds turns the configuration's feeds into domain feeds.
+func configFeeds(cfg *config.Config) []*digestbot.Feed {
+	out := make([]*digestbot.Feed, 0, len(cfg.Feeds))
+	for _, f := range cfg.Feeds {
+		out = append(out, &digestbot.Feed{URL: f.URL, Name: f.Name, Interval: f.Interval})
+	}
+	return out
+}
+
+// deleteLeftGuilds deletes the data of guilds the bot left more than grace ago.
+func deleteLeftGuilds(ctx context.Context, st *store.Store, grace time.Duration, log *slog.Logger) {
+	guilds, err := st.GuildsLeftBefore(ctx, time.Now().Add(-grace))
+	if err != nil {
+		log.Warn("listing departed guilds", "err", err)
+		return
+	}
+	for _, g := range guilds {
+		if err := st.DeleteGuild(ctx, g); err != nil {
+			log.Error("deleting a departed guild's data", "guild", g, "err", err)
+			continue
+		}
+		log.Info("deleted the data of a guild the bot left", "guild", g, "grace", grace)
+	}
+}
+
+// cronLog adapts slog to robfig/cron's logger.
+type cronLog struct{ l *slog.Logger }
+
+func (c cronLog) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
+func (c cronLog) Error(err error, msg string, kv ...any) {
+	c.l.Error("cron: "+msg, append(kv, "err", err)...)
+}

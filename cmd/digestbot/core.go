@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	digestbot "github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/archive"
+	botcommands "github.com/digestbot/digestbot/commands"
+	"github.com/digestbot/digestbot/config"
+	"github.com/digestbot/digestbot/digest"
+	"github.com/digestbot/digestbot/ingest"
+	"github.com/digestbot/digestbot/store"
+	"github.com/digestbot/digestbot/subscriptions"
+)
+
+// core is the bot without a chat front end: store, archive index, matcher,
+// digest delivery and the command service. `run` puts Discord in front of
+// it, the demo prompt a terminal.
+type core struct {
+	cfg       *config.Config
+	st        *store.Store
+	log       *slog.Logger
+	topics    []*digestbot.Topic
+	index     *archive.Index
+	matcher   *subscriptions.Matcher
+	deliverer *digest.Deliverer
+	fetcher   *ingest.Fetcher
+	service   *botcommands.Service
+	// onStored runs after articles are stored (poller, push API, commands).
+	onStored func(ctx context.Context, arts []*digestbot.Article, outcomes []digestbot.PutOutcome)
+}
+
+// globalTopics turns the configuration's topics into domain topics.
+func globalTopics(cfg *config.Config) []*digestbot.Topic {
+	out := make([]*digestbot.Topic, 0, len(cfg.Topics))
+	for _, t := range cfg.Topics {
+		out = append(out, &digestbot.Topic{Name: t.Name, Query: t.Query})
+	}
+	return out
+}
+
+// newCore wires the core over an open store. The transport is set later by
+// the front end (the Discord bot needs the command service first).
+func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() time.Time) *core {
+	c := &core{cfg: cfg, st: st, log: log, topics: globalTopics(cfg)}
+	c.index = newArchive(st)
+	c.matcher = subscriptions.NewMatcher(st, subscriptions.MatcherOptions{GlobalTopics: c.topics, Logger: log, Now: now})
+	c.deliverer = &digest.Deliverer{
+		Store:   st,
+		Logger:  log,
+		Clock:   now,
+		Compose: digest.ComposeOptions{MaxItemsPerSection: cfg.Limits.ItemsPerSection, Topics: topicQueries(c.topics)},
+	}
+	c.fetcher = ingest.NewFetcher(ingest.FetcherOptions{
+		AllowPrivate: cfg.AllowPrivateFeeds,
+		Timeout:      cfg.Polling.Timeout,
+		MaxBodyBytes: cfg.Polling.MaxBodyBytes,
+		UserAgent:    "digestbot/" + Version + " (+https://github.com/digestbot/digestbot)",
+	})
+	c.onStored = func(ctx context.Context, arts []*digestbot.Article, outcomes []digestbot.PutOutcome) {
+		changed := make([]*digestbot.Article, 0, len(arts))
+		for i, a := range arts {
+			if outcomes[i] != digestbot.PutUnchanged {
+				changed = append(changed, a)
+			}
+		}
+		if len(changed) == 0 {
+			return
+		}
+		if err := c.index.Add(ctx, changed); err != nil {
+			// The archive can be rebuilt (digestbot lookup --rebuild); the articles are safe.
+			log.Error("archive: indexing failed", "articles", len(changed), "err", err)
+		}
+	}
+	c.service = &botcommands.Service{
+		Store:        st,
+		Config:       cfg,
+		GlobalTopics: c.topics,
+		MatchNow: func(ctx context.Context) error {
+			_, err := c.matcher.RunOnce(ctx)
+			return err
+		},
+		Preview: func(ctx context.Context, ref digestbot.ChannelRef) ([]digest.Message, error) {
+			_, msgs, err := c.deliverer.Preview(ctx, ref)
+			return msgs, err
+		},
+		PostNow: func(ctx context.Context, ref digestbot.ChannelRef) (int, error) {
+			res, err := c.deliverer.Deliver(ctx, ref)
+			if err != nil {
+				return 0, err
+			}
+			if res.Busy {
+				return 0, digestbot.Errorf(digestbot.ECONFLICT, "a digest for this channel is being posted right now; try again in a minute")
+			}
+			if res.Paused {
+				return 0, digestbot.Errorf(digestbot.EUNAVAILABLE, "delivery to this channel is paused: %s", res.PausedReason)
+			}
+			return res.Stories, nil
+		},
+		Search: lookupSearch(c.index),
+		CheckFeed: func(ctx context.Context, url string) (int, error) {
+			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+			defer cancel()
+			arts, err := ingest.Load(ctx, url, ingest.LoadOptions{Fetcher: c.fetcher})
+			return len(arts), err
+		},
+		Now: now,
+		Log: log,
+	}
+	return c
+}
+
+func topicQueries(ts []*digestbot.Topic) map[string]string {
+	m := make(map[string]string, len(ts))
+	for _, t := range ts {
+		m[t.Name] = t.Query
+	}
+	return m
+}

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/digestbot/digestbot/discordtest"
+	"github.com/digestbot/digestbot/store/storetest"
+)
+
+// syncBuffer is a bytes.Buffer safe for the logger and the test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestRunEndToEnd runs `digestbot run` as a user would: the real discordgo
+// client against a Discord-compatible server on loopback, and a real
+// redis-server. It registers the commands, answers /subscribe, and after a
+// newsletter is ingested /digest now posts a digest whose embeds link the story.
+func TestRunEndToEnd(t *testing.T) {
+	srv := storetest.RealRedis(t)
+	dc := discordtest.New(t)
+	envv := map[string]string{
+		"DISCORD_TOKEN":             dc.Token,
+		"DIGESTBOT_DISCORD_API_URL": dc.URL(),
+		"DIGESTBOT_REDIS_URL":       srv.URL,
+		"DIGESTBOT_GUILD_ID":        dc.GuildID,
+		"DIGESTBOT_HTTP_ADDR":       "127.0.0.1:0",
+	}
+	getenv := func(k string) string { return envv[k] }
+	logs := &syncBuffer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"run"}, &env{getenv: getenv, stdin: strings.NewReader(""), stdout: logs, stderr: logs})
+	}()
+	stopped := false
+	stop := func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("run returned %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Error("run did not stop within 15 s of SIGTERM")
+		}
+	}
+	defer func() {
+		stop()
+		if t.Failed() {
+			t.Logf("bot log:\n%s", logs.String())
+		}
+	}()
+
+	// Commands registered on the guild, names as in DESIGN.md.
+	cmds := dc.WaitCommands(dc.GuildID)
+	var names []string
+	for _, raw := range cmds {
+		var c struct{ Name string }
+		json.Unmarshal(raw, &c)
+		names = append(names, c.Name)
+	}
+	for _, want := range []string{"subscribe", "unsubscribe", "subscriptions", "schedule", "digest", "lookup", "feeds", "topics", "help"} {
+		if !strings.Contains(" "+strings.Join(names, " ")+" ", " "+want+" ") {
+			t.Errorf("command /%s not registered (got %v)", want, names)
+		}
+	}
+
+	const manageChannels = 16
+	sub := dc.SendInteraction(discordtest.Interaction{Command: "subscribe", Permissions: manageChannels, Options: []discordtest.Option{discordtest.Str("query", "Confucius")}})
+	reply := dc.WaitReply(sub)
+	if !strings.Contains(reply.Content, "Subscribed") || !strings.Contains(reply.Content, "`Confucius`") {
+		t.Fatalf("/subscribe answered %q", reply.Content)
+	}
+
+	// Ingest the newsletter with the CLI into the same Redis.
+	// The project's sample newsletter is read too when it is beside the checkout.
+	sources := []string{"ingest", "testdata/brief.txt"}
+	wantLinks := []string{"https://nordic-wire.example/education/bergen-confucius"}
+	const sample = "../../../shared/samples/china-brief-2021-03-20.txt"
+	if _, err := os.Stat(sample); err == nil {
+		sources = append(sources, sample)
+		wantLinks = append(wantLinks, "https://www.rfa.org/mandarin/yataibaodao/junshiwaijiao/cl-03192021135434.html")
+	} else {
+		t.Logf("sample newsletter not found at %s; using the project's fixture only", sample)
+	}
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), sources, &env{getenv: getenv, stdin: strings.NewReader(""), stdout: &out, stderr: &errOut}); err != nil {
+		t.Fatalf("ingest: %v\n%s", err, errOut.String())
+	}
+
+	now := dc.SendInteraction(discordtest.Interaction{Command: "digest now", Permissions: manageChannels})
+	if r := dc.WaitReply(now); !strings.Contains(r.Content, fmt.Sprintf("Posted a digest of %s", stories(len(wantLinks)))) {
+		t.Errorf("/digest now answered %q", r.Content)
+	}
+	msgs := dc.WaitMessages(dc.ChannelID, 1)
+	linked := map[string]bool{}
+	for _, m := range msgs {
+		if m.Nonce == "" || !m.EnforceNonce {
+			t.Errorf("digest message sent without nonce/enforce_nonce: %+v", m)
+		}
+		for _, e := range m.Embeds {
+			if strings.Contains(e.Title, "Confucius") {
+				linked[e.URL] = true
+			}
+			if strings.Contains(e.URL, "harbour-daily") {
+				t.Errorf("the digest carries a story the subscription does not match: %+v", e)
+			}
+		}
+	}
+	for _, u := range wantLinks {
+		if !linked[u] {
+			t.Errorf("no embed links %s; linked: %v", u, linked)
+		}
+	}
+
+	// A member without Manage Channels is refused, server-side.
+	denied := dc.SendInteraction(discordtest.Interaction{Command: "unsubscribe", Options: []discordtest.Option{discordtest.Str("subscription", "confucius")}})
+	if r := dc.WaitReply(denied); !r.Ephemeral() || !strings.Contains(r.Content, "Manage Channels") {
+		t.Errorf("unprivileged /unsubscribe answered %q (ephemeral %v)", r.Content, r.Ephemeral())
+	}
+
+	stop()
+	if !strings.Contains(logs.String(), "stopped") {
+		t.Errorf("no clean shutdown in the log")
+	}
+}
+
+func TestRunRefusesMissingToken(t *testing.T) {
+	_, errOut, code := runCLI(t, nil, "run")
+	if code == 0 || !strings.Contains(errOut, "DISCORD_TOKEN") {
+		t.Errorf("exit %d, stderr %q", code, errOut)
+	}
+}
+
+func stories(n int) string {
+	if n == 1 {
+		return "1 story"
+	}
+	return fmt.Sprintf("%d stories", n)
+}
