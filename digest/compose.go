@@ -12,6 +12,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -52,6 +53,9 @@ type ComposeOptions struct {
 	SummaryLen         int               // characters per summary
 	MergeWindow        time.Duration     // reports further apart in time are not merged
 	Topics             map[string]string // topic name -> query, for the "/lookup" hint of a topic section
+	// Cache, when set, keeps the analysis of each article across calls, so
+	// an article in many channels' digests is analysed once.
+	Cache *ArticleCache
 }
 
 // Digest is one channel's digest for one window, independent of any chat
@@ -120,7 +124,7 @@ func Compose(ch ChannelInfo, items []digestbot.PendingItem, articles map[string]
 	type entry struct {
 		a    *digestbot.Article
 		hits []digestbot.Hit
-		sig  []uint64
+		info *articleInfo
 	}
 	var entries []*entry
 	seen := make(map[string]bool, len(items))
@@ -130,7 +134,7 @@ func Compose(ch ChannelInfo, items []digestbot.PendingItem, articles map[string]
 			continue
 		}
 		seen[a.ID] = true
-		entries = append(entries, &entry{a: a, hits: it.Hits, sig: titleSignature(a.Title)})
+		entries = append(entries, &entry{a: a, hits: it.Hits, info: opts.Cache.get(a)})
 	}
 	if len(entries) == 0 {
 		return nil
@@ -147,9 +151,9 @@ func Compose(ch ChannelInfo, items []digestbot.PendingItem, articles map[string]
 	index := make(map[uint64][]int)
 	for _, e := range entries {
 		best := -1
-		if opts.Similarity <= 1 && len(e.sig) > 0 {
+		if opts.Similarity <= 1 && len(e.info.sig) > 0 {
 			cands := map[int]bool{}
-			for _, h := range e.sig {
+			for _, h := range e.info.sig {
 				for _, c := range index[h] {
 					cands[c] = true
 				}
@@ -162,7 +166,7 @@ func Compose(ch ChannelInfo, items []digestbot.PendingItem, articles map[string]
 		search:
 			for _, c := range ids {
 				for _, m := range clusters[c].members {
-					if withinWindow(m.a.Published, e.a.Published, opts.MergeWindow) && jaccard(m.sig, e.sig) >= opts.Similarity {
+					if withinWindow(m.a.Published, e.a.Published, opts.MergeWindow) && jaccard(m.info.sig, e.info.sig) >= opts.Similarity {
 						best = c
 						break search
 					}
@@ -174,7 +178,7 @@ func Compose(ch ChannelInfo, items []digestbot.PendingItem, articles map[string]
 			clusters = append(clusters, &cluster{})
 		}
 		clusters[best].members = append(clusters[best].members, e)
-		for _, h := range e.sig {
+		for _, h := range e.info.sig {
 			if l := index[h]; len(l) == 0 || l[len(l)-1] != best {
 				index[h] = append(index[h], best)
 			}
@@ -205,7 +209,7 @@ func Compose(ch ChannelInfo, items []digestbot.PendingItem, articles map[string]
 			}
 		}
 		it.Terms = terms
-		it.Summary = querySummary(lead.a, terms, opts.SummaryLen)
+		it.Summary = querySummary(lead.a, lead.info, terms, opts.SummaryLen)
 		label := it.Labels[0]
 		s := sections[label]
 		if s == nil {
@@ -396,11 +400,7 @@ func lookupHint(label string, topics map[string]string, oldest, now time.Time) s
 // querySummary returns a summary of a biased to the terms: the sentence
 // that holds the most of them (and the next ones while they fit), else the
 // article's own summary or lead. Matched terms are set in bold.
-func querySummary(a *digestbot.Article, terms []string, size int) string {
-	text := a.Text
-	if strings.TrimSpace(text) == "" {
-		text = a.Summary
-	}
+func querySummary(a *digestbot.Article, info *articleInfo, terms []string, size int) string {
 	termToks := make([][]string, 0, len(terms))
 	for _, t := range terms {
 		if tt := analysis.Terms(t); len(tt) > 0 {
@@ -411,32 +411,84 @@ func querySummary(a *digestbot.Article, terms []string, size int) string {
 		}
 	}
 	var plain string
+	var spans []span
 	if len(termToks) > 0 {
-		sents := summarize.Sentences(text)
 		best, bestScore := -1, 0
-		for i, s := range sents {
-			if score := len(matchSpans(s, termToks, true)); score > bestScore {
-				best, bestScore = i, score
+		var cands [][]string
+		for i, norm := range info.norm {
+			// A sentence can only hold a term whose first word occurs in its
+			// normalised text: a cheap test before tokenising it.
+			cands = candidates(cands[:0], norm, termToks)
+			if len(cands) <= bestScore {
+				continue
+			}
+			sp := matchSpans(info.sents[i], cands, false)
+			if score := distinctTerms(sp); score > bestScore {
+				best, bestScore, spans = i, score, sp
+				if score == len(cands) && len(cands) == len(termToks) {
+					break // the first sentence with every term
+				}
 			}
 		}
 		if best >= 0 {
-			plain = sents[best]
-			for _, s := range sents[best+1:] {
-				if utf8.RuneCountInString(plain)+1+utf8.RuneCountInString(s) > size {
+			plain = info.sents[best]
+			n := utf8.RuneCountInString(plain)
+			for j := best + 1; j < len(info.sents); j++ {
+				next := info.sents[j]
+				sep := sentenceJoiner(plain, next)
+				m := utf8.RuneCountInString(next) + len(sep)
+				if n+m > size {
 					break
 				}
-				plain += sentenceJoiner(plain, s) + s
+				if cands = candidates(cands[:0], info.norm[j], termToks); len(cands) > 0 {
+					off := len(plain) + len(sep)
+					for _, sp := range matchSpans(next, cands, false) {
+						spans = append(spans, span{sp.start + off, sp.end + off, sp.term})
+					}
+				}
+				plain += sep + next
+				n += m
 			}
+			if n > size {
+				// The sentence alone is too long: cut it, and drop the bold
+				// spans the cut removed (the kept text is a prefix).
+				plain = summarize.Cut(plain, size)
+				keep := len(strings.TrimSuffix(plain, summarize.Ellipsis))
+				spans = slices.DeleteFunc(spans, func(sp span) bool { return sp.end > keep })
+			}
+			return renderBold(plain, spans)
 		}
 	}
-	if plain == "" {
-		plain = a.Summary
-		if strings.TrimSpace(plain) == "" {
-			plain = summarize.Summarize(text, size)
-		}
+	plain = a.Summary
+	if strings.TrimSpace(plain) == "" {
+		plain = summarize.Summarize(a.Text, size)
 	}
 	plain = summarize.Cut(plain, size)
 	return boldTerms(plain, termToks)
+}
+
+// candidates appends the terms whose first word occurs in norm.
+func candidates(dst [][]string, norm string, terms [][]string) [][]string {
+	for _, tt := range terms {
+		if strings.Contains(norm, strings.TrimSuffix(tt[0], "*")) {
+			dst = append(dst, tt)
+		}
+	}
+	return dst
+}
+
+// distinctTerms counts the different terms among spans.
+func distinctTerms(spans []span) int {
+	var seen uint64
+	n := 0
+	for _, sp := range spans {
+		bit := uint64(1) << (uint(sp.term) % 64)
+		if seen&bit == 0 {
+			seen |= bit
+			n++
+		}
+	}
+	return n
 }
 
 // sentenceJoiner separates two sentences: nothing between Chinese,
@@ -450,15 +502,22 @@ func sentenceJoiner(prev, next string) string {
 	return " "
 }
 
-type span struct{ start, end int }
+type span struct{ start, end, term int }
+
+// tokenPool recycles token slices: composing a digest tokenises many short
+// texts, and the slices would otherwise be most of its garbage.
+var tokenPool = sync.Pool{New: func() any { s := make([]analysis.Token, 0, 64); return &s }}
 
 // matchSpans finds the byte spans of s where a term's token sequence
-// occurs. With distinct set, it returns at most one span per term (for
-// scoring sentences).
+// occurs, with the index of the term in terms. With distinct set, it
+// returns at most one span per term.
 func matchSpans(s string, terms [][]string, distinct bool) []span {
-	toks := analysis.Tokenize(s)
+	buf := tokenPool.Get().(*[]analysis.Token)
+	defer tokenPool.Put(buf)
+	toks := analysis.AppendTokens((*buf)[:0], s)
+	*buf = toks
 	var out []span
-	for _, term := range terms {
+	for ti, term := range terms {
 		for i := 0; i+len(term) <= len(toks); i++ {
 			ok := true
 			for k, w := range term {
@@ -468,7 +527,7 @@ func matchSpans(s string, terms [][]string, distinct bool) []span {
 				}
 			}
 			if ok {
-				out = append(out, span{toks[i].Start, toks[i+len(term)-1].End})
+				out = append(out, span{toks[i].Start, toks[i+len(term)-1].End, ti})
 				if distinct {
 					break
 				}
@@ -490,7 +549,11 @@ func termTokenMatches(tok, term string, last bool) bool {
 
 // boldTerms escapes s for Markdown and sets the term matches in bold.
 func boldTerms(s string, terms [][]string) string {
-	spans := matchSpans(s, terms, false)
+	return renderBold(s, matchSpans(s, terms, false))
+}
+
+// renderBold escapes s for Markdown and sets the spans in bold.
+func renderBold(s string, spans []span) string {
 	slices.SortFunc(spans, func(a, b span) int { return cmp.Compare(a.start, b.start) })
 	var b strings.Builder
 	pos := 0

@@ -193,7 +193,7 @@ func TestSummaryBiasedToQuery(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := querySummary(a, tt.terms, 300); got != tt.want {
+			if got := querySummary(a, analyze(a), tt.terms, 300); got != tt.want {
 				t.Errorf("summary =\n  %s\nwant\n  %s", got, tt.want)
 			}
 		})

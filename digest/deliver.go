@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	digestbot "github.com/digestbot/digestbot"
@@ -62,6 +63,9 @@ type Deliverer struct {
 	Backoff  time.Duration // wait before the second try, doubling; default DefaultBackoff
 	// Sleep waits between tries; default a timer that honours ctx.
 	Sleep func(ctx context.Context, d time.Duration) error
+
+	cacheOnce sync.Once
+	cache     *ArticleCache // used when Compose.Cache is nil
 }
 
 // Result says what a delivery did.
@@ -283,6 +287,10 @@ func (d *Deliverer) compose(ctx context.Context, ref digestbot.ChannelRef, items
 	}
 	opts := d.Compose
 	opts.Now = at
+	if opts.Cache == nil {
+		d.cacheOnce.Do(func() { d.cache = NewArticleCache(0) })
+		opts.Cache = d.cache
+	}
 	dg := Compose(d.info(ctx, ref), items, arts, opts)
 	return Render(dg, d.limits()), dg, nil
 }
