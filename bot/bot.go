@@ -7,7 +7,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -342,6 +341,3 @@ func (b *Bot) rateLimited(route string) {
 		b.opts.OnRateLimited(route)
 	}
 }
-
-// errClosing is what a user sees when the bot is shutting down.
-var errClosing = errors.New("the bot is restarting")

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -130,6 +131,9 @@ func startOn(t *testing.T, srv *discordtest.Server, opt func(*Options)) *harness
 		t.Fatalf("New: %v", err)
 	}
 	hs.bot = b
+	if os.Getenv("DEBUG_DG") != "" {
+		b.s.LogLevel = discordgo.LogInformational
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := b.Open(ctx); err != nil {
@@ -725,6 +729,7 @@ func TestGatewayDisconnect(t *testing.T) {
 			t.Parallel()
 			hs := start(t, nil)
 			hs.srv.WaitConnections(1)
+			hs.srv.WaitHeartbeats(1)
 			if tt.rejectResume {
 				hs.srv.RejectNextResume()
 			}
@@ -809,5 +814,48 @@ func TestCloseStopsTakingInteractions(t *testing.T) {
 	}
 	if rep := hs.srv.WaitReply(slow); rep.Content != "finished" {
 		t.Errorf("in-flight command: %+v", rep)
+	}
+}
+
+// BenchmarkInteractionRoundTrip measures one slash command from
+// INTERACTION_CREATE to the edited reply, over loopback.
+func BenchmarkInteractionRoundTrip(b *testing.B) {
+	srv := discordtest.New(b)
+	h := newFakeHandler()
+	bt, err := New(Options{Token: discordtest.DefaultToken, APIBaseURL: srv.URL(), GuildID: srv.GuildID, Handler: h,
+		Logger: slog.New(slog.DiscardHandler), CommandsPerMinute: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := bt.Open(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	defer bt.Close()
+	b.ResetTimer()
+	for b.Loop() {
+		rep := srv.WaitReply(srv.SendInteraction(discordtest.Interaction{Command: "help"}))
+		if rep.Content != "ok help" {
+			b.Fatalf("reply %+v", rep)
+		}
+		<-h.called
+	}
+}
+
+// BenchmarkPost measures posting one digest message with a nonce.
+func BenchmarkPost(b *testing.B) {
+	srv := discordtest.New(b)
+	bt, err := New(Options{Token: discordtest.DefaultToken, APIBaseURL: srv.URL(), Handler: newFakeHandler(),
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ref := digestbot.ChannelRef{GuildID: srv.GuildID, ChannelID: srv.ChannelID}
+	msg := digest.Message{Embeds: []digest.Embed{{Title: "Story", URL: "https://example.org/s", Description: strings.Repeat("word ", 80), Footer: "Example · 20 Mar 2021"}}}
+	i := 0
+	for b.Loop() {
+		i++
+		if _, err := bt.Post(context.Background(), ref, msg, fmt.Sprintf("bench-%d", i)); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

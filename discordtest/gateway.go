@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -36,6 +37,7 @@ type gateway struct {
 	identifies []Identify
 	resumes    []Resume
 	rejectNext bool // the next RESUME gets INVALID_SESSION
+	heartbeats int
 }
 
 // gwSession is a gateway session: it outlives a connection so a client can
@@ -107,6 +109,10 @@ func (s *Server) gatewayWS(w http.ResponseWriter, r *http.Request) {
 		}
 		switch f.Op {
 		case 1: // heartbeat
+			s.mu.Lock()
+			s.gw.heartbeats++
+			s.notifyLocked()
+			s.mu.Unlock()
 			if err := c.write(map[string]any{"op": 11, "d": nil, "s": nil, "t": nil}); err != nil {
 				return
 			}
@@ -185,6 +191,9 @@ func (s *Server) resume(c *gwConn, d json.RawMessage) {
 	sess := s.gw.sessions[rp.SessionID]
 	ok := sess != nil && s.tokenOK(rp.Token) && !s.gw.rejectNext
 	s.gw.rejectNext = false
+	if !ok && sess != nil {
+		delete(s.gw.sessions, rp.SessionID) // an invalid session is gone for good
+	}
 	s.gw.resumes = append(s.gw.resumes, Resume{Token: rp.Token, SessionID: rp.SessionID, Seq: rp.Seq, Accepted: ok})
 	s.notifyLocked()
 	s.mu.Unlock()
@@ -323,7 +332,7 @@ func (s *Server) WaitIdentify(n int) []Identify {
 	s.waitFor(strconv.Itoa(n)+" IDENTIFY", func() bool {
 		out = append([]Identify(nil), s.gw.identifies...)
 		return len(out) >= n
-	})
+	}, s.gatewayStateLocked)
 	return out
 }
 
@@ -334,8 +343,30 @@ func (s *Server) WaitResume(n int) []Resume {
 	s.waitFor(strconv.Itoa(n)+" RESUME", func() bool {
 		out = append([]Resume(nil), s.gw.resumes...)
 		return len(out) >= n
-	})
+	}, s.gatewayStateLocked)
 	return out
+}
+
+// WaitHeartbeats waits until at least n heartbeats arrived in all. A
+// client's first heartbeat shows its connection is fully set up: dropping
+// it earlier makes discordgo's heartbeat and reader goroutines both
+// reconnect, which real Discord would see too, but tests want one path.
+func (s *Server) WaitHeartbeats(n int) {
+	s.tb.Helper()
+	s.waitFor(strconv.Itoa(n)+" heartbeats", func() bool { return s.gw.heartbeats >= n }, s.gatewayStateLocked)
+}
+
+// gatewayStateLocked describes the gateway for a failure message.
+func (s *Server) gatewayStateLocked() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "gateway: %d connections, %d IDENTIFY, %d RESUME, %d heartbeats; sessions:", len(s.gw.conns), len(s.gw.identifies), len(s.gw.resumes), s.gw.heartbeats)
+	for id, sess := range s.gw.sessions {
+		fmt.Fprintf(&b, " %s(seq %d, live %v)", id[:6], sess.seq, sess.conn != nil)
+	}
+	for _, r := range s.gw.resumes {
+		fmt.Fprintf(&b, " resume(%s, seq %d, accepted %v)", r.SessionID[:min(6, len(r.SessionID))], r.Seq, r.Accepted)
+	}
+	return b.String()
 }
 
 // WaitConnections waits until exactly n gateway connections are open and
@@ -350,7 +381,7 @@ func (s *Server) WaitConnections(n int) {
 			}
 		}
 		return live == n && len(s.gw.conns) == n
-	})
+	}, s.gatewayStateLocked)
 }
 
 func randomHex(n int) string {

@@ -351,7 +351,7 @@ func (s *Server) notifyLocked() {
 
 // waitFor polls cond (called with s.mu held) on every change until it holds
 // or Timeout passes, then fails the test.
-func (s *Server) waitFor(what string, cond func() bool) {
+func (s *Server) waitFor(what string, cond func() bool, detail ...func() string) {
 	s.tb.Helper()
 	deadline := time.NewTimer(s.Timeout)
 	defer deadline.Stop()
@@ -366,7 +366,13 @@ func (s *Server) waitFor(what string, cond func() bool) {
 		select {
 		case <-ch:
 		case <-deadline.C:
-			s.tb.Fatalf("discordtest: timed out after %v waiting for %s", s.Timeout, what)
+			extra := ""
+			for _, d := range detail {
+				s.mu.Lock()
+				extra += "; " + d()
+				s.mu.Unlock()
+			}
+			s.tb.Fatalf("discordtest: timed out after %v waiting for %s%s", s.Timeout, what, extra)
 			return
 		}
 	}

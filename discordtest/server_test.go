@@ -65,6 +65,7 @@ func TestGatewayIdentifyReadyAndResume(t *testing.T) {
 
 	// An interaction dispatched while the connection is down is replayed
 	// after the client resumes.
+	srv.WaitHeartbeats(1)
 	srv.DropConnection()
 	srv.WaitConnections(0)
 	sent := srv.SendInteraction(discordtest.Interaction{Command: "help"})
@@ -85,6 +86,7 @@ func TestRejectedResumeLeadsToIdentify(t *testing.T) {
 	}
 	defer s.Close()
 	srv.WaitIdentify(1)
+	srv.WaitHeartbeats(1)
 	srv.RejectNextResume()
 	srv.DropConnection()
 	if res := srv.WaitResume(1); res[0].Accepted {
