@@ -9,9 +9,12 @@
 // expanded through the vocabulary. One pipelined round trip reads every
 // posting list, then the plan picks the cheapest word of each AND to
 // generate candidates and evaluates the whole query on the postings:
-// a NOT, an OR, a title: scope and single words are decided exactly, a
-// phrase (or a CJK word, which is a phrase of characters) only as "all its
-// words are there", since positions are not indexed. Candidates are scored
+// a NOT, an OR, field scopes and single words are decided exactly. Positions
+// are not indexed; instead each posting carries 16-bit signatures of the
+// words that follow and precede the term in the document, so a phrase (or a
+// CJK word, a phrase of characters) is ruled out when its words are there
+// but a neighbour bit is missing, and is otherwise a "maybe" for the
+// verifier. Candidates are scored
 // (see Scoring: BM25F over title and text, the title weighted 3, times a
 // recency boost), sorted by score then article id, and the page is verified
 // in that order on the stored article with subscriptions.Query.Match, which
@@ -32,10 +35,11 @@
 // (B+1)·Bucket + Retention, so postings leave the index at most one bucket
 // after their article leaves the store, with no sweeper to run.
 //
-//	P{archive}:p:B:TERM   string  postings of TERM for articles ingested in B: 10-byte
+//	P{archive}:p:B:TERM   string  postings of TERM for articles ingested in B: 14-byte
 //	                              records (doc number, title tf, body tf, length norm,
-//	                              publication hour); source and tag words are the terms
-//	                              "\x01s:WORD" and "\x01g:WORD"
+//	                              publication hour, next/previous word signatures);
+//	                              source and tag words are the terms "\x01s:WORD" and
+//	                              "\x01g:WORD"
 //	P{archive}:v:B        zset    every TERM of B (score 0), for prefix expansion by lex range
 //	P{archive}:m:B        hash    doc number -> article id (live documents only)
 //	P{archive}:n:B        hash    seq (last doc number), docs, len (sum of weighted lengths)

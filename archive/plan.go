@@ -1,6 +1,8 @@
 package archive
 
 import (
+	"cmp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -194,18 +196,45 @@ func (p *plan) prefixPattern(i int) string {
 // lists holds the decoded postings of every leaf, each sorted by doc.
 type lists [][]posting
 
-// find returns the posting of doc in leaf l.
-func (ls lists) find(l int, doc uint64) (posting, bool) {
-	ps := ls[l]
-	i := sort.Search(len(ps), func(i int) bool { return ps[i].doc >= doc })
-	if i < len(ps) && ps[i].doc == doc {
-		return ps[i], true
+// walker finds postings of documents visited in increasing doc order, as
+// a merge join: each leaf keeps its position and gallops forward, so
+// looking up every candidate of a long list costs about one pass over it.
+type walker struct {
+	ls  lists
+	pos []int
+}
+
+func newWalker(ls lists) *walker { return &walker{ls: ls, pos: make([]int, len(ls))} }
+
+// find returns the posting of doc in leaf l. doc must not be below the
+// doc of an earlier call.
+func (w *walker) find(l int, doc uint64) (posting, bool) {
+	ps, i := w.ls[l], w.pos[l]
+	if i >= len(ps) || ps[i].doc >= doc {
+		if i < len(ps) && ps[i].doc == doc {
+			return ps[i], true
+		}
+		return posting{}, false
+	}
+	// Gallop: ps[i].doc < doc; find a bound hi with ps[hi].doc >= doc.
+	step := 1
+	lo, hi := i, i+1
+	for hi < len(ps) && ps[hi].doc < doc {
+		lo = hi
+		step *= 2
+		hi = lo + step
+	}
+	hi = min(hi, len(ps))
+	j := lo + 1 + sort.Search(hi-lo-1, func(k int) bool { return ps[lo+1+k].doc >= doc })
+	w.pos[l] = j
+	if j < len(ps) && ps[j].doc == doc {
+		return ps[j], true
 	}
 	return posting{}, false
 }
 
 // eval is the three-valued match of n for doc.
-func (p *plan) eval(n *enode, ls lists, doc uint64) int {
+func (p *plan) eval(n *enode, ls *walker, doc uint64) int {
 	switch n.op {
 	case eNone:
 		return tNo
@@ -291,55 +320,51 @@ func (s stats) avgLen() float64 {
 	return s.length / s.docs
 }
 
-// match is a candidate that the index alone could not rule out.
-type match struct {
-	doc    uint64
-	bucket int64
-	hours  uint32
-	exact  bool
-}
-
-// candidates evaluates the plan on every document of the driver leaves and
-// returns those that may match, published at or after sinceHours.
-func (p *plan) candidates(ls lists, sinceHours uint32) ([]match, bool) {
+// rank evaluates the plan on every document of the driver leaves and
+// scores those that may match and were published at or after sinceHours
+// (see Scoring); ok is false when the plan has no driver (a bare NOT). The
+// idf of a leaf comes from the length of its posting list; boost is the
+// recency factor of a publication hour.
+func (p *plan) rank(ls lists, sinceHours uint32, st stats, sc Scoring, boost func(uint32) float64) (out []ranked, ok bool) {
 	drv, _, ok := p.drivers(p.root, ls)
 	if !ok {
 		return nil, false
 	}
-	seen := map[uint64]bool{}
-	var out []match
-	for _, l := range drv {
-		for _, ps := range ls[l] {
-			if seen[ps.doc] || ps.hours < sinceHours {
-				continue
-			}
-			seen[ps.doc] = true
-			if v := p.eval(p.root, ls, ps.doc); v != tNo {
-				out = append(out, match{doc: ps.doc, bucket: ps.bucket, hours: ps.hours, exact: v == tYes})
-			}
+	w := newWalker(ls)
+	cands := ls[drv[0]]
+	if len(drv) > 1 {
+		// Several drivers (an OR): merge them, each document once.
+		var all []posting
+		for _, l := range drv {
+			all = append(all, ls[l]...)
 		}
+		slices.SortFunc(all, func(a, b posting) int { return cmp.Compare(a.doc, b.doc) })
+		cands = slices.CompactFunc(all, func(a, b posting) bool { return a.doc == b.doc })
 	}
-	return out, true
-}
-
-// score ranks the candidates (see Scoring). df of each leaf is the length
-// of its posting list.
-func (p *plan) score(ms []match, ls lists, st stats, sc Scoring, now func(uint32) float64) []ranked {
 	idfs := make([]float64, len(p.leaves))
 	for i := range p.leaves {
 		idfs[i] = idf(st.docs, float64(len(ls[i])))
 	}
 	avg := st.avgLen()
-	out := make([]ranked, len(ms))
-	for i, m := range ms {
+	out = make([]ranked, 0, len(cands))
+	for _, c := range cands {
+		if c.hours < sinceHours {
+			continue
+		}
+		v := p.eval(p.root, w, c.doc)
+		if v == tNo {
+			continue
+		}
 		var s float64
 		for l, lf := range p.leaves {
 			if !p.positive[l] {
 				continue
 			}
-			ps, ok := ls.find(l, m.doc)
-			if !ok {
-				continue
+			ps, found := c, len(drv) == 1 && l == drv[0]
+			if !found {
+				if ps, found = w.find(l, c.doc); !found {
+					continue
+				}
 			}
 			switch {
 			case strings.HasPrefix(lf.term, "\x01"):
@@ -350,7 +375,7 @@ func (p *plan) score(ms []match, ls lists, st stats, sc Scoring, now func(uint32
 				s += sc.termScore(idfs[l], float64(sc.TitleWeight*int(ps.tfT)+int(ps.tfB)), ps.norm, avg)
 			}
 		}
-		out[i] = ranked{doc: m.doc, bucket: m.bucket, score: s * now(m.hours), exact: m.exact}
+		out = append(out, ranked{doc: c.doc, score: s * boost(c.hours), exact: v == tYes})
 	}
-	return out
+	return out, true
 }

@@ -1,8 +1,11 @@
 package archive
 
 import (
+	"cmp"
+	"container/heap"
 	"encoding/binary"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -29,14 +32,13 @@ var epoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // posting is one decoded posting record.
 type posting struct {
-	doc    uint64 // bucket<<32 | document number: unique across the index
-	tfT    uint8  // occurrences in the title
-	tfB    uint8  // occurrences in the body (text; for field terms, the field)
-	norm   uint8
-	hours  uint32 // publication hour, see toHours
-	next   uint16 // signature of the words that follow the term
-	prev   uint16 // signature of the words that precede it
-	bucket int64
+	doc   uint64 // bucket<<32 | document number: unique across the index
+	tfT   uint8  // occurrences in the title
+	tfB   uint8  // occurrences in the body (text; for field terms, the field)
+	norm  uint8
+	hours uint32 // publication hour, see toHours
+	next  uint16 // signature of the words that follow the term
+	prev  uint16 // signature of the words that precede it
 }
 
 // neighbourBit is the signature bit of a word (FNV-1a, 16 buckets).
@@ -69,14 +71,13 @@ func decodePostings(dst []posting, bucket int64, blob string) []posting {
 	for i := 0; i+recSize <= len(blob); i += recSize {
 		r := blob[i : i+recSize]
 		dst = append(dst, posting{
-			doc:    uint64(bucket)<<32 | uint64(r[0])<<24 | uint64(r[1])<<16 | uint64(r[2])<<8 | uint64(r[3]),
-			tfT:    r[4],
-			tfB:    r[5],
-			norm:   r[6],
-			hours:  uint32(r[7])<<16 | uint32(r[8])<<8 | uint32(r[9]),
-			next:   uint16(r[10])<<8 | uint16(r[11]),
-			prev:   uint16(r[12])<<8 | uint16(r[13]),
-			bucket: bucket,
+			doc:   uint64(bucket)<<32 | uint64(r[0])<<24 | uint64(r[1])<<16 | uint64(r[2])<<8 | uint64(r[3]),
+			tfT:   r[4],
+			tfB:   r[5],
+			norm:  r[6],
+			hours: uint32(r[7])<<16 | uint32(r[8])<<8 | uint32(r[9]),
+			next:  uint16(r[10])<<8 | uint16(r[11]),
+			prev:  uint16(r[12])<<8 | uint16(r[13]),
 		})
 	}
 	return dst
@@ -108,7 +109,14 @@ func encodeNorm(length int) uint8 {
 }
 
 // decodeNorm is the length a norm byte stands for.
-func decodeNorm(n uint8) float64 { return math.Exp2(float64(n)/16) - 1 }
+func decodeNorm(n uint8) float64 { return normTable[n] }
+
+var normTable = func() (t [256]float64) {
+	for i := range t {
+		t[i] = math.Exp2(float64(i)/16) - 1
+	}
+	return t
+}()
 
 // Scoring holds the ranking parameters. The score of a document d for a
 // query is
@@ -193,13 +201,28 @@ func (s Scoring) recencyBoost(pub, now time.Time) float64 {
 	return 1 + s.RecencyWeight*math.Exp2(-float64(age)/float64(s.HalfLife))
 }
 
+// boostFunc returns recencyBoost as a function of the publication hour,
+// memoised: the candidates of one search share few distinct hours.
+func (s Scoring) boostFunc(now time.Time) func(uint32) float64 {
+	memo := map[uint32]float64{}
+	return func(h uint32) float64 {
+		if v, ok := memo[h]; ok {
+			return v
+		}
+		v := s.recencyBoost(fromHours(h), now)
+		memo[h] = v
+		return v
+	}
+}
+
+func byDoc(a, b posting) int { return cmp.Compare(a.doc, b.doc) }
+
 // ranked is one candidate in result order.
 type ranked struct {
-	doc    uint64
-	bucket int64
-	score  float64
-	exact  bool   // the index alone proved the match (no phrase left to check)
-	id     string // article id, filled in only when needed for a tie or a page
+	doc   uint64 // bucket<<32 | document number
+	score float64
+	exact bool   // the index alone proved the match (no phrase left to check)
+	id    string // article id, filled in only when needed for a tie or a page
 }
 
 // before reports whether a sorts before b: higher score first, then article
@@ -209,4 +232,58 @@ func before(a, b *ranked) bool {
 		return a.score > b.score
 	}
 	return a.id < b.id
+}
+
+// byRank orders candidates by score, best first, then by doc number (a
+// stand-in for the id until the ids are read; see topRanked).
+func byRank(a, b ranked) int {
+	if c := cmp.Compare(b.score, a.score); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.doc, b.doc)
+}
+
+// topRanked moves the best n candidates of rs to its front, together with
+// every other candidate whose score equals the n-th best (so ties can be
+// ordered by article id as a group), sorts them, and returns how many it
+// moved. It costs O(len(rs)·log n): a page never sorts every candidate of
+// a frequent word.
+func topRanked(rs []ranked, n int) int {
+	if n >= len(rs) {
+		slices.SortFunc(rs, byRank)
+		return len(rs)
+	}
+	h := make(minScores, 0, n)
+	for _, r := range rs {
+		if len(h) < n {
+			heap.Push(&h, r.score)
+		} else if r.score > h[0] {
+			h[0] = r.score
+			heap.Fix(&h, 0)
+		}
+	}
+	threshold := h[0]
+	m := 0
+	for i := range rs {
+		if rs[i].score >= threshold {
+			rs[i], rs[m] = rs[m], rs[i]
+			m++
+		}
+	}
+	slices.SortFunc(rs[:m], byRank)
+	return m
+}
+
+// minScores is a min-heap of scores.
+type minScores []float64
+
+func (h minScores) Len() int           { return len(h) }
+func (h minScores) Less(i, j int) bool { return h[i] < h[j] }
+func (h minScores) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *minScores) Push(x any)        { *h = append(*h, x.(float64)) }
+func (h *minScores) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
 }

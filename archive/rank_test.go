@@ -18,7 +18,7 @@ func TestPostingRoundTrip(t *testing.T) {
 		t.Fatalf("decoded %d postings from two records and a stray byte", len(ps))
 	}
 	p := ps[0]
-	if p.doc != 9<<32|258 || p.bucket != 9 || ps[1].doc != 9<<32|7 {
+	if p.doc != 9<<32|258 || ps[1].doc != 9<<32|7 {
 		t.Errorf("doc = %x, %x", p.doc, ps[1].doc)
 	}
 	if p.tfT != 2 || p.tfB != maxTF {
@@ -167,12 +167,31 @@ func TestPlanEval(t *testing.T) {
 			q := subscriptions.MustParse(tt.query)
 			p := compile(q.Root)
 			ls := docPostings(t, p, docs)
+			w := newWalker(ls)
 			for i, want := range tt.want {
-				if got := p.eval(p.root, ls, uint64(i+1)); got != want {
+				if got := p.eval(p.root, w, uint64(i+1)); got != want {
 					t.Errorf("doc %d: %d, want %d", i+1, got, want)
 				}
 			}
 		})
+	}
+}
+
+func TestWalkerFindsInOrder(t *testing.T) {
+	var ps []posting
+	for d := uint64(0); d < 1000; d += 3 {
+		ps = append(ps, posting{doc: d})
+	}
+	w := newWalker(lists{ps})
+	for d := uint64(0); d < 1005; d++ {
+		if _, ok := w.find(0, d); ok != (d%3 == 0 && d < 1000) {
+			t.Fatalf("find(%d) = %v", d, ok)
+		}
+		w.find(0, d) // asking twice for the same doc is allowed
+	}
+	w = newWalker(lists{ps})
+	if _, ok := w.find(0, 999); !ok {
+		t.Error("a long jump misses the last posting")
 	}
 }
 
@@ -193,5 +212,24 @@ func TestHighlight(t *testing.T) {
 		if got := highlight(tt.text, newMatcher(tt.matched)); got != tt.want {
 			t.Errorf("highlight(%q, %q) = %q, want %q", tt.text, tt.matched, got, tt.want)
 		}
+	}
+}
+
+// BenchmarkRankFrequent times the pure part of a search whose one word is
+// in 100,000 documents: evaluation, scoring and ordering the candidates.
+func BenchmarkRankFrequent(b *testing.B) {
+	p := compile(subscriptions.MustParse("common").Root)
+	var blob []byte
+	for d := range 100_000 {
+		st := encodeStats(d%3, 1+d%7, encodeNorm(300+d%500), uint32(200_000+d%720), 0, 0)
+		blob = append(blob, byte(d>>24), byte(d>>16), byte(d>>8), byte(d))
+		blob = append(blob, st[:]...)
+	}
+	sc := DefaultScoring
+	boost := sc.boostFunc(fromHours(201_000))
+	for b.Loop() {
+		ls := lists{decodePostings(nil, 1, string(blob))}
+		rs, _ := p.rank(ls, 0, stats{docs: 100_000, length: 4e7}, sc, boost)
+		_ = topRanked(rs, 6)
 	}
 }

@@ -112,25 +112,17 @@ func (x *Index) Search(ctx context.Context, req Request) (*Page, error) {
 	if !req.Since.IsZero() {
 		sinceHours = toHours(req.Since)
 	}
-	ms, ok := p.candidates(ls, sinceHours)
+	rs, ok := p.rank(ls, sinceHours, st, x.sc, x.sc.boostFunc(now))
 	if !ok {
 		return nil, digestbot.Errorf(digestbot.EINVALID, "the query needs a word or phrase that must occur")
 	}
-	boost := func(h uint32) float64 { return x.sc.recencyBoost(fromHours(h), now) }
-	rs := p.score(ms, ls, st, x.sc, boost)
-	sort.Slice(rs, func(i, j int) bool {
-		if rs[i].score != rs[j].score {
-			return rs[i].score > rs[j].score
-		}
-		return rs[i].doc < rs[j].doc
-	})
+	total := len(rs)
 	if cur != nil {
 		// Everything scored above the cursor was on earlier pages.
-		i := sort.Search(len(rs), func(i int) bool { return rs[i].score <= cur.score })
-		rs = rs[i:]
+		rs = slices.DeleteFunc(rs, func(r ranked) bool { return r.score > cur.score })
 	}
 
-	page := &Page{Total: len(ms)}
+	page := &Page{Total: total}
 	verify := func(a *digestbot.Article) ([]string, bool) {
 		if !req.Since.IsZero() && pubTime(a, a.Ingested).Before(req.Since) {
 			return nil, false
@@ -141,12 +133,9 @@ func (x *Index) Search(ctx context.Context, req Request) (*Page, error) {
 		return q.Match(subscriptions.DocFromArticle(a))
 	}
 	for len(rs) > 0 && len(page.Results) <= limit {
-		// A chunk ends between two different scores, so equal scores are
-		// ordered by id together.
-		n := min(len(rs), max(2*(limit+1-len(page.Results)), 8))
-		for n < len(rs) && rs[n].score == rs[n-1].score {
-			n++
-		}
+		// The next best few, with all that tie with the last of them, so
+		// equal scores are ordered by id together.
+		n := topRanked(rs, max(2*(limit+1-len(page.Results)), 8))
 		chunk := rs[:n]
 		rs = rs[n:]
 		if err := x.resolveIDs(ctx, chunk); err != nil {
@@ -273,7 +262,11 @@ func (x *Index) fetch(ctx context.Context, p *plan, buckets []int64) (lists, sta
 	}
 	ls := make(lists, len(p.leaves))
 	for i := range p.leaves {
-		var ps []posting
+		size := 0
+		for j := range buckets {
+			size += len(gets[i][j].Val()) / recSize
+		}
+		ps := make([]posting, 0, size)
 		for j, b := range buckets {
 			blob, err := gets[i][j].Result()
 			if err != nil {
@@ -284,8 +277,9 @@ func (x *Index) fetch(ctx context.Context, p *plan, buckets []int64) (lists, sta
 		if len(gone) > 0 {
 			ps = slices.DeleteFunc(ps, func(p posting) bool { return gone[p.doc] })
 		}
-		if !sort.SliceIsSorted(ps, func(a, b int) bool { return ps[a].doc < ps[b].doc }) {
-			sort.Slice(ps, func(a, b int) bool { return ps[a].doc < ps[b].doc })
+		// Concurrent writers may append out of order; buckets come in order.
+		if !slices.IsSortedFunc(ps, byDoc) {
+			slices.SortFunc(ps, byDoc)
 		}
 		ls[i] = ps
 	}
@@ -309,7 +303,8 @@ func (x *Index) resolveIDs(ctx context.Context, rs []ranked) error {
 	}
 	byBucket := map[int64][]int{}
 	for i, r := range rs {
-		byBucket[r.bucket] = append(byBucket[r.bucket], i)
+		b := int64(r.doc >> 32)
+		byBucket[b] = append(byBucket[b], i)
 	}
 	pipe := x.rdb.Pipeline()
 	cmds := map[int64]*redis.SliceCmd{}

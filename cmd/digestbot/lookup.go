@@ -21,6 +21,25 @@ func newArchive(st *store.Store) *archive.Index {
 	return archive.New(st.Client(), st.Prefix(), archive.Options{Retention: st.Retention(), Articles: st})
 }
 
+// lookupSearch adapts the index to the chat command core's /lookup
+// (commands.Service.Search).
+func lookupSearch(idx *archive.Index) func(ctx context.Context, q botcommands.LookupQuery) (*botcommands.LookupPage, error) {
+	return func(ctx context.Context, q botcommands.LookupQuery) (*botcommands.LookupPage, error) {
+		page, err := idx.Search(ctx, archive.Request{Query: q.Query, Since: q.Since, Source: q.Source, Limit: q.Limit, Cursor: q.Cursor})
+		if err != nil {
+			return nil, err
+		}
+		out := &botcommands.LookupPage{Next: page.Next, Total: page.Total}
+		for _, r := range page.Results {
+			a := r.Article
+			out.Results = append(out.Results, botcommands.LookupResult{
+				Title: a.Title, URL: a.URL, Source: a.Source, Published: a.Published, Snippet: r.Snippet,
+			})
+		}
+		return out, nil
+	}
+}
+
 const lookupSynopsis = `lookup [--json] [--since D] [--source S] [--limit N] [--cursor C] QUERY
        digestbot lookup --rebuild [QUERY]
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	digestbot "github.com/digestbot/digestbot"
+	botcommands "github.com/digestbot/digestbot/commands"
 	"github.com/digestbot/digestbot/ingest"
 	"github.com/digestbot/digestbot/store"
 	"github.com/digestbot/digestbot/store/storetest"
@@ -94,6 +95,23 @@ func TestLookupCommand(t *testing.T) {
 		out, errOut, code := runCLI(t, envv, "lookup", "--rebuild", "--json", "bridge")
 		if code != 0 || !strings.Contains(errOut, "rebuilt: 2 articles") || !strings.Contains(out, `"tide-2"`) {
 			t.Errorf("exit %d, stdout %s, stderr %s", code, out, errOut)
+		}
+	})
+	t.Run("chat command adapter", func(t *testing.T) {
+		search := lookupSearch(newArchive(st))
+		page, err := search(context.Background(), botcommands.LookupQuery{Query: "estuary", Limit: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Total != 2 || len(page.Results) != 1 || page.Next == "" {
+			t.Fatalf("first page %+v", page)
+		}
+		if r := page.Results[0]; r.Title != "Tide tables for the estuary" || r.URL == "" || r.Source != "Estuary Post" || !strings.Contains(r.Snippet, "**estuary**") {
+			t.Errorf("result %+v", r)
+		}
+		next, err := search(context.Background(), botcommands.LookupQuery{Query: "estuary", Limit: 1, Cursor: page.Next})
+		if err != nil || len(next.Results) != 1 || next.Results[0].Title != "New bridge over the estuary" || next.Next != "" {
+			t.Errorf("second page %+v, %v", next, err)
 		}
 	})
 	for _, tc := range []struct {
