@@ -51,7 +51,7 @@ func heapInUse() uint64 {
 
 // index returns an index of the first n generated queries, built once, with
 // the heap it holds (queries included) measured around its construction.
-func index(b *testing.B, n int) *builtIndex {
+func index(b testing.TB, n int) *builtIndex {
 	indexesMu.Lock()
 	defer indexesMu.Unlock()
 	if bi := indexes[n]; bi != nil {

@@ -1,5 +1,7 @@
 package subscriptions
 
+import "slices"
+
 // cnode is a query node compiled for an index: leaves carry term ids, so a
 // candidate is verified by checking marks set while the document's terms
 // were looked up, not by hashing strings again.
@@ -21,11 +23,31 @@ const (
 )
 
 // compile turns n into nodes held in one slice (nodes[0] is the root),
-// registering its terms (their ids are added to refs once each).
-func (x *Index) compile(n Node, refs *[]int32) []cnode {
+// registering its terms: their ids go to sl.refs once each, and those whose
+// positions verification reads to sl.pos.
+func (x *Index) compile(n Node, sl *slot) []cnode {
 	nodes := make([]cnode, count(n))
-	x.fill(n, &nodes[0], nodes[1:], refs)
+	x.fill(n, &nodes[0], nodes[1:], sl)
 	return nodes
+}
+
+// conjunction appends the term ids that every match of n contains.
+func conjunction(n *cnode, out []int32) []int32 {
+	switch n.op {
+	case opTerm, opPrefix:
+		return append(out, n.id)
+	case opPhrase, opAnd:
+		for i := range n.kids {
+			out = conjunction(&n.kids[i], out)
+		}
+	}
+	return out
+}
+
+func addOnce(l *[]int32, id int32) {
+	if !slices.Contains(*l, id) {
+		*l = append(*l, id)
+	}
 }
 
 func count(n Node) int {
@@ -53,7 +75,8 @@ func countAll(ns []Node) int {
 // fill compiles n into dst, taking the nodes below it from rest; it returns
 // what is left of rest. Children are laid out next to each other so a
 // parent's kids are one subslice.
-func (x *Index) fill(n Node, dst *cnode, rest []cnode, refs *[]int32) []cnode {
+func (x *Index) fill(n Node, dst *cnode, rest []cnode, sl *slot) []cnode {
+	refs := &sl.refs
 	switch n := n.(type) {
 	case *Term:
 		op := uint8(opTerm)
@@ -62,31 +85,37 @@ func (x *Index) fill(n Node, dst *cnode, rest []cnode, refs *[]int32) []cnode {
 		}
 		*dst = cnode{op: op, title: n.Field == FieldTitle, leaf: n,
 			id: x.termID(keyField(n.Field), n.Text, n.Prefix, refs)}
+		if dst.title && !n.Prefix {
+			addOnce(&sl.pos, dst.id)
+		}
 	case *Phrase:
 		kids := rest[:len(n.Terms)]
 		for i, t := range n.Terms {
 			kids[i] = cnode{op: opTerm, id: x.termID(keyField(n.Field), t, false, refs)}
+			if keyField(n.Field) == kBody {
+				addOnce(&sl.pos, kids[i].id)
+			}
 		}
 		*dst = cnode{op: opPhrase, title: n.Field == FieldTitle, leaf: n, kids: kids}
 		return rest[len(n.Terms):]
 	case *And:
 		*dst = cnode{op: opAnd}
-		return x.fillKids(dst, n.Children, rest, refs)
+		return x.fillKids(dst, n.Children, rest, sl)
 	case *Or:
 		*dst = cnode{op: opOr}
-		return x.fillKids(dst, n.Children, rest, refs)
+		return x.fillKids(dst, n.Children, rest, sl)
 	case *Not:
 		*dst = cnode{op: opNot, kids: rest[:1]}
-		return x.fill(n.Child, &rest[0], rest[1:], refs)
+		return x.fill(n.Child, &rest[0], rest[1:], sl)
 	}
 	return rest
 }
 
-func (x *Index) fillKids(dst *cnode, children []Node, rest []cnode, refs *[]int32) []cnode {
+func (x *Index) fillKids(dst *cnode, children []Node, rest []cnode, sl *slot) []cnode {
 	dst.kids = rest[:len(children)]
 	rest = rest[len(children):]
 	for i, c := range children {
-		rest = x.fill(c, &dst.kids[i], rest, refs)
+		rest = x.fill(c, &dst.kids[i], rest, sl)
 	}
 	return rest
 }
@@ -98,7 +127,7 @@ type verifier struct {
 	sc *matchScratch
 }
 
-func (v *verifier) present(tid int32) bool { return v.sc.terms[tid].present == v.sc.epoch }
+func (v *verifier) present(tid int32) bool { return v.sc.isPresent(tid) }
 
 func (v *verifier) eval(n *cnode) bool {
 	switch n.op {
@@ -106,7 +135,7 @@ func (v *verifier) eval(n *cnode) bool {
 		if !v.present(n.id) {
 			return false
 		}
-		return !n.title || int(v.sc.terms[n.id].first) < v.d.nTitle
+		return !n.title || int(v.sc.first[n.id]) < v.d.nTitle
 	case opPrefix:
 		if !v.present(n.id) {
 			return false
@@ -151,7 +180,7 @@ func (v *verifier) bodyPhrase(n *cnode) bool {
 	if n.title {
 		limit = v.d.nTitle
 	}
-	for i := int(sc.terms[kids[0].id].first); i >= 0; i = int(sc.next[i]) {
+	for i := int(sc.first[kids[0].id]); i >= 0; i = int(sc.next[i]) {
 		end := i + len(kids)
 		if end > limit {
 			return false

@@ -35,8 +35,13 @@ type Index struct {
 	dict     [nFields]map[string]int32 // exact term -> term id
 	prefixes [nFields]prefixTable      // prefix -> term id
 	terms    []termInfo                // by term id
+	hasPost  []uint64                  // bit per term id: its postings are not empty
+	needPos  []uint64                  // bit per term id: some query reads its positions
 	freeIDs  []int32
 	scratch  sync.Pool // *matchScratch
+	// gen changes whenever a term or prefix id is created or freed, which
+	// invalidates the word caches of the scratches.
+	gen uint64
 
 	docs, candidates, hits atomic.Uint64
 }
@@ -61,11 +66,20 @@ func keyField(f string) int {
 }
 
 type termInfo struct {
-	field  uint8
-	prefix bool
-	text   string
-	refs   int32   // queries using the term (0: the id is free)
-	post   []int32 // slots of queries that need the term to be a candidate
+	field   uint8
+	prefix  bool
+	text    string
+	refs    int32     // queries using the term (0: the id is free)
+	posUses int32     // queries that read the term's positions (phrases, title scopes)
+	post    []posting // queries that become candidates when the term occurs
+}
+
+// posting is one query registered under a term. also is another term the
+// query cannot match without (-1 if none): a candidate whose also term is
+// absent is dropped without reading the query at all, which saves the
+// cache misses of loading it.
+type posting struct {
+	slot, also int32
 }
 
 type slot struct {
@@ -73,6 +87,7 @@ type slot struct {
 	nodes []cnode // the compiled query; nodes[0] is the root
 	req   []int32 // term ids whose postings hold this slot
 	refs  []int32 // every term id the query uses, once each
+	pos   []int32 // term ids whose positions the query reads, once each
 }
 
 // Match is one query of the index that matched a document.
@@ -86,7 +101,7 @@ type IndexStats struct {
 	Queries    int    // queries held
 	Terms      int    // distinct terms and prefixes of those queries
 	Docs       uint64 // documents matched so far
-	Candidates uint64 // candidate queries verified, summed over documents
+	Candidates uint64 // candidate queries verified (read and evaluated), summed over documents
 	Hits       uint64 // verified matches, summed over documents
 }
 
@@ -125,13 +140,29 @@ func (x *Index) Add(id string, q *Query) error {
 		x.slots = append(x.slots, slot{})
 	}
 	sl := slot{id: id}
-	sl.nodes = x.compile(q.Root, &sl.refs)
+	sl.nodes = x.compile(q.Root, &sl)
+	for _, tid := range sl.pos {
+		if x.terms[tid].posUses++; x.terms[tid].posUses == 1 {
+			setBit(&x.needPos, tid, true)
+		}
+	}
+	conj := conjunction(&sl.nodes[0], nil)
 	for _, k := range keys {
 		tid := x.termID(int(k.field), k.text, k.prefix, &sl.refs)
-		if !slices.Contains(sl.req, tid) {
-			sl.req = append(sl.req, tid)
-			x.terms[tid].post = append(x.terms[tid].post, s)
+		if slices.Contains(sl.req, tid) {
+			continue
 		}
+		sl.req = append(sl.req, tid)
+		also, cost := int32(-1), 0.0
+		for _, c := range conj {
+			if t := &x.terms[c]; c != tid {
+				if tc := termCost(t.text, t.prefix); also < 0 || tc < cost {
+					also, cost = c, tc
+				}
+			}
+		}
+		x.terms[tid].post = append(x.terms[tid].post, posting{slot: s, also: also})
+		setBit(&x.hasPost, tid, true)
 	}
 	x.slots[s] = sl
 	x.byID[id] = s
@@ -157,6 +188,7 @@ func (x *Index) termID(field int, text string, prefix bool, refs *[]int32) int32
 			x.terms = append(x.terms, termInfo{})
 		}
 		x.terms[tid] = termInfo{field: uint8(field), prefix: prefix, text: text}
+		x.gen++
 		if prefix {
 			x.prefixes[field].add(text, tid)
 		} else {
@@ -185,7 +217,15 @@ func (x *Index) removeLocked(id string) {
 	sl := &x.slots[s]
 	for _, tid := range sl.req {
 		t := &x.terms[tid]
-		t.post = removeSlot(t.post, s)
+		t.post = removePosting(t.post, s)
+		if len(t.post) == 0 {
+			setBit(&x.hasPost, tid, false)
+		}
+	}
+	for _, tid := range sl.pos {
+		if x.terms[tid].posUses--; x.terms[tid].posUses == 0 {
+			setBit(&x.needPos, tid, false)
+		}
 	}
 	for _, tid := range sl.refs {
 		t := &x.terms[tid]
@@ -199,21 +239,43 @@ func (x *Index) removeLocked(id string) {
 		}
 		*t = termInfo{}
 		x.freeIDs = append(x.freeIDs, tid)
+		x.gen++
 	}
 	x.slots[s] = slot{}
 	x.free = append(x.free, s)
 	delete(x.byID, id)
 }
 
-// removeSlot removes one s from l, not keeping order.
-func removeSlot(l []int32, s int32) []int32 {
-	for i, v := range l {
-		if v == s {
+// removePosting removes the posting of slot s from l, not keeping order.
+func removePosting(l []posting, s int32) []posting {
+	for i, p := range l {
+		if p.slot == s {
 			l[i] = l[len(l)-1]
 			return l[:len(l)-1]
 		}
 	}
 	return l
+}
+
+// setBit sets or clears bit i of *bits, growing it as needed.
+func setBit(bits *[]uint64, i int32, on bool) {
+	w := int(i >> 6)
+	if w >= len(*bits) {
+		if !on {
+			return
+		}
+		*bits = append(*bits, make([]uint64, w+1-len(*bits)+len(*bits)/4)...)
+	}
+	if on {
+		(*bits)[w] |= 1 << (i & 63)
+	} else {
+		(*bits)[w] &^= 1 << (i & 63)
+	}
+}
+
+func hasBit(bits []uint64, i int32) bool {
+	w := int(i >> 6)
+	return w < len(bits) && bits[w]&(1<<(i&63)) != 0
 }
 
 // Len returns the number of queries held.
@@ -240,38 +302,35 @@ func (x *Index) Stats() IndexStats {
 	return st
 }
 
-// matchScratch is the per-call state of Match, pooled: epoch-stamped marks
-// avoid clearing arrays sized to the whole index for every document.
+// matchScratch is the per-call state of Match, pooled. Presence and
+// candidacy are bitsets (a hundred thousand queries fit in 12 KiB, so the
+// checks made for every token and every posting stay in the L1 cache); the
+// bits set are remembered and cleared after the document.
 type matchScratch struct {
-	seen  []uint32    // by slot: candidate already collected
-	terms []termState // by term id
-	epoch uint32
-	cands []int32
-	tokID []int32 // by body token: its term id, or -1
-	next  []int32 // by body token: next token with the same term id, or -1
-}
+	seen    []uint64  // by slot: candidate already collected
+	present []uint64  // by term id: term occurs in the document
+	marked  []int32   // term ids whose present bit is set
+	cands   []posting // candidates, each slot once
+	first   []int32   // by term id: first body token with the term
+	last    []int32   // by term id: latest body token with the term, while scanning
+	tokID   []int32   // by body token: its term id, or -1
+	next    []int32   // by body token: next token with the same term id, or -1
 
-// termState is what one document says about one term id; kept together so
-// a lookup touches one cache line.
-type termState struct {
-	present uint32 // == epoch: the term occurs in the document
-	first   int32  // first body token with the term
-	last    int32  // latest body token with the term, while scanning
+	// words caches lookupWord for the index generation wordsGen.
+	words    map[string]wordEntry
+	wordPfx  []int32
+	wordsGen uint64
 }
 
 func (sc *matchScratch) prepare(slots, terms, toks int) {
-	if len(sc.seen) < slots || len(sc.terms) < terms {
-		sc.seen = make([]uint32, slots+slots/4+16)
-		sc.terms = make([]termState, terms+terms/4+16)
-		sc.epoch = 0
+	if len(sc.seen)*64 < slots {
+		sc.seen = make([]uint64, (slots+slots/4)/64+1)
 	}
-	sc.epoch++
-	if sc.epoch == 0 { // wrapped: stale stamps could collide
-		clear(sc.seen)
-		clear(sc.terms)
-		sc.epoch = 1
+	if len(sc.present)*64 < terms {
+		sc.present = make([]uint64, (terms+terms/4)/64+1)
+		sc.first = make([]int32, len(sc.present)*64)
+		sc.last = make([]int32, len(sc.present)*64)
 	}
-	sc.cands = sc.cands[:0]
 	if cap(sc.tokID) < toks {
 		sc.tokID = make([]int32, toks, toks+toks/2)
 		sc.next = make([]int32, toks, toks+toks/2)
@@ -279,12 +338,28 @@ func (sc *matchScratch) prepare(slots, terms, toks int) {
 	sc.tokID, sc.next = sc.tokID[:toks], sc.next[:toks]
 }
 
+// done clears the bits this document set.
+func (sc *matchScratch) done() {
+	for _, c := range sc.cands {
+		sc.seen[c.slot>>6] = 0
+	}
+	for _, t := range sc.marked {
+		sc.present[t>>6] = 0
+	}
+	sc.cands, sc.marked = sc.cands[:0], sc.marked[:0]
+}
+
+func (sc *matchScratch) isPresent(tid int32) bool { return sc.present[tid>>6]&(1<<(tid&63)) != 0 }
+
 // Match returns every query of the index that matches d, ordered by id.
 func (x *Index) Match(d *Doc) []Match {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	sc := x.scratch.Get().(*matchScratch)
-	defer x.scratch.Put(sc)
+	defer func() {
+		sc.done()
+		x.scratch.Put(sc)
+	}()
 	sc.prepare(len(x.slots), len(x.terms), len(d.body.toks))
 	x.scanBody(sc, d)
 	x.scanSmall(sc, &d.source, kSource)
@@ -294,8 +369,13 @@ func (x *Index) Match(d *Doc) []Match {
 	// The terms of all matches share one backing array: a handful of
 	// allocations per document instead of one per match.
 	var slab []string
-	for _, s := range sc.cands {
-		sl := &x.slots[s]
+	verified := 0
+	for _, c := range sc.cands {
+		if c.also >= 0 && !sc.isPresent(c.also) {
+			continue
+		}
+		verified++
+		sl := &x.slots[c.slot]
 		if v.eval(&sl.nodes[0]) {
 			start := len(slab)
 			slab = v.collect(&sl.nodes[0], slab, start)
@@ -306,7 +386,7 @@ func (x *Index) Match(d *Doc) []Match {
 		slices.SortFunc(out, func(a, b Match) int { return strings.Compare(a.ID, b.ID) })
 	}
 	x.docs.Add(1)
-	x.candidates.Add(uint64(len(sc.cands)))
+	x.candidates.Add(uint64(verified))
 	x.hits.Add(uint64(len(out)))
 	return out
 }
@@ -314,14 +394,20 @@ func (x *Index) Match(d *Doc) []Match {
 // mark records that term id tid occurs and gathers its candidates; it
 // reports whether this is the first occurrence.
 func (x *Index) mark(sc *matchScratch, tid int32) bool {
-	if sc.terms[tid].present == sc.epoch {
+	w, bit := tid>>6, uint64(1)<<(tid&63)
+	if sc.present[w]&bit != 0 {
 		return false
 	}
-	sc.terms[tid].present = sc.epoch
-	for _, s := range x.terms[tid].post {
-		if sc.seen[s] != sc.epoch {
-			sc.seen[s] = sc.epoch
-			sc.cands = append(sc.cands, s)
+	sc.present[w] |= bit
+	sc.marked = append(sc.marked, tid)
+	if !hasBit(x.hasPost, tid) {
+		return true
+	}
+	for _, p := range x.terms[tid].post {
+		w, bit := p.slot>>6, uint64(1)<<(p.slot&63)
+		if sc.seen[w]&bit == 0 {
+			sc.seen[w] |= bit
+			sc.cands = append(sc.cands, p)
 		}
 	}
 	return true
@@ -331,29 +417,68 @@ func (x *Index) mark(sc *matchScratch, tid int32) bool {
 // chains the positions of each term id (for phrases and title scopes), and
 // gathers candidates, including those of registered prefixes.
 func (x *Index) scanBody(sc *matchScratch, d *Doc) {
-	dict := x.dict[kBody]
-	pt := &x.prefixes[kBody]
-	markPrefix := func(tid int32) { x.mark(sc, tid) }
+	if sc.wordsGen != x.gen || len(sc.words) > maxWords {
+		clear(sc.words)
+		sc.wordPfx = sc.wordPfx[:0]
+		sc.wordsGen = x.gen
+	}
+	if sc.words == nil {
+		sc.words = make(map[string]wordEntry, 4096)
+	}
 	for i := range d.body.toks {
 		t := d.body.toks[i].Text
 		sc.next[i] = -1
-		tid, ok := dict[t]
+		e, ok := sc.words[t]
 		if !ok {
+			e = x.lookupWord(sc, t)
+		}
+		for _, p := range sc.wordPfx[e.pfx0:e.pfxN] {
+			x.mark(sc, p)
+		}
+		tid := e.tid
+		if tid < 0 {
 			sc.tokID[i] = -1
 		} else {
 			sc.tokID[i] = tid
-			ts := &sc.terms[tid]
-			if x.mark(sc, tid) {
-				ts.first = int32(i)
-			} else {
-				sc.next[ts.last] = int32(i)
+			first := x.mark(sc, tid)
+			if hasBit(x.needPos, tid) {
+				if first {
+					sc.first[tid] = int32(i)
+				} else {
+					sc.next[sc.last[tid]] = int32(i)
+				}
+				sc.last[tid] = int32(i)
 			}
-			ts.last = int32(i)
-		}
-		if pt.count > 0 && pt.mayHave(t) {
-			pt.lookup(t, markPrefix)
 		}
 	}
+}
+
+// maxWords bounds the word cache of a scratch; past it the cache starts over.
+const maxWords = 1 << 20
+
+// wordEntry is what the index says about a document word: its term id (-1
+// when no query uses it) and the ids of the registered prefixes it starts
+// with, wordPfx[pfx0:pfxN].
+type wordEntry struct {
+	tid, pfx0, pfxN int32
+}
+
+// lookupWord looks a body word up in the term table and the prefix table
+// and caches the answer: news text repeats its vocabulary, so most words are
+// answered by one map lookup instead of a term lookup and a prefix walk.
+func (x *Index) lookupWord(sc *matchScratch, t string) wordEntry {
+	e := wordEntry{tid: -1, pfx0: int32(len(sc.wordPfx))}
+	if tid, ok := x.dict[kBody][t]; ok {
+		e.tid = tid
+	}
+	if pt := &x.prefixes[kBody]; pt.count > 0 && pt.mayHave(t) {
+		pt.lookup(t, func(id int32) { sc.wordPfx = append(sc.wordPfx, id) })
+	}
+	e.pfxN = int32(len(sc.wordPfx))
+	// The key is copied: t may point into the document's text, which the
+	// cache must not keep alive.
+	sc.words[strings.Clone(t)] = e
+	return e
 }
 
 // scanSmall marks the query terms of a short field (source, tags).
@@ -378,33 +503,58 @@ func (x *Index) scanSmall(sc *matchScratch, f *field, kf int) {
 type prefixTable struct {
 	nodes map[string]*prefixNode
 	count int // registered prefixes
-	// starts counts registered prefixes by their first two bytes (a
-	// one-byte prefix counts under every second byte), so most terms are
-	// ruled out without a map lookup.
-	starts []int32
+	// byLen counts registered prefixes by length in bytes (the last slot
+	// holds every longer one), so a lookup probes only lengths in use.
+	byLen [maxLenSlot + 1]int32
+	// starts3 counts prefixes of three bytes or more by a hash of their
+	// first three bytes, and short those of one or two bytes by their
+	// bytes, so most terms are ruled out without a map lookup.
+	starts3 []int32
+	short   []int32
 }
 
-func pairOf(a, b byte) int { return int(a)<<8 | int(b) }
+// maxLenSlot is the prefix length from which byLen stops telling lengths apart.
+const maxLenSlot = 32
+
+func lenSlot(n int) int { return min(n, maxLenSlot) }
+
+const starts3Bits = 18
+
+func hash3(s string) int {
+	h := (uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16) * 2654435761
+	return int(h >> (32 - starts3Bits))
+}
+
+// shortKey indexes short for a one- or two-byte string.
+func shortKey(s string) int {
+	if len(s) == 1 {
+		return 1<<16 | int(s[0])
+	}
+	return int(s[0])<<8 | int(s[1])
+}
 
 // mayHave reports whether some registered prefix may start term.
 func (t *prefixTable) mayHave(term string) bool {
-	if len(term) < 2 {
-		return true
+	if t.short != nil && len(term) >= 1 {
+		if t.short[shortKey(term[:1])] > 0 || (len(term) >= 2 && t.short[shortKey(term[:2])] > 0) {
+			return true
+		}
 	}
-	return t.starts[pairOf(term[0], term[1])] > 0
+	return len(term) >= 3 && t.starts3 != nil && t.starts3[hash3(term)] > 0
 }
 
 func (t *prefixTable) countStarts(p string, delta int32) {
-	if t.starts == nil {
-		t.starts = make([]int32, 1<<16)
-	}
-	if len(p) >= 2 {
-		t.starts[pairOf(p[0], p[1])] += delta
+	if len(p) >= 3 {
+		if t.starts3 == nil {
+			t.starts3 = make([]int32, 1<<starts3Bits)
+		}
+		t.starts3[hash3(p)] += delta
 		return
 	}
-	for b := range 256 {
-		t.starts[pairOf(p[0], byte(b))] += delta
+	if t.short == nil {
+		t.short = make([]int32, 1<<16+256)
 	}
+	t.short[shortKey(p)] += delta
 }
 
 type prefixNode struct {
@@ -427,6 +577,7 @@ func (t *prefixTable) add(p string, id int32) {
 	}
 	t.node(p).id = id
 	t.count++
+	t.byLen[lenSlot(len(p))]++
 	t.countStarts(p, 1)
 }
 
@@ -446,6 +597,7 @@ func (t *prefixTable) remove(p string) {
 	}
 	n.id = -1
 	t.count--
+	t.byLen[lenSlot(len(p))]--
 	t.countStarts(p, -1)
 	t.prune(p)
 	for i := range p {
@@ -464,12 +616,18 @@ func (t *prefixTable) prune(p string) {
 	}
 }
 
-// lookup calls f with the id of every registered prefix of term.
+// lookup calls f with the id of every registered prefix of term. It probes
+// only the lengths some prefix has; every prefix of a registered prefix has
+// a node, so a missing node at one length rules out all longer ones.
 func (t *prefixTable) lookup(term string, f func(int32)) {
-	for i := 0; i < len(term); {
-		_, n := utf8.DecodeRuneInString(term[i:])
-		i += n
-		node := t.nodes[term[:i]]
+	for l := 1; l <= len(term); l++ {
+		if l < maxLenSlot && t.byLen[l] == 0 {
+			continue
+		}
+		if l < len(term) && !utf8.RuneStart(term[l]) {
+			continue // not a character boundary
+		}
+		node := t.nodes[term[:l]]
 		if node == nil {
 			return
 		}

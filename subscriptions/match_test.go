@@ -174,18 +174,25 @@ func TestIndexEqualsNaive(t *testing.T) {
 		}
 		queries = append(queries, q)
 	}
-	// Replace some and remove some, so slot reuse is exercised too.
-	for i := 0; i < 50; i++ {
-		x.Remove(fmt.Sprint(i))
+	// Queries come and go while documents are matched, so slot and term
+	// id reuse and the index's caches are exercised too.
+	live := make([]bool, len(queries))
+	for i := range live {
+		live[i] = true
 	}
-	for i := 0; i < 25; i++ {
-		if err := x.Add(fmt.Sprint(i), queries[i]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	live := func(i int) bool { return i < 25 || i >= 50 }
 	reused := &Doc{} // the index sees a reused Doc, the naive check a fresh one
 	for d := 0; d < 300; d++ {
+		if d%10 == 0 {
+			for range 10 {
+				i := r.IntN(len(queries))
+				if live[i] {
+					x.Remove(fmt.Sprint(i))
+				} else if err := x.Add(fmt.Sprint(i), queries[i]); err != nil {
+					t.Fatal(err)
+				}
+				live[i] = !live[i]
+			}
+		}
 		title, text := randomText(r, vocab, 1+r.IntN(6)), randomText(r, vocab, r.IntN(40))
 		source, tags := randomText(r, vocab, r.IntN(3)), strings.Fields(randomText(r, vocab, r.IntN(3)))
 		doc := NewDoc(title, text, source, tags)
@@ -197,7 +204,7 @@ func TestIndexEqualsNaive(t *testing.T) {
 		for i, q := range queries {
 			id := fmt.Sprint(i)
 			terms, ok := q.Match(doc)
-			if !live(i) {
+			if !live[i] {
 				ok = false
 			}
 			if ok != (got[id] != nil) {
