@@ -246,27 +246,24 @@ func (s *Service) resolve(ctx context.Context, guildID, text string) (*subscript
 	return rq, err
 }
 
-// effectiveSchedule is the channel's schedule, else the guild default,
-// else the configured default.
-func (s *Service) effectiveSchedule(ctx context.Context, ref digestbot.ChannelRef) (*schedule.Schedule, bool, error) {
+// effectiveSchedule is the channel's schedule as the digest scheduler
+// resolves it (its own, else the guild default, else the configured one);
+// own says whether the channel has its own.
+func (s *Service) effectiveSchedule(ctx context.Context, ref digestbot.ChannelRef) (sc *schedule.Schedule, own bool, err error) {
+	var stored []*digestbot.ChannelSchedule
 	for _, ch := range []string{ref.ChannelID, ""} {
 		cs, err := s.Store.Schedule(ctx, ref.GuildID, ch)
 		if err != nil {
 			return nil, false, err
 		}
 		if cs != nil {
-			tz := cs.TimeZone
-			if tz == "" {
-				tz = s.Config.Schedule.TimeZone
-			}
-			sc, err := schedule.Parse(cs.Spec, tz, s.Config.Schedule.MinInterval)
-			if err == nil {
-				return sc, ch == ref.ChannelID, nil
-			}
+			stored = append(stored, cs)
+			own = own || ch == ref.ChannelID
 		}
 	}
-	sc, err := schedule.Parse(s.Config.Schedule.Default, s.Config.Schedule.TimeZone, 0)
-	return sc, false, err
+	table := digest.NewScheduleTable(stored, digest.Defaults{Spec: s.Config.Schedule.Default, TimeZone: s.Config.Schedule.TimeZone, MinInterval: s.Config.Schedule.MinInterval})
+	sc, _ = table.Resolve(ref)
+	return sc, own, nil
 }
 
 func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error) {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"strings"
 	"testing"
 )
@@ -60,4 +61,24 @@ func TestCheckConfig(t *testing.T) {
 			t.Errorf("the shipped example configuration is refused: %s", errOut)
 		}
 	})
+}
+
+func TestCheckConfigValidatesQueriesAndSchedules(t *testing.T) {
+	for _, tt := range []struct{ name, body, want string }{
+		{"topic query", "topics: [{name: x, query: '\"open'}]\n", "topics[0].query"},
+		{"default schedule", "schedule: {default: 'sometimes'}\n", "schedule.default"},
+		{"match every second", "schedule: {match: '@every 0s'}\n", "schedule.match"},
+		{"match bare zone", "schedule: {match: 'CRON_TZ=UTC'}\n", "schedule.match"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := t.TempDir() + "/c.yaml"
+			if err := os.WriteFile(p, []byte(tt.body), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, errOut, code := runCLI(t, map[string]string{"DIGESTBOT_CONFIG": p}, "check-config")
+			if code == 0 || !strings.Contains(errOut, tt.want) {
+				t.Errorf("exit %d, stderr %q: want an error naming %s", code, errOut, tt.want)
+			}
+		})
+	}
 }
