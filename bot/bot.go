@@ -185,6 +185,7 @@ type rewriteTransport struct {
 	next http.RoundTripper
 }
 
+// RoundTrip implements http.RoundTripper.
 func (t *rewriteTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Host != "discord.com" {
 		return t.next.RoundTrip(req)
