@@ -10,6 +10,7 @@ import (
 	_ "github.com/robfig/cron/v3"
 	_ "go.yaml.in/yaml/v3"
 	_ "golang.org/x/net/html"
-	_ "golang.org/x/text/unicode/norm"
 	_ "golang.org/x/net/html/charset"
+	_ "golang.org/x/term"
+	_ "golang.org/x/text/unicode/norm"
 )
