@@ -44,6 +44,22 @@ func conjunction(n *cnode, out []int32) []int32 {
 	return out
 }
 
+// staticTerms reports whether the terms a match of n reports are always
+// the same: true when no OR lies on the way to a positive leaf.
+func staticTerms(n *cnode) bool {
+	switch n.op {
+	case opOr:
+		return false
+	case opAnd:
+		for i := range n.kids {
+			if !staticTerms(&n.kids[i]) {
+				return false
+			}
+		}
+	}
+	return true // leaves; NOT contributes no terms
+}
+
 func addOnce(l *[]int32, id int32) {
 	if !slices.Contains(*l, id) {
 		*l = append(*l, id)

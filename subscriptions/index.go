@@ -88,6 +88,9 @@ type slot struct {
 	req   []int32 // term ids whose postings hold this slot
 	refs  []int32 // every term id the query uses, once each
 	pos   []int32 // term ids whose positions the query reads, once each
+	// terms are the query's terms for every match when they do not depend
+	// on the document (no OR below the root's positive part); else nil.
+	terms []string
 }
 
 // Match is one query of the index that matched a document.
@@ -141,6 +144,9 @@ func (x *Index) Add(id string, q *Query) error {
 	}
 	sl := slot{id: id}
 	sl.nodes = x.compile(q.Root, &sl)
+	if staticTerms(&sl.nodes[0]) {
+		sl.terms = (&verifier{}).collect(&sl.nodes[0], nil, 0)
+	}
 	for _, tid := range sl.pos {
 		if x.terms[tid].posUses++; x.terms[tid].posUses == 1 {
 			setBit(&x.needPos, tid, true)
@@ -351,7 +357,10 @@ func (sc *matchScratch) done() {
 
 func (sc *matchScratch) isPresent(tid int32) bool { return sc.present[tid>>6]&(1<<(tid&63)) != 0 }
 
-// Match returns every query of the index that matches d, ordered by id.
+// Match returns every query of the index that matches d. The order is
+// deterministic (the same index and document give the same order) but not
+// sorted. The Terms slices must not be modified: a query whose terms do not
+// depend on the document shares one slice across all its matches.
 func (x *Index) Match(d *Doc) []Match {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
@@ -377,13 +386,14 @@ func (x *Index) Match(d *Doc) []Match {
 		verified++
 		sl := &x.slots[c.slot]
 		if v.eval(&sl.nodes[0]) {
+			if sl.terms != nil {
+				out = append(out, Match{ID: sl.id, Terms: sl.terms})
+				continue
+			}
 			start := len(slab)
 			slab = v.collect(&sl.nodes[0], slab, start)
 			out = append(out, Match{ID: sl.id, Terms: slab[start:len(slab):len(slab)]})
 		}
-	}
-	if len(out) > 1 {
-		slices.SortFunc(out, func(a, b Match) int { return strings.Compare(a.ID, b.ID) })
 	}
 	x.docs.Add(1)
 	x.candidates.Add(uint64(verified))
