@@ -7,6 +7,7 @@ import "slices"
 // were looked up, not by hashing strings again.
 type cnode struct {
 	op    uint8
+	field uint8   // kBody, kSource or kTag
 	title bool    // a title-scoped leaf: also check that it is in the title
 	id    int32   // term id (opTerm, opPrefix)
 	kids  []cnode // children; for opPhrase one opTerm per token
@@ -25,7 +26,7 @@ const (
 // compile turns n into nodes held in one slice (nodes[0] is the root),
 // registering its terms: their ids go to sl.refs once each, and those whose
 // positions verification reads to sl.pos.
-func (x *Index) compile(n Node, sl *slot) []cnode {
+func (x *Index) compile(n Node, sl *slotIDs) []cnode {
 	nodes := make([]cnode, count(n))
 	x.fill(n, &nodes[0], nodes[1:], sl)
 	return nodes
@@ -91,7 +92,7 @@ func countAll(ns []Node) int {
 // fill compiles n into dst, taking the nodes below it from rest; it returns
 // what is left of rest. Children are laid out next to each other so a
 // parent's kids are one subslice.
-func (x *Index) fill(n Node, dst *cnode, rest []cnode, sl *slot) []cnode {
+func (x *Index) fill(n Node, dst *cnode, rest []cnode, sl *slotIDs) []cnode {
 	refs := &sl.refs
 	switch n := n.(type) {
 	case *Term:
@@ -99,7 +100,7 @@ func (x *Index) fill(n Node, dst *cnode, rest []cnode, sl *slot) []cnode {
 		if n.Prefix {
 			op = opPrefix
 		}
-		*dst = cnode{op: op, title: n.Field == FieldTitle, leaf: n,
+		*dst = cnode{op: op, field: uint8(keyField(n.Field)), title: n.Field == FieldTitle, leaf: n,
 			id: x.termID(keyField(n.Field), n.Text, n.Prefix, refs)}
 		if dst.title && !n.Prefix {
 			addOnce(&sl.pos, dst.id)
@@ -112,7 +113,7 @@ func (x *Index) fill(n Node, dst *cnode, rest []cnode, sl *slot) []cnode {
 				addOnce(&sl.pos, kids[i].id)
 			}
 		}
-		*dst = cnode{op: opPhrase, title: n.Field == FieldTitle, leaf: n, kids: kids}
+		*dst = cnode{op: opPhrase, field: uint8(keyField(n.Field)), title: n.Field == FieldTitle, leaf: n, kids: kids}
 		return rest[len(n.Terms):]
 	case *And:
 		*dst = cnode{op: opAnd}
@@ -127,7 +128,7 @@ func (x *Index) fill(n Node, dst *cnode, rest []cnode, sl *slot) []cnode {
 	return rest
 }
 
-func (x *Index) fillKids(dst *cnode, children []Node, rest []cnode, sl *slot) []cnode {
+func (x *Index) fillKids(dst *cnode, children []Node, rest []cnode, sl *slotIDs) []cnode {
 	dst.kids = rest[:len(children)]
 	rest = rest[len(children):]
 	for i, c := range children {
@@ -163,8 +164,8 @@ func (v *verifier) eval(n *cnode) bool {
 				return false
 			}
 		}
-		p := n.leaf.(*Phrase)
-		if keyField(p.Field) != kBody {
+		if n.field != kBody {
+			p := n.leaf.(*Phrase)
 			f, limit := v.d.fieldOf(p.Field)
 			return f.hasPhrase(p.Terms, limit)
 		}

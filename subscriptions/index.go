@@ -82,15 +82,22 @@ type posting struct {
 	slot, also int32
 }
 
+// slot is one stored query, kept small (one cache line) because Match
+// reads the slot of every candidate it verifies.
 type slot struct {
 	id    string
 	nodes []cnode // the compiled query; nodes[0] is the root
-	req   []int32 // term ids whose postings hold this slot
-	refs  []int32 // every term id the query uses, once each
-	pos   []int32 // term ids whose positions the query reads, once each
 	// terms are the query's terms for every match when they do not depend
 	// on the document (no OR below the root's positive part); else nil.
-	terms []string
+	terms *[]string
+	ids   *slotIDs // what Remove needs
+}
+
+// slotIDs are the term ids a query holds references to.
+type slotIDs struct {
+	req  []int32 // term ids whose postings hold the query
+	refs []int32 // every term id the query uses, once each
+	pos  []int32 // term ids whose positions the query reads, once each
 }
 
 // Match is one query of the index that matched a document.
@@ -142,23 +149,25 @@ func (x *Index) Add(id string, q *Query) error {
 		s = int32(len(x.slots))
 		x.slots = append(x.slots, slot{})
 	}
-	sl := slot{id: id}
-	sl.nodes = x.compile(q.Root, &sl)
+	ids := &slotIDs{}
+	sl := slot{id: id, ids: ids}
+	sl.nodes = x.compile(q.Root, ids)
 	if staticTerms(&sl.nodes[0]) {
-		sl.terms = (&verifier{}).collect(&sl.nodes[0], nil, 0)
+		terms := (&verifier{}).collect(&sl.nodes[0], nil, 0)
+		sl.terms = &terms
 	}
-	for _, tid := range sl.pos {
+	for _, tid := range ids.pos {
 		if x.terms[tid].posUses++; x.terms[tid].posUses == 1 {
 			setBit(&x.needPos, tid, true)
 		}
 	}
 	conj := conjunction(&sl.nodes[0], nil)
 	for _, k := range keys {
-		tid := x.termID(int(k.field), k.text, k.prefix, &sl.refs)
-		if slices.Contains(sl.req, tid) {
+		tid := x.termID(int(k.field), k.text, k.prefix, &ids.refs)
+		if slices.Contains(ids.req, tid) {
 			continue
 		}
-		sl.req = append(sl.req, tid)
+		ids.req = append(ids.req, tid)
 		also, cost := int32(-1), 0.0
 		for _, c := range conj {
 			if t := &x.terms[c]; c != tid {
@@ -220,20 +229,20 @@ func (x *Index) removeLocked(id string) {
 	if !ok {
 		return
 	}
-	sl := &x.slots[s]
-	for _, tid := range sl.req {
+	ids := x.slots[s].ids
+	for _, tid := range ids.req {
 		t := &x.terms[tid]
 		t.post = removePosting(t.post, s)
 		if len(t.post) == 0 {
 			setBit(&x.hasPost, tid, false)
 		}
 	}
-	for _, tid := range sl.pos {
+	for _, tid := range ids.pos {
 		if x.terms[tid].posUses--; x.terms[tid].posUses == 0 {
 			setBit(&x.needPos, tid, false)
 		}
 	}
-	for _, tid := range sl.refs {
+	for _, tid := range ids.refs {
 		t := &x.terms[tid]
 		if t.refs--; t.refs > 0 {
 			continue
@@ -374,7 +383,7 @@ func (x *Index) Match(d *Doc) []Match {
 	x.scanSmall(sc, &d.source, kSource)
 	x.scanSmall(sc, &d.tags, kTag)
 	v := verifier{d: d, sc: sc}
-	var out []Match
+	out := make([]Match, 0, len(sc.cands)/2+1)
 	// The terms of all matches share one backing array: a handful of
 	// allocations per document instead of one per match.
 	var slab []string
@@ -387,7 +396,7 @@ func (x *Index) Match(d *Doc) []Match {
 		sl := &x.slots[c.slot]
 		if v.eval(&sl.nodes[0]) {
 			if sl.terms != nil {
-				out = append(out, Match{ID: sl.id, Terms: sl.terms})
+				out = append(out, Match{ID: sl.id, Terms: *sl.terms})
 				continue
 			}
 			start := len(slab)
