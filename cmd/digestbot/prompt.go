@@ -1,0 +1,143 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"golang.org/x/term"
+
+	digestbot "github.com/digestbot/digestbot"
+	botcommands "github.com/digestbot/digestbot/commands"
+	"github.com/digestbot/digestbot/console"
+	"github.com/digestbot/digestbot/digest"
+)
+
+// promptUser is who types at the terminal: a manager of the demo server.
+const promptUser = "terminal-user"
+
+// lineReader reads one line of input; io.EOF ends the prompt.
+type lineReader interface {
+	ReadLine() (string, error)
+}
+
+type plainLines struct{ sc *bufio.Scanner }
+
+func (p plainLines) ReadLine() (string, error) {
+	if p.sc.Scan() {
+		return p.sc.Text(), nil
+	}
+	if err := p.sc.Err(); err != nil {
+		return "", err
+	}
+	return "", io.EOF
+}
+
+// terminalLines reads with line editing and history (up and down arrows).
+type terminalLines struct{ t *term.Terminal }
+
+func (p terminalLines) ReadLine() (string, error) { return p.t.ReadLine() }
+
+// startPrompt returns a line reader for e's stdin and the writer to answer
+// on, with history when stdin is a terminal, and a function that restores
+// the terminal.
+func startPrompt(e *env) (lineReader, io.Writer, func()) {
+	if f, ok := e.stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		if old, err := term.MakeRaw(int(f.Fd())); err == nil {
+			t := term.NewTerminal(struct {
+				io.Reader
+				io.Writer
+			}{f, e.stdout}, "> ")
+			return terminalLines{t}, t, func() { term.Restore(int(f.Fd()), old) }
+		}
+	}
+	fmt.Fprint(e.stdout, "> ")
+	return plainLines{bufio.NewScanner(e.stdin)}, e.stdout, func() {}
+}
+
+// promptLoop answers slash commands typed as text with the same command
+// service the Discord bot uses, in the given server and channel. Commands
+// are read until EOF, /quit or ctx ends.
+func promptLoop(ctx context.Context, in lineReader, out io.Writer, svc *botcommands.Service, guildID, channelID string, channels map[string]string) error {
+	next := "" // custom id of the last "Next page" button
+	fmt.Fprintf(out, "Type slash commands as in Discord, e.g. /subscribe query:\"facial recognition\", /lookup query:port since:30d, /digest preview. /help lists them; /quit ends.\r\n")
+	for ctx.Err() == nil {
+		line, err := in.ReadLine()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		line = strings.TrimSpace(line)
+		switch line {
+		case "":
+			continue
+		case "/quit", "/exit", "quit", "exit":
+			return nil
+		}
+		if line == "/next" {
+			// The terminal's stand-in for the "Next page" button of the last lookup.
+			if next == "" {
+				fmt.Fprint(out, "✗ nothing to page through; run /lookup first\r\n")
+				continue
+			}
+			line = "/button " + next
+		}
+		resp := answer(ctx, out, svc, line, guildID, channelID, channels)
+		next = ""
+		if resp != nil {
+			for _, b := range resp.Buttons {
+				if strings.HasPrefix(b.CustomID, "lookup-next:") {
+					next = b.CustomID
+					fmt.Fprint(out, "  (type /next for the next page)\r\n")
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// answer runs one typed command and prints the reply.
+func answer(ctx context.Context, out io.Writer, svc *botcommands.Service, line, guildID, channelID string, channels map[string]string) *botcommands.Response {
+	var req *botcommands.Request
+	if id, ok := strings.CutPrefix(line, "/button "); ok {
+		req = &botcommands.Request{Name: "button", Options: map[string]string{"id": id}}
+	} else {
+		var err error
+		if req, err = botcommands.ParseLine(line); err != nil {
+			fmt.Fprintf(out, "✗ %s\r\n", digestbot.ErrorMessage(err))
+			return nil
+		}
+	}
+	req.GuildID, req.ChannelID, req.UserID, req.CanManage, req.Now = guildID, channelID, promptUser, true, time.Now()
+	// Channels may be named with or without '#'.
+	if ch := strings.TrimPrefix(req.Options["channel"], "#"); ch != "" {
+		if id, ok := channels[ch]; ok {
+			req.Options["channel"] = id
+		}
+	}
+	req.ChannelInGuild = func(_ context.Context, id string) (bool, error) {
+		for _, cid := range channels {
+			if cid == id {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	resp, err := svc.Handle(ctx, req)
+	if err != nil {
+		fmt.Fprintf(out, "✗ %s\r\n", digestbot.ErrorMessage(err))
+		return nil
+	}
+	text := console.Format(digest.Message{Content: resp.Content, Embeds: resp.Embeds})
+	fmt.Fprint(out, strings.ReplaceAll(strings.TrimRight(text, "\n"), "\n", "\r\n")+"\r\n")
+	return resp
+}
