@@ -19,7 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
+	"net"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -109,7 +109,7 @@ type Server struct {
 	// HeartbeatInterval is sent in HELLO (default 45 s, as Discord).
 	HeartbeatInterval time.Duration
 
-	tb  testing.TB
+	tb  TB
 	srv *httptest.Server
 
 	mu       sync.Mutex
@@ -132,10 +132,46 @@ type Server struct {
 	gw gateway // guarded by mu
 }
 
-// New starts a server and stops it when the test ends. It has one guild
-// with one text channel (GuildID, ChannelID) and a role "digest-admins".
-func New(tb testing.TB) *Server {
+// TB is what the server needs of a test: *testing.T and *testing.B
+// satisfy it. A failed wait calls Fatalf.
+type TB interface {
+	Helper()
+	Logf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+	Cleanup(func())
+}
+
+// New starts a server on a free loopback port and stops it when the test
+// ends. It has one guild with one text channel (GuildID, ChannelID) and a
+// role "digest-admins".
+func New(tb TB) *Server {
 	tb.Helper()
+	s := newServer(tb)
+	s.srv = httptest.NewServer(s.routes())
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// Listen starts a server on addr (for example "127.0.0.1:8099") outside a
+// test, for trying the bot by hand; logf receives its log. The control
+// API under /_discordtest/ drives it (see the fakediscord command). Close
+// stops it.
+func Listen(addr string, logf func(format string, args ...any)) (*Server, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	s := newServer(processTB{logf: logf})
+	s.Timeout = 30 * time.Second
+	s.srv = httptest.NewUnstartedServer(s.routes())
+	_ = s.srv.Listener.Close()
+	s.srv.Listener = ln
+	s.srv.Start()
+	return s, nil
+}
+
+func newServer(tb TB) *Server {
 	s := &Server{
 		AppID:             "1100000000000000001",
 		Token:             DefaultToken,
@@ -156,9 +192,23 @@ func New(tb testing.TB) *Server {
 	s.GuildID = s.AddGuild("Test Guild")
 	s.ChannelID = s.AddChannel(s.GuildID, "general")
 	s.AddRole(s.GuildID, "digest-admins")
-	s.srv = httptest.NewServer(s.routes())
-	tb.Cleanup(s.Close)
 	return s
+}
+
+// processTB is the TB of a server outside a test: it logs, and a fatal
+// error panics with controlError, which the control API turns into an
+// HTTP error.
+type processTB struct{ logf func(string, ...any) }
+
+type controlError string
+
+func (p processTB) Helper()                        {}
+func (p processTB) Cleanup(func())                 {}
+func (p processTB) Logf(format string, a ...any)   { p.logf(format, a...) }
+func (p processTB) Errorf(format string, a ...any) { p.logf(format, a...) }
+func (p processTB) Fatalf(format string, a ...any) {
+	p.logf(format, a...)
+	panic(controlError(fmt.Sprintf(format, a...)))
 }
 
 // URL is the base URL that replaces https://discord.com.
@@ -394,6 +444,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("PATCH /api/v9/webhooks/{app}/{token}/messages/{msg}", s.webhookEdit)
 	mux.HandleFunc("DELETE /api/v9/webhooks/{app}/{token}/messages/{msg}", s.webhookDelete)
 	mux.HandleFunc("POST /api/v9/webhooks/{app}/{token}", s.webhookFollowup)
+	s.controlRoutes(mux)
 	mux.HandleFunc("GET /gw", s.gatewayWS)
 	mux.HandleFunc("GET /gw/", s.gatewayWS) // discordgo adds a slash
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

@@ -201,3 +201,48 @@ func TestUnauthorized(t *testing.T) {
 		t.Errorf("err = %v, want HTTP 401", err)
 	}
 }
+
+func TestControlAPIDrivesAStandaloneServer(t *testing.T) {
+	srv, err := discordtest.Listen("127.0.0.1:0", t.Logf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	s := session(t, srv)
+	s.AddHandler(func(s *discordgo.Session, i *discordgo.InteractionCreate) {
+		d := i.ApplicationCommandData()
+		_ = s.InteractionRespond(i.Interaction, &discordgo.InteractionResponse{
+			Type: discordgo.InteractionResponseChannelMessageWithSource,
+			Data: &discordgo.InteractionResponseData{Content: "got " + d.Name + " " + d.Options[0].StringValue()},
+		})
+	})
+	if err := s.Open(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	srv.WaitConnections(1)
+
+	resp, err := http.Post(srv.URL()+"/_discordtest/interactions", "application/json",
+		bytes.NewReader([]byte(`{"command":"/subscribe","options":{"query":"Confucius"},"permissions":16}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent struct{ ID string }
+	_ = json.NewDecoder(resp.Body).Decode(&sent)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || sent.ID == "" {
+		t.Fatalf("send: status %d", resp.StatusCode)
+	}
+	rep := srv.WaitReply(discordtest.Sent{ID: sent.ID})
+	if rep.Content != "got subscribe Confucius" {
+		t.Errorf("reply %q", rep.Content)
+	}
+	resp, err = http.Get(srv.URL() + "/_discordtest/interactions/" + sent.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("reply lookup: status %d", resp.StatusCode)
+	}
+}
