@@ -14,12 +14,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
-	"net"
 	"time"
 
 	"github.com/gorilla/websocket"
