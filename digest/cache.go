@@ -1,6 +1,8 @@
 package digest
 
 import (
+	"hash/fnv"
+	"slices"
 	"strings"
 	"sync"
 
@@ -41,9 +43,43 @@ func NewArticleCache(maxBytes int) *ArticleCache {
 type articleInfo struct {
 	title, text string // what it was derived from, to notice an update
 	sents       []string
-	norm        []string // analysis.Normalize of each sentence
+	normOnce    sync.Once
+	norm        []string // analysis.Normalize of each sentence, made on first use
 	sig         []uint64 // titleSignature
-	size        int
+	// postings holds, sorted, one entry per (token, sentence) pair: the
+	// token's hash in the high 48 bits, the sentence index in the low 16.
+	postings []uint64
+	size     int
+}
+
+const sentenceBits = 16
+
+// normalized returns the sentences normalised, for terms the postings
+// cannot answer (prefixes).
+func (info *articleInfo) normalized() []string {
+	info.normOnce.Do(func() {
+		info.norm = make([]string, len(info.sents))
+		for i, s := range info.sents {
+			info.norm[i] = analysis.Normalize(s)
+		}
+	})
+	return info.norm
+}
+
+// sentencesWith appends the indexes of the sentences holding the token.
+func (info *articleInfo) sentencesWith(dst []int, token string) []int {
+	h := hashToken(token)
+	i, _ := slices.BinarySearch(info.postings, h)
+	for ; i < len(info.postings) && info.postings[i]>>sentenceBits == h>>sentenceBits; i++ {
+		dst = append(dst, int(info.postings[i]&(1<<sentenceBits-1)))
+	}
+	return dst
+}
+
+func hashToken(t string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(t))
+	return h.Sum64() &^ (1<<sentenceBits - 1)
 }
 
 func analyze(a *digestbot.Article) *articleInfo {
@@ -55,12 +91,21 @@ func analyze(a *digestbot.Article) *articleInfo {
 		text = text[:maxSummaryText]
 	}
 	info := &articleInfo{title: a.Title, text: a.Text, sents: summarize.Sentences(text), sig: titleSignature(a.Title)}
-	info.norm = make([]string, len(info.sents))
-	for i, s := range info.sents {
-		info.norm[i] = analysis.Normalize(s)
-		info.size += 2 * len(s)
+	if len(info.sents) > 1<<sentenceBits-1 {
+		info.sents = info.sents[:1<<sentenceBits-1]
 	}
-	info.size += len(a.Title) + 8*len(info.sig) + 64
+	buf := tokenPool.Get().(*[]analysis.Token)
+	defer tokenPool.Put(buf)
+	for i, s := range info.sents {
+		info.size += 2 * len(s)
+		*buf = analysis.AppendTokens((*buf)[:0], s)
+		for _, t := range *buf {
+			info.postings = append(info.postings, hashToken(t.Text)|uint64(i))
+		}
+	}
+	slices.Sort(info.postings)
+	info.postings = slices.Clip(slices.Compact(info.postings))
+	info.size += len(a.Title) + 8*len(info.sig) + 8*len(info.postings) + 64
 	return info
 }
 

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math"
+	"math/bits"
 	"slices"
 	"strings"
 	"sync"
@@ -149,20 +150,16 @@ func Compose(ch ChannelInfo, items []digestbot.PendingItem, articles map[string]
 	type cluster struct{ members []*entry }
 	var clusters []*cluster
 	index := make(map[uint64][]int)
+	var ids []int // candidate clusters of one article
 	for _, e := range entries {
 		best := -1
 		if opts.Similarity <= 1 && len(e.info.sig) > 0 {
-			cands := map[int]bool{}
+			ids = ids[:0]
 			for _, h := range e.info.sig {
-				for _, c := range index[h] {
-					cands[c] = true
-				}
-			}
-			ids := make([]int, 0, len(cands))
-			for c := range cands {
-				ids = append(ids, c)
+				ids = append(ids, index[h]...)
 			}
 			slices.Sort(ids)
+			ids = slices.Compact(ids)
 		search:
 			for _, c := range ids {
 				for _, m := range clusters[c].members {
@@ -413,19 +410,45 @@ func querySummary(a *digestbot.Article, info *articleInfo, terms []string, size 
 	var plain string
 	var spans []span
 	if len(termToks) > 0 {
-		best, bestScore := -1, 0
-		var cands [][]string
-		for i, norm := range info.norm {
-			// A sentence can only hold a term whose first word occurs in its
-			// normalised text: a cheap test before tokenising it.
-			cands = candidates(cands[:0], norm, termToks)
-			if len(cands) <= bestScore {
+		// Which sentences may hold which terms: exact first words from the
+		// article's postings, prefix terms by a look at the normalised text.
+		masks := make([]uint64, len(info.sents))
+		var ids []int
+		for ti, tt := range termToks {
+			bit := uint64(1) << (uint(ti) % 64)
+			if first, ok := strings.CutSuffix(tt[0], "*"); ok {
+				for i, norm := range info.normalized() {
+					if strings.Contains(norm, first) {
+						masks[i] |= bit
+					}
+				}
 				continue
 			}
+			ids = info.sentencesWith(ids[:0], tt[0])
+			for _, i := range ids {
+				masks[i] |= bit
+			}
+		}
+		best, bestScore := -1, 0
+		var cands [][]string
+		var candIdx []int
+		for i, m := range masks {
+			if bits.OnesCount64(m) <= bestScore {
+				continue
+			}
+			cands, candIdx = cands[:0], candIdx[:0]
+			for ti, tt := range termToks {
+				if m&(uint64(1)<<(uint(ti)%64)) != 0 {
+					cands, candIdx = append(cands, tt), append(candIdx, ti)
+				}
+			}
 			sp := matchSpans(info.sents[i], cands, false)
+			for k := range sp {
+				sp[k].term = candIdx[sp[k].term] // back to termToks' numbering
+			}
 			if score := distinctTerms(sp); score > bestScore {
 				best, bestScore, spans = i, score, sp
-				if score == len(cands) && len(cands) == len(termToks) {
+				if score == len(termToks) {
 					break // the first sentence with every term
 				}
 			}
@@ -440,9 +463,9 @@ func querySummary(a *digestbot.Article, info *articleInfo, terms []string, size 
 				if n+m > size {
 					break
 				}
-				if cands = candidates(cands[:0], info.norm[j], termToks); len(cands) > 0 {
+				if masks[j] != 0 {
 					off := len(plain) + len(sep)
-					for _, sp := range matchSpans(next, cands, false) {
+					for _, sp := range matchSpans(next, termToks, false) {
 						spans = append(spans, span{sp.start + off, sp.end + off, sp.term})
 					}
 				}
@@ -465,16 +488,6 @@ func querySummary(a *digestbot.Article, info *articleInfo, terms []string, size 
 	}
 	plain = summarize.Cut(plain, size)
 	return boldTerms(plain, termToks)
-}
-
-// candidates appends the terms whose first word occurs in norm.
-func candidates(dst [][]string, norm string, terms [][]string) [][]string {
-	for _, tt := range terms {
-		if strings.Contains(norm, strings.TrimSuffix(tt[0], "*")) {
-			dst = append(dst, tt)
-		}
-	}
-	return dst
 }
 
 // distinctTerms counts the different terms among spans.
