@@ -157,10 +157,10 @@ func (b *Bot) autocomplete(ctx context.Context, ex *exchange) {
 			}
 		}
 	}
-	err := b.s.InteractionRespond(ex.i, &discordgo.InteractionResponse{
+	err := b.respond(ctx, ex.i, &discordgo.InteractionResponse{
 		Type: discordgo.InteractionApplicationCommandAutocompleteResult,
 		Data: &discordgo.InteractionResponseData{Choices: choices(cs)},
-	}, discordgo.WithContext(ctx))
+	})
 	if err != nil {
 		b.replyFailed("autocomplete", ex, err)
 	}
@@ -275,7 +275,7 @@ func (b *Bot) deferReply(ex *exchange, ephemeral bool) bool {
 	}
 	ctx, cancel := context.WithTimeout(b.ctx, 3*time.Second)
 	defer cancel()
-	if err := b.s.InteractionRespond(ex.i, resp, discordgo.WithContext(ctx)); err != nil {
+	if err := b.respond(ctx, ex.i, resp); err != nil {
 		b.replyFailed("defer", ex, err)
 		return false
 	}
@@ -302,35 +302,35 @@ func (b *Bot) finish(ex *exchange, resp *commands.Response, err error) {
 
 	switch {
 	case !ex.responded:
-		err = b.s.InteractionRespond(ex.i, &discordgo.InteractionResponse{
+		err = b.respond(ctx, ex.i, &discordgo.InteractionResponse{
 			Type: discordgo.InteractionResponseChannelMessageWithSource,
 			Data: &discordgo.InteractionResponseData{
 				Content: r.content, Embeds: r.embeds, Components: r.components, Flags: flags,
 				AllowedMentions: noMentions(),
 			},
-		}, discordgo.WithContext(ctx))
+		})
 		ex.responded = err == nil
 		if err != nil {
 			b.replyFailed("respond", ex, err)
 		}
 	case resp.Ephemeral == ex.ephemeral:
-		_, err = b.s.InteractionResponseEdit(ex.i, &discordgo.WebhookEdit{
+		err = b.editOriginal(ctx, ex.i, &discordgo.WebhookEdit{
 			Content: &r.content, Embeds: &r.embeds, Components: &r.components,
 			AllowedMentions: noMentions(),
-		}, discordgo.WithContext(ctx))
+		})
 		if err != nil {
 			b.replyFailed("edit", ex, err)
 		}
 	default:
 		// The deferral promised the other visibility, which an edit cannot
 		// change: replace the placeholder by a followup.
-		if err := b.s.InteractionResponseDelete(ex.i, discordgo.WithContext(ctx)); err != nil {
+		if err := b.deleteOriginal(ctx, ex.i); err != nil {
 			b.replyFailed("delete", ex, err)
 		}
-		_, err = b.s.FollowupMessageCreate(ex.i, true, &discordgo.WebhookParams{
+		err = b.followup(ctx, ex.i, &discordgo.WebhookParams{
 			Content: r.content, Embeds: r.embeds, Components: r.components, Flags: flags,
 			AllowedMentions: noMentions(),
-		}, discordgo.WithContext(ctx))
+		})
 		if err != nil {
 			b.replyFailed("followup", ex, err)
 		}
