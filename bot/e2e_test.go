@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -857,5 +858,35 @@ func BenchmarkPost(b *testing.B) {
 		if _, err := bt.Post(context.Background(), ref, msg, fmt.Sprintf("bench-%d", i)); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestShardsAnswerTheirOwnGuilds runs two shards against one server: an
+// interaction from a guild reaches the shard Discord's formula assigns.
+func TestShardsAnswerTheirOwnGuilds(t *testing.T) {
+	t.Parallel()
+	srv := discordtest.New(t)
+	// Guild ids whose shard is known: (id >> 22) % 2.
+	g0 := srv.AddGuildWithID(strconv.FormatInt(1200000000000000000+(2<<22), 10), "even")
+	g1 := srv.AddGuildWithID(strconv.FormatInt(1200000000000000000+(3<<22), 10), "odd")
+	if discordtest.ShardOf(g0, 2) == discordtest.ShardOf(g1, 2) {
+		t.Fatal("test guilds on the same shard")
+	}
+	c0, c1 := srv.AddChannel(g0, "a"), srv.AddChannel(g1, "b")
+	shards := map[int]*harness{}
+	for id := range 2 {
+		shards[id] = startOn(t, srv, func(o *Options) { o.ShardID, o.ShardCount, o.GuildID = id, 2, "" })
+	}
+	for _, c := range []struct{ guild, channel string }{{g0, c0}, {g1, c1}} {
+		want := discordtest.ShardOf(c.guild, 2)
+		rep := srv.WaitReply(srv.SendInteraction(discordtest.Interaction{GuildID: c.guild, ChannelID: c.channel, Command: "help"}))
+		if rep.Content != "ok help" {
+			t.Fatalf("guild %s: %+v", c.guild, rep)
+		}
+		req := recvWithin(t, shards[want].h.called)
+		if req.GuildID != c.guild {
+			t.Errorf("shard %d got guild %s, want %s", want, req.GuildID, c.guild)
+		}
+		shards[1-want].noCall(t)
 	}
 }
