@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"path"
 	"slices"
 	"strings"
@@ -60,7 +61,7 @@ type Env struct {
 	Topics        []*digestbot.Topic
 	Subscriptions []*digestbot.Subscription
 	Articles      []*digestbot.Article
-	Queued        int // pending items written by the match
+	Queued        int // pending items written by the matcher
 }
 
 // Files lists the bundled sample files.
@@ -93,19 +94,12 @@ func Articles(now time.Time) ([]*digestbot.Article, error) {
 	return all, nil
 }
 
-// Setup fills st with the demo: the sample articles, topics and
-// subscriptions, and runs the match once so every channel has its pending
-// items. now is the clock.
-func Setup(ctx context.Context, st digestbot.Store, now time.Time) (*Env, error) {
+// Setup fills st with the demo: the sample topics, subscriptions and
+// articles, and runs the matcher once so every channel has its pending
+// items. now is the clock; logger (nil: slog.Default()) gets the matcher's
+// messages.
+func Setup(ctx context.Context, st digestbot.Store, now time.Time, logger *slog.Logger) (*Env, error) {
 	env := &Env{Store: st, GuildID: GuildID, Channels: Channels}
-	arts, err := Articles(now)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := st.PutArticles(ctx, arts); err != nil {
-		return nil, fmt.Errorf("demo: store articles: %w", err)
-	}
-	env.Articles = arts
 	for _, t := range Topics {
 		topic := &digestbot.Topic{GuildID: GuildID, Name: t.Name, Query: t.Query, CreatedBy: "demo", UpdatedAt: now}
 		if err := st.PutTopic(ctx, topic, digestbot.DefaultMaxTopicsPerGuild); err != nil {
@@ -132,70 +126,22 @@ func Setup(ctx context.Context, st digestbot.Store, now time.Time) (*Env, error)
 			env.Subscriptions = append(env.Subscriptions, sub)
 		}
 	}
-	items, err := Match(env.Subscriptions, env.Topics, arts, now)
+	arts, err := Articles(now)
 	if err != nil {
 		return nil, err
 	}
-	if err := st.EnqueuePending(ctx, items); err != nil {
-		return nil, fmt.Errorf("demo: queue matches: %w", err)
+	if _, err := st.PutArticles(ctx, arts); err != nil {
+		return nil, fmt.Errorf("demo: store articles: %w", err)
 	}
-	env.Queued = len(items)
+	env.Articles = arts
+	// The bot's own matcher job, run once over the new articles.
+	m := subscriptions.NewMatcher(st, subscriptions.MatcherOptions{Now: func() time.Time { return now }, Logger: logger})
+	stats, err := m.RunOnce(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("demo: match: %w", err)
+	}
+	env.Queued = stats.Items
 	return env, nil
-}
-
-// Match matches articles against subscriptions once, with the same index
-// the bot's matcher uses, and returns one pending item per (channel,
-// article) carrying every subscription of the channel that matched.
-func Match(subs []*digestbot.Subscription, topics []*digestbot.Topic, arts []*digestbot.Article, now time.Time) ([]digestbot.PendingItem, error) {
-	parsed := map[string]*subscriptions.Query{}
-	for _, t := range topics {
-		q, err := subscriptions.Parse(t.Query)
-		if err != nil {
-			return nil, fmt.Errorf("demo: topic %s: %w", t.Name, err)
-		}
-		parsed[t.Name] = q
-	}
-	lookup := func(name string) (*subscriptions.Query, bool) { q, ok := parsed[name]; return q, ok }
-	index := subscriptions.NewIndex()
-	byID := map[string]*digestbot.Subscription{}
-	for _, s := range subs {
-		var q *subscriptions.Query
-		if s.Topic != "" {
-			q = parsed[s.Topic]
-			if q == nil {
-				return nil, fmt.Errorf("demo: subscription %s: no topic %q", s.ID, s.Topic)
-			}
-		} else {
-			var err error
-			if q, err = subscriptions.Parse(s.Query); err != nil {
-				return nil, fmt.Errorf("demo: subscription %s: %w", s.ID, err)
-			}
-		}
-		q, err := q.ResolveTopics(lookup)
-		if err != nil {
-			return nil, fmt.Errorf("demo: subscription %s: %w", s.ID, err)
-		}
-		if err := index.Add(s.ID, q); err != nil {
-			return nil, fmt.Errorf("demo: subscription %s: %w", s.ID, err)
-		}
-		byID[s.ID] = s
-	}
-	var items []digestbot.PendingItem
-	for _, a := range arts {
-		perChannel := map[digestbot.ChannelRef]int{}
-		for _, m := range index.Match(subscriptions.DocFromArticle(a)) {
-			s := byID[m.ID]
-			ref := digestbot.ChannelRef{GuildID: s.GuildID, ChannelID: s.ChannelID}
-			hit := digestbot.Hit{SubscriptionID: s.ID, Label: s.Label(), Terms: m.Terms}
-			if i, ok := perChannel[ref]; ok {
-				items[i].Hits = append(items[i].Hits, hit)
-				continue
-			}
-			perChannel[ref] = len(items)
-			items = append(items, digestbot.PendingItem{GuildID: s.GuildID, ChannelID: s.ChannelID, ArticleID: a.ID, Hits: []digestbot.Hit{hit}, QueuedAt: now})
-		}
-	}
-	return items, nil
 }
 
 // DeliverAll delivers every demo channel's digest through d, writing a

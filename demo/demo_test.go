@@ -43,7 +43,7 @@ func TestDemoPrintsDigests(t *testing.T) {
 	st := storetest.OpenEmbedded(t)
 	ctx := context.Background()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
-	env, err := Setup(ctx, st, now)
+	env, err := Setup(ctx, st, now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ func cmdDemo(ctx context.Context, e *env, args []string) error {
 	defer st.Close()
 
 	now := time.Now()
-	env, err := demo.Setup(ctx, st, now)
+	env, err := demo.Setup(ctx, st, now, logger)
 	if err != nil {
 		return err
 	}
