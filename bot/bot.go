@@ -209,7 +209,11 @@ func (b *Bot) Open(ctx context.Context) error {
 	select {
 	case err := <-done:
 		if err != nil {
-			b.discordError("open", digestbot.EUNAVAILABLE)
+			code := classify(err)
+			b.discordError("open", code)
+			if code == digestbot.EFORBIDDEN {
+				return digestbot.WrapError(code, err, "Discord refused the bot token (DISCORD_TOKEN)")
+			}
 			return digestbot.WrapError(digestbot.EUNAVAILABLE, err, "cannot connect to the Discord gateway")
 		}
 	case <-ctx.Done():
@@ -236,9 +240,13 @@ func (b *Bot) Open(ctx context.Context) error {
 	}
 	cmds := ApplicationCommands(commands.Definitions(), b.opts.ManagerRole)
 	if _, err := b.s.ApplicationCommandBulkOverwrite(appID, b.opts.GuildID, cmds, discordgo.WithContext(ctx)); err != nil {
-		b.discordError("register_commands", classify(err))
+		code := classify(err)
+		b.discordError("register_commands", code)
 		_ = b.s.Close()
-		return digestbot.WrapError(classify(err), err, "cannot register the slash commands with Discord")
+		if code == digestbot.EFORBIDDEN && b.opts.GuildID != "" {
+			return digestbot.WrapError(code, err, "cannot register the slash commands on guild %s (DIGESTBOT_GUILD_ID): the bot is not in that guild or lacks the applications.commands scope", b.opts.GuildID)
+		}
+		return digestbot.WrapError(code, err, "cannot register the slash commands with Discord")
 	}
 	where := "globally"
 	if b.opts.GuildID != "" {

@@ -890,3 +890,48 @@ func TestShardsAnswerTheirOwnGuilds(t *testing.T) {
 		shards[1-want].noCall(t)
 	}
 }
+
+func TestOpenFailures(t *testing.T) {
+	t.Parallel()
+	srv := discordtest.New(t)
+	tests := []struct {
+		name string
+		opts Options
+		want string
+	}{
+		{"token refused", Options{Token: "wrong-token", APIBaseURL: srv.URL()}, digestbot.EFORBIDDEN},
+		{"guild the bot is not in", Options{Token: discordtest.DefaultToken, APIBaseURL: srv.URL(), GuildID: "1999999999999999999"}, digestbot.EFORBIDDEN},
+		{"API unreachable", Options{Token: discordtest.DefaultToken, APIBaseURL: "http://127.0.0.1:1"}, digestbot.EUNAVAILABLE},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.opts.Handler = newFakeHandler()
+			tt.opts.Logger = slog.New(slog.DiscardHandler)
+			b, err := New(tt.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			err = b.Open(ctx)
+			if code := digestbot.ErrorCode(err); code != tt.want {
+				t.Errorf("Open: %v (%s), want %s", err, code, tt.want)
+			}
+		})
+	}
+}
+
+func TestRateLimitedCallbackIsRetried(t *testing.T) {
+	t.Parallel()
+	var limited sync.WaitGroup
+	limited.Add(1)
+	hs := start(t, func(o *Options) { o.OnRateLimited = func(string) { limited.Done() } })
+	hs.srv.FailCallbacks(1, discordtest.Fault{Status: 429, RetryAfter: 50 * time.Millisecond})
+	rep := hs.srv.WaitReply(hs.srv.SendInteraction(discordtest.Interaction{Command: "help"}))
+	if rep.Content != "ok help" {
+		t.Errorf("reply after a 429 on the callback: %+v", rep)
+	}
+	limited.Wait()
+}

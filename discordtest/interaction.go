@@ -290,6 +290,12 @@ func (s *Server) interactionCallback(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, 10062, "Unknown interaction")
 		return
 	}
+	if len(s.cbFaults) > 0 {
+		f := s.cbFaults[0]
+		s.cbFaults = s.cbFaults[1:]
+		writeFault(w, f)
+		return
+	}
 	if len(pi.callbacks) > 0 {
 		writeError(w, http.StatusBadRequest, 40060, "Interaction has already been acknowledged.")
 		return

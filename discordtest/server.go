@@ -124,6 +124,7 @@ type Server struct {
 	attempts      int               // message create requests, faults included
 	nonces        map[string]string // channel id + nonce -> message id
 	faults        []Fault
+	cbFaults      []Fault // for interaction callbacks
 	interactions  map[string]*pendingInteraction // by interaction id
 	tokens        map[string]*pendingInteraction // by token
 	requests      []string                       // "METHOD path" of every REST call
@@ -315,6 +316,16 @@ func (s *Server) FailMessages(n int, f Fault) {
 	defer s.mu.Unlock()
 	for range n {
 		s.faults = append(s.faults, f)
+	}
+}
+
+// FailCallbacks makes the next n interaction callbacks answer with f
+// (Commit is ignored: a failed callback acknowledges nothing).
+func (s *Server) FailCallbacks(n int, f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.cbFaults = append(s.cbFaults, f)
 	}
 }
 
