@@ -124,7 +124,7 @@ type Server struct {
 	attempts      int               // message create requests, faults included
 	nonces        map[string]string // channel id + nonce -> message id
 	faults        []Fault
-	cbFaults      []Fault // for interaction callbacks
+	cbFaults      []Fault                        // for interaction callbacks
 	interactions  map[string]*pendingInteraction // by interaction id
 	tokens        map[string]*pendingInteraction // by token
 	requests      []string                       // "METHOD path" of every REST call
