@@ -1,10 +1,13 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -19,36 +22,35 @@ const (
 	maxLogRead     = 10000
 )
 
-// putScript stores an article hash if it is absent. KEYS: the article.
-// ARGV: body JSON, ttl ms. Returns 0 when it stored a new article, else
-// {body, unlogged} of the stored one. The "unlogged" field marks an article
-// whose ingest log entry is not written yet; it goes away with the append,
-// so a put that failed between the two steps is finished by the next put
-// of the same article instead of leaving it unmatched for ever.
+// putScript stores one article. KEYS: the article. ARGV: body JSON,
+// content hash, ingest time, ttl ms. An absent article is created with the
+// "unlogged" mark and the TTL; a present one whose content hash differs
+// gets the new body and hash (its TTL and first ingest time stay). Returns
+// {outcome, unlogged}: outcome 0 new, 1 updated, 2 unchanged; unlogged 1
+// when the article still waits for its ingest log entry. The mark goes away
+// with the append, so a put cut off between the two steps is finished by
+// the next put of the same article instead of leaving it unmatched.
 var putScript = redis.NewScript(`
-local old = redis.call('HMGET', KEYS[1], 'body', 'unlogged')
-if old[1] then return old end
-redis.call('HSET', KEYS[1], 'body', ARGV[1], 'unlogged', '1')
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
-return 0
-`)
-
-// updateScript replaces the body of an article that is still stored
-// (keeping its TTL; an expired article is not brought back). KEYS: the
-// article. ARGV: body JSON.
-var updateScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('HSET', KEYS[1], 'body', ARGV[1])
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('HSET', KEYS[1], 'body', ARGV[1], 'h', ARGV[2], 'ing', ARGV[3], 'unlogged', '1')
+  redis.call('PEXPIRE', KEYS[1], ARGV[4])
+  return {0, 1}
 end
-return 0
+local old = redis.call('HMGET', KEYS[1], 'h', 'unlogged')
+local unlogged = 0
+if old[2] then unlogged = 1 end
+if old[1] == ARGV[2] then return {2, unlogged} end
+redis.call('HSET', KEYS[1], 'body', ARGV[1], 'h', ARGV[2])
+return {1, unlogged}
 `)
 
 // PutArticles stores articles by id with the retention TTL: new ones are
 // added and appended to the ingest log, existing ones are updated in place
-// when their title, text, summary or tags changed. The batch costs one round
-// trip (an atomic put-if-absent of every article) plus one for the log
-// appends and updates. Every article is validated first; an invalid one
-// fails the whole batch with EINVALID and nothing is stored.
+// (keeping their first ingest time) when their title, text, summary or tags
+// changed. The batch costs one round trip (one atomic script per article,
+// pipelined) plus one for the log appends of the new ones. Every article is
+// validated first; an invalid one fails the whole batch with EINVALID and
+// nothing is stored.
 func (s *Store) PutArticles(ctx context.Context, articles []*digestbot.Article) ([]digestbot.PutOutcome, error) {
 	for _, a := range articles {
 		if a == nil {
@@ -62,7 +64,6 @@ func (s *Store) PutArticles(ctx context.Context, articles []*digestbot.Article) 
 		return nil, nil
 	}
 	now := s.now().UTC()
-	stored := make([]*digestbot.Article, len(articles))
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.Cmd, len(articles))
 	for i, a := range articles {
@@ -70,9 +71,9 @@ func (s *Store) PutArticles(ctx context.Context, articles []*digestbot.Article) 
 		if c.Ingested.IsZero() {
 			c.Ingested = now
 		}
-		stored[i] = &c
 		// Eval, not EvalSha: a pipeline cannot fall back on NOSCRIPT.
-		cmds[i] = putScript.Eval(ctx, pipe, []string{s.articleKey(a.ID)}, encode(&c), s.retention.Milliseconds())
+		cmds[i] = putScript.Eval(ctx, pipe, []string{s.articleKey(a.ID)},
+			encode(&c), contentHash(a), c.Ingested.Format(time.RFC3339Nano), s.retention.Milliseconds())
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, s.fail("put articles", err)
@@ -82,28 +83,14 @@ func (s *Store) PutArticles(ctx context.Context, articles []*digestbot.Article) 
 	pipe = s.rdb.Pipeline()
 	minID := strconv.FormatInt(ms(s.retentionCutoff()), 10)
 	for i, c := range cmds {
-		key := s.articleKey(articles[i].ID)
-		prevBody, unlogged, isNew, err := putReply(c)
-		if err != nil {
-			return nil, s.fail("put articles", err)
+		res, err := c.Int64Slice()
+		if err != nil || len(res) != 2 {
+			return nil, s.fail("put articles", cmp.Or(err, errors.New("unexpected reply from the put script")))
 		}
-		if !isNew {
-			prev, err := decode[digestbot.Article]("put articles", prevBody)
-			if err != nil {
-				return nil, err
-			}
-			if contentChanged(prev, articles[i]) {
-				up := *stored[i]
-				up.Ingested = prev.Ingested
-				updateScript.Eval(ctx, pipe, []string{key}, encode(&up))
-				out[i] = digestbot.PutUpdated
-			} else {
-				out[i] = digestbot.PutUnchanged
-			}
-		}
-		if isNew || unlogged {
+		out[i] = []digestbot.PutOutcome{digestbot.PutNew, digestbot.PutUpdated, digestbot.PutUnchanged}[res[0]]
+		if res[1] == 1 {
 			// New, or stored by an earlier put that never reached the
-			// log: append, then clear the mark.
+			// log: it is new to the matcher. Append, then clear the mark.
 			out[i] = digestbot.PutNew
 			pipe.XAdd(ctx, &redis.XAddArgs{
 				Stream: s.ingestKey(),
@@ -111,7 +98,7 @@ func (s *Store) PutArticles(ctx context.Context, articles []*digestbot.Article) 
 				Approx: true,
 				Values: []string{"a", articles[i].ID},
 			})
-			pipe.HDel(ctx, key, "unlogged")
+			pipe.HDel(ctx, s.articleKey(articles[i].ID), "unlogged")
 		}
 	}
 	if pipe.Len() > 0 {
@@ -122,30 +109,19 @@ func (s *Store) PutArticles(ctx context.Context, articles []*digestbot.Article) 
 	return out, nil
 }
 
-// putReply reads the reply of putScript.
-func putReply(c *redis.Cmd) (body string, unlogged, isNew bool, err error) {
-	v, err := c.Result()
-	if err != nil {
-		return "", false, false, err
+// contentHash digests what readers see of an article (title, text, summary,
+// tags), so that a re-put can tell an update from a repeat without sending
+// the stored article back.
+func contentHash(a *digestbot.Article) string {
+	h := sha256.New()
+	for _, f := range append([]string{a.Title, a.Text, a.Summary}, a.Tags...) {
+		// Length-prefixed, so that moving text between fields changes the hash.
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(f)))
+		h.Write(n[:])
+		h.Write([]byte(f))
 	}
-	switch v := v.(type) {
-	case int64:
-		return "", false, true, nil
-	case []any:
-		if len(v) == 2 {
-			body, _ := v[0].(string)
-			u, _ := v[1].(string)
-			return body, u != "", false, nil
-		}
-	}
-	return "", false, false, fmt.Errorf("unexpected reply %T from the put script", v)
-}
-
-// contentChanged reports whether an incoming article differs from the stored
-// one in what readers see: title, text, summary or tags.
-func contentChanged(old, new *digestbot.Article) bool {
-	return old.Title != new.Title || old.Text != new.Text || old.Summary != new.Summary ||
-		!slices.Equal(old.Tags, new.Tags)
+	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
 // GetArticles returns the stored articles with these ids, in order, nil for
@@ -157,24 +133,31 @@ func (s *Store) GetArticles(ctx context.Context, ids []string) ([]*digestbot.Art
 	// One command per key in a pipeline: the keys live in different
 	// cluster slots.
 	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.StringCmd, len(ids))
+	cmds := make([]*redis.SliceCmd, len(ids))
 	for i, id := range ids {
-		cmds[i] = pipe.HGet(ctx, s.articleKey(id), "body")
+		cmds[i] = pipe.HMGet(ctx, s.articleKey(id), "body", "ing")
 	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, s.fail("get articles", err)
 	}
 	out := make([]*digestbot.Article, len(ids))
 	for i, c := range cmds {
 		v, err := c.Result()
-		if errors.Is(err, redis.Nil) {
-			continue
-		}
 		if err != nil {
 			return nil, s.fail("get articles", err)
 		}
-		if out[i], err = decode[digestbot.Article]("get article "+ids[i], v); err != nil {
+		body, _ := v[0].(string)
+		if body == "" {
+			continue // not stored, or expired
+		}
+		if out[i], err = decode[digestbot.Article]("get article "+ids[i], body); err != nil {
 			return nil, err
+		}
+		// An update rewrites the body; the first ingest time is kept apart.
+		if ing, _ := v[1].(string); ing != "" {
+			if t, err := time.Parse(time.RFC3339Nano, ing); err == nil {
+				out[i].Ingested = t
+			}
 		}
 	}
 	return out, nil

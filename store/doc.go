@@ -18,8 +18,9 @@
 // touches exactly one Redis Cluster hash slot. Pipelines may span slots
 // (go-redis splits them per node); transactions never do.
 //
-//	P a:ARTICLE                  hash    "body" = article JSON; "unlogged" while its ingest
-//	                                     log entry is not written yet; TTL = retention
+//	P a:ARTICLE                  hash    "body" = article JSON, "h" = content hash, "ing" =
+//	                                     first ingest time (RFC 3339), "unlogged" while its
+//	                                     ingest log entry is not written yet; TTL = retention
 //	P{log}:ingest                stream  ingest log: field "a" = article id; the entry id is
 //	                                     the LogEntry Seq and its time the ingest time;
 //	                                     trimmed by MINID to the retention window

@@ -200,7 +200,8 @@ func testPutArticles(t *testing.T, b backend) {
 		stale.Ingested = time.Now().Add(-time.Hour).UTC()
 		// What a put that stored the article and then lost its connection
 		// leaves behind (see the key schema).
-		err := st.Client().HSet(c, st.Prefix()+"a:"+a.ID, "body", mustJSON(t, &stale), "unlogged", "1").Err()
+		err := st.Client().HSet(c, st.Prefix()+"a:"+a.ID, "body", mustJSON(t, &stale), "h", "",
+			"ing", stale.Ingested.Format(time.RFC3339Nano), "unlogged", "1").Err()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -135,13 +135,15 @@ func TestContentChanged(t *testing.T) {
 		{"summary", func(a *digestbot.Article) { a.Summary = "s2" }, true},
 		{"tags", func(a *digestbot.Article) { a.Tags = []string{"a", "b"} }, true},
 		{"source only is not content", func(a *digestbot.Article) { a.Source = "Other" }, false},
+		{"text moved into the title", func(a *digestbot.Article) { a.Title, a.Text = "Tbody", "" }, true},
+		{"tag split", func(a *digestbot.Article) { a.Tags = []string{"", "a"} }, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			n := base
 			tc.change(&n)
-			if got := contentChanged(&base, &n); got != tc.want {
-				t.Fatalf("contentChanged = %v, want %v", got, tc.want)
+			if got := contentHash(&base) != contentHash(&n); got != tc.want {
+				t.Fatalf("content changed = %v, want %v", got, tc.want)
 			}
 		})
 	}
