@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	digestbot "github.com/digestbot/digestbot"
 )
@@ -268,4 +269,33 @@ func TestComposeGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "newsroom.golden", append(out, '\n'))
+}
+
+// FuzzCompose composes stories from arbitrary feed text and terms: it must
+// not fail, and every story keeps a summary within its size.
+func FuzzCompose(f *testing.F) {
+	f.Add("Harbour fees rise", "Shipping lines will pay more. The harbour authority blamed dredging.", "harbour", "Harbour fees go up")
+	f.Add("人工智能芯片出口新规发布", "新规涉及人工智能芯片。业内人士认为影响有限。", "人工智能", "人工智能芯片出口新规今日发布")
+	f.Add("*_`[x]", "a\\*b **c** d", "dredg*", "")
+	f.Fuzz(func(t *testing.T, title, text, term, title2 string) {
+		arts := map[string]*digestbot.Article{
+			"a": {ID: "a", Title: title, Text: text, Source: "One", URL: "https://one.example/a", Published: day},
+			"b": {ID: "b", Title: title2, Text: text, Source: "Two", URL: "https://two.example/b", Published: day.Add(time.Hour)},
+		}
+		hit := digestbot.Hit{SubscriptionID: "s", Label: "l", Terms: []string{term}}
+		items := []digestbot.PendingItem{{ArticleID: "a", Hits: []digestbot.Hit{hit}}, {ArticleID: "b", Hits: []digestbot.Hit{hit}}}
+		d := Compose(chInfo, items, arts, ComposeOptions{Now: now, SummaryLen: 120})
+		if d == nil || d.Articles != 2 {
+			t.Fatalf("Compose = %+v, want both articles", d)
+		}
+		for _, s := range d.Sections {
+			for _, it := range s.Items {
+				plain := strings.ReplaceAll(it.Summary, "**", "")
+				if n := utf8.RuneCountInString(plain); n > 2*120+2 { // escapes at most double it
+					t.Errorf("summary of %d characters: %q", n, it.Summary)
+				}
+			}
+		}
+		checkLimits(t, Render(d, DiscordLimits), DiscordLimits)
+	})
 }

@@ -282,7 +282,8 @@ func cutAt(s string, max int, markdown bool) string {
 		return ""
 	}
 	limit, n := 0, 0
-	for i, r := range s {
+	for limit < len(s) {
+		r, size := utf8.DecodeRuneInString(s[limit:])
 		w := 1
 		if r >= 0x10000 {
 			w = 2
@@ -291,7 +292,7 @@ func cutAt(s string, max int, markdown bool) string {
 			break
 		}
 		n += w
-		limit = i + utf8.RuneLen(r)
+		limit += size
 	}
 	boundary := -1
 	prev := rune(-1)

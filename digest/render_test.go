@@ -231,3 +231,35 @@ func TestRenderRespectsLimits(t *testing.T) {
 		}
 	}
 }
+
+// FuzzRender renders stories whose text comes from feeds (titles,
+// summaries, outlet names) and checks every limit and every link.
+func FuzzRender(f *testing.F) {
+	f.Add("Harbour strike", "Dock workers **walked out** again.", "Outlet", "harbour", 300, 2)
+	f.Add("人工智能芯片出口新规", "新规涉及**人工智能**芯片。", "新华社", "人工智能", 60, 1)
+	f.Add(`\*\*[x](y)`, "`code **bold", "a]b(c)", "lab`el", 40, 7)
+	f.Fuzz(func(t *testing.T, title, summary, source, label string, descMax, nSources int) {
+		l := DiscordLimits
+		l.Description = 50 + abs(descMax)%4000
+		l.Content = 30 + abs(descMax)%200
+		l.Title = 10 + abs(descMax)%240
+		it := Item{Title: title, URL: "https://example.com/a", Summary: summary, Published: day}
+		for i := range abs(nSources) % 40 {
+			it.Sources = append(it.Sources, Source{Name: source, URL: fmt.Sprintf("https://s%d.example/x", i), Date: day})
+		}
+		d := &Digest{Channel: ref, GeneratedAt: now, Stories: 1, Sections: []Section{{Label: label, Items: []Item{it}, More: 1, Lookup: "/lookup query:" + label}}}
+		msgs := Render(d, l)
+		checkLimits(t, msgs, l)
+		checkLinksWhole(t, msgs, d)
+	})
+}
+
+func abs(n int) int {
+	if n < 0 {
+		if n == -n { // the most negative int
+			return 0
+		}
+		return -n
+	}
+	return n
+}
