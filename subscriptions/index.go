@@ -17,7 +17,9 @@ import (
 // tokens, an AND the cheapest of its positive children, an OR every branch, a
 // prefix its prefix. Matching looks the document's distinct terms up in the
 // key tables to collect candidates, then verifies each candidate exactly.
-// Adding and removing queries never rebuilds anything.
+// Adding and removing queries never rebuilds anything. Identical queries
+// (the same canonical text, as when many channels follow one topic) are
+// stored and verified once and reported under each of their ids.
 //
 // Every term and prefix of every query gets a small integer id, so that one
 // map lookup per distinct document term both finds the candidates and marks
@@ -31,7 +33,8 @@ type Index struct {
 	mu       sync.RWMutex
 	slots    []slot
 	free     []int32
-	byID     map[string]int32
+	byID     map[string]int32          // id -> slot
+	byKey    map[string]int32          // Query.String() -> slot
 	dict     [nFields]map[string]int32 // exact term -> term id
 	prefixes [nFields]prefixTable      // prefix -> term id
 	terms    []termInfo                // by term id
@@ -85,16 +88,18 @@ type posting struct {
 // slot is one stored query, kept small (one cache line) because Match
 // reads the slot of every candidate it verifies.
 type slot struct {
-	id    string
-	nodes []cnode // the compiled query; nodes[0] is the root
+	ids   []string // the ids the query was added under
+	nodes []cnode  // the compiled query; nodes[0] is the root
 	// terms are the query's terms for every match when they do not depend
 	// on the document (no OR below the root's positive part); else nil.
 	terms *[]string
-	ids   *slotIDs // what Remove needs
+	cold  *slotIDs // what Remove needs
 }
 
-// slotIDs are the term ids a query holds references to.
+// slotIDs are what removing a query needs: its canonical text and the term
+// ids it holds references to.
 type slotIDs struct {
+	key  string  // Query.String()
 	req  []int32 // term ids whose postings hold the query
 	refs []int32 // every term id the query uses, once each
 	pos  []int32 // term ids whose positions the query reads, once each
@@ -108,7 +113,8 @@ type Match struct {
 
 // IndexStats describes an index and the work it has done.
 type IndexStats struct {
-	Queries    int    // queries held
+	Queries    int    // queries held (ids)
+	Distinct   int    // distinct queries: identical ones are stored and verified once
 	Terms      int    // distinct terms and prefixes of those queries
 	Docs       uint64 // documents matched so far
 	Candidates uint64 // candidate queries verified (read and evaluated), summed over documents
@@ -117,7 +123,7 @@ type IndexStats struct {
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	x := &Index{byID: make(map[string]int32)}
+	x := &Index{byID: make(map[string]int32), byKey: make(map[string]int32)}
 	for i := range x.dict {
 		x.dict[i] = make(map[string]int32)
 		x.prefixes[i] = prefixTable{nodes: make(map[string]*prefixNode)}
@@ -138,9 +144,17 @@ func (x *Index) Add(id string, q *Query) error {
 	if !ok {
 		return digestbot.Errorf(digestbot.EINVALID, "query %q matches by exclusion only and cannot be indexed", q.String())
 	}
+	key := q.String()
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	x.removeLocked(id)
+	if s, ok := x.byKey[key]; ok {
+		// The same query again (many channels follow the same topic or
+		// name): one copy is verified and reported under every id.
+		x.slots[s].ids = append(x.slots[s].ids, id)
+		x.byID[id] = s
+		return nil
+	}
 	var s int32
 	if n := len(x.free); n > 0 {
 		s = x.free[n-1]
@@ -149,8 +163,8 @@ func (x *Index) Add(id string, q *Query) error {
 		s = int32(len(x.slots))
 		x.slots = append(x.slots, slot{})
 	}
-	ids := &slotIDs{}
-	sl := slot{id: id, ids: ids}
+	ids := &slotIDs{key: key}
+	sl := slot{ids: []string{id}, cold: ids}
 	sl.nodes = x.compile(q.Root, ids)
 	if staticTerms(&sl.nodes[0]) {
 		terms := (&verifier{}).collect(&sl.nodes[0], nil, 0)
@@ -181,6 +195,7 @@ func (x *Index) Add(id string, q *Query) error {
 	}
 	x.slots[s] = sl
 	x.byID[id] = s
+	x.byKey[key] = s
 	return nil
 }
 
@@ -229,7 +244,16 @@ func (x *Index) removeLocked(id string) {
 	if !ok {
 		return
 	}
-	ids := x.slots[s].ids
+	delete(x.byID, id)
+	sl := &x.slots[s]
+	if i := slices.Index(sl.ids, id); i >= 0 {
+		sl.ids = slices.Delete(sl.ids, i, i+1)
+	}
+	if len(sl.ids) > 0 {
+		return
+	}
+	ids := sl.cold
+	delete(x.byKey, ids.key)
 	for _, tid := range ids.req {
 		t := &x.terms[tid]
 		t.post = removePosting(t.post, s)
@@ -258,7 +282,6 @@ func (x *Index) removeLocked(id string) {
 	}
 	x.slots[s] = slot{}
 	x.free = append(x.free, s)
-	delete(x.byID, id)
 }
 
 // removePosting removes the posting of slot s from l, not keeping order.
@@ -311,7 +334,7 @@ func (x *Index) Has(id string) bool {
 // Stats returns the size of the index and counters of the work done.
 func (x *Index) Stats() IndexStats {
 	x.mu.RLock()
-	st := IndexStats{Queries: len(x.byID), Terms: len(x.terms) - len(x.freeIDs)}
+	st := IndexStats{Queries: len(x.byID), Distinct: len(x.byKey), Terms: len(x.terms) - len(x.freeIDs)}
 	x.mu.RUnlock()
 	st.Docs, st.Candidates, st.Hits = x.docs.Load(), x.candidates.Load(), x.hits.Load()
 	return st
@@ -395,13 +418,17 @@ func (x *Index) Match(d *Doc) []Match {
 		verified++
 		sl := &x.slots[c.slot]
 		if v.eval(&sl.nodes[0]) {
+			var terms []string
 			if sl.terms != nil {
-				out = append(out, Match{ID: sl.id, Terms: *sl.terms})
-				continue
+				terms = *sl.terms
+			} else {
+				start := len(slab)
+				slab = v.collect(&sl.nodes[0], slab, start)
+				terms = slab[start:len(slab):len(slab)]
 			}
-			start := len(slab)
-			slab = v.collect(&sl.nodes[0], slab, start)
-			out = append(out, Match{ID: sl.id, Terms: slab[start:len(slab):len(slab)]})
+			for _, id := range sl.ids {
+				out = append(out, Match{ID: id, Terms: terms})
+			}
 		}
 	}
 	x.docs.Add(1)

@@ -97,6 +97,20 @@ func TestIndexAddRemove(t *testing.T) {
 	if x.Len() != 2 {
 		t.Errorf("Len = %d, want 2", x.Len())
 	}
+	// The same query under two ids is stored once and reported under both.
+	must(x.Add("same1", MustParse("BMW OR Audi")))
+	must(x.Add("same2", MustParse("BMW OR Audi")))
+	if got := ids(); !reflect.DeepEqual(got, []string{"pre", "same1", "same2"}) {
+		t.Fatalf("with a duplicate query: %q", got)
+	}
+	if st := x.Stats(); st.Queries != 4 || st.Distinct != 3 {
+		t.Errorf("stats %+v, want 4 queries, 3 distinct", st)
+	}
+	x.Remove("same1")
+	if got := ids(); !reflect.DeepEqual(got, []string{"pre", "same2"}) {
+		t.Fatalf("after removing one of the duplicates: %q", got)
+	}
+	x.Remove("same2")
 	if err := x.Add("t", MustParse("topic:x")); err == nil {
 		t.Error("Add accepted an unresolved topic")
 	}

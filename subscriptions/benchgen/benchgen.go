@@ -29,13 +29,13 @@ type Article struct {
 // Options size the generated data.
 type Options struct {
 	Seed         uint64
-	VocabSize    int // distinct words, default 50,000
+	VocabSize    int // distinct words, default 100,000
 	ArticleBytes int // approximate text size of an article, default 3,000
 }
 
 func (o Options) withDefaults() Options {
 	if o.VocabSize <= 0 {
-		o.VocabSize = 50_000
+		o.VocabSize = 100_000
 	}
 	if o.ArticleBytes <= 0 {
 		o.ArticleBytes = 3_000
@@ -58,7 +58,14 @@ type Generator struct {
 	words  []string // by rank, most frequent first
 	han    []string // Chinese words of two to four characters
 	phrase [][2]int // frequent two-word collocations, as word ranks
+	// names are the people, places and organisations the news is about:
+	// one or two capitalised words from a syllable set of their own, by
+	// popularity. Most alerts are subscriptions to such names.
+	names []string
 }
+
+// nameCount is the number of distinct names.
+const nameCount = 200_000
 
 // New builds the vocabulary for opt.
 func New(opt Options) *Generator {
@@ -101,6 +108,34 @@ func New(opt Options) *Generator {
 	for range 20000 {
 		g.phrase = append(g.phrase, [2]int{len(functionWords) + r.IntN(5000), len(functionWords) + r.IntN(20000)})
 	}
+	nameOnsets := strings.Fields("k v z y q x kh zh ts dj bel mar kor sav len ov vas")
+	nameVowels := strings.Fields("a o u y e aa oo")
+	nameCodas := strings.Fields("v k z n sk ov in ar ez ko")
+	var parts []string
+	for len(parts) < 60_000 {
+		var b strings.Builder
+		for range 2 + r.IntN(2) {
+			b.WriteString(nameOnsets[r.IntN(len(nameOnsets))])
+			b.WriteString(nameVowels[r.IntN(len(nameVowels))])
+		}
+		b.WriteString(nameCodas[r.IntN(len(nameCodas))])
+		w := capitalize(b.String())
+		if !seen[strings.ToLower(w)] {
+			seen[strings.ToLower(w)] = true
+			parts = append(parts, w)
+		}
+	}
+	names := map[string]bool{}
+	for len(g.names) < nameCount {
+		n := parts[r.IntN(len(parts))]
+		if r.IntN(3) > 0 {
+			n = parts[r.IntN(len(parts))] + " " + n
+		}
+		if !names[n] {
+			names[n] = true
+			g.names = append(g.names, n)
+		}
+	}
 	return g
 }
 
@@ -116,22 +151,32 @@ func (g *Generator) zipf(r *rand.Rand, skip int, v float64) *rand.Zipf {
 func (g *Generator) Articles(n int) []Article {
 	r := rand.New(rand.NewPCG(g.opt.Seed, 1))
 	z := g.zipf(r, 0, 2.7)
+	zn := rand.NewZipf(r, 1.05, 10, nameCount-1)
 	out := make([]Article, n)
 	for i := range out {
+		// A story is about a few names, mentioned a few times each.
+		about := make([]string, 2+r.IntN(3))
+		for j := range about {
+			about[j] = g.names[zn.Uint64()]
+		}
 		out[i] = Article{
 			ID:    fmt.Sprintf("a%06d", i+1),
-			Title: capitalize(g.sentence(r, z, 5+r.IntN(6), false)),
-			Text:  g.text(r, z, g.opt.ArticleBytes),
+			Title: capitalize(g.sentence(r, z, 5+r.IntN(6), false)) + " " + about[0],
+			Text:  g.text(r, z, g.opt.ArticleBytes, about),
 		}
 	}
 	return out
 }
 
-func (g *Generator) text(r *rand.Rand, z *rand.Zipf, size int) string {
+func (g *Generator) text(r *rand.Rand, z *rand.Zipf, size int, about []string) string {
 	var b strings.Builder
 	b.Grow(size + 200)
 	for b.Len() < size {
 		b.WriteString(capitalize(g.sentence(r, z, 8+r.IntN(20), true)))
+		if r.IntN(3) == 0 {
+			b.WriteString(" with ")
+			b.WriteString(about[r.IntN(len(about))])
+		}
 		b.WriteString(". ")
 		if r.IntN(40) == 0 { // a Chinese quotation now and then
 			for range 3 + r.IntN(8) {
@@ -176,14 +221,28 @@ func capitalize(s string) string {
 }
 
 // Queries returns n queries, one per subscription. Their words come from
-// past the few hundred most frequent words, with a flattened head, which is
-// how people subscribe: to names and subjects that a small share of articles
-// mention, not to "the" or "said".
+// past the most frequent words, with a flattened head, which is how people
+// subscribe: to names and subjects that a small share of articles mention,
+// not to "the" or "said". A query that needs only one word (a single word,
+// an alternative, a prefix) uses a rare one, as alerts on a name do; a
+// conjunction may combine commoner words.
 func (g *Generator) Queries(n int) []string {
 	r := rand.New(rand.NewPCG(g.opt.Seed, 2))
 	skip := querySkip
 	z := g.zipf(r, skip, 20000)
 	word := func() string { return g.words[skip+int(z.Uint64())] }
+	rareSkip := len(g.words) / 5
+	zr := g.zipf(r, rareSkip, 20000)
+	rare := func() string { return g.words[rareSkip+int(zr.Uint64())] }
+	// Popular names have more subscribers, but far from all of them.
+	zn := rand.NewZipf(r, 1.05, 2000, nameCount-1)
+	name := func() string {
+		n := g.names[zn.Uint64()]
+		if strings.Contains(n, " ") {
+			return `"` + n + `"`
+		}
+		return n
+	}
 	phrase := func() string {
 		if r.IntN(2) == 0 {
 			p := g.phrase[r.IntN(len(g.phrase))]
@@ -193,7 +252,11 @@ func (g *Generator) Queries(n int) []string {
 	}
 	prefix := func() string {
 		for {
-			w := word()
+			w := rare()
+			if r.IntN(2) == 0 {
+				w = strings.Trim(name(), `"`)
+				w = w[strings.LastIndexByte(w, ' ')+1:]
+			}
 			if len(w) >= 7 {
 				return w[:5+r.IntN(len(w)-6)] + "*"
 			}
@@ -203,17 +266,22 @@ func (g *Generator) Queries(n int) []string {
 	for i := range out {
 		var q string
 		switch k := r.IntN(100); {
+		case k < 20: // a name
+			q = name()
+			if r.IntN(2) == 0 {
+				q += " " + word()
+			}
 		case k < 30: // two or three words
 			q = word() + " " + word()
 			if r.IntN(2) == 0 {
-				q += " " + word()
+				q += " " + rare()
 			}
 		case k < 45:
 			q = phrase()
 		case k < 55:
 			q = phrase() + " " + word()
 		case k < 67: // alternatives
-			q = word() + " OR " + word()
+			q = name() + " OR " + name()
 			if r.IntN(2) == 0 {
 				q = "(" + q + " OR " + phrase() + ") " + word()
 			}
@@ -232,7 +300,7 @@ func (g *Generator) Queries(n int) []string {
 		case k < 97:
 			q = g.han[r.IntN(len(g.han))]
 		default:
-			q = word()
+			q = name()
 		}
 		out[i] = q
 	}
