@@ -241,11 +241,22 @@ func (s *Scheduler) run(ref digestbot.ChannelRef) {
 		return
 	}
 	defer func() { <-s.slots }()
+	s.mu.Lock()
+	e := s.entries[ref]
+	s.mu.Unlock()
+	if e == nil {
+		return
+	}
+	// Every replica runs every schedule; the lease lets one deliver at a
+	// time, and this check keeps a replica that comes a moment later from
+	// sending the items that arrived since as a second digest of the window.
+	if due, err := Missed(ctx, s.Store, ref, e.sched, s.now()); err == nil && !due {
+		return
+	}
 	res, err := s.Deliver(ctx, ref)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.entries[ref]
-	if e == nil {
+	if e = s.entries[ref]; e == nil {
 		return
 	}
 	if err == nil {

@@ -167,6 +167,9 @@ func TestSchedulerSurvivesAPanickingDelivery(t *testing.T) {
 	st := storetest.Open(t)
 	ctx := context.Background()
 	subscribe(t, st, ref)
+	if err := st.SetChannelState(ctx, &digestbot.ChannelState{GuildID: ref.GuildID, ChannelID: ref.ChannelID, LastDigestAt: day}); err != nil {
+		t.Fatal(err)
+	}
 	c := &calls{ch: make(chan digestbot.ChannelRef, 10)}
 	var mu sync.Mutex
 	n := 0
