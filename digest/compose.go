@@ -191,8 +191,9 @@ func Compose(ch ChannelInfo, items []digestbot.PendingItem, articles map[string]
 		var terms []string
 		for _, m := range c.members {
 			it.ArticleIDs = append(it.ArticleIDs, m.a.ID)
-			if !slices.ContainsFunc(it.Sources, func(s Source) bool { return s.Name == m.a.Source && s.URL == m.a.URL }) {
-				it.Sources = append(it.Sources, Source{Name: sourceName(m.a), URL: m.a.URL, Date: m.a.Published})
+			src := Source{Name: sourceName(m.a), URL: m.a.URL, Date: m.a.Published}
+			if !slices.ContainsFunc(it.Sources, func(s Source) bool { return s.Name == src.Name && s.URL == src.URL }) {
+				it.Sources = append(it.Sources, src)
 			}
 			for _, h := range m.hits {
 				if !slices.Contains(it.Labels, h.Label) {
@@ -221,12 +222,15 @@ func Compose(ch ChannelInfo, items []digestbot.PendingItem, articles map[string]
 	slices.Sort(order)
 	for _, label := range order {
 		s := sections[label]
-		// Bigger stories first, then newest.
+		// Bigger stories first, then newest, undated last.
 		slices.SortStableFunc(s.Items, func(x, y Item) int {
 			if c := cmp.Compare(len(y.Sources), len(x.Sources)); c != 0 {
 				return c
 			}
-			return -cmpPublished(x.Published, y.Published, x.ArticleIDs[0], y.ArticleIDs[0])
+			if x.Published.IsZero() != y.Published.IsZero() {
+				return cmp.Compare(boolInt(x.Published.IsZero()), boolInt(y.Published.IsZero()))
+			}
+			return cmp.Or(y.Published.Compare(x.Published), cmp.Compare(x.ArticleIDs[0], y.ArticleIDs[0]))
 		})
 		if len(s.Items) > opts.MaxItemsPerSection {
 			s.More = len(s.Items) - opts.MaxItemsPerSection
@@ -275,6 +279,13 @@ func cmpPublished(a, b time.Time, ida, idb string) int {
 		return c
 	}
 	return cmp.Compare(ida, idb)
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func withinWindow(a, b time.Time, w time.Duration) bool {
