@@ -315,8 +315,10 @@ func checkGuildChannel(guildID, channelID string) error {
 	return checkID("channel", channelID)
 }
 
-// fail turns a Redis error into a digestbot error: EUNAVAILABLE when Redis
-// cannot be reached or did not answer in time, EINTERNAL otherwise. Errors
+// fail turns a Redis error into a digestbot error: EINVALID when Redis
+// refuses the credentials (a configuration error, not worth retrying),
+// EUNAVAILABLE when it cannot be reached or did not answer in time,
+// EINTERNAL otherwise. Errors
 // that already carry a code pass unchanged.
 func (s *Store) fail(op string, err error) error {
 	if err == nil {
@@ -325,6 +327,10 @@ func (s *Store) fail(op string, err error) error {
 	var de *digestbot.Error
 	if errors.As(err, &de) {
 		return err
+	}
+	if msg := err.Error(); strings.HasPrefix(msg, "WRONGPASS") || strings.HasPrefix(msg, "NOAUTH") {
+		return digestbot.WrapError(digestbot.EINVALID, fmt.Errorf("%s: %w", op, err),
+			"Redis refused the user name or password of the Redis URL")
 	}
 	if unavailable(err) {
 		return digestbot.WrapError(digestbot.EUNAVAILABLE, fmt.Errorf("%s: %w", op, err),

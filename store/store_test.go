@@ -769,6 +769,25 @@ func testPending(t *testing.T, b backend) {
 		t.Fatalf("after delivery, pending = %+v, %v; want only the new article a3", p, err)
 	}
 	wantCode(t, st.EnqueuePending(c, []digestbot.PendingItem{{GuildID: "g1", ChannelID: "c1"}}), digestbot.EINVALID)
+
+	t.Run("concurrent matches of one article keep every hit", func(t *testing.T) {
+		var wg sync.WaitGroup
+		for i := range 20 {
+			wg.Go(func() {
+				if err := st.EnqueuePending(c, []digestbot.PendingItem{item("g1", "c9", "a1", fmt.Sprintf("s%02d", i))}); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		p, err := st.Pending(c, "g1", "c9")
+		if err != nil || len(p) != 1 {
+			t.Fatalf("pending = %v, %v; want one item", p, err)
+		}
+		if n := len(hitSubs(p[0])); n != 20 {
+			t.Fatalf("the item carries %d hits, want all 20", n)
+		}
+	})
 }
 
 func testLease(t *testing.T, b backend) {
