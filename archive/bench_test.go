@@ -229,17 +229,27 @@ func benchLookup(b *testing.B, n int) {
 	}
 	lat := map[string][]time.Duration{}
 	hits := map[string]int{}
+	type timed struct {
+		q     string
+		d     time.Duration
+		total int
+	}
+	slowest := map[string]timed{}
 	b.ResetTimer()
 	for range b.N {
 		for _, k := range kinds {
 			for _, q := range qs[k] {
 				t := time.Now()
 				p, err := idx.Search(ctx, archive.Request{Query: q, Now: now})
-				lat[k] = append(lat[k], time.Since(t))
+				d := time.Since(t)
+				lat[k] = append(lat[k], d)
 				if err != nil {
 					b.Fatalf("%s: %v", q, err)
 				}
 				hits[k] += p.Total
+				if d > slowest[k].d {
+					slowest[k] = timed{q, d, p.Total}
+				}
 			}
 		}
 	}
@@ -254,7 +264,8 @@ func benchLookup(b *testing.B, n int) {
 		b.ReportMetric(pct(0.50), name+"-p50-ms")
 		b.ReportMetric(pct(0.95), name+"-p95-ms")
 		b.ReportMetric(pct(0.99), name+"-p99-ms")
-		b.Logf("%-8s p50 %6.2f ms  p95 %6.2f ms  p99 %6.2f ms  mean matches %d", k, pct(0.5), pct(0.95), pct(0.99), hits[k]/len(ls))
+		b.Logf("%-10s p50 %6.2f ms  p95 %6.2f ms  p99 %6.2f ms  mean matches %5d  slowest %s (%.1f ms, %d matches)",
+			k, pct(0.5), pct(0.95), pct(0.99), hits[k]/len(ls), slowest[k].q, float64(slowest[k].d.Microseconds())/1000, slowest[k].total)
 	}
 	b.Logf("%d articles: index %.0f B/article (used_memory %d -> %d), indexing %.0f µs/article (%.1fs)",
 		n, float64(mem1-mem0)/float64(n), mem0, mem1, float64(indexTime.Microseconds())/float64(n), indexTime.Seconds())

@@ -41,8 +41,8 @@ func (c cursor) encode() string {
 		cursorVersion,
 		strconv.FormatInt(c.now.UnixNano(), 36),
 		strconv.FormatUint(math.Float64bits(c.score), 36),
-		c.id,
 		strconv.FormatUint(c.req, 36),
+		c.id, // last: an id may hold any character
 	}, ".")
 	return base64.RawURLEncoding.EncodeToString([]byte(s))
 }
@@ -55,13 +55,13 @@ func decodeCursor(s string, req uint64) (cursor, error) {
 	if err != nil || len(raw) > 200 {
 		return cursor{}, bad
 	}
-	f := strings.Split(string(raw), ".")
-	if len(f) != 5 || f[0] != cursorVersion || f[3] == "" || strings.ContainsAny(f[3], ":{}") {
+	f := strings.SplitN(string(raw), ".", 5)
+	if len(f) != 5 || f[0] != cursorVersion || f[4] == "" {
 		return cursor{}, bad
 	}
 	now, err1 := strconv.ParseInt(f[1], 36, 64)
 	bits, err2 := strconv.ParseUint(f[2], 36, 64)
-	key, err3 := strconv.ParseUint(f[4], 36, 64)
+	key, err3 := strconv.ParseUint(f[3], 36, 64)
 	if err1 != nil || err2 != nil || err3 != nil || key != req {
 		return cursor{}, bad
 	}
@@ -69,7 +69,7 @@ func decodeCursor(s string, req uint64) (cursor, error) {
 	if math.IsNaN(score) || math.IsInf(score, 0) || score < 0 {
 		return cursor{}, bad
 	}
-	return cursor{now: time.Unix(0, now), score: score, id: f[3], req: key}, nil
+	return cursor{now: time.Unix(0, now), score: score, id: f[4], req: key}, nil
 }
 
 // after reports whether a result with score and id comes after c.

@@ -301,7 +301,7 @@ func (x *Index) Add(ctx context.Context, articles []*digestbot.Article) error {
 	byBucket := map[int64][]docTerms{}
 	var order []int64
 	for _, a := range articles {
-		if a == nil || a.ID == "" || strings.ContainsAny(a.ID, ":{}") {
+		if a == nil || a.ID == "" {
 			continue
 		}
 		ing := a.Ingested
@@ -354,7 +354,7 @@ func (x *Index) queueAdd(ctx context.Context, pipe redis.Pipeliner, b int64, doc
 func (x *Index) Remove(ctx context.Context, ids []string) error {
 	var keys []string
 	for _, id := range ids {
-		if id != "" && !strings.ContainsAny(id, "{}") {
+		if id != "" {
 			keys = append(keys, x.articleKey(id))
 		}
 	}

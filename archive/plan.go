@@ -375,7 +375,7 @@ func (p *plan) rank(ls lists, sinceHours uint32, st stats, sc Scoring, boost fun
 				s += sc.termScore(idfs[l], float64(sc.TitleWeight*int(ps.tfT)+int(ps.tfB)), ps.norm, avg)
 			}
 		}
-		out = append(out, ranked{doc: c.doc, score: s * boost(c.hours), exact: v == tYes})
+		out = append(out, ranked{doc: c.doc, score: s * boost(c.hours)})
 	}
 	return out, true
 }

@@ -221,7 +221,6 @@ func byDoc(a, b posting) int { return cmp.Compare(a.doc, b.doc) }
 type ranked struct {
 	doc   uint64 // bucket<<32 | document number
 	score float64
-	exact bool   // the index alone proved the match (no phrase left to check)
 	id    string // article id, filled in only when needed for a tie or a page
 }
 

@@ -132,10 +132,12 @@ func (x *Index) Search(ctx context.Context, req Request) (*Page, error) {
 		}
 		return q.Match(subscriptions.DocFromArticle(a))
 	}
-	for len(rs) > 0 && len(page.Results) <= limit {
+	for round := 0; len(rs) > 0 && len(page.Results) <= limit; round++ {
 		// The next best few, with all that tie with the last of them, so
-		// equal scores are ordered by id together.
-		n := topRanked(rs, max(2*(limit+1-len(page.Results)), 8))
+		// equal scores are ordered by id together. The batch doubles each
+		// round: when many candidates fail verification (a phrase of
+		// frequent words) the round trips stay few.
+		n := topRanked(rs, min(max(2*(limit+1-len(page.Results)), 8)<<round, 1024))
 		chunk := rs[:n]
 		rs = rs[n:]
 		if err := x.resolveIDs(ctx, chunk); err != nil {
