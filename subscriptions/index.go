@@ -345,14 +345,14 @@ func (x *Index) Stats() IndexStats {
 // checks made for every token and every posting stay in the L1 cache); the
 // bits set are remembered and cleared after the document.
 type matchScratch struct {
-	seen    []uint64  // by slot: candidate already collected
-	present []uint64  // by term id: term occurs in the document
-	marked  []int32   // term ids whose present bit is set
-	cands   []posting // candidates, each slot once
-	first   []int32   // by term id: first body token with the term
-	last    []int32   // by term id: latest body token with the term, while scanning
-	tokID   []int32   // by body token: its term id, or -1
-	next    []int32   // by body token: next token with the same term id, or -1
+	seen    []uint64 // by slot: candidate already collected
+	present []uint64 // by term id: term occurs in the document
+	marked  []int32  // term ids whose present bit is set
+	cands   []int32  // candidate slots, each once
+	first   []int32  // by term id: first body token with the term
+	last    []int32  // by term id: latest body token with the term, while scanning
+	tokID   []int32  // by body token: its term id, or -1
+	next    []int32  // by body token: next token with the same term id, or -1
 
 	// words caches lookupWord for the index generation wordsGen.
 	words    map[string]wordEntry
@@ -379,7 +379,7 @@ func (sc *matchScratch) prepare(slots, terms, toks int) {
 // done clears the bits this document set.
 func (sc *matchScratch) done() {
 	for _, c := range sc.cands {
-		sc.seen[c.slot>>6] = 0
+		sc.seen[c>>6] = 0
 	}
 	for _, t := range sc.marked {
 		sc.present[t>>6] = 0
@@ -405,18 +405,15 @@ func (x *Index) Match(d *Doc) []Match {
 	x.scanBody(sc, d)
 	x.scanSmall(sc, &d.source, kSource)
 	x.scanSmall(sc, &d.tags, kTag)
+	x.gather(sc)
+	verified := len(sc.cands)
 	v := verifier{d: d, sc: sc}
-	out := make([]Match, 0, len(sc.cands)/2+1)
+	out := make([]Match, 0, len(sc.cands))
 	// The terms of all matches share one backing array: a handful of
 	// allocations per document instead of one per match.
 	var slab []string
-	verified := 0
 	for _, c := range sc.cands {
-		if c.also >= 0 && !sc.isPresent(c.also) {
-			continue
-		}
-		verified++
-		sl := &x.slots[c.slot]
+		sl := &x.slots[c]
 		if v.eval(&sl.nodes[0]) {
 			var terms []string
 			if sl.terms != nil {
@@ -437,8 +434,8 @@ func (x *Index) Match(d *Doc) []Match {
 	return out
 }
 
-// mark records that term id tid occurs and gathers its candidates; it
-// reports whether this is the first occurrence.
+// mark records that term id tid occurs; it reports whether this is the
+// first occurrence.
 func (x *Index) mark(sc *matchScratch, tid int32) bool {
 	w, bit := tid>>6, uint64(1)<<(tid&63)
 	if sc.present[w]&bit != 0 {
@@ -446,17 +443,28 @@ func (x *Index) mark(sc *matchScratch, tid int32) bool {
 	}
 	sc.present[w] |= bit
 	sc.marked = append(sc.marked, tid)
-	if !hasBit(x.hasPost, tid) {
-		return true
-	}
-	for _, p := range x.terms[tid].post {
-		w, bit := p.slot>>6, uint64(1)<<(p.slot&63)
-		if sc.seen[w]&bit == 0 {
-			sc.seen[w] |= bit
-			sc.cands = append(sc.cands, p)
+	return true
+}
+
+// gather collects the candidates registered under the terms present, once
+// every field has been scanned: a posting whose also term is absent is
+// dropped here, before it costs a candidate slot or a look at its query.
+func (x *Index) gather(sc *matchScratch) {
+	for _, tid := range sc.marked {
+		if !hasBit(x.hasPost, tid) {
+			continue
+		}
+		for _, p := range x.terms[tid].post {
+			if p.also >= 0 && !sc.isPresent(p.also) {
+				continue
+			}
+			w, bit := p.slot>>6, uint64(1)<<(p.slot&63)
+			if sc.seen[w]&bit == 0 {
+				sc.seen[w] |= bit
+				sc.cands = append(sc.cands, p.slot)
+			}
 		}
 	}
-	return true
 }
 
 // scanBody looks every body token up once: it marks the query terms present,
