@@ -14,6 +14,7 @@ import (
 	"github.com/digestbot/digestbot/archive"
 	"github.com/digestbot/digestbot/store"
 	"github.com/digestbot/digestbot/store/storetest"
+	"github.com/digestbot/digestbot/subscriptions"
 )
 
 // now is the reference time of the fixture searches.
@@ -179,6 +180,29 @@ func TestSearchResultFields(t *testing.T) {
 		}
 		if r.Score <= 0 {
 			t.Errorf("Score = %v", r.Score)
+		}
+	})
+}
+
+func TestSearchTopicsAndEmptyIndex(t *testing.T) {
+	backends(t, store.Options{}, archive.Options{}, func(t *testing.T, b *backend) {
+		if p := b.search(t, archive.Request{Query: "lighthouse"}); len(p.Results) != 0 || p.Total != 0 || p.Next != "" {
+			t.Errorf("empty index: %+v", p)
+		}
+		b.ingest(t, loadFixtures(t))
+		resolve := func(name string) (*subscriptions.Query, bool) {
+			if name == "ports" {
+				return subscriptions.MustParse("cranes OR ferry"), true
+			}
+			return nil, false
+		}
+		p := b.search(t, archive.Request{Query: "topic:ports -winter", ResolveTopic: resolve})
+		if got := ids(p); !slices.Equal(got, []string{"harbour-cranes"}) {
+			t.Errorf("topic:ports -winter = %v", got)
+		}
+		_, err := b.idx.Search(context.Background(), archive.Request{Query: "topic:nosuch", ResolveTopic: resolve})
+		if code := digestbot.ErrorCode(err); code != digestbot.EINVALID && code != digestbot.ENOTFOUND {
+			t.Errorf("unknown topic: %v (code %q)", err, code)
 		}
 	})
 }
