@@ -397,3 +397,37 @@ func TestRebuildEqualsIncremental(t *testing.T) {
 		}
 	})
 }
+
+func TestConcurrentAddsIndexOnce(t *testing.T) {
+	backends(t, store.Options{}, archive.Options{}, func(t *testing.T, b *backend) {
+		ctx := context.Background()
+		as := loadFixtures(t)
+		if _, err := b.st.PutArticles(ctx, as); err != nil {
+			t.Fatal(err)
+		}
+		// Two replicas index the same batch at once (the poller and the
+		// push API, say): each article must still be indexed once.
+		var wg sync.WaitGroup
+		errs := make(chan error, 4)
+		for range 4 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs <- b.idx.Add(ctx, as)
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if st, _ := b.idx.Stats(ctx); st.Articles != len(as) {
+			t.Errorf("Articles = %d, want %d", st.Articles, len(as))
+		}
+		if got := ids(b.search(t, archive.Request{Query: "lighthouse"})); len(got) != 3 {
+			t.Errorf("lighthouse: %v", got)
+		}
+	})
+}
