@@ -83,6 +83,33 @@ type termInfo struct {
 // cache misses of loading it.
 type posting struct {
 	slot, also int32
+	// kind says whether the posting alone decides the query (see fastKind);
+	// then a candidate needs no evaluation. keyFirst orders a two-word phrase.
+	kind     uint8
+	keyFirst bool
+}
+
+// Posting kinds.
+const (
+	verify      = iota // evaluate the query
+	exactIfAlso        // matches when the key and also (if any) occur
+	phrase2            // a two-word phrase: key and also adjacent, in order
+)
+
+// fastKind tells how postings of a query with static terms can decide it
+// without evaluation, and the term ids involved (-1 when unused).
+func fastKind(root *cnode) (kind uint8, a, b int32) {
+	plain := func(n *cnode) bool { return (n.op == opTerm || n.op == opPrefix) && !n.title }
+	switch {
+	case plain(root):
+		return exactIfAlso, root.id, -1
+	case root.op == opAnd && len(root.kids) == 2 && plain(&root.kids[0]) && plain(&root.kids[1]):
+		return exactIfAlso, root.kids[0].id, root.kids[1].id
+	case root.op == opPhrase && root.field == kBody && !root.title && len(root.kids) == 2 &&
+		root.kids[0].id != root.kids[1].id:
+		return phrase2, root.kids[0].id, root.kids[1].id
+	}
+	return verify, -1, -1
 }
 
 // slot is one stored query, kept small (one cache line) because Match
@@ -176,6 +203,10 @@ func (x *Index) Add(id string, q *Query) error {
 		}
 	}
 	conj := conjunction(&sl.nodes[0], nil)
+	kind, fa, fb := uint8(verify), int32(-1), int32(-1)
+	if sl.terms != nil {
+		kind, fa, fb = fastKind(&sl.nodes[0])
+	}
 	for _, k := range keys {
 		tid := x.termID(int(k.field), k.text, k.prefix, &ids.refs)
 		if slices.Contains(ids.req, tid) {
@@ -190,7 +221,16 @@ func (x *Index) Add(id string, q *Query) error {
 				}
 			}
 		}
-		x.terms[tid].post = append(x.terms[tid].post, posting{slot: s, also: also})
+		p := posting{slot: s, also: also}
+		// The fast kinds hold when the key and also are exactly the terms
+		// the query is made of.
+		switch {
+		case kind == exactIfAlso && fb < 0 && tid == fa:
+			p.kind, p.also = exactIfAlso, -1
+		case kind != verify && fb >= 0 && (tid == fa && also == fb || tid == fb && also == fa):
+			p.kind, p.keyFirst = kind, tid == fa
+		}
+		x.terms[tid].post = append(x.terms[tid].post, p)
 		setBit(&x.hasPost, tid, true)
 	}
 	x.slots[s] = sl
@@ -348,7 +388,8 @@ type matchScratch struct {
 	seen    []uint64 // by slot: candidate already collected
 	present []uint64 // by term id: term occurs in the document
 	marked  []int32  // term ids whose present bit is set
-	cands   []int32  // candidate slots, each once
+	cands   []int32  // candidate slots to verify, each once
+	hits    []int32  // slots decided by their posting alone
 	first   []int32  // by term id: first body token with the term
 	last    []int32  // by term id: latest body token with the term, while scanning
 	tokID   []int32  // by body token: its term id, or -1
@@ -381,6 +422,10 @@ func (sc *matchScratch) done() {
 	for _, c := range sc.cands {
 		sc.seen[c>>6] = 0
 	}
+	for _, c := range sc.hits {
+		sc.seen[c>>6] = 0
+	}
+	sc.hits = sc.hits[:0]
 	for _, t := range sc.marked {
 		sc.present[t>>6] = 0
 	}
@@ -405,10 +450,16 @@ func (x *Index) Match(d *Doc) []Match {
 	x.scanBody(sc, d)
 	x.scanSmall(sc, &d.source, kSource)
 	x.scanSmall(sc, &d.tags, kTag)
-	x.gather(sc)
+	x.gather(sc, d)
 	verified := len(sc.cands)
 	v := verifier{d: d, sc: sc}
-	out := make([]Match, 0, len(sc.cands))
+	out := make([]Match, 0, len(sc.cands)+len(sc.hits))
+	for _, h := range sc.hits {
+		sl := &x.slots[h]
+		for _, id := range sl.ids {
+			out = append(out, Match{ID: id, Terms: *sl.terms})
+		}
+	}
 	// The terms of all matches share one backing array: a handful of
 	// allocations per document instead of one per match.
 	var slab []string
@@ -449,7 +500,7 @@ func (x *Index) mark(sc *matchScratch, tid int32) bool {
 // gather collects the candidates registered under the terms present, once
 // every field has been scanned: a posting whose also term is absent is
 // dropped here, before it costs a candidate slot or a look at its query.
-func (x *Index) gather(sc *matchScratch) {
+func (x *Index) gather(sc *matchScratch, d *Doc) {
 	for _, tid := range sc.marked {
 		if !hasBit(x.hasPost, tid) {
 			continue
@@ -458,13 +509,36 @@ func (x *Index) gather(sc *matchScratch) {
 			if p.also >= 0 && !sc.isPresent(p.also) {
 				continue
 			}
+			if p.kind == phrase2 && !sc.adjacent(d, tid, p.also, p.keyFirst) {
+				continue
+			}
 			w, bit := p.slot>>6, uint64(1)<<(p.slot&63)
-			if sc.seen[w]&bit == 0 {
-				sc.seen[w] |= bit
+			if sc.seen[w]&bit != 0 {
+				continue
+			}
+			sc.seen[w] |= bit
+			if p.kind == verify {
 				sc.cands = append(sc.cands, p.slot)
+			} else {
+				sc.hits = append(sc.hits, p.slot)
 			}
 		}
 	}
+}
+
+// adjacent reports whether body terms key and other stand next to each
+// other, key first when keyFirst, within the title or within the text.
+func (sc *matchScratch) adjacent(d *Doc, key, other int32, keyFirst bool) bool {
+	a, b := other, key
+	if keyFirst {
+		a, b = key, other
+	}
+	for i := int(sc.first[a]); i >= 0; i = int(sc.next[i]) {
+		if i+1 < len(sc.tokID) && sc.tokID[i+1] == b && d.body.within(i, i+1) {
+			return true
+		}
+	}
+	return false
 }
 
 // scanBody looks every body token up once: it marks the query terms present,
