@@ -122,7 +122,6 @@ func (x *Index) Search(ctx context.Context, req Request) (*Page, error) {
 		rs = slices.DeleteFunc(rs, func(r ranked) bool { return r.score > cur.score })
 	}
 
-	page := &Page{Total: total}
 	verify := func(a *digestbot.Article) ([]string, bool) {
 		if !req.Since.IsZero() && pubTime(a, a.Ingested).Before(req.Since) {
 			return nil, false
@@ -132,16 +131,35 @@ func (x *Index) Search(ctx context.Context, req Request) (*Page, error) {
 		}
 		return q.Match(subscriptions.DocFromArticle(a))
 	}
-	for round := 0; len(rs) > 0 && len(page.Results) <= limit; round++ {
+	results, failed, more, err := x.page(ctx, rs, limit, cur, verify)
+	if err != nil {
+		return nil, err
+	}
+	// Total counts every candidate the index matched, less those found
+	// to fail verification on the way.
+	page := &Page{Results: results, Total: max(total-failed, len(results))}
+	if more {
+		last := results[len(results)-1]
+		page.Next = cursor{now: now, score: last.Score, id: last.Article.ID, req: key}.encode()
+	}
+	return page, nil
+}
+
+// page verifies the ranked candidates after cur best first, reading their
+// ids and articles in growing batches, until it has limit results and knows
+// whether one more exists (more). failed counts the candidates that turned
+// out not to match (or to have expired).
+func (x *Index) page(ctx context.Context, rs []ranked, limit int, cur *cursor, verify func(*digestbot.Article) ([]string, bool)) (results []Result, failed int, more bool, err error) {
+	for round := 0; len(rs) > 0 && !more; round++ {
 		// The next best few, with all that tie with the last of them, so
 		// equal scores are ordered by id together. The batch doubles each
 		// round: when many candidates fail verification (a phrase of
 		// frequent words) the round trips stay few.
-		n := topRanked(rs, min(max(2*(limit+1-len(page.Results)), 8)<<round, 1024))
+		n := topRanked(rs, min(max(2*(limit+1-len(results)), 8)<<round, 1024))
 		chunk := rs[:n]
 		rs = rs[n:]
 		if err := x.resolveIDs(ctx, chunk); err != nil {
-			return nil, err
+			return nil, 0, false, err
 		}
 		chunk = slices.DeleteFunc(chunk, func(r ranked) bool {
 			return r.id == "" || (cur != nil && !cur.after(r.score, r.id))
@@ -153,31 +171,26 @@ func (x *Index) Search(ctx context.Context, req Request) (*Page, error) {
 		}
 		as, err := x.opts.Articles.GetArticles(ctx, ids)
 		if err != nil {
-			return nil, err
+			return nil, 0, false, err
 		}
 		for i, a := range as {
-			if len(page.Results) > limit {
-				break
-			}
 			var matched []string
 			ok := a != nil
 			if ok {
 				matched, ok = verify(a)
 			}
 			if !ok {
-				page.Total--
+				failed++
 				continue
 			}
-			page.Results = append(page.Results, Result{Article: a, Snippet: Snippet(a, matched), Score: chunk[i].score, Matched: matched})
+			if len(results) == limit {
+				more = true
+				break
+			}
+			results = append(results, Result{Article: a, Snippet: Snippet(a, matched), Score: chunk[i].score, Matched: matched})
 		}
 	}
-	if len(page.Results) > limit {
-		page.Results = page.Results[:limit]
-		last := page.Results[limit-1]
-		page.Next = cursor{now: now, score: last.Score, id: last.Article.ID, req: key}.encode()
-	}
-	page.Total = max(page.Total, len(page.Results))
-	return page, nil
+	return results, failed, more, nil
 }
 
 // containsSeq reports whether seq occurs in toks as consecutive tokens.
