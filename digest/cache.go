@@ -1,8 +1,6 @@
 package digest
 
 import (
-	"hash/fnv"
-	"slices"
 	"strings"
 	"sync"
 
@@ -11,8 +9,9 @@ import (
 	"github.com/digestbot/digestbot/summarize"
 )
 
-// DefaultCacheBytes bounds an ArticleCache made by NewArticleCache(0).
-const DefaultCacheBytes = 64 << 20
+// DefaultCacheBytes bounds an ArticleCache made by NewArticleCache(0):
+// about 10,000 articles of 3 KB.
+const DefaultCacheBytes = 160 << 20
 
 // maxSummaryText is how much of an article's text is searched for the
 // sentence that holds the matched terms; news puts what matters first, and
@@ -22,8 +21,9 @@ const maxSummaryText = 32 << 10
 // ArticleCache keeps what composition derives from an article (its
 // sentences, their normalised forms for a quick look-up, the title's
 // signature), so that an article that appears in many channels' digests is
-// analysed once. It is safe for concurrent use and holds about maxBytes of
-// text; when full it starts over. A nil *ArticleCache caches nothing.
+// analysed once. It is safe for concurrent use and holds about maxBytes;
+// when full it forgets about half of what it holds. A nil *ArticleCache
+// caches nothing.
 type ArticleCache struct {
 	mu       sync.Mutex
 	m        map[string]*articleInfo
@@ -46,13 +46,25 @@ type articleInfo struct {
 	normOnce    sync.Once
 	norm        []string // analysis.Normalize of each sentence, made on first use
 	sig         []uint64 // titleSignature
-	// postings holds, sorted, one entry per (token, sentence) pair: the
-	// token's hash in the high 48 bits, the sentence index in the low 16.
-	postings []uint64
+	// postings maps a token's hash to the sentences that hold it, as a
+	// bit set of sentence index mod 64 (a long article's sentences share
+	// bits; candidates are verified anyway).
+	postings map[uint64]uint64
 	size     int
 }
 
-const sentenceBits = 16
+// sentenceMask returns the bit set of sentences that may hold the token.
+func (info *articleInfo) sentenceMask(token string) uint64 { return info.postings[hashToken(token)] }
+
+// hashToken is FNV-1a of the token.
+func hashToken(t string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(t); i++ {
+		h ^= uint64(t[i])
+		h *= 1099511628211
+	}
+	return h
+}
 
 // normalized returns the sentences normalised, for terms the postings
 // cannot answer (prefixes).
@@ -66,22 +78,6 @@ func (info *articleInfo) normalized() []string {
 	return info.norm
 }
 
-// sentencesWith appends the indexes of the sentences holding the token.
-func (info *articleInfo) sentencesWith(dst []int, token string) []int {
-	h := hashToken(token)
-	i, _ := slices.BinarySearch(info.postings, h)
-	for ; i < len(info.postings) && info.postings[i]>>sentenceBits == h>>sentenceBits; i++ {
-		dst = append(dst, int(info.postings[i]&(1<<sentenceBits-1)))
-	}
-	return dst
-}
-
-func hashToken(t string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(t))
-	return h.Sum64() &^ (1<<sentenceBits - 1)
-}
-
 func analyze(a *digestbot.Article) *articleInfo {
 	text := a.Text
 	if strings.TrimSpace(text) == "" {
@@ -91,21 +87,20 @@ func analyze(a *digestbot.Article) *articleInfo {
 		text = text[:maxSummaryText]
 	}
 	info := &articleInfo{title: a.Title, text: a.Text, sents: summarize.Sentences(text), sig: titleSignature(a.Title)}
-	if len(info.sents) > 1<<sentenceBits-1 {
-		info.sents = info.sents[:1<<sentenceBits-1]
-	}
 	buf := tokenPool.Get().(*[]analysis.Token)
 	defer tokenPool.Put(buf)
+	info.postings = make(map[uint64]uint64, len(text)/16)
 	for i, s := range info.sents {
 		info.size += 2 * len(s)
 		*buf = analysis.AppendTokens((*buf)[:0], s)
+		bit := uint64(1) << (uint(i) % 64)
 		for _, t := range *buf {
-			info.postings = append(info.postings, hashToken(t.Text)|uint64(i))
+			info.postings[hashToken(t.Text)] |= bit
 		}
 	}
-	slices.Sort(info.postings)
-	info.postings = slices.Clip(slices.Compact(info.postings))
-	info.size += len(a.Title) + 8*len(info.sig) + 8*len(info.postings) + 64
+	// Strings twice (sentences, normalised on demand), ~32 bytes per map
+	// entry, the signature, and the structure itself.
+	info.size += len(a.Title) + 8*len(info.sig) + 32*len(info.postings) + 256
 	return info
 }
 
@@ -129,8 +124,16 @@ func (c *ArticleCache) get(a *digestbot.Article) *articleInfo {
 		c.maxBytes = DefaultCacheBytes
 	}
 	if c.bytes+info.size > c.maxBytes {
-		clear(c.m)
-		c.bytes = 0
+		// Drop about half, at random (map order), rather than everything:
+		// the articles of the window being delivered stay likely cached.
+		n := 0
+		for id, old := range c.m {
+			if n%2 == 0 {
+				delete(c.m, id)
+				c.bytes -= old.size
+			}
+			n++
+		}
 	}
 	if old := c.m[a.ID]; old != nil {
 		c.bytes -= old.size

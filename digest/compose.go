@@ -149,7 +149,7 @@ func Compose(ch ChannelInfo, items []digestbot.PendingItem, articles map[string]
 	// sharing a token are compared.
 	type cluster struct{ members []*entry }
 	var clusters []*cluster
-	index := make(map[uint64][]int)
+	index := make(map[uint64][]int, 8*len(entries))
 	var ids []int // candidate clusters of one article
 	for _, e := range entries {
 		best := -1
@@ -424,7 +424,6 @@ func querySummary(a *digestbot.Article, info *articleInfo, terms []string, size 
 		// Which sentences may hold which terms: exact first words from the
 		// article's postings, prefix terms by a look at the normalised text.
 		masks := make([]uint64, len(info.sents))
-		var ids []int
 		for ti, tt := range termToks {
 			bit := uint64(1) << (uint(ti) % 64)
 			if first, ok := strings.CutSuffix(tt[0], "*"); ok {
@@ -435,9 +434,12 @@ func querySummary(a *digestbot.Article, info *articleInfo, terms []string, size 
 				}
 				continue
 			}
-			ids = info.sentencesWith(ids[:0], tt[0])
-			for _, i := range ids {
-				masks[i] |= bit
+			if m := info.sentenceMask(tt[0]); m != 0 {
+				for i := range masks {
+					if m&(uint64(1)<<(uint(i)%64)) != 0 {
+						masks[i] |= bit
+					}
+				}
 			}
 		}
 		best, bestScore := -1, 0

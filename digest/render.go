@@ -244,7 +244,7 @@ func validURL(u string) bool {
 // cutPlain shortens plain text to at most max (TextLen), at a word
 // boundary, ending with an ellipsis.
 func cutPlain(s string, max int) string {
-	if TextLen(s) <= max {
+	if len(s) <= max || TextLen(s) <= max { // TextLen never exceeds the byte length
 		return s
 	}
 	if max <= 0 {
@@ -257,7 +257,7 @@ func cutPlain(s string, max int) string {
 // never splitting an escape, and closing the bold or code span the cut
 // leaves open.
 func cutMarkdown(s string, max int) string {
-	if TextLen(s) <= max {
+	if len(s) <= max || TextLen(s) <= max {
 		return s
 	}
 	if max <= 0 {
