@@ -204,11 +204,12 @@ func TestTwoWorkersRaceForOneChannel(t *testing.T) {
 	arts := seed(t, st, ref, 5)
 	chat := newFakeChat()
 	chat.block = make(chan struct{})
+	// Two replicas, each with its own connection to the same Redis and keys.
+	other := storetest.OpenOn(t, store.Options{URL: storetest.Shared(t).URL, Prefix: st.Prefix()})
 	results := make(chan Result, 2)
-	for range 2 {
-		// Two replicas, each with its own store client.
+	for _, replica := range []*store.Store{st, other} {
 		go func() {
-			res, err := newDeliverer(st, chat).Deliver(ctx, ref)
+			res, err := newDeliverer(replica, chat).Deliver(ctx, ref)
 			if err != nil {
 				t.Error(err)
 			}
