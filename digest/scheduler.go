@@ -231,6 +231,19 @@ func (s *Scheduler) NextRun(ref digestbot.ChannelRef) (time.Time, bool) {
 	return e.sched.Next(s.now()), true
 }
 
+// ChannelInfo returns the channel's time zone as scheduled (UTC for a
+// channel it does not know). Set it as Deliverer.Channel so that digests
+// show dates in the zone the channel's schedule is written in.
+func (s *Scheduler) ChannelInfo(ctx context.Context, ref digestbot.ChannelRef) ChannelInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	info := ChannelInfo{Ref: ref, Location: time.UTC}
+	if e := s.entries[ref]; e != nil {
+		info.Location = e.sched.Location()
+	}
+	return info
+}
+
 // run delivers one channel's digest (called by cron, through its chain, and
 // by retries).
 func (s *Scheduler) run(ref digestbot.ChannelRef) {

@@ -153,6 +153,9 @@ func TestSchedulerCatchesUpAndReloads(t *testing.T) {
 	if next, ok := s.NextRun(fresh); !ok || !next.Equal(want.Next(time.Now())) {
 		t.Errorf("NextRun after the change = %v, want %v", next, want.Next(time.Now()))
 	}
+	if info := s.ChannelInfo(ctx, fresh); info.Location.String() != "Asia/Tokyo" {
+		t.Errorf("ChannelInfo zone = %v, want the schedule's Asia/Tokyo", info.Location)
+	}
 	if err := s.Stop(ctx); err != nil {
 		t.Fatal(err)
 	}
