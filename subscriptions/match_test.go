@@ -270,3 +270,34 @@ func indexEqualsNaive(t *testing.T, seed uint64) {
 		t.Errorf("stats %+v: expected hits and fewer candidates than queries × docs", st)
 	}
 }
+
+// FuzzIndexMatch checks one query in the index against evaluating it, on
+// fuzzed queries and documents.
+func FuzzIndexMatch(f *testing.F) {
+	f.Add(`"red line" -bmw`, "Red", "the red line, red", "tag one")
+	f.Add("chin* OR title:norway", "Norway", "Chinatown China’s", "")
+	f.Add(`"人脸识别" a`, "", "的人脸识别系统 a", "x")
+	f.Fuzz(func(t *testing.T, query, title, text, tags string) {
+		q, err := Parse(query)
+		if err != nil || len(q.Topics()) > 0 {
+			return
+		}
+		d := NewDoc(title, text, "source "+tags, strings.Fields(tags))
+		x := NewIndex()
+		if err := x.Add("q", q); err != nil {
+			t.Fatalf("Add(%q): %v", q, err)
+		}
+		x.Add("other", MustParse("red OR line OR a")) // share term ids with another query
+		wantTerms, want := q.Match(d)
+		var got []string
+		found := false
+		for _, m := range x.Match(d) {
+			if m.ID == "q" {
+				found, got = true, m.Terms
+			}
+		}
+		if found != want || !reflect.DeepEqual(got, wantTerms) {
+			t.Fatalf("query %q on %q / %q: index %v %q, evaluation %v %q", q, title, text, found, got, want, wantTerms)
+		}
+	})
+}
