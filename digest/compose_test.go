@@ -269,6 +269,14 @@ func TestComposeGolden(t *testing.T) {
 		t.Fatal(err)
 	}
 	golden(t, "newsroom.golden", append(out, '\n'))
+
+	// One story per section: the rest are counted, with the lookup that shows them.
+	d = Compose(chInfo, items, arts, ComposeOptions{Now: now, MaxItemsPerSection: 1, Topics: map[string]string{"ports": "port OR harbour"}})
+	out, err = json.MarshalIndent(Render(d, DiscordLimits), "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "newsroom-one-per-section.golden", append(out, '\n'))
 }
 
 // FuzzCompose composes stories from arbitrary feed text and terms: it must

@@ -396,16 +396,34 @@ func Missed(ctx context.Context, st SchedulerStore, ref digestbot.ChannelRef, sc
 }
 
 // ScheduleTable resolves channel schedules from the stored ones and the
-// global default.
+// global default. It remembers what it parsed, so it is not safe for
+// concurrent use; make one per use.
 type ScheduleTable struct {
 	own      map[digestbot.ChannelRef]*digestbot.ChannelSchedule
 	guild    map[string]*digestbot.ChannelSchedule
 	defaults Defaults
+	parsed   map[[2]string]parsed // (spec, zone): most channels share a few
+}
+
+type parsed struct {
+	s   *schedule.Schedule
+	err error
+}
+
+// parse is schedule.Parse, remembered per table.
+func (t *ScheduleTable) parse(spec, tz string) (*schedule.Schedule, error) {
+	k := [2]string{spec, tz}
+	if p, ok := t.parsed[k]; ok {
+		return p.s, p.err
+	}
+	s, err := schedule.Parse(spec, tz, t.defaults.MinInterval)
+	t.parsed[k] = parsed{s, err}
+	return s, err
 }
 
 // NewScheduleTable indexes stored schedules (ChannelID "" = a guild default).
 func NewScheduleTable(all []*digestbot.ChannelSchedule, d Defaults) *ScheduleTable {
-	t := &ScheduleTable{own: map[digestbot.ChannelRef]*digestbot.ChannelSchedule{}, guild: map[string]*digestbot.ChannelSchedule{}, defaults: d}
+	t := &ScheduleTable{own: map[digestbot.ChannelRef]*digestbot.ChannelSchedule{}, guild: map[string]*digestbot.ChannelSchedule{}, defaults: d, parsed: map[[2]string]parsed{}}
 	for _, cs := range all {
 		if cs.ChannelID == "" {
 			t.guild[cs.GuildID] = cs
@@ -439,19 +457,19 @@ func (t *ScheduleTable) Resolve(ref digestbot.ChannelRef) (*schedule.Schedule, [
 		if cs.Spec == "" {
 			continue
 		}
-		s, err := schedule.Parse(cs.Spec, tz, t.defaults.MinInterval)
+		s, err := t.parse(cs.Spec, tz)
 		if err != nil && tz != t.defaults.TimeZone {
-			s, err = schedule.Parse(cs.Spec, t.defaults.TimeZone, t.defaults.MinInterval)
+			s, err = t.parse(cs.Spec, t.defaults.TimeZone)
 		}
 		if err == nil {
 			return s, problems
 		}
 		problems = append(problems, err)
 	}
-	s, err := schedule.Parse(t.defaults.Spec, tz, t.defaults.MinInterval)
+	s, err := t.parse(t.defaults.Spec, tz)
 	if err != nil {
 		problems = append(problems, err)
-		s, err = schedule.Parse(t.defaults.Spec, t.defaults.TimeZone, t.defaults.MinInterval)
+		s, err = t.parse(t.defaults.Spec, t.defaults.TimeZone)
 		if err != nil {
 			s, _ = schedule.Parse("daily 08:00", "UTC", 0)
 		}

@@ -214,14 +214,21 @@ type cronAdapter struct{ s *Schedule }
 
 func (a cronAdapter) Next(t time.Time) time.Time { return a.s.Next(t) }
 
-// walkStart is a fixed reference for the interval walk, so a spec is judged
-// the same way whenever it is parsed (it spans a leap day).
+// walkStart is a fixed reference for the checks that look at dates, so a
+// spec is judged the same way whenever it is parsed.
 var walkStart = time.Date(2027, time.December, 25, 0, 0, 0, 0, time.UTC)
 
+// starBit marks a cron field written as "*" (robfig/cron's convention),
+// which changes how day of month and day of week combine.
+const starBit = 1 << 63
+
 // checkInterval refuses schedules that fire more often than min, and those
-// that never fire. Times of day are checked exactly from the cron fields;
-// then consecutive fire times are walked over more than a year, which
-// catches gaps across midnight, month ends and daylight-saving jumps.
+// that never fire. The gaps are those of the wall clock: the times of day
+// a spec allows are checked exactly from the cron fields, and the gap from
+// the last time of one day to the first of the next counts when two
+// consecutive days can both match (checked over eight years of dates). A
+// daylight-saving jump, which can shorten one gap a year by an hour, is not
+// counted: the minimum is there to stop a flood of digests, not that.
 func (s *Schedule) checkInterval(min time.Duration) error {
 	tooOften := func(gap time.Duration) error {
 		return digestbot.Errorf(digestbot.EINVALID, "schedule %q fires every %s at times; the shortest allowed interval is %s", s.spec, fmtDur(gap), fmtDur(min))
@@ -249,23 +256,45 @@ func (s *Schedule) checkInterval(min time.Duration) error {
 				return tooOften(gap)
 			}
 		}
+		if len(tods) > 0 {
+			wrap := time.Duration(tods[0]+24*60-tods[len(tods)-1]) * time.Minute
+			if wrap < min && consecutiveDays(c) {
+				return tooOften(wrap)
+			}
+		}
 	}
-	prev := s.Next(walkStart)
-	if prev.IsZero() {
+	if s.Next(walkStart).IsZero() {
 		return digestbot.Errorf(digestbot.EINVALID, "schedule %q never fires (no such date)", s.spec)
 	}
-	end := walkStart.AddDate(1, 2, 0)
-	for n := 0; n < 5000 && prev.Before(end); n++ {
-		next := s.Next(prev)
-		if next.IsZero() {
-			break
-		}
-		if gap := next.Sub(prev); gap < min {
-			return tooOften(gap)
-		}
-		prev = next
-	}
 	return nil
+}
+
+// consecutiveDays reports whether two consecutive dates both match the
+// schedule's month, day-of-month and day-of-week fields.
+func consecutiveDays(c *cron.SpecSchedule) bool {
+	prev := false
+	for d := walkStart; d.Before(walkStart.AddDate(8, 0, 0)); d = d.AddDate(0, 0, 1) {
+		cur := dayMatches(c, d)
+		if cur && prev {
+			return true
+		}
+		prev = cur
+	}
+	return false
+}
+
+// dayMatches is robfig/cron's rule: the month must match; day of month and
+// day of week must both match when either is "*", else either may.
+func dayMatches(c *cron.SpecSchedule, t time.Time) bool {
+	if c.Month&(1<<uint(t.Month())) == 0 {
+		return false
+	}
+	dom := c.Dom&(1<<uint(t.Day())) != 0
+	dow := c.Dow&(1<<uint(t.Weekday())) != 0
+	if c.Dom&starBit != 0 || c.Dow&starBit != 0 {
+		return dom && dow
+	}
+	return dom || dow
 }
 
 func fmtDur(d time.Duration) string {

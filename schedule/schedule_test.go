@@ -73,6 +73,10 @@ func TestParseRefuses(t *testing.T) {
 		{"across midnight too close", "58 23,0 * * *", "", 2 * time.Hour, "fires every 1h"},
 		{"hourly under a 2h minimum", "hourly", "", 2 * time.Hour, "shortest allowed interval is 2h"},
 		{"never fires", "0 0 30 2 *", "", 0, "never fires"},
+		{"leap day only, close across midnight", "58 23 28 2 *", "", 0, ""}, // Feb 28 only: a year apart
+		{"Feb 28 and 29 across midnight", "30 0,23 28,29 2 *", "", 2 * time.Hour, "fires every 1h"},
+		{"weekends across midnight", "30 0,23 * * 6,0", "", 2 * time.Hour, "fires every 1h"},
+		{"monday only, across midnight", "30 0,23 * * 1", "", 2 * time.Hour, ""},
 		{"daily without time", "daily", "", 0, `write "daily HH:MM"`},
 		{"daily bad time", "daily 25:00", "", 0, "not a time of day"},
 		{"daily bad minutes", "daily 8:5", "", 0, "not a time of day"},
