@@ -108,6 +108,7 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	s.slots = make(chan struct{}, workers)
 	s.mu.Unlock()
 	if err := s.Reload(ctx); err != nil {
+		s.cancel()
 		return err
 	}
 	s.cron.Start()
