@@ -82,7 +82,8 @@ func (s *Server) Describe() string {
 
 // RealRedis returns a real Redis server of its own for this test, stopped
 // when the test ends: a redis-server started on a free loopback port with
-// appendonly on in a temporary directory, or the server of
+// appendonly on (fsync always, so that every acknowledged write survives
+// Stop) in a temporary directory, or the server of
 // DIGESTBOT_TEST_REDIS_URL. Without either it skips the test (fails it when
 // DIGESTBOT_REQUIRE_REDIS=1).
 func RealRedis(tb testing.TB) *Server {
@@ -142,6 +143,12 @@ func (s *Server) start(bin string) error {
 		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", aof, "--dir", s.dir,
 		"--daemonize", "no", "--protected-mode", "no", "--loglevel", "warning")
+	if s.aof {
+		// With the default everysec, a busy disk can postpone the AOF
+		// write past the reply, and a SIGKILL then loses acknowledged
+		// writes; crash tests need every acknowledged write on disk.
+		cmd.Args = append(cmd.Args, "--appendfsync", "always")
+	}
 	if s.cluster {
 		cmd.Args = append(cmd.Args, clusterArgs(s.dir, s.port)...)
 	}
