@@ -46,7 +46,7 @@
 //	P{archive}:x:B        set     doc numbers retired by Remove or a re-index
 //	P{archive}:a:ID       string  "B:doc:len:contenthash" of the indexed article ID
 //
-// Add runs one Lua script per batch of up to 32 articles (pipelined): it
+// Add runs one Lua script per 32 articles (four scripts per round trip): it
 // skips an article whose content hash is unchanged, retires the article's
 // old document (dead set, document table and statistics) when it changed,
 // takes a new doc number and appends one record per term. Retired records

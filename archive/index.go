@@ -21,8 +21,11 @@ const (
 	DefaultBucket       = 24 * time.Hour
 	DefaultMaxExpansion = 512
 	// articlesPerScript bounds the work of one indexing script, so Redis
-	// never blocks long on one call; the scripts of a batch are pipelined.
+	// never blocks long on one call; scriptsPerTrip bounds a pipeline, so
+	// its replies arrive well within the client's read timeout even on a
+	// busy server.
 	articlesPerScript = 32
+	scriptsPerTrip    = 4
 )
 
 // ArticleGetter reads stored articles; *store.Store is one.
@@ -294,8 +297,10 @@ func pubTime(a *digestbot.Article, now time.Time) time.Time {
 // indexed content is unchanged does nothing; a changed one is indexed anew
 // and its old entry retired. Articles are filed under their ingest time
 // (now when unset) so that they leave the index with their stored copy;
-// one already past the retention window is skipped. A batch costs one
-// round trip: one script per up to 32 articles, pipelined.
+// one already past the retention window is skipped. Each script indexes up
+// to 32 articles atomically; a round trip carries up to 4 scripts, so a
+// batch of 128 costs one. An error may leave part of the batch indexed:
+// adding it again completes it.
 func (x *Index) Add(ctx context.Context, articles []*digestbot.Article) error {
 	now := x.opts.Now()
 	byBucket := map[int64][]docTerms{}
@@ -321,14 +326,23 @@ func (x *Index) Add(ctx context.Context, articles []*digestbot.Article) error {
 		return nil
 	}
 	pipe := x.rdb.Pipeline()
+	queued := 0
 	for _, b := range order {
 		docs := byBucket[b]
 		for i := 0; i < len(docs); i += articlesPerScript {
 			x.queueAdd(ctx, pipe, b, docs[i:min(i+articlesPerScript, len(docs))])
+			if queued++; queued == scriptsPerTrip {
+				if _, err := pipe.Exec(ctx); err != nil {
+					return x.fail("index articles", err)
+				}
+				queued = 0
+			}
 		}
 	}
-	if _, err := pipe.Exec(ctx); err != nil {
-		return x.fail("index articles", err)
+	if queued > 0 {
+		if _, err := pipe.Exec(ctx); err != nil {
+			return x.fail("index articles", err)
+		}
 	}
 	return nil
 }
