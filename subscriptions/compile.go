@@ -4,14 +4,16 @@ import "slices"
 
 // cnode is a query node compiled for an index: leaves carry term ids, so a
 // candidate is verified by checking marks set while the document's terms
-// were looked up, not by hashing strings again.
+// were looked up, not by hashing strings again. A query's nodes live in one
+// slice (the root first, every node's children next to each other) and are
+// small, so verifying a candidate usually reads a single cache line.
 type cnode struct {
 	op    uint8
-	field uint8   // kBody, kSource or kTag
-	title bool    // a title-scoped leaf: also check that it is in the title
-	id    int32   // term id (opTerm, opPrefix)
-	kids  []cnode // children; for opPhrase one opTerm per token
-	leaf  Node    // *Term or *Phrase, for its text and Raw
+	field uint8 // kBody, kSource or kTag
+	title bool  // a title-scoped leaf: also check that it is in the title
+	nkids uint16
+	id    int32 // term id (opTerm, opPrefix)
+	kid   int32 // index of the first child (opPhrase: one opTerm per token)
 }
 
 const (
@@ -23,47 +25,76 @@ const (
 	opNot
 )
 
-// compile turns n into nodes held in one slice (nodes[0] is the root),
-// registering its terms: their ids go to sl.refs once each, and those whose
-// positions verification reads to sl.pos.
-func (x *Index) compile(n Node, sl *slotIDs) []cnode {
-	nodes := make([]cnode, count(n))
-	x.fill(n, &nodes[0], nodes[1:], sl)
-	return nodes
+// compiled is a compiled query: nodes[0] is the root; leaves[i] is the
+// *Term or *Phrase of leaf node i (for its text and Raw), nil elsewhere.
+type compiled struct {
+	nodes  []cnode
+	leaves []Node
 }
 
-// conjunction appends the term ids that every match of n contains.
-func conjunction(n *cnode, out []int32) []int32 {
-	switch n.op {
-	case opTerm, opPrefix:
-		return append(out, n.id)
-	case opPhrase, opAnd:
-		for i := range n.kids {
-			out = conjunction(&n.kids[i], out)
+// compiler builds a compiled query, registering its terms: their ids go to
+// ids.refs once each, and those whose positions verification reads to
+// ids.pos.
+type compiler struct {
+	x    *Index
+	c    compiled
+	ids  *slotIDs
+	next int32
+}
+
+func (x *Index) compile(n Node, ids *slotIDs) compiled {
+	k := count(n)
+	cp := compiler{x: x, ids: ids, next: 1,
+		c: compiled{nodes: make([]cnode, k), leaves: make([]Node, k)}}
+	cp.fill(n, 0)
+	return cp.c
+}
+
+func (cp *compiler) alloc(n int) int32 {
+	i := cp.next
+	cp.next += int32(n)
+	return i
+}
+
+func (cp *compiler) fill(n Node, i int32) {
+	nodes := cp.c.nodes
+	switch n := n.(type) {
+	case *Term:
+		op := uint8(opTerm)
+		if n.Prefix {
+			op = opPrefix
 		}
-	}
-	return out
-}
-
-// staticTerms reports whether the terms a match of n reports are always
-// the same: true when no OR lies on the way to a positive leaf.
-func staticTerms(n *cnode) bool {
-	switch n.op {
-	case opOr:
-		return false
-	case opAnd:
-		for i := range n.kids {
-			if !staticTerms(&n.kids[i]) {
-				return false
+		nodes[i] = cnode{op: op, field: uint8(keyField(n.Field)), title: n.Field == FieldTitle,
+			id: cp.x.termID(keyField(n.Field), n.Text, n.Prefix, &cp.ids.refs)}
+		cp.c.leaves[i] = n
+		if nodes[i].title && !n.Prefix {
+			addOnce(&cp.ids.pos, nodes[i].id)
+		}
+	case *Phrase:
+		k := cp.alloc(len(n.Terms))
+		for j, t := range n.Terms {
+			nodes[k+int32(j)] = cnode{op: opTerm, id: cp.x.termID(keyField(n.Field), t, false, &cp.ids.refs)}
+			if keyField(n.Field) == kBody {
+				addOnce(&cp.ids.pos, nodes[k+int32(j)].id)
 			}
 		}
+		nodes[i] = cnode{op: opPhrase, field: uint8(keyField(n.Field)), title: n.Field == FieldTitle,
+			kid: k, nkids: uint16(len(n.Terms))}
+		cp.c.leaves[i] = n
+	case *And:
+		cp.fillKids(opAnd, n.Children, i)
+	case *Or:
+		cp.fillKids(opOr, n.Children, i)
+	case *Not:
+		cp.fillKids(opNot, []Node{n.Child}, i)
 	}
-	return true // leaves; NOT contributes no terms
 }
 
-func addOnce(l *[]int32, id int32) {
-	if !slices.Contains(*l, id) {
-		*l = append(*l, id)
+func (cp *compiler) fillKids(op uint8, children []Node, i int32) {
+	k := cp.alloc(len(children))
+	cp.c.nodes[i] = cnode{op: op, kid: k, nkids: uint16(len(children))}
+	for j, c := range children {
+		cp.fill(c, k+int32(j))
 	}
 }
 
@@ -89,64 +120,60 @@ func countAll(ns []Node) int {
 	return c
 }
 
-// fill compiles n into dst, taking the nodes below it from rest; it returns
-// what is left of rest. Children are laid out next to each other so a
-// parent's kids are one subslice.
-func (x *Index) fill(n Node, dst *cnode, rest []cnode, sl *slotIDs) []cnode {
-	refs := &sl.refs
-	switch n := n.(type) {
-	case *Term:
-		op := uint8(opTerm)
-		if n.Prefix {
-			op = opPrefix
+// conjunction appends the term ids that every match of node i contains.
+func (c *compiled) conjunction(i int32, out []int32) []int32 {
+	n := &c.nodes[i]
+	switch n.op {
+	case opTerm, opPrefix:
+		return append(out, n.id)
+	case opPhrase, opAnd:
+		for k := n.kid; k < n.kid+int32(n.nkids); k++ {
+			out = c.conjunction(k, out)
 		}
-		*dst = cnode{op: op, field: uint8(keyField(n.Field)), title: n.Field == FieldTitle, leaf: n,
-			id: x.termID(keyField(n.Field), n.Text, n.Prefix, refs)}
-		if dst.title && !n.Prefix {
-			addOnce(&sl.pos, dst.id)
-		}
-	case *Phrase:
-		kids := rest[:len(n.Terms)]
-		for i, t := range n.Terms {
-			kids[i] = cnode{op: opTerm, id: x.termID(keyField(n.Field), t, false, refs)}
-			if keyField(n.Field) == kBody {
-				addOnce(&sl.pos, kids[i].id)
-			}
-		}
-		*dst = cnode{op: opPhrase, field: uint8(keyField(n.Field)), title: n.Field == FieldTitle, leaf: n, kids: kids}
-		return rest[len(n.Terms):]
-	case *And:
-		*dst = cnode{op: opAnd}
-		return x.fillKids(dst, n.Children, rest, sl)
-	case *Or:
-		*dst = cnode{op: opOr}
-		return x.fillKids(dst, n.Children, rest, sl)
-	case *Not:
-		*dst = cnode{op: opNot, kids: rest[:1]}
-		return x.fill(n.Child, &rest[0], rest[1:], sl)
 	}
-	return rest
+	return out
 }
 
-func (x *Index) fillKids(dst *cnode, children []Node, rest []cnode, sl *slotIDs) []cnode {
-	dst.kids = rest[:len(children)]
-	rest = rest[len(children):]
-	for i, c := range children {
-		rest = x.fill(c, &dst.kids[i], rest, sl)
+// staticTerms reports whether the terms a match of node i reports are
+// always the same: true when no OR lies on the way to a positive leaf.
+func (c *compiled) staticTerms(i int32) bool {
+	n := &c.nodes[i]
+	switch n.op {
+	case opOr:
+		return false
+	case opAnd:
+		for k := n.kid; k < n.kid+int32(n.nkids); k++ {
+			if !c.staticTerms(k) {
+				return false
+			}
+		}
 	}
-	return rest
+	return true // leaves; NOT contributes no terms
+}
+
+func addOnce(l *[]int32, id int32) {
+	if !slices.Contains(*l, id) {
+		*l = append(*l, id)
+	}
 }
 
 // verifier evaluates compiled queries against one document, reading the
 // marks and position chains Index.Match left in the scratch.
 type verifier struct {
-	d  *Doc
-	sc *matchScratch
+	d     *Doc
+	sc    *matchScratch
+	nodes []cnode // of the query being verified
+	sl    *slot   // its slot, whose cold part holds the leaves
 }
+
+// leaves returns the leaves of the query, kept apart from its nodes because
+// most verifications never read them.
+func (v *verifier) leaves() []Node { return v.sl.cold.leaves }
 
 func (v *verifier) present(tid int32) bool { return v.sc.isPresent(tid) }
 
-func (v *verifier) eval(n *cnode) bool {
+func (v *verifier) eval(i int32) bool {
+	n := &v.nodes[i]
 	switch n.op {
 	case opTerm:
 		if !v.present(n.id) {
@@ -157,42 +184,43 @@ func (v *verifier) eval(n *cnode) bool {
 		if !v.present(n.id) {
 			return false
 		}
-		return !n.title || v.d.body.hasPrefix(n.leaf.(*Term).Text, v.d.nTitle)
+		return !n.title || v.d.body.hasPrefix(v.leaves()[i].(*Term).Text, v.d.nTitle)
 	case opPhrase:
-		for i := range n.kids {
-			if !v.present(n.kids[i].id) {
+		kids := v.nodes[n.kid : n.kid+int32(n.nkids)]
+		for k := range kids {
+			if !v.present(kids[k].id) {
 				return false
 			}
 		}
 		if n.field != kBody {
-			p := n.leaf.(*Phrase)
+			p := v.leaves()[i].(*Phrase)
 			f, limit := v.d.fieldOf(p.Field)
 			return f.hasPhrase(p.Terms, limit)
 		}
-		return v.bodyPhrase(n)
+		return v.bodyPhrase(n, kids)
 	case opAnd:
-		for i := range n.kids {
-			if !v.eval(&n.kids[i]) {
+		for k := n.kid; k < n.kid+int32(n.nkids); k++ {
+			if !v.eval(k) {
 				return false
 			}
 		}
 		return true
 	case opOr:
-		for i := range n.kids {
-			if v.eval(&n.kids[i]) {
+		for k := n.kid; k < n.kid+int32(n.nkids); k++ {
+			if v.eval(k) {
 				return true
 			}
 		}
 		return false
 	case opNot:
-		return !v.eval(&n.kids[0])
+		return !v.eval(n.kid)
 	}
 	return false
 }
 
 // bodyPhrase checks a phrase in the title and text by term ids.
-func (v *verifier) bodyPhrase(n *cnode) bool {
-	sc, kids := v.sc, n.kids
+func (v *verifier) bodyPhrase(n *cnode, kids []cnode) bool {
+	sc := v.sc
 	limit := len(v.d.body.toks)
 	if n.title {
 		limit = v.d.nTitle
@@ -217,20 +245,21 @@ func (v *verifier) bodyPhrase(n *cnode) bool {
 
 // collect is Doc.collect for compiled nodes; it appends to out, and
 // out[from:] are this query's terms so far (for appendOnce).
-func (v *verifier) collect(n *cnode, out []string, from int) []string {
+func (v *verifier) collect(i int32, out []string, from int) []string {
+	n := &v.nodes[i]
 	switch n.op {
 	case opTerm, opPrefix:
-		return appendOnceFrom(out, from, n.leaf.(*Term).Raw)
+		return appendOnceFrom(out, from, v.leaves()[i].(*Term).Raw)
 	case opPhrase:
-		return appendOnceFrom(out, from, n.leaf.(*Phrase).Raw)
+		return appendOnceFrom(out, from, v.leaves()[i].(*Phrase).Raw)
 	case opAnd:
-		for i := range n.kids {
-			out = v.collect(&n.kids[i], out, from)
+		for k := n.kid; k < n.kid+int32(n.nkids); k++ {
+			out = v.collect(k, out, from)
 		}
 	case opOr:
-		for i := range n.kids {
-			if v.eval(&n.kids[i]) {
-				out = v.collect(&n.kids[i], out, from)
+		for k := n.kid; k < n.kid+int32(n.nkids); k++ {
+			if v.eval(k) {
+				out = v.collect(k, out, from)
 			}
 		}
 	}

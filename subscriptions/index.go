@@ -98,16 +98,20 @@ const (
 
 // fastKind tells how postings of a query with static terms can decide it
 // without evaluation, and the term ids involved (-1 when unused).
-func fastKind(root *cnode) (kind uint8, a, b int32) {
+func fastKind(nodes []cnode) (kind uint8, a, b int32) {
 	plain := func(n *cnode) bool { return (n.op == opTerm || n.op == opPrefix) && !n.title }
-	switch {
-	case plain(root):
+	root := &nodes[0]
+	if root.nkids == 2 {
+		k0, k1 := &nodes[root.kid], &nodes[root.kid+1]
+		switch {
+		case root.op == opAnd && plain(k0) && plain(k1):
+			return exactIfAlso, k0.id, k1.id
+		case root.op == opPhrase && root.field == kBody && !root.title && k0.id != k1.id:
+			return phrase2, k0.id, k1.id
+		}
+	}
+	if plain(root) {
 		return exactIfAlso, root.id, -1
-	case root.op == opAnd && len(root.kids) == 2 && plain(&root.kids[0]) && plain(&root.kids[1]):
-		return exactIfAlso, root.kids[0].id, root.kids[1].id
-	case root.op == opPhrase && root.field == kBody && !root.title && len(root.kids) == 2 &&
-		root.kids[0].id != root.kids[1].id:
-		return phrase2, root.kids[0].id, root.kids[1].id
 	}
 	return verify, -1, -1
 }
@@ -126,10 +130,11 @@ type slot struct {
 // slotIDs are what removing a query needs: its canonical text and the term
 // ids it holds references to.
 type slotIDs struct {
-	key  string  // Query.String()
-	req  []int32 // term ids whose postings hold the query
-	refs []int32 // every term id the query uses, once each
-	pos  []int32 // term ids whose positions the query reads, once each
+	key    string  // Query.String()
+	leaves []Node  // of the compiled query, see compiled
+	req    []int32 // term ids whose postings hold the query
+	refs   []int32 // every term id the query uses, once each
+	pos    []int32 // term ids whose positions the query reads, once each
 }
 
 // Match is one query of the index that matched a document.
@@ -192,9 +197,10 @@ func (x *Index) Add(id string, q *Query) error {
 	}
 	ids := &slotIDs{key: key}
 	sl := slot{ids: []string{id}, cold: ids}
-	sl.nodes = x.compile(q.Root, ids)
-	if staticTerms(&sl.nodes[0]) {
-		terms := (&verifier{}).collect(&sl.nodes[0], nil, 0)
+	comp := x.compile(q.Root, ids)
+	sl.nodes, ids.leaves = comp.nodes, comp.leaves
+	if comp.staticTerms(0) {
+		terms := (&verifier{nodes: sl.nodes, sl: &sl}).collect(0, nil, 0)
 		sl.terms = &terms
 	}
 	for _, tid := range ids.pos {
@@ -202,10 +208,10 @@ func (x *Index) Add(id string, q *Query) error {
 			setBit(&x.needPos, tid, true)
 		}
 	}
-	conj := conjunction(&sl.nodes[0], nil)
+	conj := comp.conjunction(0, nil)
 	kind, fa, fb := uint8(verify), int32(-1), int32(-1)
 	if sl.terms != nil {
-		kind, fa, fb = fastKind(&sl.nodes[0])
+		kind, fa, fb = fastKind(sl.nodes)
 	}
 	for _, k := range keys {
 		tid := x.termID(int(k.field), k.text, k.prefix, &ids.refs)
@@ -465,13 +471,14 @@ func (x *Index) Match(d *Doc) []Match {
 	var slab []string
 	for _, c := range sc.cands {
 		sl := &x.slots[c]
-		if v.eval(&sl.nodes[0]) {
+		v.nodes, v.sl = sl.nodes, sl
+		if v.eval(0) {
 			var terms []string
 			if sl.terms != nil {
 				terms = *sl.terms
 			} else {
 				start := len(slab)
-				slab = v.collect(&sl.nodes[0], slab, start)
+				slab = v.collect(0, slab, start)
 				terms = slab[start:len(slab):len(slab)]
 			}
 			for _, id := range sl.ids {
