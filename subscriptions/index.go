@@ -15,17 +15,25 @@ import (
 // keys such that any document it matches contains at least one of them
 // (Lucene Monitor's presearcher idea): a word or phrase registers one of its
 // tokens, an AND the cheapest of its positive children, an OR every branch, a
-// prefix its prefix. Matching looks the document's distinct terms up in the
-// key tables to collect candidates, then verifies each candidate exactly.
+// prefix its prefix. Matching looks the document's terms up in the key
+// tables to collect candidates, then verifies each candidate exactly.
 // Adding and removing queries never rebuilds anything. Identical queries
 // (the same canonical text, as when many channels follow one topic) are
 // stored and verified once and reported under each of their ids.
 //
-// Every term and prefix of every query gets a small integer id, so that one
-// map lookup per distinct document term both finds the candidates and marks
-// the term present; verification then checks presence by id instead of
-// hashing strings again, and reads document positions only for phrases and
-// title scopes.
+// How a document is matched:
+//
+//   - Every term and prefix of every query has a small integer id. One pass
+//     over the document's tokens marks the ids present (a bitset), chains
+//     the positions of the ids that phrases and title scopes read, and
+//     answers each word from a per-scratch cache (word -> term id and the
+//     registered prefixes it starts with), so a word costs one map lookup.
+//   - Then the postings of the present keys are read. A posting carries a
+//     second term its query cannot match without; when that term is absent
+//     the posting is dropped without reading the query. Postings of a single
+//     term, a two-term AND or a two-word phrase decide their query outright.
+//   - The remaining candidates are verified on compiled queries (16-byte
+//     nodes, term ids instead of strings).
 //
 // An Index is safe for concurrent use; Match calls run in parallel with one
 // another and wait for Add and Remove.
