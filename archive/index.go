@@ -121,12 +121,13 @@ func (x *Index) liveBuckets(now time.Time) []int64 {
 // named in the script because they are only known once a:ID is read.
 //
 // KEYS: n:B m:B v:B, then per article a:ID and its posting keys.
-// ARGV: expireAt bucket count base bucketSeconds retentionSeconds, then per
-// article id hash length nterms, then per term its stats bytes and term.
+// ARGV: expireAt bucket count base bucketSeconds retentionSeconds
+// postingKeyPrefixLength, then per article id hash length nterms and the
+// stats bytes of each term (the term itself is the rest of its key).
 var addScript = redis.NewScript(`
 local exp, b, count, base = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local bsec, rsec = tonumber(ARGV[5]), tonumber(ARGV[6])
-local ai, ki, indexed = 7, 4, 0
+local bsec, rsec, plen = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+local ai, ki, indexed = 8, 4, 0
 for j = 1, count do
   local id, h, len, nt = ARGV[ai], ARGV[ai+1], tonumber(ARGV[ai+2]), tonumber(ARGV[ai+3])
   ai = ai + 4
@@ -151,7 +152,7 @@ for j = 1, count do
   end
   if skip then
     ki = ki + nt
-    ai = ai + 2 * nt
+    ai = ai + nt
   else
     local d = redis.call('HINCRBY', KEYS[1], 'seq', 1)
     local dn = string.char(math.floor(d / 16777216) % 256, math.floor(d / 65536) % 256, math.floor(d / 256) % 256, d % 256)
@@ -160,9 +161,9 @@ for j = 1, count do
       ki = ki + 1
       if redis.call('APPEND', k, dn .. ARGV[ai]) == 4 + #ARGV[ai] then
         redis.call('EXPIREAT', k, exp)
-        redis.call('ZADD', KEYS[3], 0, ARGV[ai+1])
+        redis.call('ZADD', KEYS[3], 0, string.sub(k, plen + 1))
       end
-      ai = ai + 2
+      ai = ai + 1
     end
     redis.call('HSET', KEYS[2], d, id)
     redis.call('HINCRBY', KEYS[1], 'docs', 1)
@@ -349,13 +350,13 @@ func (x *Index) Add(ctx context.Context, articles []*digestbot.Article) error {
 
 func (x *Index) queueAdd(ctx context.Context, pipe redis.Pipeliner, b int64, docs []docTerms) {
 	keys := []string{x.bucketKey("n", b), x.bucketKey("m", b), x.bucketKey("v", b)}
-	args := []any{x.expireAt(b), b, len(docs), x.base, x.bucketSeconds(), int64(x.opts.Retention / time.Second)}
+	args := []any{x.expireAt(b), b, len(docs), x.base, x.bucketSeconds(), int64(x.opts.Retention / time.Second), len(x.postingKey(b, ""))}
 	for _, d := range docs {
 		keys = append(keys, x.articleKey(d.id))
 		args = append(args, d.id, d.hash, d.length, len(d.terms))
 		for i, t := range d.terms {
 			keys = append(keys, x.postingKey(b, t))
-			args = append(args, string(d.stats[i][:]), t)
+			args = append(args, string(d.stats[i][:]))
 		}
 	}
 	// EVAL rather than EVALSHA: a pipeline cannot fall back on NOSCRIPT, and
