@@ -204,15 +204,23 @@ func (m *Matcher) load(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("load subscriptions: %w", err)
 	}
-	old, wasLoaded := m.subs, m.loaded
+	old, wasLoaded, unindexed, catchUp := m.subs, m.loaded, m.unindexed, m.catchUp
 	m.reset()
+	m.catchUp = catchUp
 	for _, t := range topics {
 		m.putTopic(t)
 	}
 	for _, s := range subs {
 		m.subs[s.ID] = s
+		o := old[s.ID]
+		if o != nil && sameSubscription(o, s) && !usesTopics(s) && unindexed[s.ID] == "" && m.index.Has(s.ID) {
+			continue // indexed already, and nothing it depends on can have changed
+		}
+		if why, ok := unindexed[s.ID]; ok {
+			m.unindexed[s.ID] = why // so indexSub logs only a new reason
+		}
 		m.indexSub(s)
-		if wasLoaded && old[s.ID] == nil {
+		if wasLoaded && o == nil {
 			// Its add_sub entry was missed: it is new to this matcher.
 			m.catchUp[s.ID] = true
 		}
@@ -220,6 +228,7 @@ func (m *Matcher) load(ctx context.Context, now time.Time) error {
 	for id := range old {
 		if m.subs[id] == nil {
 			m.index.Remove(id)
+			delete(m.catchUp, id)
 		}
 	}
 	m.feedSeq, m.loaded, m.lastLoad = seq, true, now
@@ -284,6 +293,11 @@ func (m *Matcher) applyChanges(ctx context.Context) (int, error) {
 	}
 	m.feedSeq = seq
 	return len(chs), nil
+}
+
+func sameSubscription(a, b *digestbot.Subscription) bool {
+	return a.GuildID == b.GuildID && a.ChannelID == b.ChannelID && a.Query == b.Query &&
+		a.Topic == b.Topic && a.CreatedAt.Equal(b.CreatedAt)
 }
 
 func usesTopics(s *digestbot.Subscription) bool {

@@ -342,3 +342,31 @@ func TestMatcherFollowsTopicsAndRemovals(t *testing.T) {
 		t.Errorf("unindexed reason %q", why)
 	}
 }
+
+// A change whose feed entry was lost is healed by the periodic full reload.
+func TestMatcherReloadHealsLostChanges(t *testing.T) {
+	f := newFakeStore()
+	clk := &testClock{t0}
+	gone := f.subscribe(&digestbot.Subscription{GuildID: "g", ChannelID: "c", Query: "bergen", CreatedAt: t0})
+	m := newTestMatcher(f, clk, 0)
+	m.opt.ReloadEvery = time.Hour
+	run(t, m)
+	// Change the store behind the feed's back.
+	f.mu.Lock()
+	f.subs = nil
+	quiet := &digestbot.Subscription{GuildID: "g", ChannelID: "c2", Query: "oslo", CreatedAt: t0}
+	quiet.ID = digestbot.SubscriptionID(quiet.GuildID, quiet.ChannelID, quiet.Query, quiet.Topic)
+	f.subs = append(f.subs, quiet)
+	f.mu.Unlock()
+	f.ingest("a1", "Bergen and Oslo", "x", t0.Add(time.Minute))
+	clk.t = t0.Add(2 * time.Minute)
+	run(t, m) // before the reload: the matcher still has the old view
+	sameLines(t, f.queued(), []string{"c a1 bergen[bergen]"})
+	clk.t = t0.Add(2 * time.Hour)
+	f.ingest("a2", "Bergen and Oslo again", "x", clk.t)
+	st := run(t, m)
+	sameLines(t, f.queued(), []string{"c a1 bergen[bergen]", "c2 a1 oslo[oslo]", "c2 a2 oslo[oslo]"})
+	if st.Subscriptions != 1 || m.index.Has(gone.ID) {
+		t.Errorf("after the reload: %+v, removed subscription still indexed: %v", st, m.index.Has(gone.ID))
+	}
+}
