@@ -2,7 +2,6 @@ package subscriptions
 
 import (
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"unicode/utf8"
@@ -410,7 +409,7 @@ type matchScratch struct {
 	next    []int32  // by body token: next token with the same term id, or -1
 
 	// words caches lookupWord for the index generation wordsGen.
-	words    map[string]wordEntry
+	words    wordTable
 	wordPfx  []int32
 	wordsGen uint64
 }
@@ -560,18 +559,15 @@ func (sc *matchScratch) adjacent(d *Doc, key, other int32, keyFirst bool) bool {
 // chains the positions of each term id (for phrases and title scopes), and
 // gathers candidates, including those of registered prefixes.
 func (x *Index) scanBody(sc *matchScratch, d *Doc) {
-	if sc.wordsGen != x.gen || len(sc.words) > maxWords {
-		clear(sc.words)
+	if sc.wordsGen != x.gen || sc.words.len() > maxWords {
+		sc.words.reset()
 		sc.wordPfx = sc.wordPfx[:0]
 		sc.wordsGen = x.gen
-	}
-	if sc.words == nil {
-		sc.words = make(map[string]wordEntry, 4096)
 	}
 	for i := range d.body.toks {
 		t := d.body.toks[i].Text
 		sc.next[i] = -1
-		e, ok := sc.words[t]
+		e, ok := sc.words.get(t)
 		if !ok {
 			e = x.lookupWord(sc, t)
 		}
@@ -618,9 +614,7 @@ func (x *Index) lookupWord(sc *matchScratch, t string) wordEntry {
 		pt.lookup(t, func(id int32) { sc.wordPfx = append(sc.wordPfx, id) })
 	}
 	e.pfxN = int32(len(sc.wordPfx))
-	// The key is copied: t may point into the document's text, which the
-	// cache must not keep alive.
-	sc.words[strings.Clone(t)] = e
+	sc.words.put(t, e)
 	return e
 }
 
