@@ -104,7 +104,8 @@ type Server struct {
 	Token string
 	// GuildID and ChannelID name the guild and text channel New creates.
 	GuildID, ChannelID string
-	// Timeout bounds every Wait method (default 5 s).
+	// Timeout bounds every Wait method (default 10 s: generous for a loaded
+	// CI machine running the race detector, still a bounded failure).
 	Timeout time.Duration
 	// HeartbeatInterval is sent in HELLO (default 45 s, as Discord).
 	HeartbeatInterval time.Duration
@@ -176,7 +177,7 @@ func newServer(tb TB) *Server {
 	s := &Server{
 		AppID:             "1100000000000000001",
 		Token:             DefaultToken,
-		Timeout:           5 * time.Second,
+		Timeout:           10 * time.Second,
 		HeartbeatInterval: 45 * time.Second,
 		tb:                tb,
 		changed:           make(chan struct{}),
