@@ -69,11 +69,12 @@ func (e Embed) Len() int {
 // reading of "character" (code points or JavaScript string length), so a
 // text within the limit by this count is within it by both.
 func TextLen(s string) int {
-	n := 0
+	n := utf8.RuneCountInString(s)
+	if n == len(s) {
+		return n // ASCII
+	}
 	for _, r := range s {
-		if r >= 0x10000 {
-			n += 2
-		} else {
+		if r >= 0x10000 { // outside the BMP: two UTF-16 units
 			n++
 		}
 	}
@@ -125,13 +126,14 @@ func Render(d *Digest, limits Limits) []Message {
 		chars := 0
 		for _, it := range s.Items {
 			e := itemEmbed(it, s.Color, loc, limits)
-			if len(msg.Embeds) > 0 && (len(msg.Embeds) >= limits.Embeds || chars+e.Len() > limits.MessageEmbedChars) {
+			n := e.Len()
+			if len(msg.Embeds) > 0 && (len(msg.Embeds) >= limits.Embeds || chars+n > limits.MessageEmbedChars) {
 				out = append(out, msg)
 				msg = Message{Content: cutMarkdown(label+" (continued)", limits.Content)}
 				chars = 0
 			}
 			msg.Embeds = append(msg.Embeds, e)
-			chars += e.Len()
+			chars += n
 		}
 		out = append(out, msg)
 	}
