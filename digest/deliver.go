@@ -203,6 +203,28 @@ func (d *Deliverer) Deliver(ctx context.Context, ref digestbot.ChannelRef) (res 
 	return res, d.markDelivered(ctx, st, now)
 }
 
+// Resume lifts a channel's pause (set when the chat service said the
+// channel was gone or forbidden), so its kept items are delivered again.
+// The commands call it when someone acts in the channel again (/subscribe,
+// /digest now): that shows the bot can see it. resumed is false when the
+// channel was not paused.
+func (d *Deliverer) Resume(ctx context.Context, ref digestbot.ChannelRef) (resumed bool, err error) {
+	st, err := d.Store.ChannelState(ctx, ref.GuildID, ref.ChannelID)
+	if err != nil {
+		return false, err
+	}
+	if st.PausedReason == "" {
+		return false, nil
+	}
+	st.GuildID, st.ChannelID = ref.GuildID, ref.ChannelID
+	st.PausedReason, st.PausedAt = "", time.Time{}
+	if err := d.Store.SetChannelState(ctx, st); err != nil {
+		return false, err
+	}
+	d.log().Info("digest: channel resumed", "guild", ref.GuildID, "channel", ref.ChannelID)
+	return true, nil
+}
+
 // markDelivered records the end of the window. It re-reads the state so a
 // pause set meanwhile (by another path) is not overwritten.
 func (d *Deliverer) markDelivered(ctx context.Context, old *digestbot.ChannelState, at time.Time) error {

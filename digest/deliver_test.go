@@ -257,6 +257,17 @@ func TestGoneOrForbiddenChannelPauses(t *testing.T) {
 			if res, _ := newDeliverer(st, chat).Deliver(ctx, ref); !res.Paused || chat.calls != calls {
 				t.Errorf("a paused channel was posted to again")
 			}
+			// Someone acts in the channel again: resume, and the kept items arrive.
+			chat.fail = nil
+			if ok, err := newDeliverer(st, chat).Resume(ctx, ref); !ok || err != nil {
+				t.Fatalf("Resume = %v, %v; want resumed", ok, err)
+			}
+			if res, err := newDeliverer(st, chat).Deliver(ctx, ref); err != nil || res.Paused || len(chat.messages()) != 1 {
+				t.Errorf("after Resume: %+v, %v, %d messages; want the kept items posted", res, err, len(chat.messages()))
+			}
+			if ok, _ := newDeliverer(st, chat).Resume(ctx, ref); ok {
+				t.Errorf("Resume of a channel that is not paused reported a change")
+			}
 		})
 	}
 }
