@@ -79,7 +79,7 @@ func newsroom() ([]digestbot.PendingItem, map[string]*digestbot.Article) {
 		{ArticleID: "a3", Hits: []digestbot.Hit{hitRed}},
 		{ArticleID: "a4", Hits: []digestbot.Hit{hitPort}},
 		{ArticleID: "a5", Hits: []digestbot.Hit{hitPort}},
-		{ArticleID: "a6", Hits: []digestbot.Hit{hitRain}},
+		{ArticleID: "a6", Hits: []digestbot.Hit{hitRain, hitPort}},
 		{ArticleID: "a7", Hits: []digestbot.Hit{hitCJK}},
 		{ArticleID: "a8", Hits: []digestbot.Hit{hitCJK}},
 		{ArticleID: "a9", Hits: []digestbot.Hit{hitCJK}},

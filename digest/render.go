@@ -174,6 +174,10 @@ func itemEmbed(it Item, color int, loc *time.Location, limits Limits) Embed {
 		if date := it.Published; !date.IsZero() {
 			foot += " · " + date.In(loc).Format(dateLayout)
 		}
+		if len(it.Labels) > 1 {
+			// The story is shown once, in its first subscription's section.
+			foot += " · also matches " + strings.Join(it.Labels[1:], ", ")
+		}
 		e.Footer = cutPlain(foot, limits.Footer)
 	}
 	descMax := min(limits.Description, limits.MessageEmbedChars-TextLen(e.Title)-TextLen(e.Footer))
