@@ -59,21 +59,7 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 		MaxBodyBytes: cfg.Polling.MaxBodyBytes,
 		UserAgent:    "digestbot/" + Version + " (+https://github.com/digestbot/digestbot)",
 	})
-	c.onStored = func(ctx context.Context, arts []*digestbot.Article, outcomes []digestbot.PutOutcome) {
-		changed := make([]*digestbot.Article, 0, len(arts))
-		for i, a := range arts {
-			if outcomes[i] != digestbot.PutUnchanged {
-				changed = append(changed, a)
-			}
-		}
-		if len(changed) == 0 {
-			return
-		}
-		if err := c.index.Add(ctx, changed); err != nil {
-			// The archive can be rebuilt (digestbot lookup --rebuild); the articles are safe.
-			log.Error("archive: indexing failed", "articles", len(changed), "err", err)
-		}
-	}
+	c.onStored = archiveHook(c.index, log)
 	c.service = &botcommands.Service{
 		Store:        st,
 		Config:       cfg,
@@ -110,6 +96,26 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 		Log: log,
 	}
 	return c
+}
+
+// archiveHook returns the after-store hook that indexes new and changed
+// articles for lookup. A failure is logged, not returned: the articles are
+// stored, and the index can be rebuilt (digestbot lookup --rebuild).
+func archiveHook(idx *archive.Index, log *slog.Logger) func(ctx context.Context, arts []*digestbot.Article, outcomes []digestbot.PutOutcome) {
+	return func(ctx context.Context, arts []*digestbot.Article, outcomes []digestbot.PutOutcome) {
+		changed := make([]*digestbot.Article, 0, len(arts))
+		for i, a := range arts {
+			if outcomes[i] != digestbot.PutUnchanged {
+				changed = append(changed, a)
+			}
+		}
+		if len(changed) == 0 {
+			return
+		}
+		if err := idx.Add(ctx, changed); err != nil {
+			log.Error("archive: indexing failed; run 'digestbot lookup --rebuild'", "articles", len(changed), "err", err)
+		}
+	}
 }
 
 func topicQueries(ts []*digestbot.Topic) map[string]string {

@@ -71,7 +71,7 @@ func cmdIngest(ctx context.Context, e *env, args []string) error {
 	if f, ok := e.stderr.(*os.File); ok && isTerminal(f) && len(all) >= progressMin {
 		progress = e.stderr
 	}
-	counts, err := ingestInto(ctx, st, all, progress)
+	counts, err := ingestInto(ctx, st, all, progress, archiveHook(newArchive(st), newLogger(e.stderr)))
 	if err != nil {
 		return err
 	}
@@ -91,9 +91,10 @@ const progressMin = 1000
 // ingestBatch is how many articles go to the store in one pipelined call.
 const ingestBatch = 500
 
-// ingestInto stores articles in batches and counts the outcomes. When
-// progress is set, a self-overwriting progress line is written to it.
-func ingestInto(ctx context.Context, st digestbot.ArticleStore, arts []*digestbot.Article, progress io.Writer) (map[digestbot.PutOutcome]int, error) {
+// ingestInto stores articles in batches and counts the outcomes; onStored,
+// if set, sees each stored batch (the lookup index). When progress is set, a
+// self-overwriting progress line is written to it.
+func ingestInto(ctx context.Context, st digestbot.ArticleStore, arts []*digestbot.Article, progress io.Writer, onStored func(context.Context, []*digestbot.Article, []digestbot.PutOutcome)) (map[digestbot.PutOutcome]int, error) {
 	counts := map[digestbot.PutOutcome]int{}
 	for i := 0; i < len(arts); i += ingestBatch {
 		batch := arts[i:min(i+ingestBatch, len(arts))]
@@ -106,6 +107,9 @@ func ingestInto(ctx context.Context, st digestbot.ArticleStore, arts []*digestbo
 		}
 		for _, o := range outs {
 			counts[o]++
+		}
+		if onStored != nil {
+			onStored(ctx, batch, outs)
 		}
 		if progress != nil {
 			fmt.Fprintf(progress, "\rstored %d of %d articles", i+len(batch), len(arts))

@@ -103,7 +103,7 @@ func TestIngestTwice(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		counts, err := ingestInto(ctx, st, again, nil)
+		counts, err := ingestInto(ctx, st, again, nil, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/digestbot/digestbot/store/storetest"
+)
+
+// TestIngestThenLookup is the path a user takes: ingest a newsletter into
+// Redis, then find its stories with lookup.
+func TestIngestThenLookup(t *testing.T) {
+	srv := storetest.RealRedis(t)
+	envv := map[string]string{"DIGESTBOT_REDIS_URL": srv.URL}
+	if _, errOut, code := runCLI(t, envv, "ingest", "testdata/brief.txt"); code != 0 {
+		t.Fatalf("ingest: exit %d: %s", code, errOut)
+	}
+	out, errOut, code := runCLI(t, envv, "lookup", "--json", "confucius")
+	if code != 0 {
+		t.Fatalf("lookup: exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	var first struct{ Title, URL string }
+	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
+		t.Fatalf("lookup --json printed %q: %v", out, err)
+	}
+	if len(lines) != 1 || first.URL != "https://nordic-wire.example/education/bergen-confucius" {
+		t.Errorf("lookup found %d results, first %+v; want the Bergen story only", len(lines), first)
+	}
+	out, _, _ = runCLI(t, envv, "lookup", `"shipping figures"`)
+	if !strings.Contains(out, "Port Authority Publishes Shipping Figures") {
+		t.Errorf("phrase lookup missed the story:\n%s", out)
+	}
+}
