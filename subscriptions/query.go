@@ -125,13 +125,20 @@ func Parse(s string) (*Query, error) {
 	if p.terms > MaxQueryTerms {
 		return nil, digestbot.Errorf(digestbot.EINVALID, "query has %d terms; the limit is %d", p.terms, MaxQueryTerms)
 	}
+	q := &Query{Root: root}
+	// The canonical text is what a subscription stores, so it must be
+	// within the limit too (it can be a little longer than the input when
+	// it adds a space between a word and a group: a(b) is a (b)).
+	if n := utf8.RuneCountInString(q.String()); n > MaxQueryChars {
+		return nil, digestbot.Errorf(digestbot.EINVALID, "query is %d characters long when written out; the limit is %d", n, MaxQueryChars)
+	}
 	if !required(root) {
 		if _, ok := root.(*Or); ok {
 			return nil, digestbot.Errorf(digestbot.EINVALID, "every OR alternative needs a word or phrase that is not excluded")
 		}
 		return nil, digestbot.Errorf(digestbot.EINVALID, "a query cannot be made only of exclusions; add a word or phrase to look for")
 	}
-	return &Query{Root: root}, nil
+	return q, nil
 }
 
 // MustParse is Parse for queries known to be valid (tests, built-in

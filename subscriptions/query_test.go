@@ -3,6 +3,7 @@ package subscriptions
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	digestbot "github.com/digestbot/digestbot"
 )
@@ -135,6 +136,9 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		c := q.String()
+		if utf8.RuneCountInString(c) > MaxQueryChars {
+			t.Fatalf("Parse(%q).String() = %q is over the length limit", s, c)
+		}
 		back, err := Parse(c)
 		if err != nil {
 			t.Fatalf("Parse(%q) ok, but its String %q fails: %v", s, c, err)

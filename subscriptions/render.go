@@ -17,8 +17,8 @@ const (
 // alternatives, parentheses only where precedence needs them, a field scope
 // shared by a whole group written once (title:(a OR b)), quotes as ", and
 // words and phrases as the user wrote them (so a subscription's label reads
-// like its author's query). It parses back to an equal query and is never
-// longer than the text it was parsed from.
+// like its author's query). It parses back to an equal query, and Parse
+// keeps it within MaxQueryChars.
 func (q *Query) String() string {
 	var b strings.Builder
 	render(&b, q.Root, precOr, "", false)
