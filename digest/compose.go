@@ -145,27 +145,45 @@ func Compose(ch ChannelInfo, items []digestbot.PendingItem, articles map[string]
 		return cmpPublished(x.a.Published, y.a.Published, x.a.ID, y.a.ID)
 	})
 
-	// Cluster with an inverted index over signature tokens: only articles
-	// sharing a token are compared.
+	// Cluster. A channel's window is usually small: compare with every
+	// story. A large one goes through an inverted index over signature
+	// tokens, so only articles sharing a token are compared.
 	type cluster struct{ members []*entry }
 	var clusters []*cluster
-	index := make(map[uint64][]int, 8*len(entries))
+	similar := func(c *cluster, e *entry) bool {
+		for _, m := range c.members {
+			if withinWindow(m.a.Published, e.a.Published, opts.MergeWindow) && jaccard(m.info.sig, e.info.sig) >= opts.Similarity {
+				return true
+			}
+		}
+		return false
+	}
+	const directLimit = 64
+	var index map[uint64][]int
+	if len(entries) > directLimit {
+		index = make(map[uint64][]int, 8*len(entries))
+	}
 	var ids []int // candidate clusters of one article
 	for _, e := range entries {
 		best := -1
 		if opts.Similarity <= 1 && len(e.info.sig) > 0 {
-			ids = ids[:0]
-			for _, h := range e.info.sig {
-				ids = append(ids, index[h]...)
-			}
-			slices.Sort(ids)
-			ids = slices.Compact(ids)
-		search:
-			for _, c := range ids {
-				for _, m := range clusters[c].members {
-					if withinWindow(m.a.Published, e.a.Published, opts.MergeWindow) && jaccard(m.info.sig, e.info.sig) >= opts.Similarity {
+			if index == nil {
+				for c := range clusters {
+					if similar(clusters[c], e) {
 						best = c
-						break search
+						break
+					}
+				}
+			} else {
+				ids = ids[:0]
+				for _, h := range e.info.sig {
+					ids = append(ids, index[h]...)
+				}
+				slices.Sort(ids)
+				for _, c := range slices.Compact(ids) {
+					if similar(clusters[c], e) {
+						best = c
+						break
 					}
 				}
 			}
@@ -175,13 +193,20 @@ func Compose(ch ChannelInfo, items []digestbot.PendingItem, articles map[string]
 			clusters = append(clusters, &cluster{})
 		}
 		clusters[best].members = append(clusters[best].members, e)
-		for _, h := range e.info.sig {
-			if l := index[h]; len(l) == 0 || l[len(l)-1] != best {
-				index[h] = append(index[h], best)
+		if index != nil {
+			for _, h := range e.info.sig {
+				if l := index[h]; len(l) == 0 || l[len(l)-1] != best {
+					index[h] = append(index[h], best)
+				}
 			}
 		}
 	}
 
+	// A story goes to the section of its first report's first subscription.
+	perLabel := map[string]int{}
+	for _, c := range clusters {
+		perLabel[c.members[0].hits[0].Label]++
+	}
 	sections := map[string]*Section{}
 	var order []string
 	d := &Digest{Channel: ch.Ref, ChannelName: ch.Name, Location: loc, GeneratedAt: opts.Now}
@@ -211,7 +236,7 @@ func Compose(ch ChannelInfo, items []digestbot.PendingItem, articles map[string]
 		label := it.Labels[0]
 		s := sections[label]
 		if s == nil {
-			s = &Section{Label: label, Color: LabelColor(label)}
+			s = &Section{Label: label, Color: LabelColor(label), Items: make([]Item, 0, perLabel[label])}
 			sections[label] = s
 			order = append(order, label)
 		}

@@ -307,3 +307,24 @@ func FuzzCompose(f *testing.F) {
 		checkLimits(t, Render(d, DiscordLimits), DiscordLimits)
 	})
 }
+
+// TestComposeMergesInALargeWindow takes the indexed path (more than 64
+// pending articles) and must merge the same way.
+func TestComposeMergesInALargeWindow(t *testing.T) {
+	items, arts := newsroom()
+	subjects := strings.Fields("ferry lighthouse crane dock tugboat pier canal quay barge marina")
+	events := strings.Fields("strike repainted sold flooded award inspection closure auction")
+	for i := range 80 {
+		id := fmt.Sprintf("filler%02d", i)
+		title := subjects[i%10] + " " + events[i/10] // no two share both words
+		arts[id] = art(id, "Wire", title, "Tables.", day.Add(time.Duration(i)*time.Minute))
+		items = append(items, digestbot.PendingItem{ArticleID: id, Hits: []digestbot.Hit{hitRain}})
+	}
+	d := Compose(chInfo, items, arts, ComposeOptions{Now: now, MaxItemsPerSection: 100})
+	if red := d.Sections[0]; red.Label != `"red line"` || len(red.Items) != 1 || len(red.Items[0].Sources) != 3 {
+		t.Fatalf("first section %q has %d items; want the three red line reports merged into one", red.Label, len(red.Items))
+	}
+	if d.Stories != 6+80 {
+		t.Errorf("%d stories, want 86: the fillers are all different", d.Stories)
+	}
+}
