@@ -13,7 +13,17 @@ type key struct {
 // extract returns keys such that every document n matches contains at least
 // one of them; ok is false when there is no such set (n can match by
 // exclusion alone, or holds an unresolved topic).
-func extract(n Node) (keys []key, ok bool) {
+func extract(n Node) (keys []key, ok bool) { return extractIn(n, true) }
+
+// extractIn is extract for a node that is (inConj) or is not reached from
+// the root through ANDs only. Below such ANDs every positive term is needed
+// by the whole query, so the index can check one of them (a posting's also
+// term) before it looks at the query: the best key there is the one whose
+// cost times that of the cheapest term left for also is lowest. For
+// (Huawei OR ZTE OR "China Mobile") phones, registering the names with
+// phones as also makes a candidate only of a document with both, where
+// registering phones alone would make one of every document about phones.
+func extractIn(n Node, inConj bool) (keys []key, ok bool) {
 	switch n := n.(type) {
 	case *Term:
 		return []key{{field: uint8(keyField(n.Field)), prefix: n.Prefix, text: n.Text}}, true
@@ -30,19 +40,29 @@ func extract(n Node) (keys []key, ok bool) {
 		// to be in a document, so fewest documents make this a candidate.
 		var best []key
 		bestCost := 0.0
-		for _, c := range n.Children {
-			k, ok := extract(c)
+		for i, c := range n.Children {
+			k, ok := extractIn(c, inConj)
 			if !ok {
 				continue
 			}
-			if cost := keysCost(k); best == nil || cost < bestCost {
+			cost := keysCost(k)
+			if inConj {
+				also := 1.0
+				for j, o := range n.Children {
+					if j != i {
+						also = min(also, conjCost(o))
+					}
+				}
+				cost *= also
+			}
+			if best == nil || cost < bestCost {
 				best, bestCost = k, cost
 			}
 		}
 		return best, best != nil
 	case *Or:
 		for _, c := range n.Children {
-			k, ok := extract(c)
+			k, ok := extractIn(c, false)
 			if !ok {
 				return nil, false
 			}
@@ -51,6 +71,28 @@ func extract(n Node) (keys []key, ok bool) {
 		return dedupeKeys(keys), true
 	}
 	return nil, false
+}
+
+// conjCost is the cost of the cheapest term every match of n contains, 1
+// when there is none.
+func conjCost(n Node) float64 {
+	switch n := n.(type) {
+	case *Term:
+		return termCost(n.Text, n.Prefix)
+	case *Phrase:
+		c := 1.0
+		for _, t := range n.Terms {
+			c = min(c, termCost(t, false))
+		}
+		return c
+	case *And:
+		c := 1.0
+		for _, ch := range n.Children {
+			c = min(c, conjCost(ch))
+		}
+		return c
+	}
+	return 1
 }
 
 func dedupeKeys(keys []key) []key {
