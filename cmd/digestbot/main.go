@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"golang.org/x/term"
+
 	digestbot "github.com/digestbot/digestbot"
 )
 
@@ -147,10 +149,9 @@ func cmdVersion(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
-}
+// isTerminal reports whether f is an interactive terminal (not merely a
+// character device such as /dev/null).
+func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
 
 // notBuilt is the answer of a subcommand that is not there yet.
 func notBuilt(e *env, name string, args []string) error {
