@@ -61,6 +61,9 @@ type Service struct {
 	Search func(ctx context.Context, q LookupQuery) (*LookupPage, error)
 	// CheckFeed fetches and parses a feed URL once before it is added.
 	CheckFeed func(ctx context.Context, url string) (articles int, err error)
+	// ResumeChannel lifts a channel's delivery pause (set when the channel
+	// was gone or forbidden); resumed says whether it was paused.
+	ResumeChannel func(ctx context.Context, ref digestbot.ChannelRef) (resumed bool, err error)
 	// ScheduleChanged tells the digest scheduler that a channel's (or, with
 	// an empty ChannelID, a guild's) schedule changed.
 	ScheduleChanged func(ctx context.Context, ref digestbot.ChannelRef)
@@ -321,6 +324,9 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 	}
 
 	var b strings.Builder
+	if s.resume(ctx, ref) {
+		b.WriteString("Delivery to this channel had been paused; it is resumed.\n")
+	}
 	if created {
 		fmt.Fprintf(&b, "Subscribed <#%s> to `%s`.\n", ref.ChannelID, sub.Label())
 	} else {
@@ -474,6 +480,19 @@ func (s *Service) setSchedule(ctx context.Context, req *Request) (*Response, err
 	return &Response{Content: fmt.Sprintf("<#%s> now gets its digest %s. Next: %s.", ref.ChannelID, sc, discordTime(sc.Next(s.now())))}, nil
 }
 
+// resume lifts a delivery pause; a manager acting on the channel is the
+// sign that it works again. Failures are logged: the command goes on.
+func (s *Service) resume(ctx context.Context, ref digestbot.ChannelRef) bool {
+	if s.ResumeChannel == nil {
+		return false
+	}
+	resumed, err := s.ResumeChannel(ctx, ref)
+	if err != nil && s.Log != nil {
+		s.Log.Warn("could not resume a paused channel", "guild", ref.GuildID, "channel", ref.ChannelID, "err", err)
+	}
+	return resumed
+}
+
 func (s *Service) scheduleChanged(ctx context.Context, ref digestbot.ChannelRef) {
 	if s.ScheduleChanged != nil {
 		s.ScheduleChanged(ctx, ref)
@@ -524,6 +543,8 @@ func (s *Service) digestNow(ctx context.Context, req *Request) (*Response, error
 	if s.PostNow == nil {
 		return nil, digestbot.Errorf(digestbot.EUNAVAILABLE, "posting is not available here")
 	}
+	// A manager asking for a digest now is the signal that the channel works again.
+	s.resume(ctx, ref)
 	n, err := s.PostNow(ctx, ref)
 	if err != nil {
 		return nil, err

@@ -225,3 +225,28 @@ func TestLookupPagesWithButtons(t *testing.T) {
 		t.Error("another server used our lookup's button")
 	}
 }
+
+func TestSubscribeResumesAPausedChannel(t *testing.T) {
+	s := newService(t)
+	ctx := context.Background()
+	if err := s.Store.SetChannelState(ctx, &digestbot.ChannelState{GuildID: "100", ChannelID: "200", PausedReason: "channel not found", PausedAt: testNow}); err != nil {
+		t.Fatal(err)
+	}
+	s.ResumeChannel = func(ctx context.Context, ref digestbot.ChannelRef) (bool, error) {
+		st, _ := s.Store.ChannelState(ctx, ref.GuildID, ref.ChannelID)
+		was := st.PausedReason != ""
+		st.PausedReason = ""
+		return was, s.Store.SetChannelState(ctx, st)
+	}
+	list := mustHandle(t, s, req("subscriptions"))
+	if !strings.Contains(list.Content, "paused") || !strings.Contains(list.Content, "channel not found") {
+		t.Errorf("/subscriptions does not show the pause and its reason:\n%s", list.Content)
+	}
+	resp := mustHandle(t, s, req("subscribe", "query", "drones"))
+	if !strings.Contains(resp.Content, "resumed") {
+		t.Errorf("subscribe did not say the channel was resumed:\n%s", resp.Content)
+	}
+	if st, _ := s.Store.ChannelState(ctx, "100", "200"); st.PausedReason != "" {
+		t.Errorf("channel still paused: %+v", st)
+	}
+}

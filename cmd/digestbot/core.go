@@ -85,7 +85,8 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 			}
 			return res.Stories, nil
 		},
-		Search: lookupSearch(c.index),
+		ResumeChannel: c.deliverer.Resume,
+		Search:        lookupSearch(c.index),
 		CheckFeed: func(ctx context.Context, url string) (int, error) {
 			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()

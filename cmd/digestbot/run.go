@@ -106,6 +106,7 @@ func runBot(ctx context.Context, e *env, args []string) error {
 		Defaults: digest.Defaults{Spec: cfg.Schedule.Default, TimeZone: cfg.Schedule.TimeZone, MinInterval: cfg.Schedule.MinInterval},
 		Logger:   log,
 	}
+	c.deliverer.Channel = sched.ChannelInfo // dates in each channel's schedule zone
 	c.service.ScheduleChanged = func(ctx context.Context, _ digestbot.ChannelRef) {
 		if err := sched.Reload(ctx); err != nil {
 			log.Warn("schedule reload failed; the periodic refresh will retry", "err", err)
