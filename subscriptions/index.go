@@ -45,6 +45,7 @@ type Index struct {
 	dict     [nFields]map[string]int32 // exact term -> term id
 	prefixes [nFields]prefixTable      // prefix -> term id
 	terms    []termInfo                // by term id
+	post     [][]posting               // by term id: queries that become candidates when the term occurs
 	hasPost  []uint64                  // bit per term id: its postings are not empty
 	needPos  []uint64                  // bit per term id: some query reads its positions
 	freeIDs  []int32
@@ -79,9 +80,8 @@ type termInfo struct {
 	field   uint8
 	prefix  bool
 	text    string
-	refs    int32     // queries using the term (0: the id is free)
-	posUses int32     // queries that read the term's positions (phrases, title scopes)
-	post    []posting // queries that become candidates when the term occurs
+	refs    int32 // queries using the term (0: the id is free)
+	posUses int32 // queries that read the term's positions (phrases, title scopes)
 }
 
 // posting is one query registered under a term. also is another term the
@@ -243,7 +243,7 @@ func (x *Index) Add(id string, q *Query) error {
 		case kind != verify && fb >= 0 && (tid == fa && also == fb || tid == fb && also == fa):
 			p.kind, p.keyFirst = kind, tid == fa
 		}
-		x.terms[tid].post = append(x.terms[tid].post, p)
+		x.post[tid] = append(x.post[tid], p)
 		setBit(&x.hasPost, tid, true)
 	}
 	x.slots[s] = sl
@@ -269,6 +269,7 @@ func (x *Index) termID(field int, text string, prefix bool, refs *[]int32) int32
 		} else {
 			tid = int32(len(x.terms))
 			x.terms = append(x.terms, termInfo{})
+			x.post = append(x.post, nil)
 		}
 		x.terms[tid] = termInfo{field: uint8(field), prefix: prefix, text: text}
 		x.gen++
@@ -308,9 +309,9 @@ func (x *Index) removeLocked(id string) {
 	ids := sl.cold
 	delete(x.byKey, ids.key)
 	for _, tid := range ids.req {
-		t := &x.terms[tid]
-		t.post = removePosting(t.post, s)
-		if len(t.post) == 0 {
+		x.post[tid] = removePosting(x.post[tid], s)
+		if len(x.post[tid]) == 0 {
+			x.post[tid] = nil
 			setBit(&x.hasPost, tid, false)
 		}
 	}
@@ -519,7 +520,7 @@ func (x *Index) gather(sc *matchScratch, d *Doc) {
 		if !hasBit(x.hasPost, tid) {
 			continue
 		}
-		for _, p := range x.terms[tid].post {
+		for _, p := range x.post[tid] {
 			if p.also >= 0 && !sc.isPresent(p.also) {
 				continue
 			}
