@@ -162,13 +162,13 @@ func addOnce(l *[]int32, id int32) {
 type verifier struct {
 	d     *Doc
 	sc    *matchScratch
-	nodes []cnode // of the query being verified
-	sl    *slot   // its slot, whose cold part holds the leaves
+	nodes []cnode  // of the query being verified
+	cold  *slotIDs // its cold part, which holds the leaves
 }
 
 // leaves returns the leaves of the query, kept apart from its nodes because
 // most verifications never read them.
-func (v *verifier) leaves() []Node { return v.sl.cold.leaves }
+func (v *verifier) leaves() []Node { return v.cold.leaves }
 
 func (v *verifier) present(tid int32) bool { return v.sc.isPresent(tid) }
 

@@ -39,6 +39,8 @@ import (
 type Index struct {
 	mu       sync.RWMutex
 	slots    []slot
+	cold     []*slotIDs // by slot: what removal and term reporting need
+	multi    []uint64   // bit per slot: the query is held under more than one id
 	free     []int32
 	byID     map[string]int32          // id -> slot
 	byKey    map[string]int32          // Query.String() -> slot
@@ -123,25 +125,27 @@ func fastKind(nodes []cnode) (kind uint8, a, b int32) {
 	return verify, -1, -1
 }
 
-// slot is one stored query, kept small (one cache line) because Match
-// reads the slot of every candidate it verifies.
+// slot is one stored query, kept to one cache line (64 bytes) because
+// Match reads the slot of every candidate and every hit: a hit decided by
+// its posting is reported from the slot alone.
 type slot struct {
-	ids   []string // the ids the query was added under
-	nodes []cnode  // the compiled query; nodes[0] is the root
+	id    string  // the first id the query was added under
+	nodes []cnode // the compiled query; nodes[0] is the root
 	// terms are the query's terms for every match when they do not depend
 	// on the document (no OR below the root's positive part); else nil.
-	terms *[]string
-	cold  *slotIDs // what Remove needs
+	// Every match of the query shares them.
+	terms []string
 }
 
-// slotIDs are what removing a query needs: its canonical text and the term
-// ids it holds references to.
+// slotIDs are the colder parts of a stored query: its further ids, its
+// canonical text and the term ids it holds references to.
 type slotIDs struct {
-	key    string  // Query.String()
-	leaves []Node  // of the compiled query, see compiled
-	req    []int32 // term ids whose postings hold the query
-	refs   []int32 // every term id the query uses, once each
-	pos    []int32 // term ids whose positions the query reads, once each
+	more   []string // ids after the first, in the order they were added
+	key    string   // Query.String()
+	leaves []Node   // of the compiled query, see compiled
+	req    []int32  // term ids whose postings hold the query
+	refs   []int32  // every term id the query uses, once each
+	pos    []int32  // term ids whose positions the query reads, once each
 }
 
 // Match is one query of the index that matched a document.
@@ -190,7 +194,8 @@ func (x *Index) Add(id string, q *Query) error {
 	if s, ok := x.byKey[key]; ok {
 		// The same query again (many channels follow the same topic or
 		// name): one copy is verified and reported under every id.
-		x.slots[s].ids = append(x.slots[s].ids, id)
+		x.cold[s].more = append(x.cold[s].more, id)
+		setBit(&x.multi, s, true)
 		x.byID[id] = s
 		return nil
 	}
@@ -201,14 +206,14 @@ func (x *Index) Add(id string, q *Query) error {
 	} else {
 		s = int32(len(x.slots))
 		x.slots = append(x.slots, slot{})
+		x.cold = append(x.cold, nil)
 	}
 	ids := &slotIDs{key: key}
-	sl := slot{ids: []string{id}, cold: ids}
+	sl := slot{id: id}
 	comp := x.compile(q.Root, ids)
 	sl.nodes, ids.leaves = comp.nodes, comp.leaves
 	if comp.staticTerms(0) {
-		terms := (&verifier{nodes: sl.nodes, sl: &sl}).collect(0, nil, 0)
-		sl.terms = &terms
+		sl.terms = (&verifier{nodes: sl.nodes, cold: ids}).collect(0, nil, 0)
 	}
 	for _, tid := range ids.pos {
 		if x.terms[tid].posUses++; x.terms[tid].posUses == 1 {
@@ -247,6 +252,7 @@ func (x *Index) Add(id string, q *Query) error {
 		setBit(&x.hasPost, tid, true)
 	}
 	x.slots[s] = sl
+	x.cold[s] = ids
 	x.byID[id] = s
 	x.byKey[key] = s
 	return nil
@@ -299,14 +305,26 @@ func (x *Index) removeLocked(id string) {
 		return
 	}
 	delete(x.byID, id)
-	sl := &x.slots[s]
-	if i := slices.Index(sl.ids, id); i >= 0 {
-		sl.ids = slices.Delete(sl.ids, i, i+1)
+	sl, ids := &x.slots[s], x.cold[s]
+	last := false
+	switch {
+	case sl.id == id && len(ids.more) == 0:
+		last = true
+	case sl.id == id:
+		sl.id = ids.more[0]
+		ids.more = slices.Delete(ids.more, 0, 1)
+	default:
+		if i := slices.Index(ids.more, id); i >= 0 {
+			ids.more = slices.Delete(ids.more, i, i+1)
+		}
 	}
-	if len(sl.ids) > 0 {
+	if len(ids.more) == 0 {
+		ids.more = nil
+		setBit(&x.multi, s, false)
+	}
+	if !last {
 		return
 	}
-	ids := sl.cold
 	delete(x.byKey, ids.key)
 	for _, tid := range ids.req {
 		x.post[tid] = removePosting(x.post[tid], s)
@@ -335,6 +353,7 @@ func (x *Index) removeLocked(id string) {
 		x.gen++
 	}
 	x.slots[s] = slot{}
+	x.cold[s] = nil
 	x.free = append(x.free, s)
 }
 
@@ -404,6 +423,8 @@ type matchScratch struct {
 	marked  []int32  // term ids whose present bit is set
 	cands   []int32  // candidate slots to verify, each once
 	hits    []int32  // slots decided by their posting alone
+	ok      []verified
+	terms   []string // of the matches in ok whose terms depend on the document
 	first   []int32  // by term id: first body token with the term
 	last    []int32  // by term id: latest body token with the term, while scanning
 	tokID   []int32  // by body token: its term id, or -1
@@ -440,6 +461,9 @@ func (sc *matchScratch) done() {
 		sc.seen[c>>6] = 0
 	}
 	sc.hits = sc.hits[:0]
+	sc.ok = sc.ok[:0]
+	clear(sc.terms) // they point into queries that may be removed
+	sc.terms = sc.terms[:0]
 	for _, t := range sc.marked {
 		sc.present[t>>6] = 0
 	}
@@ -452,7 +476,13 @@ func (sc *matchScratch) isPresent(tid int32) bool { return sc.present[tid>>6]&(1
 // deterministic (the same index and document give the same order) but not
 // sorted. The Terms slices must not be modified: a query whose terms do not
 // depend on the document shares one slice across all its matches.
-func (x *Index) Match(d *Doc) []Match {
+func (x *Index) Match(d *Doc) []Match { return x.AppendMatches(nil, d) }
+
+// AppendMatches is Match appending to dst, which it returns. A caller that
+// matches many documents in turn can pass the previous result as dst[:0]
+// and so reuse its memory: the Terms of a Match never point into dst, so
+// they stay valid.
+func (x *Index) AppendMatches(dst []Match, d *Doc) []Match {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	sc := x.scratch.Get().(*matchScratch)
@@ -465,39 +495,71 @@ func (x *Index) Match(d *Doc) []Match {
 	x.scanSmall(sc, &d.source, kSource)
 	x.scanSmall(sc, &d.tags, kTag)
 	x.gather(sc, d)
-	verified := len(sc.cands)
+	// Verify first, collecting the terms that depend on the document in the
+	// scratch, so that the results are sized exactly and the terms of all
+	// matches share one backing array: no allocation per match.
 	v := verifier{d: d, sc: sc}
-	out := make([]Match, 0, len(sc.cands)+len(sc.hits))
+	n := 0
 	for _, h := range sc.hits {
-		sl := &x.slots[h]
-		for _, id := range sl.ids {
-			out = append(out, Match{ID: id, Terms: *sl.terms})
-		}
+		n += x.idCount(h)
 	}
-	// The terms of all matches share one backing array: a handful of
-	// allocations per document instead of one per match.
-	var slab []string
 	for _, c := range sc.cands {
 		sl := &x.slots[c]
-		v.nodes, v.sl = sl.nodes, sl
-		if v.eval(0) {
-			var terms []string
-			if sl.terms != nil {
-				terms = *sl.terms
-			} else {
-				start := len(slab)
-				slab = v.collect(0, slab, start)
-				terms = slab[start:len(slab):len(slab)]
-			}
-			for _, id := range sl.ids {
-				out = append(out, Match{ID: id, Terms: terms})
-			}
+		v.nodes, v.cold = sl.nodes, x.cold[c]
+		if !v.eval(0) {
+			continue
 		}
+		m := verified{slot: c}
+		if sl.terms == nil {
+			m.t0 = int32(len(sc.terms))
+			sc.terms = v.collect(0, sc.terms, len(sc.terms))
+			m.t1 = int32(len(sc.terms))
+		}
+		sc.ok = append(sc.ok, m)
+		n += x.idCount(c)
+	}
+	dst = slices.Grow(dst, n)
+	var slab []string
+	if len(sc.terms) > 0 {
+		slab = slices.Clone(sc.terms)
+	}
+	for _, h := range sc.hits {
+		dst = x.appendIDs(dst, h, x.slots[h].terms)
+	}
+	for _, m := range sc.ok {
+		terms := x.slots[m.slot].terms
+		if terms == nil {
+			terms = slab[m.t0:m.t1:m.t1]
+		}
+		dst = x.appendIDs(dst, m.slot, terms)
 	}
 	x.docs.Add(1)
-	x.candidates.Add(uint64(verified))
-	x.hits.Add(uint64(len(out)))
-	return out
+	x.candidates.Add(uint64(len(sc.cands)))
+	x.hits.Add(uint64(n))
+	return dst
+}
+
+// verified is a candidate that matched; when its terms depend on the
+// document they are the scratch's terms[t0:t1].
+type verified struct{ slot, t0, t1 int32 }
+
+// idCount returns the number of ids slot s is held under.
+func (x *Index) idCount(s int32) int {
+	if hasBit(x.multi, s) {
+		return 1 + len(x.cold[s].more)
+	}
+	return 1
+}
+
+// appendIDs appends a match with terms under every id of slot s.
+func (x *Index) appendIDs(dst []Match, s int32, terms []string) []Match {
+	dst = append(dst, Match{ID: x.slots[s].id, Terms: terms})
+	if hasBit(x.multi, s) {
+		for _, id := range x.cold[s].more {
+			dst = append(dst, Match{ID: id, Terms: terms})
+		}
+	}
+	return dst
 }
 
 // mark records that term id tid occurs; it reports whether this is the
