@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	neturl "net/url"
 	"sort"
 	"strings"
 	"sync"
@@ -337,7 +338,7 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 	}
 	n, examples, err := s.recentMatches(ctx, q, 7*24*time.Hour, 3)
 	if err == nil {
-		fmt.Fprintf(&b, "In the last 7 days it would have matched %d article%s.", n, plural(n))
+		fmt.Fprintf(&b, "Of the articles the bot received in the last 7 days, %d match (they are not re-sent; digests bring what arrives from now on).", n)
 		for _, a := range examples {
 			fmt.Fprintf(&b, "\n• %s", articleLink(a))
 		}
@@ -351,7 +352,7 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 
 // recentMatches counts the archive's articles of the last window that q matches.
 func (s *Service) recentMatches(ctx context.Context, q *subscriptions.Query, window time.Duration, keep int) (int, []*digestbot.Article, error) {
-	const maxScan = 20_000 // bounds the work of one command
+	const maxScan = 5_000 // bounds the work (and Redis reads) of one command
 	entries, err := s.Store.ArticlesSince(ctx, s.now().Add(-window), maxScan)
 	if err != nil {
 		return 0, nil, err
@@ -659,6 +660,9 @@ func ParseSince(v string, now time.Time) (time.Time, error) {
 
 func (s *Service) feedsAdd(ctx context.Context, req *Request) (*Response, error) {
 	url := strings.TrimSpace(req.Options["url"])
+	if err := checkFeedURL(url); err != nil {
+		return nil, err
+	}
 	f := &digestbot.Feed{GuildID: req.GuildID, URL: url, Name: strings.TrimSpace(req.Options["name"]), AddedBy: req.UserID, AddedAt: s.now().UTC()}
 	n := -1
 	if s.CheckFeed != nil {
@@ -679,6 +683,22 @@ func (s *Service) feedsAdd(ctx context.Context, req *Request) (*Response, error)
 		msg += fmt.Sprintf(" It holds %d article%s now.", n, plural(n))
 	}
 	return &Response{Content: msg}, nil
+}
+
+// checkFeedURL refuses anything but an absolute http(s) URL before the
+// feed is fetched, so a chat command can never make the bot read a local
+// file or another scheme. Private addresses are refused by the fetcher.
+func checkFeedURL(raw string) error {
+	u, err := neturl.Parse(raw)
+	switch {
+	case len(raw) > digestbot.MaxURLLen:
+		return digestbot.Errorf(digestbot.EINVALID, "the feed URL is longer than %d characters", digestbot.MaxURLLen)
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return digestbot.Errorf(digestbot.EINVALID, "%q is not a feed URL: give an http:// or https:// address", raw)
+	case u.User != nil:
+		return digestbot.Errorf(digestbot.EINVALID, "feed URLs may not carry a user name or password")
+	}
+	return nil
 }
 
 func (s *Service) feedsRemove(ctx context.Context, req *Request) (*Response, error) {
@@ -780,17 +800,43 @@ func (s *Service) topicsDelete(ctx context.Context, req *Request) (*Response, er
 	}
 	users := 0
 	for _, sub := range subs {
-		if sub.Topic == name {
+		if sub.Topic == name || refersTo(sub.Query, name) {
 			users++
 		}
 	}
 	if users > 0 {
 		return nil, digestbot.Errorf(digestbot.ECONFLICT, "topic %s is used by %d subscription%s; unsubscribe them first", name, users, plural(users))
 	}
+	topics, err := s.Store.Topics(ctx, req.GuildID)
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range topics {
+		if t.Name != name && refersTo(t.Query, name) {
+			return nil, digestbot.Errorf(digestbot.ECONFLICT, "topic %s is used by the topic %s; change that one first", name, t.Name)
+		}
+	}
 	if err := s.Store.DeleteTopic(ctx, req.GuildID, name); err != nil {
 		return nil, err
 	}
 	return &Response{Content: fmt.Sprintf("Deleted the topic %s.", name)}, nil
+}
+
+// refersTo reports whether query text holds a topic:name reference.
+func refersTo(query, name string) bool {
+	if query == "" {
+		return false
+	}
+	q, err := subscriptions.Parse(query)
+	if err != nil {
+		return false
+	}
+	for _, t := range q.Topics() {
+		if t == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Autocomplete suggests values for the focused option.

@@ -59,7 +59,7 @@ func TestSubscribeReportsQueryMatchesAndNextDigest(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp := mustHandle(t, s, req("subscribe", "query", "confucius   institute"))
-	for _, want := range []string{"Subscribed <#200> to `confucius institute`", "would have matched 1 article", "https://example.org/a1", "Next digest: <t:"} {
+	for _, want := range []string{"Subscribed <#200> to `confucius institute`", "in the last 7 days, 1 match", "https://example.org/a1", "Next digest: <t:"} {
 		if !strings.Contains(resp.Content, want) {
 			t.Errorf("reply lacks %q:\n%s", want, resp.Content)
 		}
@@ -248,5 +248,35 @@ func TestSubscribeResumesAPausedChannel(t *testing.T) {
 	}
 	if st, _ := s.Store.ChannelState(ctx, "100", "200"); st.PausedReason != "" {
 		t.Errorf("channel still paused: %+v", st)
+	}
+}
+
+func TestFeedsAddRefusesNonHTTP(t *testing.T) {
+	s := newService(t)
+	checked := 0
+	s.CheckFeed = func(context.Context, string) (int, error) { checked++; return 1, nil }
+	for _, u := range []string{"/etc/hostname", "file:///etc/passwd", "ftp://example.org/feed", "http://", "https://user:pw@example.org/feed"} {
+		if _, err := s.Handle(context.Background(), req("feeds add", "url", u)); digestbot.ErrorCode(err) != digestbot.EINVALID {
+			t.Errorf("/feeds add url:%s: %v, want invalid", u, err)
+		}
+	}
+	if checked != 0 {
+		t.Errorf("a refused URL was fetched %d times", checked)
+	}
+	if _, err := s.Handle(context.Background(), req("feeds add", "url", "https://example.org/feed.xml")); err != nil || checked != 1 {
+		t.Errorf("a good URL: %v (fetched %d times)", err, checked)
+	}
+}
+
+func TestTopicDeleteRefusesWhileReferenced(t *testing.T) {
+	s := newService(t)
+	mustHandle(t, s, req("topics create", "name", "t1", "query", "port"))
+	mustHandle(t, s, req("topics create", "name", "t2", "query", "topic:t1 OR ferry"))
+	if _, err := s.Handle(context.Background(), req("topics delete", "name", "t1")); digestbot.ErrorCode(err) != digestbot.ECONFLICT {
+		t.Errorf("deleting a topic another topic uses: %v, want conflict", err)
+	}
+	mustHandle(t, s, req("subscribe", "query", "topic:t2 OR harbour"))
+	if _, err := s.Handle(context.Background(), req("topics delete", "name", "t2")); digestbot.ErrorCode(err) != digestbot.ECONFLICT {
+		t.Errorf("deleting a topic a subscription's query uses: %v, want conflict", err)
 	}
 }

@@ -53,12 +53,7 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 		Clock:   now,
 		Compose: digest.ComposeOptions{MaxItemsPerSection: cfg.Limits.ItemsPerSection, Topics: topicQueries(c.topics)},
 	}
-	c.fetcher = ingest.NewFetcher(ingest.FetcherOptions{
-		AllowPrivate: cfg.AllowPrivateFeeds,
-		Timeout:      cfg.Polling.Timeout,
-		MaxBodyBytes: cfg.Polling.MaxBodyBytes,
-		UserAgent:    "digestbot/" + Version + " (+https://github.com/digestbot/digestbot)",
-	})
+	c.fetcher = newFetcher(cfg)
 	c.onStored = archiveHook(c.index, log)
 	c.service = &botcommands.Service{
 		Store:        st,

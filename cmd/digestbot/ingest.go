@@ -6,10 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
 	"strings"
 
 	digestbot "github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/config"
 	"github.com/digestbot/digestbot/ingest"
 )
 
@@ -40,8 +40,12 @@ func cmdIngest(ctx context.Context, e *env, args []string) error {
 	opts := ingest.LoadOptions{Format: *format, Stdin: e.stdin, SourceName: *name}
 	for _, src := range fs.Args() {
 		if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
-			allow, _ := strconv.ParseBool(e.getenv("DIGESTBOT_ALLOW_PRIVATE_FEEDS"))
-			opts.Fetcher = ingest.NewFetcher(ingest.FetcherOptions{AllowPrivate: allow, UserAgent: userAgent()})
+			// URLs are fetched as the bot fetches feeds: same guard, timeouts and caps.
+			cfg, err := loadConfig(e)
+			if err != nil {
+				return err
+			}
+			opts.Fetcher = newFetcher(cfg)
 			break
 		}
 	}
@@ -159,4 +163,15 @@ func summaryOut(e *env, asJSON bool) io.Writer {
 // userAgent names the bot and its version to the feeds it fetches.
 func userAgent() string {
 	return "digestbot/" + Version + " (+https://github.com/digestbot/digestbot)"
+}
+
+// newFetcher is the one HTTP client configuration for feeds: the SSRF
+// guard (DIGESTBOT_ALLOW_PRIVATE_FEEDS), timeouts and body cap from the config.
+func newFetcher(cfg *config.Config) *ingest.Fetcher {
+	return ingest.NewFetcher(ingest.FetcherOptions{
+		AllowPrivate: cfg.AllowPrivateFeeds,
+		Timeout:      cfg.Polling.Timeout,
+		MaxBodyBytes: cfg.Polling.MaxBodyBytes,
+		UserAgent:    userAgent(),
+	})
 }

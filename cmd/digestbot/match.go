@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
 	digestbot "github.com/digestbot/digestbot"
@@ -46,8 +45,12 @@ func cmdMatch(ctx context.Context, e *env, args []string) error {
 	opts := ingest.LoadOptions{Stdin: e.stdin}
 	for _, src := range words[1:] {
 		if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
-			allow, _ := strconv.ParseBool(e.getenv("DIGESTBOT_ALLOW_PRIVATE_FEEDS"))
-			opts.Fetcher = ingest.NewFetcher(ingest.FetcherOptions{AllowPrivate: allow, UserAgent: userAgent()})
+			// URLs are fetched as the bot fetches feeds: same guard, timeouts and caps.
+			cfg, err := loadConfig(e)
+			if err != nil {
+				return err
+			}
+			opts.Fetcher = newFetcher(cfg)
 			break
 		}
 	}
