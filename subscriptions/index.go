@@ -424,6 +424,8 @@ type matchScratch struct {
 	cands   []int32  // candidate slots to verify, each once
 	hits    []int32  // slots decided by their posting alone
 	ok      []verified
+	lists   []postList
+	sink    int32    // keeps the loads that fetch memory ahead of use
 	terms   []string // of the matches in ok whose terms depend on the document
 	first   []int32  // by term id: first body token with the term
 	last    []int32  // by term id: latest body token with the term, while scanning
@@ -499,6 +501,19 @@ func (x *Index) AppendMatches(dst []Match, d *Doc) []Match {
 	// scratch, so that the results are sized exactly and the terms of all
 	// matches share one backing array: no allocation per match.
 	v := verifier{d: d, sc: sc}
+	// Fetch the slots, then the nodes of the candidates, ahead of use, as
+	// gather does the postings.
+	var touch int32
+	for _, h := range sc.hits {
+		touch += int32(len(x.slots[h].id))
+	}
+	for _, c := range sc.cands {
+		touch += int32(len(x.slots[c].nodes))
+	}
+	for _, c := range sc.cands {
+		touch += int32(x.slots[c].nodes[0].op)
+	}
+	sc.sink += touch
 	n := 0
 	for _, h := range sc.hits {
 		n += x.idCount(h)
@@ -578,11 +593,24 @@ func (x *Index) mark(sc *matchScratch, tid int32) bool {
 // every field has been scanned: a posting whose also term is absent is
 // dropped here, before it costs a candidate slot or a look at its query.
 func (x *Index) gather(sc *matchScratch, d *Doc) {
+	// The postings lists lie scattered over a large heap, so each costs a
+	// cache miss or two. Touching them all first, in a loop whose loads do
+	// not depend on one another, lets the processor fetch many at once
+	// rather than one after another.
+	lists := sc.lists[:0]
 	for _, tid := range sc.marked {
-		if !hasBit(x.hasPost, tid) {
-			continue
+		if hasBit(x.hasPost, tid) {
+			lists = append(lists, postList{tid: tid, l: x.post[tid]})
 		}
-		for _, p := range x.post[tid] {
+	}
+	var touch int32
+	for i := range lists {
+		touch += lists[i].l[0].slot
+	}
+	sc.sink += touch
+	for _, pl := range lists {
+		tid := pl.tid
+		for _, p := range pl.l {
 			if p.also >= 0 && !sc.isPresent(p.also) {
 				continue
 			}
@@ -601,6 +629,14 @@ func (x *Index) gather(sc *matchScratch, d *Doc) {
 			}
 		}
 	}
+	clear(lists) // the lists may be replaced by Add and Remove
+	sc.lists = lists[:0]
+}
+
+// postList is the postings of a term present in the document.
+type postList struct {
+	tid int32
+	l   []posting
 }
 
 // adjacent reports whether body terms key and other stand next to each
