@@ -937,3 +937,24 @@ func TestRateLimitedCallbackIsRetried(t *testing.T) {
 	}
 	limited.Wait()
 }
+
+// Discord computes member.permissions for the channel a command is typed
+// in; Manage Channels there says nothing about the channel named by the
+// `channel` option, so the bot computes the member's rights in that one.
+func TestManagePermissionIsCheckedOnTheTargetChannel(t *testing.T) {
+	t.Parallel()
+	srv := discordtest.New(t)
+	other := srv.AddChannel(srv.GuildID, "newsroom")
+	hs := startOn(t, srv, nil)
+	sent := hs.srv.SendInteraction(discordtest.Interaction{Command: "digest now", Permissions: discordtest.PermManageChannels,
+		Options: []discordtest.Option{discordtest.Chan("channel", other)}})
+	if rep := hs.srv.WaitReply(sent); !rep.Ephemeral() || !strings.Contains(rep.Content, "Manage Channels") {
+		t.Errorf("managing another channel with rights only here: %+v", rep)
+	}
+	hs.noCall(t)
+	admin := hs.srv.SendInteraction(discordtest.Interaction{Command: "digest now", Permissions: discordtest.PermAdministrator,
+		Options: []discordtest.Option{discordtest.Chan("channel", other)}})
+	if rep := hs.srv.WaitReply(admin); rep.Content != "ok digest now" {
+		t.Errorf("an administrator targeting another channel: %+v", rep)
+	}
+}

@@ -178,13 +178,35 @@ func (b *Bot) request(ex *exchange, inv invocation, resolved *discordgo.Applicat
 		GuildID:   i.GuildID,
 		ChannelID: i.ChannelID,
 		UserID:    i.Member.User.ID,
-		CanManage: memberCanManage(i.Member.Permissions, i.Member.Roles, b.opts.ManagerRole, func() map[string]string {
+		CanManage: memberCanManage(b.permissionsFor(i, inv.options["channel"]), i.Member.Roles, b.opts.ManagerRole, func() map[string]string {
 			return b.roleNames(i.GuildID)
 		}),
 		ChannelInGuild: b.channelInGuild(i.GuildID, i.ChannelID, resolved),
 		Focused:        inv.focused,
 		Now:            b.opts.Now(),
 	}, nil
+}
+
+// permissionsFor returns the member's permissions in the channel a command
+// is about. Discord computes member.permissions for the channel the command
+// was used in; a `channel` option naming another channel needs the
+// member's permissions there, computed from the gateway state (roles and
+// that channel's overwrites). When they cannot be computed, only an
+// administrator passes.
+func (b *Bot) permissionsFor(i *discordgo.Interaction, target string) int64 {
+	target = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(target), "<#"), ">")
+	// Administrator is server-wide: no channel overwrite takes it away.
+	if target == "" || target == i.ChannelID || i.Member.Permissions&discordgo.PermissionAdministrator != 0 {
+		return i.Member.Permissions
+	}
+	m := *i.Member
+	m.GuildID = i.GuildID
+	if err := b.s.State.MemberAdd(&m); err == nil {
+		if p, err := b.s.State.UserChannelPermissions(m.User.ID, target); err == nil {
+			return p
+		}
+	}
+	return 0
 }
 
 // admit applies the per-user command rate limit.
