@@ -38,6 +38,8 @@ func TestLoadRefusesBadValues(t *testing.T) {
 		{"redis not a url", map[string]string{"DIGESTBOT_REDIS_URL": "notaurl"}, []string{"DIGESTBOT_REDIS_URL", "notaurl"}},
 		{"redis wrong scheme", map[string]string{"DIGESTBOT_REDIS_URL": "http://x:6379"}, []string{"DIGESTBOT_REDIS_URL", "redis://"}},
 		{"redis bad port", map[string]string{"DIGESTBOT_REDIS_URL": "redis://h:99999"}, []string{"DIGESTBOT_REDIS_URL", "1 to 65535"}},
+		{"redis db not a number", map[string]string{"DIGESTBOT_REDIS_URL": "redis://h:6379/abc"}, []string{"DIGESTBOT_REDIS_URL", "must be a number"}},
+		{"redis bad port hides password", map[string]string{"DIGESTBOT_REDIS_URL": "redis://user:s3cretpw@host:badport/0"}, []string{"DIGESTBOT_REDIS_URL", "xxxxx"}},
 		{"redis empty seed", map[string]string{"DIGESTBOT_REDIS_URL": "a:1,,b:2"}, []string{"DIGESTBOT_REDIS_URL", "empty address"}},
 		{"api url", map[string]string{"DIGESTBOT_DISCORD_API_URL": "ftp://x"}, []string{"DIGESTBOT_DISCORD_API_URL", "http or https"}},
 		{"guild id", map[string]string{"DIGESTBOT_GUILD_ID": "abc"}, []string{"DIGESTBOT_GUILD_ID", "digits"}},
@@ -58,6 +60,9 @@ func TestLoadRefusesBadValues(t *testing.T) {
 			}
 			if digestbot.ErrorCode(err) != digestbot.EINVALID {
 				t.Errorf("code %q, want invalid", digestbot.ErrorCode(err))
+			}
+			if strings.Contains(err.Error(), "s3cretpw") {
+				t.Errorf("the error shows the password: %v", err)
 			}
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {

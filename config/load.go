@@ -416,6 +416,11 @@ func ParseRedisURL(v string) ([]string, error) {
 				return nil, fmt.Errorf("want redis://host:port or rediss://host:port (optionally with user:password@ and /DB)")
 			}
 			host = u.Host
+			if db := strings.TrimPrefix(u.Path, "/"); db != "" {
+				if n, err := strconv.Atoi(db); err != nil || n < 0 {
+					return nil, fmt.Errorf("the database %q after the address must be a number, such as /0", db)
+				}
+			}
 		}
 		h, port, err := net.SplitHostPort(host)
 		if err != nil {
@@ -433,11 +438,20 @@ func ParseRedisURL(v string) ([]string, error) {
 	return addrs, nil
 }
 
+// userinfoRE finds the user-info part of something URL-like that url.Parse
+// may refuse, so that a password is hidden even in a malformed value.
+var userinfoRE = regexp.MustCompile(`(://)[^/@]*@`)
+
 // RedactURL hides the password of a URL (or of each URL in a list).
 func RedactURL(v string) string {
 	parts := strings.Split(v, ",")
 	for i, p := range parts {
-		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+		u, err := url.Parse(strings.TrimSpace(p))
+		if err != nil {
+			parts[i] = userinfoRE.ReplaceAllString(p, "${1}xxxxx@")
+			continue
+		}
+		if u.User != nil {
 			if _, has := u.User.Password(); has {
 				u.User = url.UserPassword(u.User.Username(), "xxxxx")
 				parts[i] = u.String()
