@@ -152,12 +152,3 @@ func cmdVersion(ctx context.Context, e *env, args []string) error {
 // isTerminal reports whether f is an interactive terminal (not merely a
 // character device such as /dev/null).
 func isTerminal(f *os.File) bool { return term.IsTerminal(int(f.Fd())) }
-
-// notBuilt is the answer of a subcommand that is not there yet.
-func notBuilt(e *env, name string, args []string) error {
-	fs := newFlags(e, name, name)
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	return digestbot.Errorf(digestbot.EUNAVAILABLE, "%s is not built yet", name)
-}
