@@ -21,9 +21,16 @@ func TestIngestThenLookup(t *testing.T) {
 		t.Fatalf("lookup: exit %d: %s", code, errOut)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	var first struct{ Title, URL string }
+	var first struct {
+		Title, URL string
+		Score      float64
+		Snippet    string
+	}
 	if err := json.Unmarshal([]byte(lines[0]), &first); err != nil {
 		t.Fatalf("lookup --json printed %q: %v", out, err)
+	}
+	if first.Score <= 0 || !strings.Contains(first.Snippet, "**Confucius**") {
+		t.Errorf("lookup --json lacks the score or the bold snippet: %s", lines[0])
 	}
 	if len(lines) != 1 || first.URL != "https://nordic-wire.example/education/bergen-confucius" {
 		t.Errorf("lookup found %d results, first %+v; want the Bergen story only", len(lines), first)

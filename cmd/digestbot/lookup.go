@@ -129,11 +129,19 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// lookupResultJSON is the article object of DESIGN.md plus what ranks it:
+// the score and the snippet with the matched terms in **bold**.
+type lookupResultJSON struct {
+	digestbot.ArticleJSON
+	Score   float64 `json:"score"`
+	Snippet string  `json:"snippet"`
+}
+
 func printLookupJSON(e *env, page *archive.Page) error {
 	enc := json.NewEncoder(e.stdout)
 	enc.SetEscapeHTML(false)
 	for _, r := range page.Results {
-		if err := enc.Encode(r.Article.JSON(r.Matched)); err != nil {
+		if err := enc.Encode(lookupResultJSON{ArticleJSON: r.Article.JSON(r.Matched), Score: r.Score, Snippet: r.Snippet}); err != nil {
 			return fmt.Errorf("writing article %s: %w", r.Article.ID, err)
 		}
 	}
