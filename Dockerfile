@@ -24,5 +24,6 @@ COPY --from=build /out/digestbot /usr/local/bin/digestbot
 USER 65532:65532
 EXPOSE 8080
 ENV DIGESTBOT_HTTP_ADDR=:8080
+HEALTHCHECK --interval=30s --timeout=6s --start-period=20s CMD ["/usr/local/bin/digestbot", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/digestbot"]
 CMD ["run"]

@@ -48,6 +48,7 @@ func commands() []command {
 		{"lookup", "search the article archive, best first", cmdLookup},
 		{"check-config", "validate the configuration and print it with secrets redacted", cmdCheckConfig},
 		{"bench", "benchmarks: bench match --queries FILE --articles FILE", cmdBench},
+		{"healthcheck", "ask the running bot's HTTP endpoint whether it is ready (for container health checks)", cmdHealthcheck},
 		{"version", "print the version", cmdVersion},
 	}
 }
