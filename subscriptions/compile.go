@@ -120,6 +120,21 @@ func countAll(ns []Node) int {
 	return c
 }
 
+// raws returns the text of each leaf as written (Raw) by node index, ""
+// for other nodes.
+func (c *compiled) raws() []string {
+	out := make([]string, len(c.nodes))
+	for i, l := range c.leaves {
+		switch l := l.(type) {
+		case *Term:
+			out[i] = l.Raw
+		case *Phrase:
+			out[i] = l.Raw
+		}
+	}
+	return out
+}
+
 // conjunction appends the term ids that every match of node i contains.
 func (c *compiled) conjunction(i int32, out []int32) []int32 {
 	n := &c.nodes[i]
@@ -162,13 +177,15 @@ func addOnce(l *[]int32, id int32) {
 type verifier struct {
 	d     *Doc
 	sc    *matchScratch
+	x     *Index
 	nodes []cnode  // of the query being verified
-	cold  *slotIDs // its cold part, which holds the leaves
+	slot  int32    // its slot, whose cold part holds the leaves
+	raws  []string // its leaf texts by node index (collect only)
 }
 
 // leaves returns the leaves of the query, kept apart from its nodes because
 // most verifications never read them.
-func (v *verifier) leaves() []Node { return v.cold.leaves }
+func (v *verifier) leaves() []Node { return v.x.cold[v.slot].leaves }
 
 func (v *verifier) present(tid int32) bool { return v.sc.isPresent(tid) }
 
@@ -248,10 +265,8 @@ func (v *verifier) bodyPhrase(n *cnode, kids []cnode) bool {
 func (v *verifier) collect(i int32, out []string, from int) []string {
 	n := &v.nodes[i]
 	switch n.op {
-	case opTerm, opPrefix:
-		return appendOnceFrom(out, from, v.leaves()[i].(*Term).Raw)
-	case opPhrase:
-		return appendOnceFrom(out, from, v.leaves()[i].(*Phrase).Raw)
+	case opTerm, opPrefix, opPhrase:
+		return appendOnceFrom(out, from, v.raws[i])
 	case opAnd:
 		for k := n.kid; k < n.kid+int32(n.nkids); k++ {
 			out = v.collect(k, out, from)

@@ -41,6 +41,7 @@ type Index struct {
 	slots    []slot
 	cold     []*slotIDs // by slot: what removal and term reporting need
 	multi    []uint64   // bit per slot: the query is held under more than one id
+	dyn      []uint64   // bit per slot: the terms a match reports depend on the document
 	free     []int32
 	byID     map[string]int32          // id -> slot
 	byKey    map[string]int32          // Query.String() -> slot
@@ -132,8 +133,10 @@ type slot struct {
 	id    string  // the first id the query was added under
 	nodes []cnode // the compiled query; nodes[0] is the root
 	// terms are the query's terms for every match when they do not depend
-	// on the document (no OR below the root's positive part); else nil.
-	// Every match of the query shares them.
+	// on the document (no OR below the root's positive part): every match
+	// of the query shares them. When they do (the slot's dyn bit), terms
+	// are instead the text of each leaf by node index, which a match's
+	// terms are collected from.
 	terms []string
 }
 
@@ -212,8 +215,13 @@ func (x *Index) Add(id string, q *Query) error {
 	sl := slot{id: id}
 	comp := x.compile(q.Root, ids)
 	sl.nodes, ids.leaves = comp.nodes, comp.leaves
-	if comp.staticTerms(0) {
-		sl.terms = (&verifier{nodes: sl.nodes, cold: ids}).collect(0, nil, 0)
+	raws := comp.raws()
+	static := comp.staticTerms(0)
+	if static {
+		sl.terms = (&verifier{nodes: sl.nodes, raws: raws}).collect(0, nil, 0)
+	} else {
+		sl.terms = raws
+		setBit(&x.dyn, s, true)
 	}
 	for _, tid := range ids.pos {
 		if x.terms[tid].posUses++; x.terms[tid].posUses == 1 {
@@ -222,7 +230,7 @@ func (x *Index) Add(id string, q *Query) error {
 	}
 	conj := comp.conjunction(0, nil)
 	kind, fa, fb := uint8(verify), int32(-1), int32(-1)
-	if sl.terms != nil {
+	if static {
 		kind, fa, fb = fastKind(sl.nodes)
 	}
 	for _, k := range keys {
@@ -354,6 +362,7 @@ func (x *Index) removeLocked(id string) {
 	}
 	x.slots[s] = slot{}
 	x.cold[s] = nil
+	setBit(&x.dyn, s, false)
 	x.free = append(x.free, s)
 }
 
@@ -500,7 +509,7 @@ func (x *Index) AppendMatches(dst []Match, d *Doc) []Match {
 	// Verify first, collecting the terms that depend on the document in the
 	// scratch, so that the results are sized exactly and the terms of all
 	// matches share one backing array: no allocation per match.
-	v := verifier{d: d, sc: sc}
+	v := verifier{d: d, sc: sc, x: x}
 	// Fetch the slots, then the nodes of the candidates, ahead of use, as
 	// gather does the postings.
 	var touch int32
@@ -519,19 +528,30 @@ func (x *Index) AppendMatches(dst []Match, d *Doc) []Match {
 		n += x.idCount(h)
 	}
 	for _, c := range sc.cands {
-		sl := &x.slots[c]
-		v.nodes, v.cold = sl.nodes, x.cold[c]
-		if !v.eval(0) {
+		v.nodes, v.slot = x.slots[c].nodes, c
+		if v.eval(0) {
+			sc.ok = append(sc.ok, verified{slot: c})
+			n += x.idCount(c)
+		}
+	}
+	// The leaf texts of the matches whose terms depend on the document are
+	// fetched ahead, as above.
+	for _, m := range sc.ok {
+		if hasBit(x.dyn, m.slot) {
+			touch += int32(len(x.slots[m.slot].terms[0]))
+		}
+	}
+	sc.sink += touch
+	for i := range sc.ok {
+		m := &sc.ok[i]
+		if !hasBit(x.dyn, m.slot) {
 			continue
 		}
-		m := verified{slot: c}
-		if sl.terms == nil {
-			m.t0 = int32(len(sc.terms))
-			sc.terms = v.collect(0, sc.terms, len(sc.terms))
-			m.t1 = int32(len(sc.terms))
-		}
-		sc.ok = append(sc.ok, m)
-		n += x.idCount(c)
+		sl := &x.slots[m.slot]
+		v.nodes, v.raws, v.slot = sl.nodes, sl.terms, m.slot
+		m.t0 = int32(len(sc.terms))
+		sc.terms = v.collect(0, sc.terms, len(sc.terms))
+		m.t1 = int32(len(sc.terms))
 	}
 	dst = slices.Grow(dst, n)
 	var slab []string
@@ -543,7 +563,7 @@ func (x *Index) AppendMatches(dst []Match, d *Doc) []Match {
 	}
 	for _, m := range sc.ok {
 		terms := x.slots[m.slot].terms
-		if terms == nil {
+		if hasBit(x.dyn, m.slot) {
 			terms = slab[m.t0:m.t1:m.t1]
 		}
 		dst = x.appendIDs(dst, m.slot, terms)
