@@ -274,6 +274,8 @@ var internalPrefixes = []netip.Prefix{
 	netip.MustParsePrefix("64:ff9b:1::/48"),  // local-use NAT64
 	netip.MustParsePrefix("2001:db8::/32"),   // documentation
 	netip.MustParsePrefix("100::/64"),        // discard
+	netip.MustParsePrefix("2002::/16"),       // 6to4: embeds any IPv4 address
+	netip.MustParsePrefix("2001::/32"),       // Teredo: embeds an IPv4 address
 }
 
 // IsInternalAddr reports whether ip is loopback, private (RFC 1918, fc00::/7),

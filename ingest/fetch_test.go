@@ -27,7 +27,7 @@ func TestIsInternalAddr(t *testing.T) {
 		{"100.64.0.1", true}, {"100.127.255.254", true},
 		{"224.0.0.1", true}, {"ff02::1", true},
 		{"0.0.0.0", true}, {"::", true}, {"255.255.255.255", true},
-		{"::ffff:127.0.0.1", true}, {"::ffff:10.0.0.1", true}, {"64:ff9b::a00:1", true},
+		{"::ffff:127.0.0.1", true}, {"::ffff:10.0.0.1", true}, {"64:ff9b::a00:1", true}, {"2002:7f00:1::1", true}, {"2001:0:4136:e378:8000:63bf:3fff:fdd2", true},
 		{"93.184.216.34", false}, {"8.8.8.8", false}, {"100.128.0.1", false}, {"2606:4700::1111", false},
 	}
 	for _, tt := range tests {
