@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -103,6 +105,34 @@ func promptLoop(ctx context.Context, in lineReader, out io.Writer, svc *botcomma
 	return nil
 }
 
+var (
+	channelMention = regexp.MustCompile(`<#([^>\s]+)>`)
+	discordStamp   = regexp.MustCompile(`<t:(-?\d+):[a-zA-Z]>`)
+)
+
+// terminalMarkup turns the Discord-only markup of a reply into text: a
+// channel mention becomes #name, a timestamp a local date and time.
+func terminalMarkup(s string, channels map[string]string) string {
+	names := make(map[string]string, len(channels))
+	for name, id := range channels {
+		names[id] = name
+	}
+	s = channelMention.ReplaceAllStringFunc(s, func(m string) string {
+		id := channelMention.FindStringSubmatch(m)[1]
+		if name, ok := names[id]; ok {
+			return "#" + name
+		}
+		return "#" + id
+	})
+	return discordStamp.ReplaceAllStringFunc(s, func(m string) string {
+		sec, err := strconv.ParseInt(discordStamp.FindStringSubmatch(m)[1], 10, 64)
+		if err != nil {
+			return m
+		}
+		return time.Unix(sec, 0).Format("Mon 2 Jan 2006 15:04 MST")
+	})
+}
+
 // answer runs one typed command and prints the reply.
 func answer(ctx context.Context, out io.Writer, svc *botcommands.Service, line, guildID, channelID string, channels map[string]string) *botcommands.Response {
 	var req *botcommands.Request
@@ -137,7 +167,7 @@ func answer(ctx context.Context, out io.Writer, svc *botcommands.Service, line, 
 		fmt.Fprintf(out, "✗ %s\r\n", digestbot.ErrorMessage(err))
 		return nil
 	}
-	text := console.Format(digest.Message{Content: resp.Content, Embeds: resp.Embeds})
+	text := terminalMarkup(console.Format(digest.Message{Content: resp.Content, Embeds: resp.Embeds}), channels)
 	fmt.Fprint(out, strings.ReplaceAll(strings.TrimRight(text, "\n"), "\n", "\r\n")+"\r\n")
 	return resp
 }

@@ -35,7 +35,7 @@ func TestPromptAnswersTypedCommands(t *testing.T) {
 	}
 	got := out.String()
 	for _, want := range []string{
-		"Subscribed <#desk-id> to `\"facial recognition\" OR surveillance`",
+		"Subscribed #desk to `\"facial recognition\" OR surveillance`",
 		"unclosed quote",
 		"daily 07:30",
 		"unknown command /frobnicate",
@@ -44,6 +44,9 @@ func TestPromptAnswersTypedCommands(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("prompt output lacks %q:\n%s", want, got)
 		}
+	}
+	if strings.Contains(got, "<t:") || strings.Contains(got, "<#") {
+		t.Errorf("Discord markup reached the terminal:\n%s", got)
 	}
 	if strings.Contains(got, "posts news digests") {
 		t.Errorf("a command after /quit was answered:\n%s", got)
