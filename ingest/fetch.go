@@ -241,6 +241,15 @@ func (f *Fetcher) transportError(rawURL string, err error) error {
 	if errors.Is(err, context.Canceled) {
 		return digestbot.WrapError(digestbot.EUNAVAILABLE, err, "%s: fetch cancelled", rawURL)
 	}
+	var dnsErr *net.DNSError
+	if errors.As(err, &dnsErr) {
+		return digestbot.WrapError(digestbot.EUNAVAILABLE, err, "%s: cannot fetch: the host name %s does not resolve", rawURL, dnsErr.Name)
+	}
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Err != nil {
+		// The cause (refused, reset, unreachable) is what the user needs; it holds no secret.
+		return digestbot.WrapError(digestbot.EUNAVAILABLE, err, "%s: cannot fetch: %v", rawURL, opErr.Err)
+	}
 	return digestbot.WrapError(digestbot.EUNAVAILABLE, err, "%s: cannot fetch", rawURL)
 }
 

@@ -102,6 +102,9 @@ func Load(ctx context.Context, source string, opts LoadOptions) ([]*digestbot.Ar
 		fh, err := os.Open(source)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) {
+				if strings.Contains(source, "://") {
+					return nil, digestbot.Errorf(digestbot.EINVALID, "%s: only http and https URLs can be fetched", source)
+				}
 				return nil, digestbot.Errorf(digestbot.ENOTFOUND, "%s: no such file", source)
 			}
 			return nil, digestbot.WrapError(digestbot.EINVALID, err, "cannot open %s", source)
