@@ -38,11 +38,11 @@ type compiled struct {
 type compiler struct {
 	x    *Index
 	c    compiled
-	ids  *slotIDs
+	ids  *termRefs
 	next int32
 }
 
-func (x *Index) compile(n Node, ids *slotIDs) compiled {
+func (x *Index) compile(n Node, ids *termRefs) compiled {
 	k := count(n)
 	cp := compiler{x: x, ids: ids, next: 1,
 		c: compiled{nodes: make([]cnode, k), leaves: make([]Node, k)}}
@@ -179,13 +179,11 @@ type verifier struct {
 	sc    *matchScratch
 	x     *Index
 	nodes []cnode  // of the query being verified
-	slot  int32    // its slot, whose cold part holds the leaves
 	raws  []string // its leaf texts by node index (collect only)
 }
 
-// leaves returns the leaves of the query, kept apart from its nodes because
-// most verifications never read them.
-func (v *verifier) leaves() []Node { return v.x.cold[v.slot].leaves }
+// keyFieldNames are the scopes of the term fields.
+var keyFieldNames = [nFields]string{kBody: "", kSource: FieldSource, kTag: FieldTag}
 
 func (v *verifier) present(tid int32) bool { return v.sc.isPresent(tid) }
 
@@ -201,7 +199,7 @@ func (v *verifier) eval(i int32) bool {
 		if !v.present(n.id) {
 			return false
 		}
-		return !n.title || v.d.body.hasPrefix(v.leaves()[i].(*Term).Text, v.d.nTitle)
+		return !n.title || v.d.body.hasPrefix(v.x.terms[n.id].text, v.d.nTitle)
 	case opPhrase:
 		kids := v.nodes[n.kid : n.kid+int32(n.nkids)]
 		for k := range kids {
@@ -210,9 +208,13 @@ func (v *verifier) eval(i int32) bool {
 			}
 		}
 		if n.field != kBody {
-			p := v.leaves()[i].(*Phrase)
-			f, limit := v.d.fieldOf(p.Field)
-			return f.hasPhrase(p.Terms, limit)
+			terms := v.sc.phrase[:0]
+			for k := range kids {
+				terms = append(terms, v.x.terms[kids[k].id].text)
+			}
+			v.sc.phrase = terms
+			f, limit := v.d.fieldOf(keyFieldNames[n.field])
+			return f.hasPhrase(terms, limit)
 		}
 		return v.bodyPhrase(n, kids)
 	case opAnd:

@@ -39,9 +39,9 @@ import (
 type Index struct {
 	mu       sync.RWMutex
 	slots    []slot
-	cold     []*slotIDs // by slot: what removal and term reporting need
-	multi    []uint64   // bit per slot: the query is held under more than one id
-	dyn      []uint64   // bit per slot: the terms a match reports depend on the document
+	cold     []slotIDs // by slot: what removal and some verifications need
+	multi    []uint64  // bit per slot: the query is held under more than one id
+	dyn      []uint64  // bit per slot: the terms a match reports depend on the document
 	free     []int32
 	byID     map[string]int32          // id -> slot
 	byKey    map[string]int32          // Query.String() -> slot
@@ -52,6 +52,7 @@ type Index struct {
 	hasPost  []uint64                  // bit per term id: its postings are not empty
 	needPos  []uint64                  // bit per term id: some query reads its positions
 	freeIDs  []int32
+	adding   termRefs  // Add's buffers
 	scratch  sync.Pool // *matchScratch
 	// gen changes whenever a term or prefix id is created or freed, which
 	// invalidates the word caches of the scratches.
@@ -143,12 +144,24 @@ type slot struct {
 // slotIDs are the colder parts of a stored query: its further ids, its
 // canonical text and the term ids it holds references to.
 type slotIDs struct {
-	more   []string // ids after the first, in the order they were added
-	key    string   // Query.String()
-	leaves []Node   // of the compiled query, see compiled
-	req    []int32  // term ids whose postings hold the query
-	refs   []int32  // every term id the query uses, once each
-	pos    []int32  // term ids whose positions the query reads, once each
+	more []string // ids after the first, in the order they were added
+	key  string   // Query.String()
+	// tids are the term ids the query holds, in one allocation: those
+	// whose postings hold it, then every term id it uses once each, then
+	// those whose positions it reads (see termRefs).
+	tids        []int32
+	nReq, nRefs int32
+}
+
+func (c *slotIDs) req() []int32  { return c.tids[:c.nReq] }
+func (c *slotIDs) refs() []int32 { return c.tids[c.nReq:c.nRefs] }
+func (c *slotIDs) pos() []int32  { return c.tids[c.nRefs:] }
+
+// termRefs are the term ids of a query being added.
+type termRefs struct {
+	req  []int32 // term ids whose postings hold the query
+	refs []int32 // every term id the query uses, once each
+	pos  []int32 // term ids whose positions the query reads, once each
 }
 
 // Match is one query of the index that matched a document.
@@ -209,12 +222,13 @@ func (x *Index) Add(id string, q *Query) error {
 	} else {
 		s = int32(len(x.slots))
 		x.slots = append(x.slots, slot{})
-		x.cold = append(x.cold, nil)
+		x.cold = append(x.cold, slotIDs{})
 	}
-	ids := &slotIDs{key: key}
+	ids := &x.adding
+	ids.req, ids.refs, ids.pos = ids.req[:0], ids.refs[:0], ids.pos[:0]
 	sl := slot{id: id}
 	comp := x.compile(q.Root, ids)
-	sl.nodes, ids.leaves = comp.nodes, comp.leaves
+	sl.nodes = comp.nodes
 	raws := comp.raws()
 	static := comp.staticTerms(0)
 	if static {
@@ -260,7 +274,10 @@ func (x *Index) Add(id string, q *Query) error {
 		setBit(&x.hasPost, tid, true)
 	}
 	x.slots[s] = sl
-	x.cold[s] = ids
+	tids := make([]int32, 0, len(ids.req)+len(ids.refs)+len(ids.pos))
+	tids = append(append(append(tids, ids.req...), ids.refs...), ids.pos...)
+	x.cold[s] = slotIDs{key: key, tids: tids,
+		nReq: int32(len(ids.req)), nRefs: int32(len(ids.req) + len(ids.refs))}
 	x.byID[id] = s
 	x.byKey[key] = s
 	return nil
@@ -313,7 +330,7 @@ func (x *Index) removeLocked(id string) {
 		return
 	}
 	delete(x.byID, id)
-	sl, ids := &x.slots[s], x.cold[s]
+	sl, ids := &x.slots[s], &x.cold[s]
 	last := false
 	switch {
 	case sl.id == id && len(ids.more) == 0:
@@ -334,19 +351,19 @@ func (x *Index) removeLocked(id string) {
 		return
 	}
 	delete(x.byKey, ids.key)
-	for _, tid := range ids.req {
+	for _, tid := range ids.req() {
 		x.post[tid] = removePosting(x.post[tid], s)
 		if len(x.post[tid]) == 0 {
 			x.post[tid] = nil
 			setBit(&x.hasPost, tid, false)
 		}
 	}
-	for _, tid := range ids.pos {
+	for _, tid := range ids.pos() {
 		if x.terms[tid].posUses--; x.terms[tid].posUses == 0 {
 			setBit(&x.needPos, tid, false)
 		}
 	}
-	for _, tid := range ids.refs {
+	for _, tid := range ids.refs() {
 		t := &x.terms[tid]
 		if t.refs--; t.refs > 0 {
 			continue
@@ -361,7 +378,7 @@ func (x *Index) removeLocked(id string) {
 		x.gen++
 	}
 	x.slots[s] = slot{}
-	x.cold[s] = nil
+	x.cold[s] = slotIDs{}
 	setBit(&x.dyn, s, false)
 	x.free = append(x.free, s)
 }
@@ -434,6 +451,7 @@ type matchScratch struct {
 	hits    []int32  // slots decided by their posting alone
 	ok      []verified
 	lists   []postList
+	phrase  []string // the terms of a phrase being verified outside the body
 	sink    int32    // keeps the loads that fetch memory ahead of use
 	terms   []string // of the matches in ok whose terms depend on the document
 	first   []int32  // by term id: first body token with the term
@@ -528,7 +546,7 @@ func (x *Index) AppendMatches(dst []Match, d *Doc) []Match {
 		n += x.idCount(h)
 	}
 	for _, c := range sc.cands {
-		v.nodes, v.slot = x.slots[c].nodes, c
+		v.nodes = x.slots[c].nodes
 		if v.eval(0) {
 			sc.ok = append(sc.ok, verified{slot: c})
 			n += x.idCount(c)
@@ -548,7 +566,7 @@ func (x *Index) AppendMatches(dst []Match, d *Doc) []Match {
 			continue
 		}
 		sl := &x.slots[m.slot]
-		v.nodes, v.raws, v.slot = sl.nodes, sl.terms, m.slot
+		v.nodes, v.raws = sl.nodes, sl.terms
 		m.t0 = int32(len(sc.terms))
 		sc.terms = v.collect(0, sc.terms, len(sc.terms))
 		m.t1 = int32(len(sc.terms))

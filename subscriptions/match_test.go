@@ -135,7 +135,16 @@ func randomQuery(r *rand.Rand, vocab []string, depth int) string {
 				return string([]rune(w)[:1+r.IntN(len([]rune(w))-1)]) + "*"
 			}
 		case 2:
-			return []string{"title:", "source:", "tag:"}[r.IntN(3)] + w
+			scope := []string{"title:", "source:", "tag:"}[r.IntN(3)]
+			switch r.IntN(3) {
+			case 0:
+				return scope + fmt.Sprintf("%q", w+" "+vocab[r.IntN(len(vocab))])
+			case 1:
+				if len([]rune(w)) > 1 {
+					return scope + string([]rune(w)[:1+r.IntN(len([]rune(w))-1)]) + "*"
+				}
+			}
+			return scope + w
 		}
 		return w
 	}
@@ -173,7 +182,7 @@ func randomText(r *rand.Rand, vocab []string, n int) string {
 // with evaluating the query.
 func TestIndexFastPaths(t *testing.T) {
 	queries := []string{`"red line"`, `"line red"`, "red line", "red zebra", "lin*", "title:red",
-		`"norway red"`, `"red red"`, "red", `tag:"soft power"`}
+		`"norway red"`, `"red red"`, "red", `tag:"soft power"`, `source:"soft power"`, "title:nor*", "title:lin*"}
 	docs := []*Doc{
 		NewDoc("Norway", "red line drawn", "", nil),
 		NewDoc("Red", "Line of the day", "", nil),                    // a phrase does not span title and text
