@@ -554,6 +554,7 @@ func (x *Index) AppendMatches(dst []Match, d *Doc) []Match {
 	}
 	// The leaf texts of the matches whose terms depend on the document are
 	// fetched ahead, as above.
+	touch = 0
 	for _, m := range sc.ok {
 		if hasBit(x.dyn, m.slot) {
 			touch += int32(len(x.slots[m.slot].terms[0]))

@@ -518,6 +518,7 @@ func (m *Matcher) matchEntries(ctx context.Context, x *Index, entries []digestbo
 	now := m.opt.Now()
 	var items []digestbot.PendingItem
 	var doc Doc
+	var found []Match // reused: a Match's Terms never point into it
 	read := 0
 	before := x.Stats().Candidates
 	for i, a := range arts {
@@ -531,7 +532,8 @@ func (m *Matcher) matchEntries(ctx context.Context, x *Index, entries []digestbo
 		}
 		doc.Reset(a.Title, a.Text, a.Source, a.Tags)
 		byChannel := map[digestbot.ChannelRef]int{}
-		for _, hit := range x.Match(&doc) {
+		found = x.AppendMatches(found[:0], &doc)
+		for _, hit := range found {
 			s := m.subs[hit.ID]
 			if s == nil || ingested.Before(s.CreatedAt.Add(-m.opt.Backfill)) {
 				continue
