@@ -65,6 +65,9 @@ type Service struct {
 	// ResumeChannel lifts a channel's delivery pause (set when the channel
 	// was gone or forbidden); resumed says whether it was paused.
 	ResumeChannel func(ctx context.Context, ref digestbot.ChannelRef) (resumed bool, err error)
+	// ResumeFeed clears a feed's failures and pause so it is polled again
+	// at once; /feeds add calls it, also for a feed the server already has.
+	ResumeFeed func(ctx context.Context, url string) error
 	// ScheduleChanged tells the digest scheduler that a channel's (or, with
 	// an empty ChannelID, a guild's) schedule changed.
 	ScheduleChanged func(ctx context.Context, ref digestbot.ChannelRef)
@@ -675,8 +678,14 @@ func (s *Service) feedsAdd(ctx context.Context, req *Request) (*Response, error)
 	if err != nil {
 		return nil, err
 	}
+	// The fetch above just worked: a feed paused by earlier failures is polled again.
+	if s.ResumeFeed != nil {
+		if err := s.ResumeFeed(ctx, url); err != nil && s.Log != nil {
+			s.Log.Warn("could not resume a feed", "url", url, "err", err)
+		}
+	}
 	if !created {
-		return &Response{Content: fmt.Sprintf("%s is already one of this server's feeds.", url)}, nil
+		return &Response{Content: fmt.Sprintf("%s is already one of this server's feeds; it is polled again from now.", url)}, nil
 	}
 	msg := fmt.Sprintf("Added the feed %s; it is polled every %s.", url, s.Config.Polling.Interval)
 	if n >= 0 {

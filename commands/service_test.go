@@ -263,8 +263,14 @@ func TestFeedsAddRefusesNonHTTP(t *testing.T) {
 	if checked != 0 {
 		t.Errorf("a refused URL was fetched %d times", checked)
 	}
+	var resumed []string
+	s.ResumeFeed = func(_ context.Context, url string) error { resumed = append(resumed, url); return nil }
 	if _, err := s.Handle(context.Background(), req("feeds add", "url", "https://example.org/feed.xml")); err != nil || checked != 1 {
 		t.Errorf("a good URL: %v (fetched %d times)", err, checked)
+	}
+	again := mustHandle(t, s, req("feeds add", "url", "https://example.org/feed.xml"))
+	if !strings.Contains(again.Content, "polled again") || len(resumed) != 2 {
+		t.Errorf("adding a known (maybe paused) feed again: %q, resumed %v", again.Content, resumed)
 	}
 }
 

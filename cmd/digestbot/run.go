@@ -135,6 +135,7 @@ func runBot(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
+		c.service.ResumeFeed = poller.Resume
 		go func() { defer close(pollDone); poller.Run(jobsCtx) }()
 		if _, err := jobs.AddFunc(cfg.Schedule.MatchEvery, func() {
 			stats, err := c.matcher.RunOnce(jobsCtx)
