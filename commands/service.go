@@ -341,7 +341,12 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 	}
 	n, examples, err := s.recentMatches(ctx, q, 7*24*time.Hour, 3)
 	if err == nil {
-		fmt.Fprintf(&b, "Of the articles the bot received in the last 7 days, %d match (they are not re-sent; digests bring what arrives from now on).", n)
+		fmt.Fprintf(&b, "Of the articles the bot received in the last 7 days, %d match", n)
+		if bf := s.Config.Backfill; bf > 0 {
+			fmt.Fprintf(&b, " (the next digest also brings those of the last %s).", strings.TrimSuffix(bf.String(), "0m0s"))
+		} else {
+			b.WriteString(" (they are not re-sent; digests bring what arrives from now on).")
+		}
 		for _, a := range examples {
 			fmt.Fprintf(&b, "\n• %s", articleLink(a))
 		}

@@ -36,6 +36,7 @@ type Config struct {
 	Permissions    Permissions
 	Retention      time.Duration // YAML retention, default 720h (30 days): how long articles are kept
 	GuildDataGrace time.Duration // YAML guild_data_grace, default 720h: data of a guild the bot left is deleted after this
+	Backfill       time.Duration // YAML backfill, default 0: a new subscription also gets articles ingested this long before it
 }
 
 // FeedConfig is one feed from the configuration file.

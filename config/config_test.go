@@ -119,6 +119,7 @@ limits: {subscriptions_per_guild: 50, items_per_section: 5}
 polling: {interval: 5m, max_failures: 3, timeout: 10s}
 permissions: {role: Editors}
 retention: 7d
+backfill: 2d
 `)
 		c, err := Load(envOf(map[string]string{"DIGESTBOT_CONFIG": p}))
 		if err != nil {
@@ -127,7 +128,7 @@ retention: 7d
 		if c.KeyPrefix != "news:" || len(c.Feeds) != 1 || c.Feeds[0].Interval != 30*time.Minute ||
 			len(c.Topics) != 1 || c.Topics[0].Name != "surveillance" || c.Schedule.TimeZone != "Europe/Paris" ||
 			c.Limits.SubscriptionsPerGuild != 50 || c.Limits.ItemsPerSection != 5 || c.Polling.Interval != 5*time.Minute ||
-			c.Retention != 7*24*time.Hour || c.Permissions.ManagerRole != "Editors" {
+			c.Retention != 7*24*time.Hour || c.Permissions.ManagerRole != "Editors" || c.Backfill != 48*time.Hour {
 			t.Errorf("file not applied: %+v", c)
 		}
 	})

@@ -87,6 +87,7 @@ type fileConfig struct {
 	} `yaml:"permissions"`
 	Retention      *string `yaml:"retention"`
 	GuildDataGrace *string `yaml:"guild_data_grace"`
+	Backfill       *string `yaml:"backfill"`
 }
 
 type fileFeed struct {
@@ -294,6 +295,9 @@ func (c *Config) applyFile(data []byte) Errors {
 	}
 	if f.Retention != nil {
 		c.Retention = duration(*f.Retention, "retention", MinRetention, MaxRetention, bad)
+	}
+	if f.Backfill != nil {
+		c.Backfill = duration(*f.Backfill, "backfill", 0, 30*24*time.Hour, bad)
 	}
 	if f.GuildDataGrace != nil {
 		c.GuildDataGrace = duration(*f.GuildDataGrace, "guild_data_grace", 0, MaxRetention, bad)

@@ -59,6 +59,7 @@ func (c *Config) Redacted() string {
 	w("permissions.role", orDefault(c.Permissions.ManagerRole, "(unset) — Manage Channels only"))
 	w("retention", fmtDur(c.Retention))
 	w("guild_data_grace", fmtDur(c.GuildDataGrace))
+	w("backfill", fmtDur(c.Backfill))
 	w("feeds", len(c.Feeds))
 	for _, f := range c.Feeds {
 		fmt.Fprintf(&b, "  - %s %s\n", f.URL, orDefault(f.Name, ""))

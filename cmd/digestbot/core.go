@@ -46,7 +46,7 @@ func globalTopics(cfg *config.Config) []*digestbot.Topic {
 func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() time.Time) *core {
 	c := &core{cfg: cfg, st: st, log: log, topics: globalTopics(cfg)}
 	c.index = newArchive(st)
-	c.matcher = subscriptions.NewMatcher(st, subscriptions.MatcherOptions{GlobalTopics: c.topics, Logger: log, Now: now})
+	c.matcher = subscriptions.NewMatcher(st, subscriptions.MatcherOptions{GlobalTopics: c.topics, Logger: log, Now: now, Backfill: cfg.Backfill})
 	c.deliverer = &digest.Deliverer{
 		Store:   st,
 		Logger:  log,
