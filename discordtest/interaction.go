@@ -323,7 +323,9 @@ func (s *Server) webhookInteraction(w http.ResponseWriter, r *http.Request) *pen
 	return pi
 }
 
-func (s *Server) webhookEdit(w http.ResponseWriter, r *http.Request) {
+// readReplyData decodes a message body of an edit or followup, answering
+// 400 as Discord does when it is not JSON.
+func readReplyData(w http.ResponseWriter, r *http.Request) (ReplyData, bool) {
 	raw, err := readBody(r)
 	var d ReplyData
 	if err == nil {
@@ -331,6 +333,14 @@ func (s *Server) webhookEdit(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		writeError(w, http.StatusBadRequest, 50109, "The request body contains invalid JSON.")
+		return d, false
+	}
+	return d, true
+}
+
+func (s *Server) webhookEdit(w http.ResponseWriter, r *http.Request) {
+	d, ok := readReplyData(w, r)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
@@ -366,13 +376,8 @@ func (s *Server) webhookDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) webhookFollowup(w http.ResponseWriter, r *http.Request) {
-	raw, err := readBody(r)
-	var d ReplyData
-	if err == nil {
-		err = json.Unmarshal(raw, &d)
-	}
-	if err != nil {
-		writeError(w, http.StatusBadRequest, 50109, "The request body contains invalid JSON.")
+	d, ok := readReplyData(w, r)
+	if !ok {
 		return
 	}
 	s.mu.Lock()
