@@ -21,6 +21,7 @@ type Store interface {
 	PendingStore
 	FeedStore
 	GuildStore
+	LookupStore
 	// Ping reports whether the store answers, as EUNAVAILABLE when it does not.
 	Ping(ctx context.Context) error
 	Close() error
@@ -168,4 +169,13 @@ type GuildStore interface {
 	// DeleteGuild deletes every key of a guild: subscriptions, topics,
 	// schedules, feeds, channel states and pending queues.
 	DeleteGuild(ctx context.Context, guildID string) error
+}
+
+// LookupStore keeps the state behind a lookup's "Next page" and "Share"
+// buttons in Redis, so whichever replica receives the button can answer it.
+type LookupStore interface {
+	// SaveLookup keeps state for ttl under the guild that ran the lookup.
+	SaveLookup(ctx context.Context, guildID, id string, state []byte, ttl time.Duration) error
+	// LoadLookup returns it; ENOTFOUND once expired or for another guild.
+	LoadLookup(ctx context.Context, guildID, id string) ([]byte, error)
 }

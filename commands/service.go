@@ -3,13 +3,13 @@ package commands
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"encoding/hex"
 	"fmt"
 	"log/slog"
 	neturl "net/url"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	digestbot "github.com/digestbot/digestbot"
@@ -74,16 +74,14 @@ type Service struct {
 
 	Now func() time.Time
 	Log *slog.Logger
-
-	pagesMu sync.Mutex
-	pages   map[string]*lookupState // button id -> lookup in progress
 }
 
+// lookupState is what a lookup's buttons need later: the query and the
+// page on screen. It is kept in the store (not in this process), so the
+// replica that receives the button need not be the one that ran the lookup.
 type lookupState struct {
-	q       LookupQuery
-	expires time.Time
-	shown   *LookupPage
-	guild   string
+	Query LookupQuery `json:"query"`
+	Shown *LookupPage `json:"shown"`
 }
 
 var _ Handler = (*Service)(nil)
@@ -595,7 +593,10 @@ func (s *Service) lookupPage(ctx context.Context, guildID string, q LookupQuery)
 	}
 	r.Content = fmt.Sprintf("%d article%s match `%s`:", page.Total, plural(page.Total), q.Query)
 	r.Embeds = resultEmbeds(page.Results)
-	id := s.remember(&lookupState{q: q, shown: page, guild: guildID, expires: s.now().Add(lookupTTL)})
+	id, err := s.remember(ctx, guildID, &lookupState{Query: q, Shown: page})
+	if err != nil {
+		return nil, err
+	}
 	if page.Next != "" {
 		r.Buttons = append(r.Buttons, Button{Label: "Next page", CustomID: "lookup-next:" + id})
 	}
@@ -615,40 +616,40 @@ func resultEmbeds(rs []LookupResult) []digest.Embed {
 	return out
 }
 
-func (s *Service) remember(st *lookupState) string {
-	s.pagesMu.Lock()
-	defer s.pagesMu.Unlock()
-	if s.pages == nil {
-		s.pages = map[string]*lookupState{}
+func (s *Service) remember(ctx context.Context, guildID string, st *lookupState) (string, error) {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return "", digestbot.WrapError(digestbot.EINTERNAL, err, "save lookup")
 	}
-	now := s.now()
-	for k, v := range s.pages { // bounded by the commands rate limit; sweep on write
-		if now.After(v.expires) {
-			delete(s.pages, k)
-		}
+	var r [9]byte
+	rand.Read(r[:])
+	id := hex.EncodeToString(r[:])
+	if err := s.Store.SaveLookup(ctx, guildID, id, b, lookupTTL); err != nil {
+		return "", err
 	}
-	var b [6]byte
-	rand.Read(b[:])
-	id := hex.EncodeToString(b[:])
-	s.pages[id] = st
-	return id
+	return id, nil
 }
 
 func (s *Service) button(ctx context.Context, req *Request) (*Response, error) {
 	kind, id, _ := strings.Cut(req.Options["id"], ":")
-	s.pagesMu.Lock()
-	st := s.pages[id]
-	s.pagesMu.Unlock()
-	if st == nil || s.now().After(st.expires) || st.guild != req.GuildID {
+	b, err := s.Store.LoadLookup(ctx, req.GuildID, id)
+	if digestbot.ErrorCode(err) == digestbot.ENOTFOUND {
+		return nil, digestbot.Errorf(digestbot.ENOTFOUND, "this lookup has expired; run /lookup again")
+	}
+	if err != nil {
+		return nil, err
+	}
+	var st lookupState
+	if err := json.Unmarshal(b, &st); err != nil || st.Shown == nil {
 		return nil, digestbot.Errorf(digestbot.ENOTFOUND, "this lookup has expired; run /lookup again")
 	}
 	switch kind {
 	case "lookup-next":
-		q := st.q
-		q.Cursor = st.shown.Next
+		q := st.Query
+		q.Cursor = st.Shown.Next
 		return s.lookupPage(ctx, req.GuildID, q)
 	case "lookup-share":
-		return &Response{Content: fmt.Sprintf("<@%s> shared results for `%s`:", req.UserID, st.q.Query), Embeds: resultEmbeds(st.shown.Results)}, nil
+		return &Response{Content: fmt.Sprintf("<@%s> shared results for `%s`:", req.UserID, st.Query.Query), Embeds: resultEmbeds(st.Shown.Results)}, nil
 	}
 	return nil, digestbot.Errorf(digestbot.EINVALID, "unknown button")
 }

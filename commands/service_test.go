@@ -8,6 +8,7 @@ import (
 
 	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/config"
+	"github.com/digestbot/digestbot/store"
 	"github.com/digestbot/digestbot/store/storetest"
 )
 
@@ -223,6 +224,22 @@ func TestLookupPagesWithButtons(t *testing.T) {
 	foreign.GuildID = "555"
 	if _, err := s.Handle(context.Background(), foreign); err == nil {
 		t.Error("another server used our lookup's button")
+	}
+
+	// Another replica on the same store answers the button: nothing of the
+	// lookup lives only in the process that ran it.
+	replica := *s
+	again := mustHandle(t, &replica, req("button", "id", resp.Buttons[1].CustomID))
+	if len(again.Embeds) != 1 || again.Embeds[0].URL != "https://example.org/1" {
+		t.Errorf("share through another replica: %+v", again)
+	}
+	// The buttons stop working with the interaction token, after 15 minutes.
+	if err := s.Store.(*store.Store).AdvanceClock(16 * time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Handle(context.Background(), req("button", "id", resp.Buttons[0].CustomID))
+	if digestbot.ErrorCode(err) != digestbot.ENOTFOUND || !strings.Contains(digestbot.ErrorMessage(err), "expired") {
+		t.Errorf("button after 16 minutes: %v, want 'expired'", err)
 	}
 }
 

@@ -35,6 +35,8 @@
 //	P{g:GUILD}:feeds             hash    feed URL -> Feed JSON
 //	P{g:GUILD}:schedules         hash    channel id ("" = guild default) -> ChannelSchedule JSON
 //	P{g:GUILD}:channels          set     channels that have per-channel keys (for DeleteGuild)
+//	P{g:GUILD}:lookup:ID         string  a lookup's paging state (JSON) for its buttons; TTL 15 min,
+//	                                     so DeleteGuild leaves it to expire
 //	P{c:GUILD:CHANNEL}:pending   hash    article id -> PendingItem JSON
 //	P{c:GUILD:CHANNEL}:delivered zset    article id -> unix ms delivered; entries and key
 //	                                     expire after the retention window
