@@ -143,6 +143,11 @@ type PollResult struct {
 // Run polls due feeds every Tick until ctx is done, then waits for the
 // fetches in flight (cancelled with ctx) and returns nil.
 func (p *Poller) Run(ctx context.Context) error {
+	// Start from the store's health: another replica may have polled (and
+	// moved ETags and due times) while this one was not running.
+	p.mu.Lock()
+	clear(p.health)
+	p.mu.Unlock()
 	t := time.NewTicker(p.o.Tick)
 	defer t.Stop()
 	for {
@@ -250,6 +255,14 @@ func (p *Poller) dispatch(ctx context.Context, now time.Time, wait bool, done fu
 		if err != nil {
 			p.log.Warn("reading feed health failed", "feed", f.url, "err", err)
 			continue
+		}
+		if h.PausedReason != "" && p.o.Feeds != nil {
+			// A pause may have been lifted by another replica (/feeds add
+			// answered there): paused feeds are few, read them afresh.
+			if h, err = p.refreshHealth(ctx, f.url); err != nil {
+				p.log.Warn("reading feed health failed", "feed", f.url, "err", err)
+				continue
+			}
 		}
 		if h.PausedReason != "" || now.Before(h.NextPoll) {
 			continue
@@ -399,6 +412,14 @@ func (p *Poller) loadHealth(ctx context.Context, url string) (*digestbot.FeedHea
 	p.health[url] = h
 	p.mu.Unlock()
 	return h, nil
+}
+
+// refreshHealth drops the cached health of url and reads it from the store.
+func (p *Poller) refreshHealth(ctx context.Context, url string) (*digestbot.FeedHealth, error) {
+	p.mu.Lock()
+	delete(p.health, url)
+	p.mu.Unlock()
+	return p.loadHealth(ctx, url)
 }
 
 func (p *Poller) saveHealth(ctx context.Context, h *digestbot.FeedHealth) error {

@@ -218,6 +218,27 @@ func TestPollBackoffAndPause(t *testing.T) {
 	}
 }
 
+// TestPollResumedByAnotherReplica: /feeds add may be answered by a replica
+// that is not polling; the pause it lifts in the store reaches the poller.
+func TestPollResumedByAnotherReplica(t *testing.T) {
+	srv := newFeedServer(t, 1)
+	srv.set(http.StatusGone, "")
+	feeds := &memFeeds{feeds: []*digestbot.Feed{{GuildID: "g1", URL: srv.URL, Interval: time.Minute}}}
+	polling := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: feeds})
+	other := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: feeds})
+	ctx := context.Background()
+	if res := polling.PollOnce(ctx, t0); len(res) != 1 || !res[0].Paused {
+		t.Fatalf("410 did not pause the feed: %+v", res)
+	}
+	srv.set(0, "")
+	if err := other.Resume(ctx, srv.URL); err != nil {
+		t.Fatal(err)
+	}
+	if res := polling.PollOnce(ctx, t0.Add(time.Minute)); len(res) != 1 || res[0].Err != nil {
+		t.Fatalf("the polling replica did not see the resume: %+v", res)
+	}
+}
+
 func TestPollFailures(t *testing.T) {
 	tests := []struct {
 		name    string
