@@ -22,6 +22,7 @@ type Store interface {
 	FeedStore
 	GuildStore
 	LookupStore
+	LeaseStore
 	// Ping reports whether the store answers, as EUNAVAILABLE when it does not.
 	Ping(ctx context.Context) error
 	Close() error
@@ -178,4 +179,16 @@ type LookupStore interface {
 	SaveLookup(ctx context.Context, guildID, id string, state []byte, ttl time.Duration) error
 	// LoadLookup returns it; ENOTFOUND once expired or for another guild.
 	LoadLookup(ctx context.Context, guildID, id string) ([]byte, error)
+}
+
+// LeaseStore keeps process-wide leases: the background jobs that one
+// process should run at a time (feed polling, the matcher) take one, so
+// several replicas can run against one Redis and another takes over when
+// the holder stops.
+type LeaseStore interface {
+	// HoldLease takes the named lease for holder, or extends it when holder
+	// has it already, to ttl from now; ok=false while another holder has it.
+	HoldLease(ctx context.Context, name, holder string, ttl time.Duration) (ok bool, err error)
+	// DropLease gives the lease back if holder has it.
+	DropLease(ctx context.Context, name, holder string) error
 }

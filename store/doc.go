@@ -29,6 +29,8 @@
 //	P watermarks                 hash    cursor name -> seq
 //	P guilds                     set     guilds that have (or had) data, for the All* listings
 //	P guilds:left                zset    guild -> unix ms when the bot left it
+//	P lease:NAME                 string  holder of a process-wide job lease ("poller",
+//	                                     "matcher"), PX = lease ttl
 //	P feedhealth                 hash    feed URL -> FeedHealth JSON (shared by every guild)
 //	P{g:GUILD}:subs              hash    subscription id -> Subscription JSON
 //	P{g:GUILD}:topics            hash    topic name -> Topic JSON

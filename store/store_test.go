@@ -89,6 +89,7 @@ func TestStore(t *testing.T) {
 		{"delete guild", testDeleteGuild},
 		{"guilds left", testGuildsLeft},
 		{"lookup state", testLookupState},
+		{"job leases", testJobLeases},
 	}
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
@@ -1052,5 +1053,49 @@ func testLookupState(t *testing.T, b backend) {
 	b.age(t, st, ttl+time.Second)
 	if _, err := st.LoadLookup(c, "g1", "abc123"); digestbot.ErrorCode(err) != digestbot.ENOTFOUND {
 		t.Errorf("lookup state outlived its lifetime: %v", err)
+	}
+}
+
+// testJobLeases: a process-wide lease has one holder, who can extend it;
+// the others get it once it is dropped or has expired.
+func testJobLeases(t *testing.T, b backend) {
+	st := b.open(t, store.Options{})
+	c := ctx(t)
+	ttl := time.Second
+	if b.name == "embedded" {
+		ttl = time.Minute
+	}
+	hold := func(holder string) bool {
+		t.Helper()
+		ok, err := st.HoldLease(c, "poller", holder, ttl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if !hold("p1") || !hold("p1") {
+		t.Fatal("the holder could not take and extend a free lease")
+	}
+	if hold("p2") {
+		t.Fatal("a second process took a held lease")
+	}
+	if err := st.DropLease(c, "poller", "p2"); err != nil { // not p2's: a no-op
+		t.Fatal(err)
+	}
+	if hold("p2") {
+		t.Fatal("a non-holder dropped the lease")
+	}
+	if err := st.DropLease(c, "poller", "p1"); err != nil {
+		t.Fatal(err)
+	}
+	if !hold("p2") {
+		t.Fatal("a dropped lease could not be taken")
+	}
+	b.age(t, st, ttl+time.Second)
+	if !hold("p3") {
+		t.Fatal("an expired lease could not be taken")
+	}
+	if _, err := st.HoldLease(c, "bad name", "p1", ttl); digestbot.ErrorCode(err) != digestbot.EINVALID {
+		t.Errorf("a lease name with a space: %v, want EINVALID", err)
 	}
 }

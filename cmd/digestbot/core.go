@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	digestbot "github.com/digestbot/digestbot"
@@ -11,6 +12,7 @@ import (
 	"github.com/digestbot/digestbot/config"
 	"github.com/digestbot/digestbot/digest"
 	"github.com/digestbot/digestbot/ingest"
+	"github.com/digestbot/digestbot/lease"
 	"github.com/digestbot/digestbot/store"
 	"github.com/digestbot/digestbot/subscriptions"
 )
@@ -30,6 +32,37 @@ type core struct {
 	service   *botcommands.Service
 	// onStored runs after articles are stored (poller, push API, commands).
 	onStored func(ctx context.Context, arts []*digestbot.Article, outcomes []digestbot.PutOutcome)
+
+	// holder names this process in the job leases; matchMu keeps this
+	// process's own matcher runs (cron tick, /digest now) one at a time,
+	// the "matcher" lease those of all replicas.
+	holder  string
+	matchMu sync.Mutex
+}
+
+// jobLease is the lease of a background job that one replica runs at a time.
+func (c *core) jobLease(name string) *lease.Lease {
+	return &lease.Lease{Store: c.st, Name: name, Holder: c.holder, Log: c.log}
+}
+
+// match runs the matcher once under the "matcher" lease. While another
+// replica holds it, match waits up to wait and then skips (ran=false) —
+// unless force is set: /digest now must see every ingested article, and
+// matching twice is harmless (pending items merge), so after the wait it
+// matches without the lease.
+func (c *core) match(ctx context.Context, wait time.Duration, force bool) (st subscriptions.MatchStats, ran bool, err error) {
+	c.matchMu.Lock()
+	defer c.matchMu.Unlock()
+	run := func(ctx context.Context) error {
+		var err error
+		st, err = c.matcher.RunOnce(ctx)
+		return err
+	}
+	ran, err = c.jobLease("matcher").Do(ctx, wait, run)
+	if !ran && err == nil && force {
+		ran, err = true, run(ctx)
+	}
+	return st, ran, err
 }
 
 // globalTopics turns the configuration's topics into domain topics.
@@ -44,7 +77,7 @@ func globalTopics(cfg *config.Config) []*digestbot.Topic {
 // newCore wires the core over an open store. The transport is set later by
 // the front end (the Discord bot needs the command service first).
 func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() time.Time) *core {
-	c := &core{cfg: cfg, st: st, log: log, topics: globalTopics(cfg)}
+	c := &core{cfg: cfg, st: st, log: log, topics: globalTopics(cfg), holder: lease.NewHolder()}
 	c.index = newArchive(st)
 	c.matcher = subscriptions.NewMatcher(st, subscriptions.MatcherOptions{GlobalTopics: c.topics, Logger: log, Now: now, Backfill: cfg.Backfill})
 	c.deliverer = &digest.Deliverer{
@@ -60,7 +93,7 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 		Config:       cfg,
 		GlobalTopics: c.topics,
 		MatchNow: func(ctx context.Context) error {
-			_, err := c.matcher.RunOnce(ctx)
+			_, _, err := c.match(ctx, 10*time.Second, true)
 			return err
 		},
 		Preview: func(ctx context.Context, ref digestbot.ChannelRef) ([]digest.Message, error) {

@@ -117,38 +117,41 @@ func runBot(ctx context.Context, e *env, args []string) error {
 	jobsCtx, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
 
-	// Feed polling and matching run on shard 0 only, so that several
-	// shard processes do not fetch the same feeds or race on the matcher.
+	// Feed polling and matching run in one process at a time, whichever
+	// holds their lease ("poller", "matcher"): replicas and shards share
+	// the work without fetching a feed twice, and one takes over when
+	// another stops.
 	jobs := cron.New(cron.WithChain(cron.SkipIfStillRunning(cronLog{log}), cron.Recover(cronLog{log})))
+	poller, err := ingest.NewPoller(ingest.PollerOptions{
+		Articles:    st,
+		Feeds:       st,
+		ConfigFeeds: configFeeds(cfg),
+		Fetcher:     c.fetcher,
+		Interval:    cfg.Polling.Interval,
+		MaxFailures: cfg.Polling.MaxFailures,
+		OnStored:    onStored,
+		Logger:      log,
+	})
+	if err != nil {
+		return err
+	}
+	c.service.ResumeFeed = poller.Resume
 	pollDone := make(chan struct{})
-	if cfg.ShardID == 0 {
-		poller, err := ingest.NewPoller(ingest.PollerOptions{
-			Articles:    st,
-			Feeds:       st,
-			ConfigFeeds: configFeeds(cfg),
-			Fetcher:     c.fetcher,
-			Interval:    cfg.Polling.Interval,
-			MaxFailures: cfg.Polling.MaxFailures,
-			OnStored:    onStored,
-			Logger:      log,
-		})
+	go func() {
+		defer close(pollDone)
+		c.jobLease("poller").Run(jobsCtx, func(ctx context.Context) { poller.Run(ctx) })
+	}()
+	if _, err := jobs.AddFunc(cfg.Schedule.MatchEvery, func() {
+		stats, ran, err := c.match(jobsCtx, 0, false)
 		if err != nil {
-			return err
+			log.Error("matcher run failed; it will retry on the next tick", "err", err)
+			return
 		}
-		c.service.ResumeFeed = poller.Resume
-		go func() { defer close(pollDone); poller.Run(jobsCtx) }()
-		if _, err := jobs.AddFunc(cfg.Schedule.MatchEvery, func() {
-			stats, err := c.matcher.RunOnce(jobsCtx)
-			if err != nil {
-				log.Error("matcher run failed; it will retry on the next tick", "err", err)
-				return
-			}
+		if ran {
 			m.Matches.Add(float64(stats.Items))
-		}); err != nil {
-			return digestbot.Errorf(digestbot.EINVALID, "schedule.match %q: %v", cfg.Schedule.MatchEvery, err)
 		}
-	} else {
-		close(pollDone)
+	}); err != nil {
+		return digestbot.Errorf(digestbot.EINVALID, "schedule.match %q: %v", cfg.Schedule.MatchEvery, err)
 	}
 	if _, err := jobs.AddFunc("@every 1h", func() { deleteLeftGuilds(jobsCtx, st, cfg.GuildDataGrace, log) }); err != nil {
 		return err

@@ -1,0 +1,130 @@
+package lease
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/digestbot/digestbot/store/storetest"
+)
+
+// waitFor polls cond for up to 10 s (generous: the test asserts what
+// happens, not how fast).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting until %s", what)
+}
+
+func TestOneReplicaRunsTheJobAndAnotherTakesOver(t *testing.T) {
+	st := storetest.OpenEmbedded(t)
+	var running, maxRunning atomic.Int32
+	var mu sync.Mutex
+	who := ""
+	job := func(name string) func(context.Context) {
+		return func(ctx context.Context) {
+			n := running.Add(1)
+			if n > maxRunning.Load() {
+				maxRunning.Store(n)
+			}
+			mu.Lock()
+			who = name
+			mu.Unlock()
+			<-ctx.Done()
+			running.Add(-1)
+		}
+	}
+	ctxs := map[string]context.CancelFunc{}
+	var wg sync.WaitGroup
+	for _, name := range []string{"a", "b"} {
+		ctx, cancel := context.WithCancel(context.Background())
+		ctxs[name] = cancel
+		l := &Lease{Store: st, Name: "poller", Holder: name, TTL: 300 * time.Millisecond}
+		wg.Add(1)
+		go func() { defer wg.Done(); l.Run(ctx, job(name)) }()
+	}
+	defer func() {
+		for _, c := range ctxs {
+			c()
+		}
+		wg.Wait()
+	}()
+	waitFor(t, "one replica runs the job", func() bool { return running.Load() == 1 })
+	time.Sleep(time.Second) // several renewals: the other replica must stay idle
+	mu.Lock()
+	first := who
+	mu.Unlock()
+	ctxs[first]() // the running replica shuts down
+	other := map[string]string{"a": "b", "b": "a"}[first]
+	waitFor(t, "the other replica takes over", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return who == other && running.Load() == 1
+	})
+	if m := maxRunning.Load(); m != 1 {
+		t.Errorf("%d replicas ran the job at once, want 1", m)
+	}
+}
+
+func TestJobStopsWhenTheLeaseIsLost(t *testing.T) {
+	st := storetest.OpenEmbedded(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	l := &Lease{Store: st, Name: "poller", Holder: "a", TTL: 300 * time.Millisecond}
+	started, stopped := make(chan struct{}), make(chan struct{})
+	go l.Run(ctx, func(jctx context.Context) {
+		select {
+		case <-started:
+			return // a second start after the loss; not what this test watches
+		default:
+		}
+		close(started)
+		<-jctx.Done()
+		close(stopped)
+	})
+	<-started
+	// Another process takes the lease (say this one was paused past its TTL).
+	if err := st.DropLease(ctx, "poller", "a"); err != nil {
+		t.Fatal(err)
+	}
+	if ok, err := st.HoldLease(ctx, "poller", "thief", time.Minute); !ok || err != nil {
+		t.Fatalf("thief could not take the free lease: %v %v", ok, err)
+	}
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the job kept running after its lease passed to another process")
+	}
+}
+
+func TestDoSkipsWhileAnotherHoldsTheLease(t *testing.T) {
+	st := storetest.OpenEmbedded(t)
+	ctx := context.Background()
+	if ok, _ := st.HoldLease(ctx, "matcher", "other", time.Minute); !ok {
+		t.Fatal("could not take a free lease")
+	}
+	l := &Lease{Store: st, Name: "matcher", Holder: "me"}
+	calls := 0
+	job := func(context.Context) error { calls++; return nil }
+	ran, err := l.Do(ctx, 200*time.Millisecond, job)
+	if ran || err != nil || calls != 0 {
+		t.Fatalf("Do while another holds the lease: ran=%v err=%v calls=%d", ran, err, calls)
+	}
+	if err := st.DropLease(ctx, "matcher", "other"); err != nil {
+		t.Fatal(err)
+	}
+	ran, err = l.Do(ctx, 0, job)
+	if !ran || err != nil || calls != 1 {
+		t.Fatalf("Do on a free lease: ran=%v err=%v calls=%d", ran, err, calls)
+	}
+	// Done: the lease is handed back at once, not left to expire.
+	if ok, _ := st.HoldLease(ctx, "matcher", "other", time.Minute); !ok {
+		t.Error("the lease was not dropped after the job")
+	}
+}
