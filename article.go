@@ -31,6 +31,26 @@ type Article struct {
 	Tags      []string  `json:"tags,omitempty"`
 	Language  string    `json:"language,omitempty"` // BCP 47 tag when known
 	Feed      string    `json:"feed,omitempty"`     // URL or file it came from
+	// Guilds are the servers whose own feeds brought the article in; only
+	// they may see it (in matches and lookups). Empty means every server:
+	// the operator's feeds, the push API and the command line bring in
+	// public articles, and one public source makes an article public. The
+	// store keeps the set apart from the body and merges it on every put.
+	Guilds []string `json:"-"`
+}
+
+// VisibleTo reports whether guildID may see a: a public article, or one
+// that a feed of guildID brought in.
+func (a *Article) VisibleTo(guildID string) bool {
+	if len(a.Guilds) == 0 {
+		return true
+	}
+	for _, g := range a.Guilds {
+		if g == guildID {
+			return true
+		}
+	}
+	return false
 }
 
 // ArticleID returns the stable id of an article: a hash of the canonical URL
