@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,31 +24,70 @@ const (
 )
 
 // putScript stores one article. KEYS: the article. ARGV: body JSON,
-// content hash, ingest time, ttl ms. An absent article is created with the
-// "unlogged" mark and the TTL; a present one whose content hash differs
-// gets the new body and hash (its TTL and first ingest time stay). Returns
-// {outcome, unlogged}: outcome 0 new, 1 updated, 2 unchanged; unlogged 1
-// when the article still waits for its ingest log entry. The mark goes away
-// with the append, so a put cut off between the two steps is finished by
-// the next put of the same article instead of leaving it unmatched.
+// content hash, ingest time, ttl ms, scope. An absent article is created
+// with the "unlogged" mark and the TTL; a present one whose content hash
+// differs gets the new body and hash (its TTL and first ingest time stay).
+// The scope (see scopeOf) is merged: the union of the servers, or public
+// when either side is; a missing scope is public. Returns {outcome,
+// unlogged}: outcome 0 new, 1 updated (content or scope), 2 unchanged;
+// unlogged 1 when the article still waits for its ingest log entry. The
+// mark goes away with the append, so a put cut off between the two steps is
+// finished by the next put of the same article instead of leaving it
+// unmatched.
 var putScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('HSET', KEYS[1], 'body', ARGV[1], 'h', ARGV[2], 'ing', ARGV[3], 'unlogged', '1')
+  redis.call('HSET', KEYS[1], 'body', ARGV[1], 'h', ARGV[2], 'ing', ARGV[3], 'unlogged', '1', 'g', ARGV[5])
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
   return {0, 1}
 end
-local old = redis.call('HMGET', KEYS[1], 'h', 'unlogged')
+local old = redis.call('HMGET', KEYS[1], 'h', 'unlogged', 'g')
 local unlogged = 0
 if old[2] then unlogged = 1 end
-if old[1] == ARGV[2] then return {2, unlogged} end
-redis.call('HSET', KEYS[1], 'body', ARGV[1], 'h', ARGV[2])
-return {1, unlogged}
+local scope = '*'
+if old[3] and old[3] ~= '*' and ARGV[5] ~= '*' then
+  local set, list = {}, {}
+  for g in string.gmatch(old[3] .. ' ' .. ARGV[5], '%S+') do
+    if not set[g] then set[g] = true; table.insert(list, g) end
+  end
+  table.sort(list)
+  scope = table.concat(list, ' ')
+end
+local outcome = 2
+if scope ~= (old[3] or '*') then
+  redis.call('HSET', KEYS[1], 'g', scope)
+  outcome = 1
+end
+if old[1] ~= ARGV[2] then
+  redis.call('HSET', KEYS[1], 'body', ARGV[1], 'h', ARGV[2])
+  outcome = 1
+end
+return {outcome, unlogged}
 `)
+
+// scopeOf is how the store writes an article's Guilds: "*" for a public
+// article, else the sorted server ids separated by spaces.
+func scopeOf(a *digestbot.Article) string {
+	if len(a.Guilds) == 0 {
+		return "*"
+	}
+	gs := slices.Clone(a.Guilds)
+	slices.Sort(gs)
+	return strings.Join(slices.Compact(gs), " ")
+}
+
+// guildsOf reads a stored scope back; nil for a public article.
+func guildsOf(scope string) []string {
+	if scope == "" || scope == "*" {
+		return nil
+	}
+	return strings.Fields(scope)
+}
 
 // PutArticles stores articles by id with the retention TTL: new ones are
 // added and appended to the ingest log, existing ones are updated in place
 // (keeping their first ingest time) when their title, text, summary or tags
-// changed. The batch costs one round trip (one atomic script per article,
+// changed. An article's Guilds merge with those already stored: the union,
+// or public when either put is public (see digestbot.Article.Guilds). The batch costs one round trip (one atomic script per article,
 // pipelined) plus one for the log appends of the new ones. Every article is
 // validated first; an invalid one fails the whole batch with EINVALID and
 // nothing is stored.
@@ -58,6 +98,11 @@ func (s *Store) PutArticles(ctx context.Context, articles []*digestbot.Article) 
 		}
 		if err := a.Validate(); err != nil {
 			return nil, err
+		}
+		for _, g := range a.Guilds {
+			if err := checkID("guild", g); err != nil {
+				return nil, digestbot.Errorf(digestbot.EINVALID, "article %s: %s", a.ID, digestbot.ErrorMessage(err))
+			}
 		}
 	}
 	if len(articles) == 0 {
@@ -73,7 +118,7 @@ func (s *Store) PutArticles(ctx context.Context, articles []*digestbot.Article) 
 		}
 		// Eval, not EvalSha: a pipeline cannot fall back on NOSCRIPT.
 		cmds[i] = putScript.Eval(ctx, pipe, []string{s.articleKey(a.ID)},
-			encode(&c), contentHash(a), c.Ingested.Format(time.RFC3339Nano), s.retention.Milliseconds())
+			encode(&c), contentHash(a), c.Ingested.Format(time.RFC3339Nano), s.retention.Milliseconds(), scopeOf(a))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, s.fail("put articles", err)
@@ -135,7 +180,7 @@ func (s *Store) GetArticles(ctx context.Context, ids []string) ([]*digestbot.Art
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.SliceCmd, len(ids))
 	for i, id := range ids {
-		cmds[i] = pipe.HMGet(ctx, s.articleKey(id), "body", "ing")
+		cmds[i] = pipe.HMGet(ctx, s.articleKey(id), "body", "ing", "g")
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, s.fail("get articles", err)
@@ -159,6 +204,8 @@ func (s *Store) GetArticles(ctx context.Context, ids []string) ([]*digestbot.Art
 				out[i].Ingested = t
 			}
 		}
+		scope, _ := v[2].(string)
+		out[i].Guilds = guildsOf(scope)
 	}
 	return out, nil
 }

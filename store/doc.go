@@ -20,7 +20,9 @@
 //
 //	P a:ARTICLE                  hash    "body" = article JSON, "h" = content hash, "ing" =
 //	                                     first ingest time (RFC 3339), "unlogged" while its
-//	                                     ingest log entry is not written yet; TTL = retention
+//	                                     ingest log entry is not written yet, "g" = the servers
+//	                                     that may see it (space separated) or "*" for all
+//	                                     (missing: all); TTL = retention
 //	P{log}:ingest                stream  ingest log: field "a" = article id; the entry id is
 //	                                     the LogEntry Seq and its time the ingest time;
 //	                                     trimmed by MINID to the retention window

@@ -90,6 +90,7 @@ func TestStore(t *testing.T) {
 		{"guilds left", testGuildsLeft},
 		{"lookup state", testLookupState},
 		{"job leases", testJobLeases},
+		{"article visibility merges", testArticleScope},
 	}
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
@@ -1097,5 +1098,61 @@ func testJobLeases(t *testing.T, b backend) {
 	}
 	if _, err := st.HoldLease(c, "bad name", "p1", ttl); digestbot.ErrorCode(err) != digestbot.EINVALID {
 		t.Errorf("a lease name with a space: %v, want EINVALID", err)
+	}
+}
+
+// testArticleScope: an article that servers' own feeds brought in keeps
+// the union of those servers; one public put makes it public for good.
+func testArticleScope(t *testing.T, b backend) {
+	st := b.open(t, store.Options{})
+	c := ctx(t)
+	put := func(guilds ...string) digestbot.PutOutcome {
+		t.Helper()
+		a := article(7)
+		a.Guilds = guilds
+		out, err := st.PutArticles(c, []*digestbot.Article{a})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out[0]
+	}
+	guilds := func() []string {
+		t.Helper()
+		got, err := st.GetArticles(c, []string{article(7).ID})
+		if err != nil || got[0] == nil {
+			t.Fatalf("GetArticles: %v %v", got, err)
+		}
+		return got[0].Guilds
+	}
+	steps := []struct {
+		put  []string
+		want digestbot.PutOutcome
+		seen []string
+	}{
+		{[]string{"g2", "g1", "g2"}, digestbot.PutNew, []string{"g1", "g2"}},
+		{[]string{"g3"}, digestbot.PutUpdated, []string{"g1", "g2", "g3"}},
+		{[]string{"g1"}, digestbot.PutUnchanged, []string{"g1", "g2", "g3"}},
+		{nil, digestbot.PutUpdated, nil}, // a public source: public for good
+		{[]string{"g1"}, digestbot.PutUnchanged, nil},
+	}
+	for i, s := range steps {
+		if got := put(s.put...); got != s.want {
+			t.Errorf("step %d: put with %v = %v, want %v", i+1, s.put, got, s.want)
+		}
+		if got := guilds(); !slices.Equal(got, s.seen) {
+			t.Errorf("step %d: visible to %v, want %v", i+1, got, s.seen)
+		}
+	}
+	log, err := st.ArticlesAfter(c, "", 0)
+	if err != nil || len(log) != 1 {
+		t.Errorf("ingest log holds %d entries (%v), want 1: a scope change is not a new article", len(log), err)
+	}
+	bad := article(8)
+	bad.Guilds = []string{"g1 g2"}
+	if _, err := st.PutArticles(c, []*digestbot.Article{bad}); digestbot.ErrorCode(err) != digestbot.EINVALID {
+		t.Errorf("a malformed server id in Guilds: %v, want EINVALID", err)
+	}
+	if got, _ := st.GetArticles(c, []string{bad.ID}); got[0] != nil {
+		t.Error("a refused article was stored")
 	}
 }
