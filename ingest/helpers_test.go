@@ -17,6 +17,8 @@ type memSink struct {
 	err   error
 }
 
+// memSink keeps the last put of each article (the store merges Guilds;
+// the tests here look at what the poller sends).
 func newMemSink() *memSink { return &memSink{byID: map[string]*digestbot.Article{}} }
 
 func (m *memSink) PutArticles(_ context.Context, arts []*digestbot.Article) ([]digestbot.PutOutcome, error) {
@@ -32,7 +34,8 @@ func (m *memSink) PutArticles(_ context.Context, arts []*digestbot.Article) ([]d
 		switch {
 		case !ok:
 			outs[i] = digestbot.PutNew
-		case old.Title != a.Title || old.Text != a.Text || old.Summary != a.Summary || !slices.Equal(old.Tags, a.Tags):
+		case old.Title != a.Title || old.Text != a.Text || old.Summary != a.Summary || !slices.Equal(old.Tags, a.Tags) ||
+			!slices.Equal(old.Guilds, a.Guilds):
 			outs[i] = digestbot.PutUpdated
 		default:
 			outs[i] = digestbot.PutUnchanged
@@ -71,6 +74,14 @@ func (m *memFeeds) FeedHealth(_ context.Context, url string) (*digestbot.FeedHea
 		return &digestbot.FeedHealth{URL: url}, nil
 	}
 	return &h, nil
+}
+
+func (m *memFeeds) FeedHealths(ctx context.Context, urls []string) ([]*digestbot.FeedHealth, error) {
+	out := make([]*digestbot.FeedHealth, len(urls))
+	for i, u := range urls {
+		out[i], _ = m.FeedHealth(ctx, u)
+	}
+	return out, nil
 }
 
 func (m *memFeeds) SetFeedHealth(_ context.Context, h *digestbot.FeedHealth) error {

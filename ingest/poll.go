@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -33,6 +34,8 @@ type ArticleSink interface {
 type FeedSource interface {
 	AllFeeds(ctx context.Context) ([]*digestbot.Feed, error)
 	FeedHealth(ctx context.Context, url string) (*digestbot.FeedHealth, error)
+	// FeedHealths reads the health of several URLs at once, in order.
+	FeedHealths(ctx context.Context, urls []string) ([]*digestbot.FeedHealth, error)
 	SetFeedHealth(ctx context.Context, h *digestbot.FeedHealth) error
 }
 
@@ -143,11 +146,6 @@ type PollResult struct {
 // Run polls due feeds every Tick until ctx is done, then waits for the
 // fetches in flight (cancelled with ctx) and returns nil.
 func (p *Poller) Run(ctx context.Context) error {
-	// Start from the store's health: another replica may have polled (and
-	// moved ETags and due times) while this one was not running.
-	p.mu.Lock()
-	clear(p.health)
-	p.mu.Unlock()
 	t := time.NewTicker(p.o.Tick)
 	defer t.Stop()
 	for {
@@ -195,6 +193,10 @@ func (p *Poller) Resume(ctx context.Context, url string) error {
 	}
 	c := *h
 	c.PausedReason, c.Failures, c.NextPoll = "", 0, time.Time{}
+	// Forget the validators too: the full fetch that follows stores the
+	// feed's current articles again, so a server that has just added the
+	// feed sees them at once, not only the ones published from now on.
+	c.ETag, c.LastModified = "", ""
 	return p.saveHealth(ctx, &c)
 }
 
@@ -204,6 +206,10 @@ type pollFeed struct {
 	url      string
 	name     string
 	interval time.Duration
+	// guilds are the servers that added the URL, whose articles only they
+	// may see; nil when the configuration lists it (public to all).
+	guilds []string
+	public bool
 }
 
 // feeds merges config and server feeds by URL: the shortest interval wins,
@@ -228,15 +234,27 @@ func (p *Poller) feeds(ctx context.Context) []pollFeed {
 			iv = p.o.Interval
 		}
 		iv = max(iv, MinPollInterval)
-		if i, ok := index[f.URL]; ok {
-			out[i].interval = min(out[i].interval, iv)
-			if out[i].name == "" {
-				out[i].name = f.Name
-			}
-			continue
+		i, ok := index[f.URL]
+		if !ok {
+			i = len(out)
+			index[f.URL] = i
+			out = append(out, pollFeed{url: f.URL, name: f.Name, interval: iv})
 		}
-		index[f.URL] = len(out)
-		out = append(out, pollFeed{url: f.URL, name: f.Name, interval: iv})
+		pf := &out[i]
+		pf.interval = min(pf.interval, iv)
+		if pf.name == "" {
+			pf.name = f.Name
+		}
+		if f.GuildID == "" {
+			pf.public = true
+		} else if !slices.Contains(pf.guilds, f.GuildID) {
+			pf.guilds = append(pf.guilds, f.GuildID)
+		}
+	}
+	for i := range out {
+		if out[i].public {
+			out[i].guilds = nil
+		}
 	}
 	return out
 }
@@ -247,6 +265,7 @@ func (p *Poller) feeds(ctx context.Context) []pollFeed {
 func (p *Poller) dispatch(ctx context.Context, now time.Time, wait bool, done func(PollResult)) {
 	feeds := p.feeds(ctx)
 	p.pruneHealth(feeds)
+	p.syncHealth(ctx, feeds)
 	for _, f := range feeds {
 		if ctx.Err() != nil {
 			return
@@ -255,14 +274,6 @@ func (p *Poller) dispatch(ctx context.Context, now time.Time, wait bool, done fu
 		if err != nil {
 			p.log.Warn("reading feed health failed", "feed", f.url, "err", err)
 			continue
-		}
-		if h.PausedReason != "" && p.o.Feeds != nil {
-			// A pause may have been lifted by another replica (/feeds add
-			// answered there): paused feeds are few, read them afresh.
-			if h, err = p.refreshHealth(ctx, f.url); err != nil {
-				p.log.Warn("reading feed health failed", "feed", f.url, "err", err)
-				continue
-			}
 		}
 		if h.PausedReason != "" || now.Before(h.NextPoll) {
 			continue
@@ -316,6 +327,9 @@ func (p *Poller) poll(ctx context.Context, f pollFeed, old *digestbot.FeedHealth
 		var arts []*digestbot.Article
 		arts, err = Parse(fr.Body, f.url, LoadOptions{SourceName: f.name, ContentType: fr.ContentType, Now: p.o.Now})
 		if err == nil {
+			for _, a := range arts {
+				a.Guilds = f.guilds // only the servers that added the feed see what it brings
+			}
 			outs, serr := p.o.Articles.PutArticles(ctx, arts)
 			if serr != nil {
 				// Not the feed's fault: keep its validators so the next
@@ -414,12 +428,33 @@ func (p *Poller) loadHealth(ctx context.Context, url string) (*digestbot.FeedHea
 	return h, nil
 }
 
-// refreshHealth drops the cached health of url and reads it from the store.
-func (p *Poller) refreshHealth(ctx context.Context, url string) (*digestbot.FeedHealth, error) {
+// syncHealth reads the health of every listed feed from the store in one
+// round trip and replaces the cached copies of the feeds not being fetched:
+// the store is the truth, and another replica may have changed it (a
+// /feeds add answered there resumes a feed; a replica that polled before
+// this one took over moved ETags and due times). On an error the cache
+// stands in until the next tick.
+func (p *Poller) syncHealth(ctx context.Context, feeds []pollFeed) {
+	if p.o.Feeds == nil || len(feeds) == 0 {
+		return
+	}
+	urls := make([]string, len(feeds))
+	for i, f := range feeds {
+		urls[i] = f.url
+	}
+	hs, err := p.o.Feeds.FeedHealths(ctx, urls)
+	if err != nil {
+		p.log.Warn("reading feed health failed; using the last known", "err", err)
+		return
+	}
 	p.mu.Lock()
-	delete(p.health, url)
-	p.mu.Unlock()
-	return p.loadHealth(ctx, url)
+	defer p.mu.Unlock()
+	for i, h := range hs {
+		if h != nil && !p.running[urls[i]] {
+			h.URL = urls[i]
+			p.health[urls[i]] = h
+		}
+	}
 }
 
 func (p *Poller) saveHealth(ctx context.Context, h *digestbot.FeedHealth) error {

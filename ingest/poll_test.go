@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -336,6 +337,66 @@ func TestPollMergesFeeds(t *testing.T) {
 		if a.Source != "Guild Name" {
 			t.Errorf("source %q", a.Source)
 		}
+	}
+}
+
+// TestResumeFetchesInFull: /feeds add resumes the feed, and the poll that
+// follows is unconditional, so the feed's current articles are stored again
+// (now visible to the server that just added it) instead of a 304.
+func TestResumeFetchesInFull(t *testing.T) {
+	srv := newFeedServer(t, 2)
+	feeds := &memFeeds{feeds: []*digestbot.Feed{{GuildID: "g1", URL: srv.URL}}}
+	sink := newMemSink()
+	p := testPoller(t, PollerOptions{Articles: sink, Feeds: feeds})
+	ctx := context.Background()
+	p.PollOnce(ctx, t0)
+	feeds.mu.Lock()
+	feeds.feeds = append(feeds.feeds, &digestbot.Feed{GuildID: "g2", URL: srv.URL})
+	feeds.mu.Unlock()
+	if err := p.Resume(ctx, srv.URL); err != nil {
+		t.Fatal(err)
+	}
+	res := p.PollOnce(ctx, t0.Add(time.Second))
+	if len(res) != 1 || res[0].NotModified || srv.conditional.Load() != 0 {
+		t.Fatalf("poll after resume: %+v, %d conditional requests; want a full fetch", res, srv.conditional.Load())
+	}
+	for _, a := range sink.byID {
+		if !slices.Equal(a.Guilds, []string{"g1", "g2"}) {
+			t.Errorf("after the second server added the feed, %q is visible to %v", a.Title, a.Guilds)
+		}
+	}
+}
+
+// TestPollFeedVisibility: what a server's own feed brings in is visible to
+// the servers that added it; a feed the configuration lists is public.
+func TestPollFeedVisibility(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		config bool
+		want   []string
+	}{
+		{"two servers' feed", false, []string{"g1", "g2"}},
+		{"also in the configuration", true, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newFeedServer(t, 2)
+			feeds := &memFeeds{feeds: []*digestbot.Feed{{GuildID: "g1", URL: srv.URL}, {GuildID: "g2", URL: srv.URL}, {GuildID: "g1", URL: srv.URL}}}
+			opts := PollerOptions{Articles: newMemSink(), Feeds: feeds}
+			if tc.config {
+				opts.ConfigFeeds = []*digestbot.Feed{{URL: srv.URL}}
+			}
+			p := testPoller(t, opts)
+			p.PollOnce(context.Background(), t0)
+			sink := opts.Articles.(*memSink)
+			if len(sink.byID) != 2 {
+				t.Fatalf("%d articles stored, want 2", len(sink.byID))
+			}
+			for _, a := range sink.byID {
+				if !slices.Equal(a.Guilds, tc.want) {
+					t.Errorf("article %q visible to %v, want %v", a.Title, a.Guilds, tc.want)
+				}
+			}
+		})
 	}
 }
 

@@ -130,6 +130,30 @@ func (s *Store) FeedHealth(ctx context.Context, url string) (*digestbot.FeedHeal
 	return decode[digestbot.FeedHealth]("read feed health", v)
 }
 
+// FeedHealths reads the polling state of several URLs in one round trip,
+// in order; a zero value with URL set for a URL never polled.
+func (s *Store) FeedHealths(ctx context.Context, urls []string) ([]*digestbot.FeedHealth, error) {
+	if len(urls) == 0 {
+		return nil, nil
+	}
+	vs, err := s.rdb.HMGet(ctx, s.feedHealthKey(), urls...).Result()
+	if err != nil {
+		return nil, s.fail("read feed health", err)
+	}
+	out := make([]*digestbot.FeedHealth, len(urls))
+	for i, v := range vs {
+		str, _ := v.(string)
+		if str == "" {
+			out[i] = &digestbot.FeedHealth{URL: urls[i]}
+			continue
+		}
+		if out[i], err = decode[digestbot.FeedHealth]("read feed health", str); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
 // SetFeedHealth stores the polling state of a URL.
 func (s *Store) SetFeedHealth(ctx context.Context, h *digestbot.FeedHealth) error {
 	if h == nil || h.URL == "" {

@@ -649,6 +649,10 @@ func testFeeds(t *testing.T, b backend) {
 	if h2, err := st.FeedHealth(c, f.URL); err != nil || h2.Failures != 3 || h2.ETag != `"abc"` {
 		t.Fatalf("feed health = %+v, %v", h2, err)
 	}
+	hs, err := st.FeedHealths(c, []string{"https://never.example/feed", f.URL})
+	if err != nil || len(hs) != 2 || hs[0].URL != "https://never.example/feed" || hs[0].Failures != 0 || hs[1].ETag != `"abc"` {
+		t.Fatalf("FeedHealths = %+v, %v", hs, err)
+	}
 }
 
 func testSchedules(t *testing.T, b backend) {
