@@ -538,6 +538,9 @@ func (m *Matcher) matchEntries(ctx context.Context, x *Index, entries []digestbo
 			if s == nil || ingested.Before(s.CreatedAt.Add(-m.opt.Backfill)) {
 				continue
 			}
+			if !a.VisibleTo(s.GuildID) { // another server's own feed brought it in
+				continue
+			}
 			st.Hits++
 			h := digestbot.Hit{SubscriptionID: s.ID, Label: s.Label(), Terms: hit.Terms}
 			ref := digestbot.ChannelRef{GuildID: s.GuildID, ChannelID: s.ChannelID}

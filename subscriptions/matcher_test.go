@@ -256,6 +256,29 @@ func TestMatcherQueuesOneItemPerChannelAndArticle(t *testing.T) {
 	}
 }
 
+// TestMatcherKeepsServersPrivateArticlesPrivate: an article that only one
+// server's own feed brought in reaches that server's subscriptions, never
+// another server's, however well it matches.
+func TestMatcherKeepsServersPrivateArticlesPrivate(t *testing.T) {
+	f := newFakeStore()
+	clk := &testClock{t0}
+	f.subscribe(&digestbot.Subscription{GuildID: "g1", ChannelID: "c1", Query: "Confucius", CreatedAt: t0})
+	f.subscribe(&digestbot.Subscription{GuildID: "g2", ChannelID: "c2", Query: "Confucius", CreatedAt: t0})
+	f.ingest("private", "Confucius Institute closes", "From g1's own feed.", t0.Add(time.Minute))
+	f.ingest("shared", "Confucius Institute reopens", "From a feed both servers added.", t0.Add(2*time.Minute))
+	f.ingest("public", "Confucius Institute debated", "From the operator's feed.", t0.Add(3*time.Minute))
+	f.articles["private"].Guilds = []string{"g1"}
+	f.articles["shared"].Guilds = []string{"g1", "g2"}
+	run(t, newTestMatcher(f, clk, 0))
+	sameLines(t, f.queued(), []string{
+		"c1 private Confucius[Confucius]",
+		"c1 shared Confucius[Confucius]",
+		"c2 shared Confucius[Confucius]",
+		"c1 public Confucius[Confucius]",
+		"c2 public Confucius[Confucius]",
+	})
+}
+
 func TestMatcherKeepsWatermarkWhenQueueFails(t *testing.T) {
 	f := newFakeStore()
 	clk := &testClock{t0}
