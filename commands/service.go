@@ -26,6 +26,9 @@ type LookupQuery struct {
 	Source string
 	Cursor string
 	Limit  int
+	// Guild is the server asking: it sees public articles and those its
+	// own feeds brought in, never another server's.
+	Guild string
 }
 
 // LookupResult is one article found.
@@ -337,7 +340,7 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 	if sub.Topic != "" {
 		fmt.Fprintf(&b, "Topic query: `%s`\n", q.String())
 	}
-	n, examples, err := s.recentMatches(ctx, q, 7*24*time.Hour, 3)
+	n, examples, err := s.recentMatches(ctx, ref.GuildID, q, 7*24*time.Hour, 3)
 	if err == nil {
 		fmt.Fprintf(&b, "Of the articles the bot received in the last 7 days, %d match", n)
 		if bf := s.Config.Backfill; bf > 0 {
@@ -356,8 +359,9 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 	return &Response{Content: b.String()}, nil
 }
 
-// recentMatches counts the archive's articles of the last window that q matches.
-func (s *Service) recentMatches(ctx context.Context, q *subscriptions.Query, window time.Duration, keep int) (int, []*digestbot.Article, error) {
+// recentMatches counts the archive's articles of the last window that q
+// matches and that guildID may see.
+func (s *Service) recentMatches(ctx context.Context, guildID string, q *subscriptions.Query, window time.Duration, keep int) (int, []*digestbot.Article, error) {
 	const maxScan = 5_000 // bounds the work (and Redis reads) of one command
 	entries, err := s.Store.ArticlesSince(ctx, s.now().Add(-window), maxScan)
 	if err != nil {
@@ -375,7 +379,7 @@ func (s *Service) recentMatches(ctx context.Context, q *subscriptions.Query, win
 			return 0, nil, err
 		}
 		for _, a := range arts {
-			if a == nil {
+			if a == nil || !a.VisibleTo(guildID) {
 				continue
 			}
 			if _, ok := q.Match(subscriptions.DocFromArticle(a)); ok {
@@ -582,6 +586,7 @@ func (s *Service) lookup(ctx context.Context, req *Request) (*Response, error) {
 }
 
 func (s *Service) lookupPage(ctx context.Context, guildID string, q LookupQuery) (*Response, error) {
+	q.Guild = guildID
 	page, err := s.Search(ctx, q)
 	if err != nil {
 		return nil, err

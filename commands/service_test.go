@@ -55,6 +55,8 @@ func TestSubscribeReportsQueryMatchesAndNextDigest(t *testing.T) {
 	arts := []*digestbot.Article{
 		{ID: "a1", Title: "Norway closes its last Confucius Institute", URL: "https://example.org/a1", Source: "Example Post", Text: "The university ended the agreement.", Ingested: old},
 		{ID: "a2", Title: "Harbour traffic recovers", URL: "https://example.org/a2", Source: "Example Post", Text: "Ships are back.", Ingested: old},
+		// Another server's own feed brought this one in: not ours to see.
+		{ID: "a3", Title: "Confucius Institute leaves Oslo", URL: "https://example.org/a3", Source: "Private Wire", Text: "Gone.", Ingested: old, Guilds: []string{"999"}},
 	}
 	if _, err := s.Store.PutArticles(ctx, arts); err != nil {
 		t.Fatal(err)
@@ -64,6 +66,9 @@ func TestSubscribeReportsQueryMatchesAndNextDigest(t *testing.T) {
 		if !strings.Contains(resp.Content, want) {
 			t.Errorf("reply lacks %q:\n%s", want, resp.Content)
 		}
+	}
+	if strings.Contains(resp.Content, "example.org/a3") {
+		t.Errorf("the reply shows another server's private article:\n%s", resp.Content)
 	}
 	again := mustHandle(t, s, req("subscribe", "query", "confucius institute"))
 	if !strings.Contains(again.Content, "already subscribed") {
@@ -213,6 +218,9 @@ func TestLookupPagesWithButtons(t *testing.T) {
 	}
 	next := req("button", "id", resp.Buttons[0].CustomID)
 	page2 := mustHandle(t, s, next)
+	if seen[0].Guild != "100" || seen[1].Guild != "100" {
+		t.Errorf("lookups searched as servers %q and %q, want the caller's 100", seen[0].Guild, seen[1].Guild)
+	}
 	if seen[1].Cursor != "p2" || page2.Embeds[0].Title != "Sixth" {
 		t.Errorf("next page: cursor %q, %+v", seen[1].Cursor, page2)
 	}
