@@ -76,14 +76,6 @@ func (s *Scheduler) log() *slog.Logger {
 	return slog.Default()
 }
 
-// cronLogger adapts slog to robfig/cron; its chatter goes to debug.
-type cronLogger struct{ l *slog.Logger }
-
-func (c cronLogger) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
-func (c cronLogger) Error(err error, msg string, kv ...any) {
-	c.l.Error("cron: "+msg, append(kv, "err", err)...)
-}
-
 // Start loads the schedules, starts the timers, and in the background
 // sends the digests that fell due while the bot was down. It returns an
 // error when the store cannot be read.
@@ -94,12 +86,9 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	if _, err := schedule.Parse(s.Defaults.Spec, s.Defaults.TimeZone, s.Defaults.MinInterval); err != nil {
 		return fmt.Errorf("digest scheduler: default schedule: %w", err)
 	}
-	l := cronLogger{s.log()}
 	s.mu.Lock()
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	// SkipIfStillRunning before Recover: the other order leaves a job that
-	// panicked marked as running, never to run again.
-	s.cron = cron.New(cron.WithChain(cron.SkipIfStillRunning(l), cron.Recover(l)), cron.WithLogger(l), cron.WithLocation(time.UTC))
+	s.cron = schedule.NewCron(s.log(), cron.WithLocation(time.UTC))
 	s.entries = map[digestbot.ChannelRef]*entry{}
 	workers := s.Workers
 	if workers <= 0 {

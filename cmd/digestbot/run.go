@@ -7,7 +7,7 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/robfig/cron/v3"
+	"github.com/digestbot/digestbot/schedule"
 
 	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/bot"
@@ -121,7 +121,7 @@ func runBot(ctx context.Context, e *env, args []string) error {
 	// holds their lease ("poller", "matcher"): replicas and shards share
 	// the work without fetching a feed twice, and one takes over when
 	// another stops.
-	jobs := cron.New(cron.WithChain(cron.SkipIfStillRunning(cronLog{log}), cron.Recover(cronLog{log})))
+	jobs := schedule.NewCron(log)
 	poller, err := ingest.NewPoller(ingest.PollerOptions{
 		Articles:    st,
 		Feeds:       st,
@@ -256,12 +256,4 @@ func deleteLeftGuilds(ctx context.Context, st *store.Store, grace time.Duration,
 		}
 		log.Info("deleted the data of a guild the bot left", "guild", g, "grace", grace)
 	}
-}
-
-// cronLog adapts slog to robfig/cron's logger.
-type cronLog struct{ l *slog.Logger }
-
-func (c cronLog) Info(msg string, kv ...any) { c.l.Debug("cron: "+msg, kv...) }
-func (c cronLog) Error(err error, msg string, kv ...any) {
-	c.l.Error("cron: "+msg, append(kv, "err", err)...)
 }
