@@ -40,7 +40,7 @@ func TestLoadRefusesBadValues(t *testing.T) {
 		{"redis bad port", map[string]string{"DIGESTBOT_REDIS_URL": "redis://h:99999"}, []string{"DIGESTBOT_REDIS_URL", "1 to 65535"}},
 		{"redis db not a number", map[string]string{"DIGESTBOT_REDIS_URL": "redis://h:6379/abc"}, []string{"DIGESTBOT_REDIS_URL", "must be a number"}},
 		{"redis bad port hides password", map[string]string{"DIGESTBOT_REDIS_URL": "redis://user:s3cretpw@host:badport/0"}, []string{"DIGESTBOT_REDIS_URL", "xxxxx"}},
-		{"redis empty seed", map[string]string{"DIGESTBOT_REDIS_URL": "a:1,,b:2"}, []string{"DIGESTBOT_REDIS_URL", "empty address"}},
+		{"redis empty seed", map[string]string{"DIGESTBOT_REDIS_URL": "a:1,,b:2"}, []string{"DIGESTBOT_REDIS_URL", "seed 2 of the list is empty"}},
 		{"api url", map[string]string{"DIGESTBOT_DISCORD_API_URL": "ftp://x"}, []string{"DIGESTBOT_DISCORD_API_URL", "http or https"}},
 		{"guild id", map[string]string{"DIGESTBOT_GUILD_ID": "abc"}, []string{"DIGESTBOT_GUILD_ID", "digits"}},
 		{"shard", map[string]string{"DIGESTBOT_SHARD_ID": "3", "DIGESTBOT_SHARD_COUNT": "2"}, []string{"DIGESTBOT_SHARD_ID=3", "0 to 1"}},

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	digestbot "github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/redisurl"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -140,11 +141,13 @@ func Load(getenv func(string) string) (*Config, error) {
 	// Redis.
 	c.RedisURL = strings.TrimSpace(getenv("DIGESTBOT_REDIS_URL"))
 	if c.RedisURL != "" {
-		addrs, err := ParseRedisURL(c.RedisURL)
+		// The store connects with the same parser, so what passes here connects.
+		o, err := redisurl.Parse(c.RedisURL)
 		if err != nil {
-			bad("DIGESTBOT_REDIS_URL=%q: %v", RedactURL(c.RedisURL), err)
+			bad("DIGESTBOT_REDIS_URL: %s", digestbot.ErrorMessage(err))
+		} else {
+			c.RedisAddrs = o.Addrs
 		}
-		c.RedisAddrs = addrs
 	}
 
 	// Discord.
@@ -401,69 +404,4 @@ func unwrapPathError(err error) error {
 		return pe.Err
 	}
 	return err
-}
-
-// ParseRedisURL checks DIGESTBOT_REDIS_URL's syntax: a redis:// or rediss://
-// URL, or several comma-separated seeds (URLs or host:port) for a cluster.
-// It returns the seed addresses. The store makes the connection.
-func ParseRedisURL(v string) ([]string, error) {
-	var addrs []string
-	for part := range strings.SplitSeq(v, ",") {
-		part = strings.TrimSpace(part)
-		if part == "" {
-			return nil, fmt.Errorf("empty address in the list; want redis://host:port, rediss://host:port, or comma-separated host:port seeds for a cluster")
-		}
-		host := part
-		if strings.Contains(part, "://") {
-			u, err := url.Parse(part)
-			if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
-				return nil, fmt.Errorf("want redis://host:port or rediss://host:port (optionally with user:password@ and /DB)")
-			}
-			host = u.Host
-			if db := strings.TrimPrefix(u.Path, "/"); db != "" {
-				if n, err := strconv.Atoi(db); err != nil || n < 0 {
-					return nil, fmt.Errorf("the database %q after the address must be a number, such as /0", db)
-				}
-			}
-		}
-		h, port, err := net.SplitHostPort(host)
-		if err != nil {
-			if strings.Contains(part, "://") {
-				h, port = host, "6379"
-			} else {
-				return nil, fmt.Errorf("%q is not a redis:// URL or host:port", part)
-			}
-		}
-		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || h == "" {
-			return nil, fmt.Errorf("%q: want host:port with a port from 1 to 65535", RedactURL(part))
-		}
-		addrs = append(addrs, net.JoinHostPort(h, port))
-	}
-	return addrs, nil
-}
-
-// userinfoRE finds the user-info part of something URL-like that url.Parse
-// may refuse, so that a password is hidden even in a malformed value.
-var userinfoRE = regexp.MustCompile(`(://)[^/@]*@`)
-
-// RedactURL hides the password of a URL (or of each URL in a list).
-func RedactURL(v string) string {
-	parts := strings.Split(v, ",")
-	for i, p := range parts {
-		u, err := url.Parse(strings.TrimSpace(p))
-		if err != nil {
-			parts[i] = userinfoRE.ReplaceAllString(p, "${1}xxxxx@")
-			continue
-		}
-		if u.User != nil {
-			if _, has := u.User.Password(); has {
-				u.User = url.UserPassword(u.User.Username(), "xxxxx")
-				parts[i] = u.String()
-			} else {
-				u.User = url.User("xxxxx")
-				parts[i] = u.String()
-			}
-		}
-	}
-	return strings.Join(parts, ",")
 }

@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"strings"
+
+	"github.com/digestbot/digestbot/redisurl"
 )
 
 // secret shows whether a secret is set without showing it.
@@ -34,7 +36,7 @@ func (c *Config) Redacted() string {
 		if len(c.RedisAddrs) > 1 {
 			kind = fmt.Sprintf("cluster, %d seeds", len(c.RedisAddrs))
 		}
-		w("DIGESTBOT_REDIS_URL", RedactURL(c.RedisURL)+" ("+kind+")")
+		w("DIGESTBOT_REDIS_URL", redisurl.Redact(c.RedisURL)+" ("+kind+")")
 	}
 	w("redis.prefix", c.KeyPrefix)
 	w("DIGESTBOT_DISCORD_API_URL", orDefault(c.DiscordAPIURL, "https://discord.com (default)"))

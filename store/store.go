@@ -18,6 +18,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/redisurl"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -73,7 +74,7 @@ var _ digestbot.Store = (*Store)(nil)
 // EINVALID for a malformed URL and EUNAVAILABLE within a few seconds when the
 // server cannot be reached.
 func Open(ctx context.Context, opts Options) (*Store, error) {
-	uo, err := parseURL(opts.URL)
+	uo, err := redisurl.Parse(opts.URL)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 
 	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/config"
+	"github.com/digestbot/digestbot/redisurl"
 	"github.com/digestbot/digestbot/schedule"
 	"github.com/digestbot/digestbot/store"
 	"github.com/digestbot/digestbot/subscriptions"
@@ -91,7 +92,7 @@ func openStoreWith(ctx context.Context, e *env, cfg *config.Config, log *slog.Lo
 	}
 	st, err := store.Open(ctx, opts)
 	if err != nil {
-		return nil, fmt.Errorf("DIGESTBOT_REDIS_URL=%s: %w", config.RedactURL(cfg.RedisURL), err)
+		return nil, fmt.Errorf("DIGESTBOT_REDIS_URL=%s: %w", redisurl.Redact(cfg.RedisURL), err)
 	}
 	return st, nil
 }

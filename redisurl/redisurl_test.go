@@ -1,4 +1,4 @@
-package store
+package redisurl
 
 import (
 	"strings"
@@ -37,10 +37,10 @@ func TestParseURL(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			o, err := parseURL(tc.in)
+			o, err := Parse(tc.in)
 			if tc.wantErr != "" {
 				if digestbot.ErrorCode(err) != digestbot.EINVALID {
-					t.Fatalf("parseURL(%q) = %v; want EINVALID", tc.in, err)
+					t.Fatalf("Parse(%q) = %v; want EINVALID", tc.in, err)
 				}
 				msg := digestbot.ErrorMessage(err)
 				if !strings.Contains(msg, tc.wantErr) || !strings.Contains(msg, "rediss://") {
@@ -52,11 +52,11 @@ func TestParseURL(t *testing.T) {
 				return
 			}
 			if err != nil {
-				t.Fatalf("parseURL(%q): %v", tc.in, err)
+				t.Fatalf("Parse(%q): %v", tc.in, err)
 			}
 			if strings.Join(o.Addrs, ",") != strings.Join(tc.addrs, ",") || o.IsClusterMode != tc.cluster ||
 				(o.TLSConfig != nil) != tc.tls || o.DB != tc.db || o.Password != tc.pass {
-				t.Fatalf("parseURL(%q) = addrs %v cluster %v tls %v db %d password %q",
+				t.Fatalf("Parse(%q) = addrs %v cluster %v tls %v db %d password %q",
 					tc.in, o.Addrs, o.IsClusterMode, o.TLSConfig != nil, o.DB, o.Password)
 			}
 		})
@@ -70,19 +70,19 @@ func FuzzParseURL(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		o, err := parseURL(in)
+		o, err := Parse(in)
 		if err != nil {
 			if code := digestbot.ErrorCode(err); code != digestbot.EINVALID {
-				t.Fatalf("parseURL(%q): code %q", in, code)
+				t.Fatalf("Parse(%q): code %q", in, code)
 			}
 			return
 		}
 		if len(o.Addrs) == 0 {
-			t.Fatalf("parseURL(%q) accepted without an address", in)
+			t.Fatalf("Parse(%q) accepted without an address", in)
 		}
 		for _, a := range o.Addrs {
 			if a == "" {
-				t.Fatalf("parseURL(%q) gave an empty address", in)
+				t.Fatalf("Parse(%q) gave an empty address", in)
 			}
 		}
 	})
