@@ -24,14 +24,17 @@ type cursor struct {
 const cursorVersion = "c1"
 
 // requestKey identifies what a cursor may continue: the same query and
-// filters.
-func requestKey(query string, since time.Time, source string) uint64 {
+// filters, asked by the same server (a cursor carries a score and an id
+// from its server's results, so another server is refused it).
+func requestKey(query string, since time.Time, source, guild string) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(query))
 	h.Write([]byte{0})
 	h.Write([]byte(strconv.FormatInt(since.UnixNano(), 10)))
 	h.Write([]byte{0})
 	h.Write([]byte(source))
+	h.Write([]byte{0})
+	h.Write([]byte(guild))
 	return h.Sum64()
 }
 

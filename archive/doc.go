@@ -22,9 +22,23 @@
 // verification, or have expired, are skipped.
 //
 // The page cursor holds the last result's score and id, the reference time
-// of the first page (so every page ranks alike) and a hash of the query and
-// filters; it is opaque and validated. Paging returns every result once as
-// long as the archive does not change in between.
+// of the first page (so every page ranks alike) and a hash of the query,
+// filters and asking server; it is opaque and validated. Paging returns
+// every result once as long as the archive does not change in between.
+//
+// # Visibility
+//
+// An article brought in only by servers' own feeds is private to them
+// (digestbot.Article.Guilds). Indexing gives such an article the posting
+// terms "\x01v:private" and "\x01v:GUILD" for each of its servers; a public
+// article, the common case, gets none. A search for a server (Request.Guild)
+// evaluates root AND (NOT "\x01v:private" OR "\x01v:GUILD"): those leaves
+// never count towards the score, so public articles rank exactly as without
+// the filter, and as the OR holds a NOT it is never chosen to generate
+// candidates. Total therefore never counts another server's articles, and
+// each article of a page is checked again on its stored copy (VisibleTo).
+// The command line (Guild "") sees every article. The servers are part of
+// the content hash, so an article whose visibility changed is indexed anew.
 //
 // # Key schema
 //
@@ -39,8 +53,11 @@
 //	                              records (doc number, title tf, body tf, length norm,
 //	                              publication hour, next/previous word signatures);
 //	                              source and tag words are the terms "\x01s:WORD" and
-//	                              "\x01g:WORD"
-//	P{archive}:v:B        zset    every TERM of B (score 0), for prefix expansion by lex range
+//	                              "\x01g:WORD"; a private article's servers are
+//	                              "\x01v:private" and "\x01v:GUILD" (no length, no score)
+//	P{archive}:v:B        zset    every TERM of B (score 0), for prefix expansion by lex range;
+//	                              a query prefix is a token or "\x01s:"/"\x01g:" + token,
+//	                              so it never reaches the "\x01v:" terms
 //	P{archive}:m:B        hash    doc number -> article id (live documents only)
 //	P{archive}:n:B        hash    seq (last doc number), docs, len (sum of weighted lengths)
 //	P{archive}:x:B        set     doc numbers retired by Remove or a re-index

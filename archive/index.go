@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -253,6 +254,14 @@ func (x *Index) analyse(a *digestbot.Article, pub time.Time) docTerms {
 	for _, tag := range a.Tags {
 		add(fieldTerms(fieldTag, analysis.Terms(tag)), false)
 	}
+	// A private article carries the private marker and a term per server
+	// that may see it, so a server's search can keep to what it may see
+	// (see plan.restrict); a public one, the common case, carries none. One
+	// token per call: the terms have no neighbours, and like the source and
+	// tag terms they are not part of the length below.
+	for _, term := range visibilityTerms(a.Guilds) {
+		add([]string{term}, false)
+	}
 	length := x.sc.docLength(len(title), len(text))
 	norm, hours := encodeNorm(length), toHours(pub)
 	d := docTerms{id: a.ID, hash: contentHash(a), length: length, terms: order, stats: make([][statSize]byte, len(order))}
@@ -271,12 +280,45 @@ func fieldTerms(f field, toks []string) []string {
 	return toks
 }
 
+// visibilityTerms are the posting terms of an article's servers: none
+// for a public article, else the private marker and one term per server.
+func visibilityTerms(guilds []string) []string {
+	gs := scope(guilds)
+	if len(gs) == 0 {
+		return nil
+	}
+	out := make([]string, 0, len(gs)+1)
+	out = append(out, visPrivate)
+	for _, g := range gs {
+		out = append(out, visTerm(g))
+	}
+	return out
+}
+
+// scope is a set of servers sorted and without repeats, so the same set
+// always gives the same terms and hash whatever order it was written in.
+func scope(guilds []string) []string {
+	if len(guilds) == 0 {
+		return nil
+	}
+	gs := slices.Clone(guilds)
+	slices.Sort(gs)
+	return slices.Compact(gs)
+}
+
 // contentHash identifies what the index holds of an article, so adding it
-// again is a no-op and a changed article is indexed anew.
+// again is a no-op and a changed article is indexed anew. The servers are
+// part of it, so an article whose visibility changed is indexed anew; they
+// are written only for a private article, so a public article's hash is
+// what it was before visibility was indexed (its entry stays valid).
 func contentHash(a *digestbot.Article) string {
 	h := sha256.New()
 	for _, s := range []string{a.Title, a.Text, a.Source, strings.Join(a.Tags, "\x1f"), a.Published.UTC().Format(time.RFC3339)} {
 		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	if gs := scope(a.Guilds); len(gs) > 0 {
+		h.Write([]byte(strings.Join(gs, "\x1f")))
 		h.Write([]byte{0})
 	}
 	return hex.EncodeToString(h.Sum(nil)[:12])
@@ -295,8 +337,11 @@ func pubTime(a *digestbot.Article, now time.Time) time.Time {
 }
 
 // Add indexes articles that were just stored. Adding an article whose
-// indexed content is unchanged does nothing; a changed one is indexed anew
-// and its old entry retired. Articles are filed under their ingest time
+// indexed content (or set of servers) is unchanged does nothing; a changed
+// one is indexed anew and its old entry retired. An article's Guilds are
+// indexed as given, so they should be the set the store holds after its
+// merge, as GetArticles returns it: a partial set hides the article from
+// the servers left out. Articles are filed under their ingest time
 // (now when unset) so that they leave the index with their stored copy;
 // one already past the retention window is skipped. Each script indexes up
 // to 32 articles atomically; a round trip carries up to 4 scripts, so a

@@ -52,6 +52,15 @@ func termKey(f field, tok string) string {
 	return tok
 }
 
+// Visibility terms (see Index.analyse): a private article carries
+// visPrivate and visTerm(g) for each server g that may see it. No query
+// can name them: a query word or prefix is a token (never empty, never a
+// control character) or a source or tag term, so neither a word nor a
+// prefix expansion through the vocabulary reaches the "\x01v:" namespace.
+const visPrivate = "\x01v:private"
+
+func visTerm(guild string) string { return "\x01v:" + guild }
+
 // eop is an operator of the evaluation tree.
 type eop uint8
 
@@ -175,6 +184,21 @@ func (p *plan) words(toks []string, f field, neg bool) *enode {
 		n.kids = append(n.kids, &enode{op: eLeaf, leaf: p.addLeaf(l, neg)})
 	}
 	return n
+}
+
+// restrict keeps the plan to the documents guild may see: root AND (NOT
+// private OR guild). The leaves are added as under a NOT, so they never
+// count towards a score: a document that passes scores what it did
+// without the filter. And as the OR holds a NOT it can never be a driver,
+// so the candidates still come from the query's own words.
+func (p *plan) restrict(guild string) {
+	private := p.addLeaf(leaf{term: visPrivate}, true)
+	mine := p.addLeaf(leaf{term: visTerm(guild)}, true)
+	vis := &enode{op: eOr, kids: []*enode{
+		{op: eNot, kids: []*enode{{op: eLeaf, leaf: private}}},
+		{op: eLeaf, leaf: mine},
+	}}
+	p.root = &enode{op: eAnd, kids: []*enode{p.root, vis}}
 }
 
 // expand fills prefix i with the posting terms its prefix expands to.
@@ -329,6 +353,11 @@ func (p *plan) rank(ls lists, sinceHours uint32, st stats, sc Scoring, boost fun
 	drv, _, ok := p.drivers(p.root, ls)
 	if !ok {
 		return nil, false
+	}
+	if len(drv) == 0 {
+		// The cheapest way in matches nothing: a prefix that expanded to
+		// no word, or an unresolved topic.
+		return nil, true
 	}
 	w := newWalker(ls)
 	cands := ls[drv[0]]

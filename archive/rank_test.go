@@ -79,7 +79,7 @@ func TestScoring(t *testing.T) {
 }
 
 func TestCursor(t *testing.T) {
-	key := requestKey("lighthouse", time.Time{}, "")
+	key := requestKey("lighthouse", time.Time{}, "", "")
 	c := cursor{now: time.Unix(1700000000, 123), score: 3.25, id: "a.b", req: key}
 	got, err := decodeCursor(c.encode(), key)
 	if err != nil {
@@ -95,7 +95,7 @@ func TestCursor(t *testing.T) {
 	} {
 		k := key
 		if name == "other request" {
-			k = requestKey("keepers", time.Time{}, "")
+			k = requestKey("keepers", time.Time{}, "", "")
 		}
 		if _, err := decodeCursor(s, k); err == nil {
 			t.Errorf("%s: accepted", name)
@@ -107,7 +107,7 @@ func TestCursor(t *testing.T) {
 }
 
 func FuzzDecodeCursor(f *testing.F) {
-	key := requestKey("q", time.Time{}, "")
+	key := requestKey("q", time.Time{}, "", "")
 	f.Add(cursor{now: time.Unix(1, 0), score: 1, id: "x", req: key}.encode())
 	f.Add("")
 	f.Add("YzEuMS4xLnguMQ")

@@ -28,6 +28,10 @@ type Request struct {
 	Limit  int       // page size; 0 = DefaultLimit, at most MaxLimit
 	Cursor string    // Page.Next of the previous page; "" = the first page
 	Now    time.Time // the reference time for recency; zero = the index clock
+	// Guild is the server asking: it sees public articles and its own
+	// private ones (see digestbot.Article.Guilds), never another server's.
+	// "" is the operator's command line, which sees every article.
+	Guild string
 	// ResolveTopic looks up `topic:NAME` references; nil refuses them.
 	ResolveTopic func(name string) (*subscriptions.Query, bool)
 }
@@ -85,7 +89,13 @@ func (x *Index) Search(ctx context.Context, req Request) (*Page, error) {
 		}
 		root = &subscriptions.And{Children: []subscriptions.Node{root, &subscriptions.Phrase{Field: subscriptions.FieldSource, Terms: sourceToks, Raw: req.Source}}}
 	}
-	key := requestKey(req.Query, req.Since, req.Source)
+	if req.Guild != "" && visTerm(req.Guild) == visPrivate {
+		// Its term would be the private marker, which every private
+		// article carries. Discord ids are numbers; refuse rather than
+		// match other servers' articles.
+		return nil, digestbot.Errorf(digestbot.EINVALID, "server id %q is reserved", req.Guild)
+	}
+	key := requestKey(req.Query, req.Since, req.Source, req.Guild)
 	now := req.Now
 	if now.IsZero() {
 		now = x.opts.Now()
@@ -103,6 +113,11 @@ func (x *Index) Search(ctx context.Context, req Request) (*Page, error) {
 	buckets := x.liveBuckets(x.opts.Now())
 	if err := x.expandPrefixes(ctx, p, buckets); err != nil {
 		return nil, err
+	}
+	if req.Guild != "" {
+		// In the plan, not only in verify: so Total and the candidates
+		// never hold another server's private articles.
+		p.restrict(req.Guild)
 	}
 	ls, st, err := x.fetch(ctx, p, buckets)
 	if err != nil {
@@ -123,6 +138,12 @@ func (x *Index) Search(ctx context.Context, req Request) (*Page, error) {
 	}
 
 	verify := func(a *digestbot.Article) ([]string, bool) {
+		// The plan already left out what req.Guild may not see; checking
+		// the stored article too guards against an index that lags the
+		// store (or was given a wider set of servers than it holds).
+		if req.Guild != "" && !a.VisibleTo(req.Guild) {
+			return nil, false
+		}
 		if !req.Since.IsZero() && pubTime(a, a.Ingested).Before(req.Since) {
 			return nil, false
 		}
