@@ -87,7 +87,7 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 		Compose: digest.ComposeOptions{MaxItemsPerSection: cfg.Limits.ItemsPerSection, Topics: topicQueries(c.topics)},
 	}
 	c.fetcher = newFetcher(cfg)
-	c.onStored = archiveHook(c.index, log)
+	c.onStored = archiveHook(c.index, st, log)
 	c.service = &botcommands.Service{
 		Store:        st,
 		Config:       cfg,
@@ -130,12 +130,34 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 // archiveHook returns the after-store hook that indexes new and changed
 // articles for lookup. A failure is logged, not returned: the articles are
 // stored, and the index can be rebuilt (digestbot lookup --rebuild).
-func archiveHook(idx *archive.Index, log *slog.Logger) func(ctx context.Context, arts []*digestbot.Article, outcomes []digestbot.PutOutcome) {
+//
+// A private article (one a server's own feed brought in) is indexed as the
+// store holds it after the put, because the store merges the servers that
+// may see it with those of earlier puts; the index must carry the same set.
+// Public articles stay public whatever was stored before, so they need no
+// extra read.
+func archiveHook(idx *archive.Index, st archive.ArticleGetter, log *slog.Logger) func(ctx context.Context, arts []*digestbot.Article, outcomes []digestbot.PutOutcome) {
 	return func(ctx context.Context, arts []*digestbot.Article, outcomes []digestbot.PutOutcome) {
 		changed := make([]*digestbot.Article, 0, len(arts))
+		var private []string
 		for i, a := range arts {
-			if outcomes[i] != digestbot.PutUnchanged {
+			switch {
+			case outcomes[i] == digestbot.PutUnchanged:
+			case len(a.Guilds) > 0:
+				private = append(private, a.ID)
+			default:
 				changed = append(changed, a)
+			}
+		}
+		if len(private) > 0 {
+			stored, err := st.GetArticles(ctx, private)
+			if err != nil {
+				log.Error("archive: reading stored articles to index failed; run 'digestbot lookup --rebuild'", "articles", len(private), "err", err)
+			}
+			for _, a := range stored {
+				if a != nil {
+					changed = append(changed, a)
+				}
 			}
 		}
 		if len(changed) == 0 {

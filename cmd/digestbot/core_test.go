@@ -3,10 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	digestbot "github.com/digestbot/digestbot"
+	botcommands "github.com/digestbot/digestbot/commands"
 	"github.com/digestbot/digestbot/config"
 	"github.com/digestbot/digestbot/store/storetest"
 )
@@ -44,5 +46,59 @@ func TestMatchUnderTheReplicaLease(t *testing.T) {
 	}
 	if p, _ := st.Pending(ctx, "g1", "c1"); len(p) != 1 || p[0].ArticleID != "a1" {
 		t.Fatalf("pending after /digest now's match = %+v, want the Confucius article", p)
+	}
+}
+
+// TestServersSeeOnlyTheirOwnFeedsArticles wires the whole core: what one
+// server's own feed brought in reaches that server's /lookup and digests,
+// a second server's feed with the same story adds that server, and a third
+// server never sees it.
+func TestServersSeeOnlyTheirOwnFeedsArticles(t *testing.T) {
+	cfg, err := config.Load(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := storetest.OpenEmbedded(t)
+	c := newCore(cfg, st, newLogger(&bytes.Buffer{}), time.Now)
+	ctx := context.Background()
+	for _, g := range []string{"100", "300"} {
+		sub := &digestbot.Subscription{ID: digestbot.SubscriptionID(g, "7"+g, "lighthouse", ""), GuildID: g, ChannelID: "7" + g, Query: "lighthouse", CreatedBy: "u1", CreatedAt: time.Now().Add(-time.Minute)}
+		if _, err := st.AddSubscription(ctx, sub, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put := func(guild string) {
+		t.Helper()
+		a := &digestbot.Article{ID: "keeper", Title: "The last lighthouse keeper retires", URL: "https://example.org/keeper",
+			Source: "Harbour Herald", Text: "After forty years the light is automated.", Guilds: []string{guild}}
+		outs, err := st.PutArticles(ctx, []*digestbot.Article{a})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.onStored(ctx, []*digestbot.Article{a}, outs)
+	}
+	lookup := func(guild string) string {
+		t.Helper()
+		r, err := c.service.Handle(ctx, &botcommands.Request{Name: "lookup", GuildID: guild, ChannelID: "7" + guild, UserID: "u1", Options: map[string]string{"query": "lighthouse"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Content
+	}
+	put("100") // server 100's own feed
+	if _, _, err := c.match(ctx, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	put("200") // server 200's feed carries the same story
+	for guild, want := range map[string]string{"100": "1 article match", "200": "1 article match", "300": "No article matches"} {
+		if got := lookup(guild); !strings.Contains(got, want) {
+			t.Errorf("/lookup lighthouse in server %s: %q, want %q", guild, got, want)
+		}
+	}
+	if p, _ := st.Pending(ctx, "100", "7100"); len(p) != 1 {
+		t.Errorf("server 100's subscription has %d pending items, want its feed's article", len(p))
+	}
+	if p, _ := st.Pending(ctx, "300", "7300"); len(p) != 0 {
+		t.Errorf("server 300 was queued another server's private article: %+v", p)
 	}
 }

@@ -75,7 +75,7 @@ func cmdIngest(ctx context.Context, e *env, args []string) error {
 	if f, ok := e.stderr.(*os.File); ok && isTerminal(f) && len(all) >= progressMin {
 		progress = e.stderr
 	}
-	counts, err := ingestInto(ctx, st, all, progress, archiveHook(newArchive(st), newLogger(e.stderr)))
+	counts, err := ingestInto(ctx, st, all, progress, archiveHook(newArchive(st), st, newLogger(e.stderr)))
 	if err != nil {
 		return err
 	}

@@ -25,7 +25,7 @@ func newArchive(st *store.Store) *archive.Index {
 // (commands.Service.Search).
 func lookupSearch(idx *archive.Index) func(ctx context.Context, q botcommands.LookupQuery) (*botcommands.LookupPage, error) {
 	return func(ctx context.Context, q botcommands.LookupQuery) (*botcommands.LookupPage, error) {
-		page, err := idx.Search(ctx, archive.Request{Query: q.Query, Since: q.Since, Source: q.Source, Limit: q.Limit, Cursor: q.Cursor})
+		page, err := idx.Search(ctx, archive.Request{Query: q.Query, Since: q.Since, Source: q.Source, Limit: q.Limit, Cursor: q.Cursor, Guild: q.Guild})
 		if err != nil {
 			return nil, err
 		}
