@@ -45,6 +45,7 @@ func runBot(ctx context.Context, e *env, args []string) error {
 		return digestbot.Errorf(digestbot.EINVALID, "DISCORD_TOKEN (or DISCORD_TOKEN_FILE) is not set: the bot needs its token; try 'digestbot demo' to see it without Discord")
 	}
 	log := newLogger(e.stderr)
+	routeLibraryLogs(log)
 	log.Info("digestbot starting", "version", Version, "shard", cfg.ShardID, "shards", cfg.ShardCount)
 
 	// Store: an unreachable Redis is retried with backoff until it answers or we are stopped.
