@@ -71,7 +71,9 @@ func Format(msg digest.Message) string {
 			fmt.Fprintf(&b, "**%s**: %s\n", f.Name, f.Value)
 		}
 		if e.Footer != "" {
-			fmt.Fprintf(&b, "— %s\n", e.Footer)
+			// In italics, as Discord shows a footer in small print: a plain
+			// "— Source" line would read as one more of the story's sources.
+			fmt.Fprintf(&b, "_%s_\n", digest.EscapeMarkdown(e.Footer))
 		}
 	}
 	return b.String()

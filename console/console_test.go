@@ -31,7 +31,7 @@ func TestPostPrintsMarkdownOnce(t *testing.T) {
 	if err != nil || id2 != id1 {
 		t.Fatalf("retry returned %q, %v; want %q", id2, err, id1)
 	}
-	want := "**harbour** — 1 story\n\n### [Ferry \\[winter\\] timetable](https://harbourwire.example/ferry)\nIsland ferries will sail twice a day.\n— Harbour Wire · 2026-11-26\n\n"
+	want := "**harbour** — 1 story\n\n### [Ferry \\[winter\\] timetable](https://harbourwire.example/ferry)\nIsland ferries will sail twice a day.\n_Harbour Wire · 2026-11-26_\n\n"
 	if out.String() != want {
 		t.Errorf("printed\n%q\nwant\n%q", out.String(), want)
 	}
