@@ -24,20 +24,30 @@ const permManage int64 = discordgo.PermissionManageChannels
 // "digest now" and "digest preview" become subcommands of one "digest".
 //
 // DefaultMemberPermissions (which hides a command from members who lack
-// the permission) is Manage Channels on every command with at least one
-// Manage subcommand. That is the safe reading for the mixed groups: /digest
-// holds the harmless "preview" and the posting "now", /feeds and /topics
-// hold "list" next to changes; Discord can only hide whole commands, so
-// they are hidden from members without Manage Channels, and a server admin
-// who wants members to preview or list opens the command to them in Server
-// Settings → Integrations. The server-side check of Manage subcommands is
-// made either way. With a manager role configured no command is hidden,
-// since Discord cannot express "this role" here and the role's members must
-// see the commands; the server-side check then does all the work.
+// the permission) is Manage Channels on the commands whose every part
+// changes something: /subscribe, /unsubscribe, /schedule. Discord can only
+// hide whole commands, and the mixed groups hold what members may use —
+// /digest preview, /feeds list, /topics list (lookups and listings are open
+// to members) — so those stay visible, and their changing subcommands are
+// refused by the server-side check, which is made for every command
+// whatever Discord shows. With a manager role configured no command is
+// hidden, since Discord cannot express "this role" here and the role's
+// members must see the commands; the server-side check then does all the
+// work.
 func ApplicationCommands(defs []commands.Definition, managerRole string) []*discordgo.ApplicationCommand {
 	var out []*discordgo.ApplicationCommand
 	byName := map[string]*discordgo.ApplicationCommand{}
 	guildOnly := []discordgo.InteractionContextType{discordgo.InteractionContextGuild}
+	manageOnly := map[string]bool{} // top-level name -> every part needs Manage
+	for _, d := range defs {
+		if parts := strings.Fields(d.Name); len(parts) > 0 {
+			top := parts[0]
+			if _, seen := manageOnly[top]; !seen {
+				manageOnly[top] = true
+			}
+			manageOnly[top] = manageOnly[top] && d.Manage
+		}
+	}
 	for _, d := range defs {
 		parts := strings.Fields(d.Name)
 		if len(parts) == 0 {
@@ -55,7 +65,7 @@ func ApplicationCommands(defs []commands.Definition, managerRole string) []*disc
 			byName[top] = cmd
 			out = append(out, cmd)
 		}
-		if d.Manage && managerRole == "" {
+		if managerRole == "" && manageOnly[top] {
 			p := permManage
 			cmd.DefaultMemberPermissions = &p
 		}

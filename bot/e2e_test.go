@@ -288,7 +288,7 @@ func TestCommandsRegisteredAsDesigned(t *testing.T) {
 					t.Errorf("%s: no autocomplete", k)
 				}
 			}
-			wantPerms := map[string]string{"subscribe": "16", "unsubscribe": "16", "schedule": "16", "digest": "16", "feeds": "16", "topics": "16"}
+			wantPerms := map[string]string{"subscribe": "16", "unsubscribe": "16", "schedule": "16"}
 			if fmt.Sprint(perms) != fmt.Sprint(wantPerms) {
 				t.Errorf("default member permissions = %v, want %v", perms, wantPerms)
 			}

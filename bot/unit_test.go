@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -307,20 +308,29 @@ func TestNewValidatesOptions(t *testing.T) {
 	}
 }
 
-func TestManagerRoleShowsEveryCommand(t *testing.T) {
+// TestWhoSeesWhichCommand: commands that only change things are hidden
+// from members without Manage Channels; lookups and listings (including
+// the mixed groups /digest, /feeds, /topics) stay visible to members; with
+// a manager role nothing is hidden.
+func TestWhoSeesWhichCommand(t *testing.T) {
 	for _, role := range []string{"", "digest-admins"} {
-		cmds := ApplicationCommands(commands.Definitions(), role)
-		hidden := 0
-		for _, c := range cmds {
+		var hidden []string
+		for _, c := range ApplicationCommands(commands.Definitions(), role) {
 			if c.DefaultMemberPermissions != nil {
-				hidden++
+				hidden = append(hidden, c.Name)
 				if *c.DefaultMemberPermissions != discordgo.PermissionManageChannels {
 					t.Errorf("/%s default permissions %d", c.Name, *c.DefaultMemberPermissions)
 				}
 			}
 		}
-		if (role == "") != (hidden > 0) {
-			t.Errorf("manager role %q: %d commands hidden by default permissions", role, hidden)
+		want := []string{"subscribe", "unsubscribe", "schedule"}
+		if role != "" {
+			want = nil
+		}
+		slices.Sort(hidden)
+		slices.Sort(want)
+		if !slices.Equal(hidden, want) {
+			t.Errorf("manager role %q: hidden from members %v, want %v", role, hidden, want)
 		}
 	}
 }
