@@ -142,6 +142,8 @@ backfill: 2d
 		{"limit zero", "limits: {subscriptions_per_guild: 0}\n", "limits.subscriptions_per_guild"},
 		{"not yaml", "feeds: [\n", "yaml"},
 		{"retention", "retention: 5m\n", "retention"},
+		{"too large", "# " + strings.Repeat("x", MaxConfigFileBytes) + "\n", "larger than"},
+		{"alias bomb", "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: [*d, *d, *d, *d, *d, *d, *d, *d, *d]\n", "digestbot.yaml"},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
@@ -154,6 +156,35 @@ backfill: 2d
 	t.Run("empty file", func(t *testing.T) {
 		if _, err := Load(envOf(map[string]string{"DIGESTBOT_CONFIG": write(t, "")})); err != nil {
 			t.Errorf("empty file refused: %v", err)
+		}
+	})
+}
+
+// FuzzConfigFile feeds arbitrary bytes as the configuration file: Load
+// never panics or hangs, and a refusal is EINVALID and names the file.
+func FuzzConfigFile(f *testing.F) {
+	if example, err := os.ReadFile("../digestbot.example.yaml"); err == nil {
+		f.Add(example)
+	}
+	for _, s := range []string{"", "feeds: [\n", "retention: 5m\n", "schedule: {default: \"daily 08:00\", timezone: Asia/Shanghai}\n",
+		"topics: [{name: ab, query: '\"a b\" OR c*'}]\n", "a: &a [*a]\n", "limits: {subscriptions_per_guild: -1}\n"} {
+		f.Add([]byte(s))
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(dir, "digestbot.yaml")
+		if err := os.WriteFile(p, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(envOf(map[string]string{"DIGESTBOT_CONFIG": p}))
+		if err != nil {
+			if digestbot.ErrorCode(err) != digestbot.EINVALID || !strings.Contains(err.Error(), p) {
+				t.Fatalf("refusal %v: want EINVALID naming %s", err, p)
+			}
+			return
+		}
+		if c.Limits.SubscriptionsPerGuild < 1 || c.Retention <= 0 || c.KeyPrefix == "" {
+			t.Fatalf("accepted a configuration outside its limits: %+v", c)
 		}
 	})
 }

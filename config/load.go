@@ -191,7 +191,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	// File.
 	c.ConfigFile = getenv("DIGESTBOT_CONFIG")
 	if c.ConfigFile != "" {
-		data, err := os.ReadFile(c.ConfigFile)
+		data, err := readFileMax(c.ConfigFile, MaxConfigFileBytes)
 		if err != nil {
 			bad("DIGESTBOT_CONFIG=%q: %v", c.ConfigFile, unwrapPathError(err))
 		} else {
@@ -203,6 +203,28 @@ func Load(getenv func(string) string) (*Config, error) {
 		return nil, digestbot.WrapError(digestbot.EINVALID, errs, "%s", errs.Error())
 	}
 	return c, nil
+}
+
+// MaxConfigFileBytes bounds the configuration file: it holds feeds and
+// topics, not data, and a path pointed at something huge must not eat the
+// memory of the process that reads it.
+const MaxConfigFileBytes = 1 << 20
+
+// readFileMax reads a file of at most max bytes.
+func readFileMax(path string, max int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("the file is larger than %d bytes; a configuration file holds feeds, topics and settings", max)
+	}
+	return data, nil
 }
 
 func (c *Config) applyFile(data []byte) Errors {

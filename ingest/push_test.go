@@ -180,3 +180,49 @@ func TestPushRequestErrors(t *testing.T) {
 		}
 	})
 }
+
+// FuzzPushBody posts arbitrary bytes to the push API: it answers 200 with
+// one result per array item, or refuses the whole request with 400 or 413
+// and stores nothing; never a 5xx, never a panic.
+func FuzzPushBody(f *testing.F) {
+	for _, s := range []string{
+		`[{"title":"Harbour reopens","url":"https://a.example/1","source":"Wire","published":"2026-03-20T08:00:00Z","tags":["port"]}]`,
+		`[{"title":"","url":"x"},{"title":"t","source":"s"},{"title":"t","source":"s"}]`,
+		`{"title":"not an array"}`, `[`, `[]`, `[1,"a",null,{}]`, `[{"title":"t","url":"https://a.example/#x","published":"yesterday"}]`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		sink := newMemSink()
+		h := PushHandler(PushOptions{Token: "fuzz-token-0123456789", Articles: sink, MaxBodyBytes: 1 << 16, MaxArticles: 50})
+		req := httptest.NewRequest(http.MethodPost, "/v1/articles", strings.NewReader(string(body)))
+		req.Header.Set("Authorization", "Bearer fuzz-token-0123456789")
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		switch rec.Code {
+		case http.StatusOK:
+			var out pushResponse
+			if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil {
+				t.Fatalf("200 with a reply that is not JSON: %q", rec.Body.String())
+			}
+			var items []json.RawMessage
+			if err := json.Unmarshal(body, &items); err == nil && len(items) != len(out.Results) {
+				t.Fatalf("%d items, %d results", len(items), len(out.Results))
+			}
+			for _, r := range out.Results {
+				if r.Status == "invalid" && r.Error == "" {
+					t.Fatalf("item %d refused without a reason", r.Index)
+				}
+				if (r.Status == "new") != (sink.byID[r.ID] != nil) && r.Status != "invalid" {
+					t.Fatalf("item %d is %q but stored=%v", r.Index, r.Status, sink.byID[r.ID] != nil)
+				}
+			}
+		case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+			if sink.calls != 0 {
+				t.Fatalf("refused with %d but stored articles", rec.Code)
+			}
+		default:
+			t.Fatalf("status %d for body %q", rec.Code, body)
+		}
+	})
+}
