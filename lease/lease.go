@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/debug"
 	"time"
 )
 
@@ -68,13 +69,16 @@ func (l *Lease) log() *slog.Logger {
 func (l *Lease) Run(ctx context.Context, job func(context.Context)) {
 	every := l.ttl() / 3
 	for {
-		ok, err := l.Store.HoldLease(ctx, l.Name, l.Holder, l.ttl())
+		token := l.token()
+		ok, err := l.Store.HoldLease(ctx, l.Name, token, l.ttl())
 		if err != nil && ctx.Err() == nil {
 			l.log().Warn("could not take a lease; trying again", "lease", l.Name, "err", err)
 		}
 		if ok {
 			l.log().Info("this process now runs the job", "lease", l.Name)
-			l.hold(ctx, func(ctx context.Context) error { job(ctx); return nil })
+			if err := l.hold(ctx, token, func(ctx context.Context) error { job(ctx); return nil }); err != nil {
+				l.log().Error("job failed", "lease", l.Name, "err", err)
+			}
 			if ctx.Err() == nil {
 				l.log().Warn("lost the lease; another process may run the job", "lease", l.Name)
 			}
@@ -91,13 +95,14 @@ func (l *Lease) Run(ctx context.Context, job func(context.Context)) {
 // it, Do tries again for up to wait and then gives up with ran=false.
 func (l *Lease) Do(ctx context.Context, wait time.Duration, job func(context.Context) error) (ran bool, err error) {
 	deadline := time.Now().Add(wait)
+	token := l.token()
 	for {
-		ok, err := l.Store.HoldLease(ctx, l.Name, l.Holder, l.ttl())
+		ok, err := l.Store.HoldLease(ctx, l.Name, token, l.ttl())
 		if err != nil {
 			return false, err
 		}
 		if ok {
-			return true, l.hold(ctx, job)
+			return true, l.hold(ctx, token, job)
 		}
 		if !time.Now().Before(deadline) {
 			return false, nil
@@ -110,26 +115,45 @@ func (l *Lease) Do(ctx context.Context, wait time.Duration, job func(context.Con
 	}
 }
 
-// hold runs job with the lease just taken: renews it every third of the
-// TTL, cancels job's context when a renewal fails, and drops the lease
-// when job returns.
-func (l *Lease) hold(ctx context.Context, job func(context.Context) error) error {
+// token names one acquisition: the process's holder name, so an operator
+// reading the key sees who holds it, and a random part, so two holds in
+// one process are two holders — one finishing never drops the other's.
+func (l *Lease) token() string {
+	var b [4]byte
+	rand.Read(b[:])
+	return l.Holder + "#" + hex.EncodeToString(b[:])
+}
+
+// hold runs job with the lease just taken as token: renews it every third
+// of the TTL, cancels job's context when a renewal fails, and drops the
+// lease when job returns. A panic in job is recovered and returned as an
+// error: the job runs in a goroutine of its own, out of reach of the
+// caller's recovery (cron's Recover, the interaction handler's), and one
+// bad article must not take the process down.
+func (l *Lease) hold(ctx context.Context, token string, job func(context.Context) error) error {
 	jobCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- job(jobCtx) }()
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- fmt.Errorf("%s job panicked: %v\n%s", l.Name, r, debug.Stack())
+			}
+		}()
+		done <- job(jobCtx)
+	}()
 	t := time.NewTicker(l.ttl() / 3)
 	defer t.Stop()
 	for {
 		select {
 		case err := <-done:
-			l.drop(ctx)
+			l.drop(ctx, token)
 			return err
 		case <-t.C:
-			ok, err := l.Store.HoldLease(jobCtx, l.Name, l.Holder, l.ttl())
+			ok, err := l.Store.HoldLease(jobCtx, l.Name, token, l.ttl())
 			if ctx.Err() != nil { // shutting down: the job is ending anyway
 				err := <-done
-				l.drop(ctx)
+				l.drop(ctx, token)
 				return err
 			}
 			if !ok || err != nil {
@@ -143,10 +167,10 @@ func (l *Lease) hold(ctx context.Context, job func(context.Context) error) error
 
 // drop hands the lease on at once rather than at expiry; with a fresh
 // context, because ctx may be what ended the job.
-func (l *Lease) drop(ctx context.Context) {
+func (l *Lease) drop(ctx context.Context, token string) {
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 	defer cancel()
-	if err := l.Store.DropLease(dctx, l.Name, l.Holder); err != nil {
+	if err := l.Store.DropLease(dctx, l.Name, token); err != nil {
 		l.log().Warn("could not drop a lease; it expires by itself", "lease", l.Name, "err", err)
 	}
 }

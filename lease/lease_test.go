@@ -2,6 +2,7 @@ package lease
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -76,7 +77,8 @@ func TestJobStopsWhenTheLeaseIsLost(t *testing.T) {
 	st := storetest.OpenEmbedded(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	l := &Lease{Store: st, Name: "poller", Holder: "a", TTL: 300 * time.Millisecond}
+	rec := &recordingStore{Store: st}
+	l := &Lease{Store: rec, Name: "poller", Holder: "a", TTL: 300 * time.Millisecond}
 	started, stopped := make(chan struct{}), make(chan struct{})
 	go l.Run(ctx, func(jctx context.Context) {
 		select {
@@ -90,7 +92,7 @@ func TestJobStopsWhenTheLeaseIsLost(t *testing.T) {
 	})
 	<-started
 	// Another process takes the lease (say this one was paused past its TTL).
-	if err := st.DropLease(ctx, "poller", "a"); err != nil {
+	if err := st.DropLease(ctx, "poller", rec.lastHolder()); err != nil {
 		t.Fatal(err)
 	}
 	if ok, err := st.HoldLease(ctx, "poller", "thief", time.Minute); !ok || err != nil {
@@ -126,5 +128,61 @@ func TestDoSkipsWhileAnotherHoldsTheLease(t *testing.T) {
 	// Done: the lease is handed back at once, not left to expire.
 	if ok, _ := st.HoldLease(ctx, "matcher", "other", time.Minute); !ok {
 		t.Error("the lease was not dropped after the job")
+	}
+}
+
+// recordingStore remembers the last holder token a Lease used.
+type recordingStore struct {
+	Store
+	mu   sync.Mutex
+	last string
+}
+
+func (r *recordingStore) HoldLease(ctx context.Context, name, holder string, ttl time.Duration) (bool, error) {
+	r.mu.Lock()
+	r.last = holder
+	r.mu.Unlock()
+	return r.Store.HoldLease(ctx, name, holder, ttl)
+}
+
+func (r *recordingStore) lastHolder() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last
+}
+
+// TestDoRecoversAPanickingJob: a job that panics is reported as an error
+// and its lease handed back; the process goes on.
+func TestDoRecoversAPanickingJob(t *testing.T) {
+	st := storetest.OpenEmbedded(t)
+	ctx := context.Background()
+	l := &Lease{Store: st, Name: "matcher", Holder: "me"}
+	ran, err := l.Do(ctx, 0, func(context.Context) error {
+		var m map[string]int
+		m["boom"]++ // a nil-map write, as a data-dependent bug would
+		return nil
+	})
+	if !ran || err == nil || !strings.Contains(err.Error(), "panicked") {
+		t.Fatalf("Do with a panicking job: ran=%v err=%v", ran, err)
+	}
+	if ok, _ := st.HoldLease(ctx, "matcher", "other", time.Minute); !ok {
+		t.Error("the lease of a job that panicked was not handed back")
+	}
+}
+
+// TestTwoHoldsInOneProcessAreTwoHolders: one process's holder name does
+// not let a second job in while the first holds the lease, and the first
+// one's end does not release the lease of the second.
+func TestTwoHoldsInOneProcessAreTwoHolders(t *testing.T) {
+	st := storetest.OpenEmbedded(t)
+	ctx := context.Background()
+	l := &Lease{Store: st, Name: "matcher", Holder: "same-process"}
+	inside, release := make(chan struct{}), make(chan struct{})
+	go l.Do(ctx, 0, func(context.Context) error { close(inside); <-release; return nil })
+	<-inside
+	ran, err := l.Do(ctx, 0, func(context.Context) error { return nil })
+	close(release)
+	if ran || err != nil {
+		t.Fatalf("a second job of the same process ran while the first held the lease: ran=%v err=%v", ran, err)
 	}
 }
