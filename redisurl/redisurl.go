@@ -6,10 +6,10 @@ package redisurl
 
 import (
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
-	"regexp"
 	"strconv"
 	"strings"
 
@@ -35,7 +35,7 @@ func Parse(raw string) (*redis.UniversalOptions, error) {
 	if len(parts) == 1 {
 		o, err := parseOne(parts[0])
 		if err != nil {
-			return nil, err
+			return nil, invalidURL(raw, "%s", err.Error())
 		}
 		u := &redis.UniversalOptions{
 			Addrs:     []string{o.Addr},
@@ -53,7 +53,7 @@ func Parse(raw string) (*redis.UniversalOptions, error) {
 		}
 		o, err := parseOne(p)
 		if err != nil {
-			return nil, err
+			return nil, invalidURL(raw, "seed %d: %s", i+1, err.Error())
 		}
 		if o.DB != 0 {
 			return nil, invalidURL(raw, "a Redis Cluster has only database 0, but seed %d names database %d", i+1, o.DB)
@@ -71,45 +71,66 @@ func Parse(raw string) (*redis.UniversalOptions, error) {
 	return u, nil
 }
 
-// parseOne parses one seed: a redis:// or rediss:// URL or a bare host:port.
+// parseOne parses one seed: a redis:// or rediss:// URL or a bare
+// host:port. Its errors never quote the seed: the caller names the whole
+// value, redacted. The user-info (everything between "://" and the last
+// '@') is split off by hand before the address is parsed, so a password
+// holding '/' or '@' works, and no part of it can be read as a host, port
+// or database and end up in a message.
 func parseOne(s string) (*redis.Options, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return nil, invalidURL(s, "an address between commas is empty")
+		return nil, errors.New("an address between commas is empty")
 	}
-	if !strings.Contains(s, "://") {
+	scheme := strings.Index(s, "://")
+	if scheme < 0 {
 		host, port, err := net.SplitHostPort(s)
-		if err != nil || host == "" {
-			return nil, invalidURL(s, "it is neither a redis:// URL nor a host:port address")
+		if err != nil || host == "" || strings.Contains(s, "@") {
+			return nil, errors.New("it is neither a redis:// URL nor a host:port address")
 		}
-		if err := checkPort(s, port); err != nil {
+		if err := checkPort(port); err != nil {
 			return nil, err
 		}
 		return &redis.Options{Addr: s}, nil
 	}
-	u, err := url.Parse(s)
+	addr, user, pass, hasUser := s, "", "", false
+	if at := strings.LastIndex(s, "@"); at > scheme {
+		info := s[scheme+3 : at]
+		addr, hasUser = s[:scheme+3]+s[at+1:], true
+		u, p, _ := strings.Cut(info, ":")
+		var err1, err2 error
+		user, err1 = url.PathUnescape(u)
+		pass, err2 = url.PathUnescape(p)
+		if err1 != nil || err2 != nil {
+			return nil, errors.New("the user name or password has a '%' that is not followed by two hex digits; write '%' as %25")
+		}
+	}
+	u, err := url.Parse(addr)
 	if err != nil {
-		return nil, invalidURL(s, "it does not parse as a URL")
+		return nil, errors.New("it does not parse as a URL")
 	}
 	if u.Scheme != "redis" && u.Scheme != "rediss" {
-		return nil, invalidURL(s, "the scheme %q is not redis or rediss", u.Scheme)
+		return nil, fmt.Errorf("the scheme %q is not redis or rediss", u.Scheme)
 	}
 	if u.Hostname() == "" {
-		return nil, invalidURL(s, "it names no host")
+		return nil, errors.New("it names no host")
 	}
 	if p := u.Port(); p != "" {
-		if err := checkPort(s, p); err != nil {
+		if err := checkPort(p); err != nil {
 			return nil, err
 		}
 	}
 	if db := strings.TrimPrefix(u.Path, "/"); db != "" {
 		if n, err := strconv.Atoi(db); err != nil || n < 0 {
-			return nil, invalidURL(s, "the database %q after the address must be a number, such as /0", db)
+			return nil, fmt.Errorf("the database %q after the address must be a number, such as /0", db)
 		}
 	}
-	o, err := redis.ParseURL(s)
+	o, err := redis.ParseURL(addr)
 	if err != nil {
-		return nil, invalidURL(s, "%v", err)
+		return nil, err
+	}
+	if hasUser {
+		o.Username, o.Password = user, pass
 	}
 	if u.Scheme == "rediss" && o.TLSConfig == nil {
 		o.TLSConfig = &tls.Config{ServerName: u.Hostname(), MinVersion: tls.VersionTLS12}
@@ -117,10 +138,10 @@ func parseOne(s string) (*redis.Options, error) {
 	return o, nil
 }
 
-func checkPort(s, port string) error {
+func checkPort(port string) error {
 	n, err := strconv.Atoi(port)
 	if err != nil || n < 1 || n > 65535 {
-		return invalidURL(s, "the port %q is not a number from 1 to 65535", port)
+		return fmt.Errorf("the port %q is not a number from 1 to 65535", port)
 	}
 	return nil
 }
@@ -130,28 +151,33 @@ func invalidURL(raw, format string, args ...any) error {
 		Redact(raw), fmt.Sprintf(format, args...), urlHelp)
 }
 
-// userinfoRE finds the user-info part of something URL-like that url.Parse
-// may refuse, so that a password is hidden even in a malformed value.
-var userinfoRE = regexp.MustCompile(`(://)[^/@]*@`)
-
-// Redact hides the password of a Redis URL (or of each URL in a list), so
-// that it can be shown in errors, logs and check-config.
+// Redact hides the user name and password of a Redis URL (or of each seed
+// in a list), so that it can be shown in errors, logs and check-config. It
+// works on the text, not on url.Parse's reading of it: a password holding
+// '/', '@' or ',' (base64 passwords often hold '/') makes url.Parse fail or
+// read the password as a host or path, and must be hidden all the same.
+// Everything between "://" (or the start of a seed) and the seed's last '@'
+// becomes "xxxxx"; a seed that has a '@' but no scheme, right after one
+// with a scheme and no '@', is taken as the rest of a password cut by a
+// comma, and the two are hidden together.
 func Redact(v string) string {
 	parts := strings.Split(v, ",")
 	for i, p := range parts {
-		u, err := url.Parse(strings.TrimSpace(p))
-		if err != nil {
-			parts[i] = userinfoRE.ReplaceAllString(p, "${1}xxxxx@")
+		at := strings.LastIndex(p, "@")
+		scheme := strings.Index(p, "://")
+		if at < 0 || (scheme >= 0 && at < scheme) {
 			continue
 		}
-		if u.User != nil {
-			if _, has := u.User.Password(); has {
-				u.User = url.UserPassword(u.User.Username(), "xxxxx")
-			} else {
-				u.User = url.User("xxxxx")
+		from := 0
+		if scheme >= 0 {
+			from = scheme + 3
+		} else if i > 0 {
+			prev := parts[i-1]
+			if ps := strings.Index(prev, "://"); ps >= 0 && !strings.Contains(prev, "@") {
+				parts[i-1] = prev[:ps+3] + "xxxxx"
 			}
-			parts[i] = u.String()
 		}
+		parts[i] = p[:from] + "xxxxx" + p[at:]
 	}
 	return strings.Join(parts, ",")
 }

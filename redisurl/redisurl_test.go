@@ -87,3 +87,49 @@ func FuzzParseURL(f *testing.F) {
 		}
 	})
 }
+
+// TestRedactHidesEveryPassword: whatever the password holds, and whether
+// or not the URL parses, what is shown never contains it.
+func TestRedactHidesEveryPassword(t *testing.T) {
+	tests := []struct{ in, secret, want string }{
+		{"redis://user:hunter2@cache:6379/0", "hunter2", "redis://xxxxx@cache:6379/0"},
+		{"redis://:pa/ss@cache:6379", "pa/ss", "redis://xxxxx@cache:6379"},
+		{"redis://u:1234/ss@cache:6379", "1234/ss", "redis://xxxxx@cache:6379"},
+		{"redis://u:p@ss@cache:6379", "p@ss", "redis://xxxxx@cache:6379"},
+		{"redis://:pa,ss@cache:6379", "pa,ss", "redis://xxxxx,xxxxx@cache:6379"},
+		{"rediss://:s3cret@n1:7000,rediss://:s3cret@n2:7000", "s3cret", "rediss://xxxxx@n1:7000,rediss://xxxxx@n2:7000"},
+		{"redis://user:s3cretpw@host:badport/0", "s3cretpw", "redis://xxxxx@host:badport/0"},
+		{"n1:7000,n2:7000", "", "n1:7000,n2:7000"},
+	}
+	for _, tc := range tests {
+		got := Redact(tc.in)
+		if got != tc.want || (tc.secret != "" && strings.Contains(got, tc.secret)) {
+			t.Errorf("Redact(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+		if _, err := Parse(tc.in); err != nil && tc.secret != "" && strings.Contains(err.Error(), tc.secret) {
+			t.Errorf("Parse(%q) error shows the password: %v", tc.in, err)
+		}
+	}
+}
+
+// TestPasswordsWithSlashesAndAts: a password is everything between the
+// first ':' after "://" and the last '@', percent-decoded; errors about the
+// rest of the address never quote any of it.
+func TestPasswordsWithSlashesAndAts(t *testing.T) {
+	o, err := Parse("redis://app:Zm9v/YmFy+@cache.internal:6380/1")
+	if err != nil || o.Username != "app" || o.Password != "Zm9v/YmFy+" || o.Addrs[0] != "cache.internal:6380" || o.DB != 1 {
+		t.Fatalf("base64 password: %+v, %v", o, err)
+	}
+	if o, err := Parse("redis://:p@ss%2Cw0rd@cache:6379"); err != nil || o.Password != "p@ss,w0rd" {
+		t.Fatalf("password with '@' and an encoded comma: %+v, %v", o, err)
+	}
+	for _, in := range []string{"redis://u:9876/ss@cache:badport", "redis://u:9876/ss@cache:6379/xyz", "redis://u:9876/ss@:6379", "http://u:9876/ss@cache:6379", "redis://u:9876%zz@cache"} {
+		_, err := Parse(in)
+		if err == nil {
+			t.Fatalf("Parse(%q) accepted", in)
+		}
+		if strings.Contains(err.Error(), "9876") {
+			t.Errorf("Parse(%q) error quotes the password: %v", in, err)
+		}
+	}
+}
