@@ -29,14 +29,23 @@ type ArticleSink interface {
 	PutArticles(ctx context.Context, articles []*digestbot.Article) ([]digestbot.PutOutcome, error)
 }
 
-// FeedSource is what the Poller needs of the feed store (a subset of
-// digestbot.FeedStore): the feeds servers added, and the health of each URL.
+// FeedSource is what the Poller needs of the feed store (*store.Store has
+// it): the feeds servers added, the health of each URL, and the resume
+// requests of /feeds add.
 type FeedSource interface {
 	AllFeeds(ctx context.Context) ([]*digestbot.Feed, error)
 	FeedHealth(ctx context.Context, url string) (*digestbot.FeedHealth, error)
 	// FeedHealths reads the health of several URLs at once, in order.
 	FeedHealths(ctx context.Context, urls []string) ([]*digestbot.FeedHealth, error)
 	SetFeedHealth(ctx context.Context, h *digestbot.FeedHealth) error
+	// RequestFeedResume records that url is to be resumed, without
+	// touching its health; each request has a new id.
+	RequestFeedResume(ctx context.Context, url string) error
+	// FeedResumes returns the id of each URL's pending resume request, in
+	// order; "" for none.
+	FeedResumes(ctx context.Context, urls []string) ([]string, error)
+	// DropFeedResume deletes url's request only if its id is still id.
+	DropFeedResume(ctx context.Context, url, id string) error
 }
 
 // PollerOptions configure a Poller. Articles is required.
@@ -83,7 +92,16 @@ type Poller struct {
 	mu      sync.Mutex
 	health  map[string]*digestbot.FeedHealth // cache of the store's health, by URL
 	running map[string]bool                  // URLs being fetched now
-	wg      sync.WaitGroup
+	// writes counts writes to the cache (saveHealth, an applied resume);
+	// wrote holds the count at each URL's last one. syncHealth keeps a
+	// cached entry written after it began reading: that entry is newer
+	// than what it read.
+	writes uint64
+	wrote  map[string]uint64
+	// resumeLater holds the URLs resumed while being fetched, when health
+	// lives in memory (no FeedSource); applied once the fetch has ended.
+	resumeLater map[string]bool
+	wg          sync.WaitGroup
 }
 
 // NewPoller returns a Poller; EINVALID when opts.Articles is nil.
@@ -126,11 +144,13 @@ func NewPoller(opts PollerOptions) (*Poller, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Poller{
-		o:       opts,
-		log:     log,
-		sem:     make(chan struct{}, opts.Concurrency),
-		health:  map[string]*digestbot.FeedHealth{},
-		running: map[string]bool{},
+		o:           opts,
+		log:         log,
+		sem:         make(chan struct{}, opts.Concurrency),
+		health:      map[string]*digestbot.FeedHealth{},
+		running:     map[string]bool{},
+		wrote:       map[string]uint64{},
+		resumeLater: map[string]bool{},
 	}, nil
 }
 
@@ -185,19 +205,43 @@ func (p *Poller) Health(ctx context.Context, url string) (*digestbot.FeedHealth,
 	return &c, nil
 }
 
-// Resume un-pauses a feed and makes it due at once.
+// Resume un-pauses a feed and makes it due at once, for a full fetch.
+//
+// With a FeedSource it only records a request in the store, on whichever
+// replica answered /feeds add: the replica polling (perhaps another one)
+// applies it at its next tick to the health the store has then, once no
+// fetch of the feed is in flight. Writing the resumed health here instead
+// would be lost to a fetch in flight, which saves the health it started
+// from when it ends, and would write this replica's possibly stale copy.
+// Without a FeedSource it applies to the cache at once, or after the fetch
+// in flight.
 func (p *Poller) Resume(ctx context.Context, url string) error {
-	h, err := p.loadHealth(ctx, url)
-	if err != nil {
-		return err
+	if p.o.Feeds != nil {
+		return p.o.Feeds.RequestFeedResume(ctx, url)
 	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.running[url] {
+		p.resumeLater[url] = true
+		return nil
+	}
+	h := p.health[url]
+	if h == nil {
+		h = &digestbot.FeedHealth{URL: url}
+	}
+	p.putLocked(resumed(h))
+	return nil
+}
+
+// resumed returns a copy of h un-paused and due at once. It forgets the
+// validators too: the full fetch that follows stores the feed's current
+// articles again, so a server that has just added the feed sees them at
+// once, not only the ones published from now on.
+func resumed(h *digestbot.FeedHealth) *digestbot.FeedHealth {
 	c := *h
 	c.PausedReason, c.Failures, c.NextPoll = "", 0, time.Time{}
-	// Forget the validators too: the full fetch that follows stores the
-	// feed's current articles again, so a server that has just added the
-	// feed sees them at once, not only the ones published from now on.
 	c.ETag, c.LastModified = "", ""
-	return p.saveHealth(ctx, &c)
+	return &c
 }
 
 // pollFeed is one feed to poll, merged over the config and every server
@@ -270,18 +314,11 @@ func (p *Poller) dispatch(ctx context.Context, now time.Time, wait bool, done fu
 		if ctx.Err() != nil {
 			return
 		}
-		h, err := p.loadHealth(ctx, f.url)
-		if err != nil {
+		if _, err := p.loadHealth(ctx, f.url); err != nil {
 			p.log.Warn("reading feed health failed", "feed", f.url, "err", err)
 			continue
 		}
-		if h.PausedReason != "" || now.Before(h.NextPoll) {
-			continue
-		}
-		p.mu.Lock()
-		busy := p.running[f.url]
-		p.mu.Unlock()
-		if busy {
+		if _, ok := p.startable(f.url, now, false); !ok {
 			continue
 		}
 		if wait {
@@ -297,9 +334,15 @@ func (p *Poller) dispatch(ctx context.Context, now time.Time, wait bool, done fu
 				return
 			}
 		}
-		p.mu.Lock()
-		p.running[f.url] = true
-		p.mu.Unlock()
+		// Check again and take the health to poll from in the same step
+		// that marks the feed running: a Resume without a FeedSource
+		// (another goroutine) lands either before, and this poll starts
+		// from it, or after, and waits for the fetch to end.
+		h, ok := p.startable(f.url, now, true)
+		if !ok {
+			<-p.sem
+			continue
+		}
 		p.wg.Add(1)
 		go func() {
 			defer func() {
@@ -315,6 +358,22 @@ func (p *Poller) dispatch(ctx context.Context, now time.Time, wait bool, done fu
 			}
 		}()
 	}
+}
+
+// startable reports whether url is cached, due at now, not paused and not
+// being fetched, and returns its cached health; with mark, it also marks
+// the feed running.
+func (p *Poller) startable(url string, now time.Time, mark bool) (*digestbot.FeedHealth, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	h := p.health[url]
+	if h == nil || p.running[url] || h.PausedReason != "" || now.Before(h.NextPoll) {
+		return nil, false
+	}
+	if mark {
+		p.running[url] = true
+	}
+	return h, true
 }
 
 // poll fetches, parses and stores one feed and records its health.
@@ -423,49 +482,128 @@ func (p *Poller) loadHealth(ctx context.Context, url string) (*digestbot.FeedHea
 		}
 	}
 	p.mu.Lock()
+	defer p.mu.Unlock()
+	if cur, ok := p.health[url]; ok {
+		return cur, nil // cached meanwhile (a fetch saved): newer than this read
+	}
 	p.health[url] = h
-	p.mu.Unlock()
 	return h, nil
 }
 
 // syncHealth reads the health of every listed feed from the store in one
-// round trip and replaces the cached copies of the feeds not being fetched:
-// the store is the truth, and another replica may have changed it (a
-// /feeds add answered there resumes a feed; a replica that polled before
-// this one took over moved ETags and due times). On an error the cache
-// stands in until the next tick.
+// round trip and replaces the cached copies: the store is the truth, and
+// another replica may have changed it (a replica that polled before this
+// one took over moved ETags and due times). It then applies the pending
+// resume requests (see Resume). On an error the cache stands in until the
+// next tick.
+//
+// A feed being fetched keeps its cached copy, and so does one whose copy
+// changed during the read: its fetch saves to the cache, then to the store,
+// and only then stops running, so a read that overlapped the fetch's end
+// may be older than the cache. Hence the running set and the write count
+// are noted before the read, and such feeds are skipped (their resume
+// requests stay pending for the next tick).
 func (p *Poller) syncHealth(ctx context.Context, feeds []pollFeed) {
-	if p.o.Feeds == nil || len(feeds) == 0 {
+	if len(feeds) == 0 {
+		return
+	}
+	if p.o.Feeds == nil {
+		p.applyResumesLater()
 		return
 	}
 	urls := make([]string, len(feeds))
 	for i, f := range feeds {
 		urls[i] = f.url
 	}
+	p.mu.Lock()
+	since := p.writes
+	busy := make(map[string]bool, len(p.running))
+	for u := range p.running {
+		busy[u] = true
+	}
+	p.mu.Unlock()
 	hs, err := p.o.Feeds.FeedHealths(ctx, urls)
 	if err != nil {
 		p.log.Warn("reading feed health failed; using the last known", "err", err)
 		return
 	}
+	ids, err := p.o.Feeds.FeedResumes(ctx, urls)
+	if err != nil {
+		p.log.Warn("reading feed resume requests failed; they wait for the next tick", "err", err)
+		ids = nil
+	}
+	type applied struct {
+		h  *digestbot.FeedHealth
+		id string
+	}
+	var resumes []applied
+	p.mu.Lock()
+	for i, h := range hs {
+		u := urls[i]
+		if h == nil || busy[u] || p.running[u] || p.wrote[u] > since {
+			continue
+		}
+		h.URL = u
+		if i < len(ids) && ids[i] != "" {
+			h = resumed(h)
+			p.putLocked(h)
+			resumes = append(resumes, applied{h, ids[i]})
+			continue
+		}
+		p.health[u] = h
+	}
+	p.mu.Unlock()
+	// Save the resumed health before dropping the request: should this
+	// replica stop in between, the next lease holder applies the request
+	// again (one more full fetch) rather than never. A request made again
+	// since the read has a new id and stays for the next tick. No fetch of
+	// these feeds can start before this returns (dispatch starts them after).
+	for _, r := range resumes {
+		if err := p.o.Feeds.SetFeedHealth(ctx, r.h); err != nil {
+			p.log.Warn("saving a resumed feed's health failed; the resume is applied again next tick", "feed", r.h.URL, "err", err)
+			continue
+		}
+		if err := p.o.Feeds.DropFeedResume(ctx, r.h.URL, r.id); err != nil {
+			p.log.Warn("dropping an applied feed resume failed; it is applied again next tick", "feed", r.h.URL, "err", err)
+		}
+		p.log.Info("feed resumed", "feed", r.h.URL, "request", r.id)
+	}
+}
+
+// applyResumesLater applies the resumes that waited for a fetch in flight,
+// when health lives in memory.
+func (p *Poller) applyResumesLater() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for i, h := range hs {
-		if h != nil && !p.running[urls[i]] {
-			h.URL = urls[i]
-			p.health[urls[i]] = h
+	for u := range p.resumeLater {
+		if p.running[u] {
+			continue
 		}
+		h := p.health[u]
+		if h == nil {
+			h = &digestbot.FeedHealth{URL: u}
+		}
+		p.putLocked(resumed(h))
+		delete(p.resumeLater, u)
 	}
 }
 
 func (p *Poller) saveHealth(ctx context.Context, h *digestbot.FeedHealth) error {
 	c := *h
 	p.mu.Lock()
-	p.health[h.URL] = &c
+	p.putLocked(&c)
 	p.mu.Unlock()
 	if p.o.Feeds != nil {
 		return p.o.Feeds.SetFeedHealth(ctx, &c)
 	}
 	return nil
+}
+
+// putLocked caches h and counts the write (see syncHealth). p.mu is held.
+func (p *Poller) putLocked(h *digestbot.FeedHealth) {
+	p.writes++
+	p.wrote[h.URL] = p.writes
+	p.health[h.URL] = h
 }
 
 func (p *Poller) saveOrLog(ctx context.Context, h *digestbot.FeedHealth) {
@@ -484,6 +622,8 @@ func (p *Poller) pruneHealth(feeds []pollFeed) {
 	for u := range p.health {
 		if !keep[u] && !p.running[u] {
 			delete(p.health, u)
+			delete(p.wrote, u)
+			delete(p.resumeLater, u)
 		}
 	}
 	p.mu.Unlock()

@@ -25,12 +25,25 @@ type feedServer struct {
 	status      int    // when set, answer this status instead of the feed
 	retryAfter  string // sent with status
 	body        string
+	gate        chan struct{} // when set, requests wait for it to close (see hold)
+	arrived     chan struct{} // a request waiting at the gate sends here
 }
 
 func newFeedServer(t *testing.T, items int) *feedServer {
 	fs := &feedServer{body: rssWithItems("Loopback Ledger", items)}
 	fs.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fs.hits.Add(1)
+		fs.mu.Lock()
+		gate, arrived := fs.gate, fs.arrived
+		fs.mu.Unlock()
+		if gate != nil {
+			arrived <- struct{}{}
+			select {
+			case <-gate:
+			case <-r.Context().Done():
+				return
+			}
+		}
 		fs.mu.Lock()
 		status, retry, body := fs.status, fs.retryAfter, fs.body
 		fs.mu.Unlock()
@@ -61,6 +74,25 @@ func (fs *feedServer) set(status int, retryAfter string) {
 	fs.mu.Lock()
 	fs.status, fs.retryAfter = status, retryAfter
 	fs.mu.Unlock()
+}
+
+// hold makes requests wait mid-fetch until release is called: a poll is
+// then in flight for as long as a test needs. arrived receives once for
+// every request that waits; the answer is the one set when it is released.
+func (fs *feedServer) hold() (arrived <-chan struct{}, release func()) {
+	gate, ch := make(chan struct{}), make(chan struct{}, 16)
+	fs.mu.Lock()
+	fs.gate, fs.arrived = gate, ch
+	fs.mu.Unlock()
+	var once sync.Once
+	return ch, func() {
+		once.Do(func() {
+			fs.mu.Lock()
+			fs.gate, fs.arrived = nil, nil
+			fs.mu.Unlock()
+			close(gate)
+		})
+	}
 }
 
 func rssWithItems(title string, n int) string {
@@ -417,5 +449,178 @@ func TestPollRunStops(t *testing.T) {
 	}
 	if sink.count() != 1 {
 		t.Errorf("stored %d", sink.count())
+	}
+}
+
+// TestResumeDuringPoll: a resume arrives while the feed is being fetched
+// (from /feeds add on another replica, or on this one). The fetch in flight
+// started from the old state and saves it when it ends (the ETag it sent,
+// one more failure, a due time an interval away); the resume must survive
+// that: the next tick fetches the feed in full and unpaused.
+func TestResumeDuringPoll(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		status      int // what the feed answers before the resume (0: the feed)
+		maxFailures int
+		inMemory    bool // config feeds only, no FeedSource: the poller resumes itself
+	}{
+		{"validators of a healthy feed", 0, 0, false},
+		{"pause of a failing feed", http.StatusInternalServerError, 2, false},
+		{"validators, health in memory", 0, 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newFeedServer(t, 2)
+			feed := &digestbot.Feed{GuildID: "g1", URL: srv.URL, Interval: time.Minute}
+			feeds := &memFeeds{feeds: []*digestbot.Feed{feed}}
+			opts := PollerOptions{Articles: newMemSink(), Feeds: feeds, MaxFailures: tc.maxFailures}
+			if tc.inMemory {
+				opts.Feeds, opts.ConfigFeeds = nil, []*digestbot.Feed{{URL: srv.URL, Interval: time.Minute}}
+			}
+			polling, other := testPoller(t, opts), testPoller(t, opts)
+			if tc.inMemory {
+				other = polling
+			}
+			ctx := context.Background()
+			health := func() *digestbot.FeedHealth {
+				if tc.inMemory {
+					h, _ := polling.Health(ctx, srv.URL)
+					return h
+				}
+				h, _ := feeds.FeedHealth(ctx, srv.URL)
+				return h
+			}
+
+			srv.set(tc.status, "")
+			if res := polling.PollOnce(ctx, t0); len(res) != 1 || (res[0].Err != nil) != (tc.status != 0) {
+				t.Fatalf("first poll: %+v", res)
+			}
+			arrived, release := srv.hold()
+			polling.dispatch(ctx, t0.Add(time.Minute), false, nil)
+			<-arrived // the second poll is in flight
+			if err := other.Resume(ctx, srv.URL); err != nil {
+				t.Fatal(err)
+			}
+			release()
+			polling.wg.Wait()
+			if tc.status != 0 && health().PausedReason == "" {
+				t.Fatalf("the poll in flight did not pause the feed: %+v", health())
+			}
+
+			srv.set(0, "")
+			cond := srv.conditional.Load()
+			res := polling.PollOnce(ctx, t0.Add(time.Minute+time.Second))
+			if len(res) != 1 || res[0].Err != nil || res[0].NotModified || srv.conditional.Load() != cond {
+				t.Fatalf("after the resume: %+v, %d conditional requests; want a full fetch (the resume was lost to the poll in flight)",
+					res, srv.conditional.Load()-cond)
+			}
+			if h := health(); h.PausedReason != "" || h.Failures != 0 || h.ETag == "" {
+				t.Errorf("health after the resumed poll: %+v", h)
+			}
+			if n := feeds.pendingResumes(); n != 0 {
+				t.Errorf("%d resume requests still pending after being applied", n)
+			}
+			// Applied once: the tick after does not fetch again.
+			if res := polling.PollOnce(ctx, t0.Add(time.Minute+2*time.Second)); len(res) != 0 {
+				t.Errorf("the resume was applied again: %+v", res)
+			}
+		})
+	}
+}
+
+// TestResumeKeepsFreshHealth: the replica answering /feeds add has an old
+// view of the feed (it polled before the current lease holder took over).
+// Resuming must not write that view over the store's: only the pause,
+// failures, due time and validators are reset, by the poller, on the
+// health the store has.
+func TestResumeKeepsFreshHealth(t *testing.T) {
+	srv := newFeedServer(t, 1)
+	feeds := &memFeeds{feeds: []*digestbot.Feed{{GuildID: "g1", URL: srv.URL, Interval: time.Minute}}}
+	former := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: feeds})
+	current := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: feeds, Concurrency: 1})
+	ctx := context.Background()
+	former.PollOnce(ctx, t0)
+	srv.set(http.StatusInternalServerError, "")
+	current.PollOnce(ctx, t0.Add(time.Minute)) // the lease moved; this one fails
+	if err := former.Resume(ctx, srv.URL); err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := feeds.FeedHealth(ctx, srv.URL); !h.LastErrorAt.Equal(t0.Add(time.Minute)) || !strings.Contains(h.LastError, "500") {
+		t.Fatalf("the resume wrote the old health of the replica that answered: %+v", h)
+	}
+	// The lease holder applies it at its next tick, over the current health.
+	current.sem <- struct{}{} // no free slot: apply without fetching
+	current.dispatch(ctx, t0.Add(time.Minute+time.Second), false, nil)
+	<-current.sem
+	h, _ := feeds.FeedHealth(ctx, srv.URL)
+	if h.Failures != 0 || !h.NextPoll.IsZero() || h.ETag != "" || !strings.Contains(h.LastError, "500") || !h.LastSuccess.Equal(t0) {
+		t.Errorf("health with the resume applied: %+v", h)
+	}
+}
+
+// TestResumeSurvivesLeaseHandover: the applied marker lives in the store.
+// A lease holder that applies a resume but stops before fetching leaves a
+// due feed without validators to the next holder, which fetches it in full
+// once, and does not apply the same request again.
+func TestResumeSurvivesLeaseHandover(t *testing.T) {
+	srv := newFeedServer(t, 2)
+	feeds := &memFeeds{feeds: []*digestbot.Feed{{GuildID: "g1", URL: srv.URL, Interval: time.Minute}}}
+	first := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: feeds, Concurrency: 1})
+	ctx := context.Background()
+	first.PollOnce(ctx, t0)
+	if err := first.Resume(ctx, srv.URL); err != nil {
+		t.Fatal(err)
+	}
+	first.sem <- struct{}{} // its one slot is taken: the tick applies but cannot fetch
+	first.dispatch(ctx, t0.Add(time.Second), false, nil)
+	<-first.sem
+	if srv.hits.Load() != 1 {
+		t.Fatalf("%d fetches, want 1", srv.hits.Load())
+	}
+	if h, _ := feeds.FeedHealth(ctx, srv.URL); h.ETag != "" || !h.NextPoll.IsZero() {
+		t.Fatalf("the applied resume was not saved: %+v", h)
+	}
+	if n := feeds.pendingResumes(); n != 0 {
+		t.Fatalf("%d resume requests pending after one was applied and saved", n)
+	}
+
+	next := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: feeds})
+	cond := srv.conditional.Load()
+	if res := next.PollOnce(ctx, t0.Add(2*time.Second)); len(res) != 1 || res[0].NotModified || srv.conditional.Load() != cond {
+		t.Fatalf("the next lease holder: %+v; want a full fetch", res)
+	}
+	if res := next.PollOnce(ctx, t0.Add(3*time.Second)); len(res) != 0 {
+		t.Errorf("the resume was applied twice: %+v", res)
+	}
+}
+
+// TestSyncKeepsFresherHealth: a tick reads the store's health while an
+// earlier tick's fetch of the same feed is finishing. The fetch saves its
+// result (new ETag, next poll an interval away) after the read; the tick
+// must not install its older snapshot over it, or the feed is due at once
+// and fetched again with stale validators.
+func TestSyncKeepsFresherHealth(t *testing.T) {
+	srv := newFeedServer(t, 2)
+	feeds := &memFeeds{feeds: []*digestbot.Feed{{GuildID: "g1", URL: srv.URL, Interval: time.Minute}}}
+	p := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: feeds})
+	ctx := context.Background()
+
+	arrived, release := srv.hold()
+	p.dispatch(ctx, t0, false, nil) // tick 1: the fetch is in flight
+	<-arrived
+	feeds.setAfterRead(func() {
+		// Tick 2 has read the health (never polled); tick 1's fetch now
+		// ends and saves.
+		release()
+		p.wg.Wait()
+	})
+	var polled atomic.Int32
+	p.dispatch(ctx, t0.Add(time.Second), true, func(PollResult) { polled.Add(1) }) // tick 2
+	feeds.setAfterRead(nil)
+	p.wg.Wait()
+	if srv.hits.Load() != 1 || polled.Load() != 0 {
+		t.Errorf("tick 2 fetched the feed again (%d fetches): it installed health read before tick 1 saved", srv.hits.Load())
+	}
+	if h, _ := p.Health(ctx, srv.URL); h.ETag == "" || !h.NextPoll.Equal(t0.Add(time.Minute)) {
+		t.Errorf("cached health %+v, want tick 1's", h)
 	}
 }

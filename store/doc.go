@@ -33,7 +33,10 @@
 //	P guilds:left                zset    guild -> unix ms when the bot left it
 //	P lease:NAME                 string  holder of a process-wide job lease ("poller",
 //	                                     "matcher"), PX = lease ttl
-//	P feedhealth                 hash    feed URL -> FeedHealth JSON (shared by every guild)
+//	P feedhealth                 hash    feed URL -> FeedHealth JSON (shared by every guild);
+//	                                     written only by the poller
+//	P feedresume                 hash    feed URL -> pending resume request id ("unix ms-random");
+//	                                     deleted by the poller once applied, only if unchanged
 //	P{g:GUILD}:subs              hash    subscription id -> Subscription JSON
 //	P{g:GUILD}:topics            hash    topic name -> Topic JSON
 //	P{g:GUILD}:feeds             hash    feed URL -> Feed JSON

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/digestbot/digestbot"
@@ -160,4 +161,63 @@ func (s *Store) SetFeedHealth(ctx context.Context, h *digestbot.FeedHealth) erro
 		return digestbot.Errorf(digestbot.EINVALID, "feed health has no URL")
 	}
 	return s.fail("set feed health", s.rdb.HSet(ctx, s.feedHealthKey(), h.URL, encode(h)).Err())
+}
+
+// A resume (a feed added again with /feeds add, on any replica) is a
+// request kept apart from the health: only the replica polling the feeds
+// writes the health, so a resume written into it directly would be lost to
+// a poll in flight that saves the health it started from. The poller applies
+// a pending request to the current health when the feed is not being
+// fetched, saves that, then drops the request with DropFeedResume; a request
+// made again in between has a new id and stays. Being in the store, a
+// pending request outlives a change of the replica that polls.
+
+// dropIfSame deletes a hash field only while it still has the given value.
+// KEYS: hash. ARGV: field, value. Returns 1 when it deleted.
+var dropIfSame = redis.NewScript(`
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  return redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0
+`)
+
+func (s *Store) feedResumeKey() string { return s.prefix + "feedresume" }
+
+// RequestFeedResume asks the poller to un-pause url and fetch it in full
+// (without its validators) at its next tick. The request's id is its time
+// in unix milliseconds and a random suffix, so a later request never has the
+// id of an earlier one.
+func (s *Store) RequestFeedResume(ctx context.Context, url string) error {
+	if err := checkFeedURL(url); err != nil {
+		return err
+	}
+	id := strconv.FormatInt(ms(s.now()), 10) + "-" + newToken()[:8]
+	return s.fail("request feed resume", s.rdb.HSet(ctx, s.feedResumeKey(), url, id).Err())
+}
+
+// FeedResumes returns the id of the pending resume request of each URL, in
+// order, in one round trip; "" for a URL without one.
+func (s *Store) FeedResumes(ctx context.Context, urls []string) ([]string, error) {
+	if len(urls) == 0 {
+		return nil, nil
+	}
+	vs, err := s.rdb.HMGet(ctx, s.feedResumeKey(), urls...).Result()
+	if err != nil {
+		return nil, s.fail("read feed resumes", err)
+	}
+	out := make([]string, len(urls))
+	for i, v := range vs {
+		out[i], _ = v.(string)
+	}
+	return out, nil
+}
+
+// DropFeedResume deletes the resume request of url if its id is still id:
+// the poller calls it once the health with that request applied is saved.
+// A newer request stays pending.
+func (s *Store) DropFeedResume(ctx context.Context, url, id string) error {
+	if id == "" {
+		return digestbot.Errorf(digestbot.EINVALID, "feed resume request id is empty")
+	}
+	return s.fail("drop feed resume", dropIfSame.Run(ctx, s.rdb, []string{s.feedResumeKey()}, url, id).Err())
 }
