@@ -33,6 +33,10 @@ type LogEntry struct {
 	Seq       string // opaque, increasing; pass as `after` to read on
 	ArticleID string
 	Ingested  time.Time
+	// SeenBy is set when the entry announces an article again because more
+	// servers may see it now (see Article.Guilds): the servers that could
+	// see it before, to which it was offered then.
+	SeenBy []string
 }
 
 // ArticleStore keeps the article archive and the ingest log.

@@ -24,44 +24,82 @@ const (
 )
 
 // putScript stores one article. KEYS: the article. ARGV: body JSON,
-// content hash, ingest time, ttl ms, scope. An absent article is created
-// with the "unlogged" mark and the TTL; a present one whose content hash
-// differs gets the new body and hash (its TTL and first ingest time stay).
-// The scope (see scopeOf) is merged: the union of the servers, or public
-// when either side is; a missing scope is public. Returns {outcome,
-// unlogged}: outcome 0 new, 1 updated (content or scope), 2 unchanged;
-// unlogged 1 when the article still waits for its ingest log entry. The
-// mark goes away with the append, so a put cut off between the two steps is
-// finished by the next put of the same article instead of leaving it
-// unmatched.
+// content hash, ingest time, ttl ms, scope (see scopeOf).
+//
+// An absent article is created with the "unlogged" mark and the TTL. For a
+// present one (its TTL and first ingest time stay), the scopes decide:
+//   - same content: the audiences merge (the union of the servers, public
+//     when either is public); nobody learns anything their own source did
+//     not bring;
+//   - other content from a public source: it replaces the body and the
+//     article is public;
+//   - other content from a server's own feed: it replaces the body only
+//     when its servers include every server that sees the stored article
+//     (a server updating its own article). A public article is left alone
+//     (its servers see it anyway), and anything else is a conflict (3): one
+//     server must neither read nor rewrite another's article, so the
+//     caller stores the put under an id of its own.
+//
+// When the audience widens, the servers that could see the article before
+// are kept in "relog" until the caller has announced the article again in
+// the ingest log, so the matcher offers it to the others. Returns
+// {outcome, unlogged, relog}: outcome 0 new, 1 updated (content or
+// audience), 2 unchanged, 3 conflict; unlogged 1 while the article waits
+// for its first log entry; relog the servers of a pending announcement or
+// false. The marks go away with the log appends, so a put cut off between
+// the two steps is finished by the next put of the same article.
 var putScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('HSET', KEYS[1], 'body', ARGV[1], 'h', ARGV[2], 'ing', ARGV[3], 'unlogged', '1', 'g', ARGV[5])
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
-  return {0, 1}
+  return {0, 1, false}
 end
-local old = redis.call('HMGET', KEYS[1], 'h', 'unlogged', 'g')
+local old = redis.call('HMGET', KEYS[1], 'h', 'unlogged', 'g', 'relog')
 local unlogged = 0
 if old[2] then unlogged = 1 end
-local scope = '*'
-if old[3] and old[3] ~= '*' and ARGV[5] ~= '*' then
-  local set, list = {}, {}
-  for g in string.gmatch(old[3] .. ' ' .. ARGV[5], '%S+') do
-    if not set[g] then set[g] = true; table.insert(list, g) end
+local was, put = old[3] or '*', ARGV[5]
+local function set(scope)
+  local t = {}
+  for g in string.gmatch(scope, '%S+') do t[g] = true end
+  return t
+end
+local scope = was
+if old[1] == ARGV[2] then
+  if was ~= '*' and put ~= '*' then
+    local all, list = set(was), {}
+    for g in string.gmatch(put, '%S+') do all[g] = true end
+    for g in pairs(all) do table.insert(list, g) end
+    table.sort(list)
+    scope = table.concat(list, ' ')
+  else
+    scope = '*'
   end
-  table.sort(list)
-  scope = table.concat(list, ' ')
+elseif put == '*' then
+  scope = '*'
+elseif was == '*' then
+  return {2, unlogged, old[4] or false}
+else
+  local mine = set(put)
+  for g in string.gmatch(was, '%S+') do
+    if not mine[g] then return {3, unlogged, old[4] or false} end
+  end
+  scope = put
 end
 local outcome = 2
-if scope ~= (old[3] or '*') then
-  redis.call('HSET', KEYS[1], 'g', scope)
-  outcome = 1
-end
 if old[1] ~= ARGV[2] then
   redis.call('HSET', KEYS[1], 'body', ARGV[1], 'h', ARGV[2])
   outcome = 1
 end
-return {outcome, unlogged}
+local relog = old[4] or false
+if scope ~= was then
+  redis.call('HSET', KEYS[1], 'g', scope)
+  outcome = 1
+  if not relog and unlogged == 0 then
+    relog = was
+    redis.call('HSET', KEYS[1], 'relog', relog)
+  end
+end
+return {outcome, unlogged, relog}
 `)
 
 // scopeOf is how the store writes an article's Guilds: "*" for a public
@@ -86,8 +124,14 @@ func guildsOf(scope string) []string {
 // PutArticles stores articles by id with the retention TTL: new ones are
 // added and appended to the ingest log, existing ones are updated in place
 // (keeping their first ingest time) when their title, text, summary or tags
-// changed. An article's Guilds merge with those already stored: the union,
-// or public when either put is public (see digestbot.Article.Guilds). The batch costs one round trip (one atomic script per article,
+// changed. Who may see it (digestbot.Article.Guilds) follows the rules of
+// putScript: the same content merges the audiences; a server's feed never
+// rewrites what another audience sees. A private article whose id another
+// audience holds with other content is stored under an id of its own
+// audience instead, and its ID field is changed to that id. An article
+// whose audience widened is announced again in the ingest log
+// (LogEntry.SeenBy), so the matcher offers it to the servers that can see
+// it now. The batch costs one round trip (one atomic script per article,
 // pipelined) plus one for the log appends of the new ones. Every article is
 // validated first; an invalid one fails the whole batch with EINVALID and
 // nothing is stored.
@@ -108,6 +152,48 @@ func (s *Store) PutArticles(ctx context.Context, articles []*digestbot.Article) 
 	if len(articles) == 0 {
 		return nil, nil
 	}
+	out, conflicts, err := s.putBatch(ctx, articles)
+	if err != nil {
+		return nil, err
+	}
+	if len(conflicts) > 0 {
+		// Another audience holds these URLs with other content: each goes
+		// under an id of its own audience, so both versions live side by
+		// side and neither server reads or rewrites the other's.
+		again := make([]*digestbot.Article, len(conflicts))
+		for k, i := range conflicts {
+			articles[i].ID = scopedID(articles[i].ID, scopeOf(articles[i]))
+			again[k] = articles[i]
+		}
+		outs, still, err := s.putBatch(ctx, again)
+		if err != nil {
+			return nil, err
+		}
+		for k, i := range conflicts {
+			out[i] = outs[k]
+		}
+		for _, k := range still {
+			// The audience's own copy has since been widened by a put of
+			// other content: keep what is stored rather than guess.
+			out[conflicts[k]] = digestbot.PutUnchanged
+			s.log.Warn("store: an article's copy for its servers conflicts again; kept the stored one", "article", again[k].ID)
+		}
+	}
+	return out, nil
+}
+
+// scopedID is the id of a server audience's own copy of an article whose
+// id another audience holds with other content.
+func scopedID(id, scope string) string {
+	sum := sha256.Sum256([]byte(id + "\x00" + scope))
+	return hex.EncodeToString(sum[:12])
+}
+
+// putBatch runs the put script for every article (one pipelined round
+// trip) and then appends the log entries they need (another): a new
+// article, or one whose audience widened. conflicts lists the indexes the
+// script refused as conflicts; their outcome is left to the caller.
+func (s *Store) putBatch(ctx context.Context, articles []*digestbot.Article) (out []digestbot.PutOutcome, conflicts []int, err error) {
 	now := s.now().UTC()
 	pipe := s.rdb.Pipeline()
 	cmds := make([]*redis.Cmd, len(articles))
@@ -121,37 +207,48 @@ func (s *Store) PutArticles(ctx context.Context, articles []*digestbot.Article) 
 			encode(&c), contentHash(a), c.Ingested.Format(time.RFC3339Nano), s.retention.Milliseconds(), scopeOf(a))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
-		return nil, s.fail("put articles", err)
+		return nil, nil, s.fail("put articles", err)
 	}
 
-	out := make([]digestbot.PutOutcome, len(articles))
+	out = make([]digestbot.PutOutcome, len(articles))
 	pipe = s.rdb.Pipeline()
 	minID := strconv.FormatInt(ms(s.retentionCutoff()), 10)
 	for i, c := range cmds {
-		res, err := c.Int64Slice()
-		if err != nil || len(res) != 2 {
-			return nil, s.fail("put articles", cmp.Or(err, errors.New("unexpected reply from the put script")))
+		res, err := c.Slice()
+		if err != nil || len(res) != 3 {
+			return nil, nil, s.fail("put articles", cmp.Or(err, errors.New("unexpected reply from the put script")))
 		}
-		out[i] = []digestbot.PutOutcome{digestbot.PutNew, digestbot.PutUpdated, digestbot.PutUnchanged}[res[0]]
-		if res[1] == 1 {
+		outcome, _ := res[0].(int64)
+		unlogged, _ := res[1].(int64)
+		relog, _ := res[2].(string) // a Lua false arrives as nil
+		if outcome == 3 {
+			conflicts = append(conflicts, i)
+			continue
+		}
+		out[i] = []digestbot.PutOutcome{digestbot.PutNew, digestbot.PutUpdated, digestbot.PutUnchanged}[outcome]
+		key := s.articleKey(articles[i].ID)
+		switch {
+		case unlogged == 1:
 			// New, or stored by an earlier put that never reached the
-			// log: it is new to the matcher. Append, then clear the mark.
+			// log: it is new to the matcher. Append, then clear the marks.
 			out[i] = digestbot.PutNew
-			pipe.XAdd(ctx, &redis.XAddArgs{
-				Stream: s.ingestKey(),
-				MinID:  minID,
-				Approx: true,
-				Values: []string{"a", articles[i].ID},
-			})
-			pipe.HDel(ctx, s.articleKey(articles[i].ID), "unlogged")
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: s.ingestKey(), MinID: minID, Approx: true,
+				Values: []string{"a", articles[i].ID}})
+			pipe.HDel(ctx, key, "unlogged", "relog")
+		case relog != "":
+			// More servers may see it now: announce it again, naming
+			// those that could before (the matcher has offered it to them).
+			pipe.XAdd(ctx, &redis.XAddArgs{Stream: s.ingestKey(), MinID: minID, Approx: true,
+				Values: []string{"a", articles[i].ID, "s", relog}})
+			pipe.HDel(ctx, key, "relog")
 		}
 	}
 	if pipe.Len() > 0 {
 		if _, err := pipe.Exec(ctx); err != nil {
-			return nil, s.fail("append to the ingest log", err)
+			return nil, nil, s.fail("append to the ingest log", err)
 		}
 	}
-	return out, nil
+	return out, conflicts, nil
 }
 
 // contentHash digests what readers see of an article (title, text, summary,
@@ -256,7 +353,8 @@ func (s *Store) readLog(ctx context.Context, start string, max int) ([]digestbot
 				continue
 			}
 			id, _ := m.Values["a"].(string)
-			out = append(out, digestbot.LogEntry{Seq: m.ID, ArticleID: id, Ingested: time.UnixMilli(t).UTC()})
+			seen, _ := m.Values["s"].(string)
+			out = append(out, digestbot.LogEntry{Seq: m.ID, ArticleID: id, Ingested: time.UnixMilli(t).UTC(), SeenBy: guildsOf(seen)})
 		}
 		if len(msgs) < want {
 			break // the end of the log

@@ -22,9 +22,13 @@
 //	                                     first ingest time (RFC 3339), "unlogged" while its
 //	                                     ingest log entry is not written yet, "g" = the servers
 //	                                     that may see it (space separated) or "*" for all
-//	                                     (missing: all); TTL = retention
-//	P{log}:ingest                stream  ingest log: field "a" = article id; the entry id is
-//	                                     the LogEntry Seq and its time the ingest time;
+//	                                     (missing: all), "relog" = who could see it before its
+//	                                     audience widened, until it is announced again;
+//	                                     TTL = retention
+//	P{log}:ingest                stream  ingest log: field "a" = article id, "s" = the servers
+//	                                     that could see it before (an announcement after its
+//	                                     audience widened); the entry id is the LogEntry Seq and
+//	                                     its time the ingest time;
 //	                                     trimmed by MINID to the retention window
 //	P{log}:changes               stream  subscription/topic change feed: fields "op", "g", "d" (JSON);
 //	                                     trimmed by MINID to the retention window

@@ -92,6 +92,7 @@ func TestStore(t *testing.T) {
 		{"lookup state", testLookupState},
 		{"job leases", testJobLeases},
 		{"article visibility merges", testArticleScope},
+		{"article visibility and content", testArticleScopeContent},
 	}
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
@@ -1161,8 +1162,9 @@ func testJobLeases(t *testing.T, b backend) {
 	}
 }
 
-// testArticleScope: an article that servers' own feeds brought in keeps
-// the union of those servers; one public put makes it public for good.
+// testArticleScope: the same article from several servers' own feeds is
+// seen by all of them, one public source makes it public, and each widening
+// announces the article again naming who could see it before.
 func testArticleScope(t *testing.T, b backend) {
 	st := b.open(t, store.Options{})
 	c := ctx(t)
@@ -1185,16 +1187,19 @@ func testArticleScope(t *testing.T, b backend) {
 		return got[0].Guilds
 	}
 	steps := []struct {
-		put  []string
-		want digestbot.PutOutcome
-		seen []string
+		put    []string
+		want   digestbot.PutOutcome
+		seen   []string
+		seenBy []string // of a new log entry, when one is due
+		logged bool
 	}{
-		{[]string{"g2", "g1", "g2"}, digestbot.PutNew, []string{"g1", "g2"}},
-		{[]string{"g3"}, digestbot.PutUpdated, []string{"g1", "g2", "g3"}},
-		{[]string{"g1"}, digestbot.PutUnchanged, []string{"g1", "g2", "g3"}},
-		{nil, digestbot.PutUpdated, nil}, // a public source: public for good
-		{[]string{"g1"}, digestbot.PutUnchanged, nil},
+		{[]string{"g2", "g1", "g2"}, digestbot.PutNew, []string{"g1", "g2"}, nil, true},
+		{[]string{"g3"}, digestbot.PutUpdated, []string{"g1", "g2", "g3"}, []string{"g1", "g2"}, true},
+		{[]string{"g1"}, digestbot.PutUnchanged, []string{"g1", "g2", "g3"}, nil, false},
+		{nil, digestbot.PutUpdated, nil, []string{"g1", "g2", "g3"}, true}, // a public source: public for good
+		{[]string{"g1"}, digestbot.PutUnchanged, nil, nil, false},
 	}
+	var entries int
 	for i, s := range steps {
 		if got := put(s.put...); got != s.want {
 			t.Errorf("step %d: put with %v = %v, want %v", i+1, s.put, got, s.want)
@@ -1202,10 +1207,19 @@ func testArticleScope(t *testing.T, b backend) {
 		if got := guilds(); !slices.Equal(got, s.seen) {
 			t.Errorf("step %d: visible to %v, want %v", i+1, got, s.seen)
 		}
-	}
-	log, err := st.ArticlesAfter(c, "", 0)
-	if err != nil || len(log) != 1 {
-		t.Errorf("ingest log holds %d entries (%v), want 1: a scope change is not a new article", len(log), err)
+		log, err := st.ArticlesAfter(c, "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.logged {
+			entries++
+		}
+		if len(log) != entries {
+			t.Fatalf("step %d: %d log entries, want %d", i+1, len(log), entries)
+		}
+		if s.logged && !slices.Equal(log[len(log)-1].SeenBy, s.seenBy) {
+			t.Errorf("step %d: announced again with SeenBy %v, want %v", i+1, log[len(log)-1].SeenBy, s.seenBy)
+		}
 	}
 	bad := article(8)
 	bad.Guilds = []string{"g1 g2"}
@@ -1214,5 +1228,58 @@ func testArticleScope(t *testing.T, b backend) {
 	}
 	if got, _ := st.GetArticles(c, []string{bad.ID}); got[0] != nil {
 		t.Error("a refused article was stored")
+	}
+}
+
+// testArticleScopeContent: a server's own feed never rewrites what another
+// audience sees, and never reads it either: other content at the same URL
+// becomes that server's own copy.
+func testArticleScopeContent(t *testing.T, b backend) {
+	st := b.open(t, store.Options{})
+	c := ctx(t)
+	id := article(9).ID
+	put := func(text string, guilds ...string) (*digestbot.Article, digestbot.PutOutcome) {
+		t.Helper()
+		a := article(9)
+		a.Text, a.Guilds = text, guilds
+		out, err := st.PutArticles(c, []*digestbot.Article{a})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a, out[0]
+	}
+	stored := func(id string) *digestbot.Article {
+		t.Helper()
+		got, err := st.GetArticles(c, []string{id})
+		if err != nil || got[0] == nil {
+			t.Fatalf("GetArticles(%s): %v %v", id, got, err)
+		}
+		return got[0]
+	}
+	put("Version A.", "g1")
+	if _, o := put("Version B.", "g1", "g2"); o != digestbot.PutUpdated || stored(id).Text != "Version B." {
+		t.Fatalf("an update from a wider audience: %v, text %q", o, stored(id).Text)
+	}
+	// Server g3's feed has other text at the same URL.
+	mine, o := put("Version C, by g3.", "g3")
+	if o != digestbot.PutNew || mine.ID == id {
+		t.Fatalf("conflicting put: %v, id %s; want a new copy under its own id", o, mine.ID)
+	}
+	if a := stored(id); a.Text != "Version B." || !slices.Equal(a.Guilds, []string{"g1", "g2"}) {
+		t.Errorf("g3's feed changed g1 and g2's article: %q, %v", a.Text, a.Guilds)
+	}
+	if a := stored(mine.ID); a.Text != "Version C, by g3." || !slices.Equal(a.Guilds, []string{"g3"}) {
+		t.Errorf("g3's copy: %q, %v", a.Text, a.Guilds)
+	}
+	// A public source replaces the private text and opens it to all.
+	if _, o := put("Version D, public.", []string{}...); o != digestbot.PutUpdated {
+		t.Fatalf("public put over a private article: %v", o)
+	}
+	// A server's feed cannot rewrite a public article.
+	if _, o := put("Version E, by g4.", "g4"); o != digestbot.PutUnchanged {
+		t.Errorf("g4's put over a public article: %v, want unchanged", o)
+	}
+	if a := stored(id); a.Text != "Version D, public." || a.Guilds != nil {
+		t.Errorf("public article after g4's put: %q, %v", a.Text, a.Guilds)
 	}
 }

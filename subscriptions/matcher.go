@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -539,6 +540,11 @@ func (m *Matcher) matchEntries(ctx context.Context, x *Index, entries []digestbo
 				continue
 			}
 			if !a.VisibleTo(s.GuildID) { // another server's own feed brought it in
+				continue
+			}
+			if slices.Contains(entries[i].SeenBy, s.GuildID) {
+				// Announced again because more servers may see it now;
+				// this one could before, and was offered it then.
 				continue
 			}
 			st.Hits++

@@ -279,6 +279,33 @@ func TestMatcherKeepsServersPrivateArticlesPrivate(t *testing.T) {
 	})
 }
 
+// TestMatcherOffersAWidenedArticleToTheNewServersOnly: when another
+// server's feed (or a public source) brings an article in again, the store
+// announces it once more naming who could see it before; the matcher
+// offers it to the others, whose subscriptions predate the announcement,
+// and not again to those that had it.
+func TestMatcherOffersAWidenedArticleToTheNewServersOnly(t *testing.T) {
+	f := newFakeStore()
+	clk := &testClock{t0}
+	f.subscribe(&digestbot.Subscription{GuildID: "g1", ChannelID: "c1", Query: "lighthouse", CreatedAt: t0})
+	f.subscribe(&digestbot.Subscription{GuildID: "g2", ChannelID: "c2", Query: "lighthouse", CreatedAt: t0})
+	f.ingest("keeper", "Lighthouse keeper retires", "From g1's own feed.", t0.Add(time.Minute))
+	f.articles["keeper"].Guilds = []string{"g1"}
+	m := newTestMatcher(f, clk, 0)
+	run(t, m)
+	sameLines(t, f.queued(), []string{"c1 keeper lighthouse[lighthouse]"})
+
+	// g1 adds a second channel's subscription after the article came in;
+	// then g2 adds the same feed and the article is announced again.
+	f.subscribe(&digestbot.Subscription{GuildID: "g1", ChannelID: "c1b", Query: "lighthouse", CreatedAt: t0.Add(5 * time.Minute)})
+	f.mu.Lock()
+	f.articles["keeper"].Guilds = []string{"g1", "g2"}
+	f.log = append(f.log, digestbot.LogEntry{Seq: f.seq(len(f.log) + 1), ArticleID: "keeper", Ingested: t0.Add(10 * time.Minute), SeenBy: []string{"g1"}})
+	f.mu.Unlock()
+	run(t, m)
+	sameLines(t, f.queued(), []string{"c1 keeper lighthouse[lighthouse]", "c2 keeper lighthouse[lighthouse]"})
+}
+
 func TestMatcherKeepsWatermarkWhenQueueFails(t *testing.T) {
 	f := newFakeStore()
 	clk := &testClock{t0}

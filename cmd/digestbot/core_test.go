@@ -61,7 +61,7 @@ func TestServersSeeOnlyTheirOwnFeedsArticles(t *testing.T) {
 	st := storetest.OpenEmbedded(t)
 	c := newCore(cfg, st, newLogger(&bytes.Buffer{}), time.Now)
 	ctx := context.Background()
-	for _, g := range []string{"100", "300"} {
+	for _, g := range []string{"100", "200", "300"} {
 		sub := &digestbot.Subscription{ID: digestbot.SubscriptionID(g, "7"+g, "lighthouse", ""), GuildID: g, ChannelID: "7" + g, Query: "lighthouse", CreatedBy: "u1", CreatedAt: time.Now().Add(-time.Minute)}
 		if _, err := st.AddSubscription(ctx, sub, 10); err != nil {
 			t.Fatal(err)
@@ -90,6 +90,9 @@ func TestServersSeeOnlyTheirOwnFeedsArticles(t *testing.T) {
 		t.Fatal(err)
 	}
 	put("200") // server 200's feed carries the same story
+	if _, _, err := c.match(ctx, 0, false); err != nil {
+		t.Fatal(err)
+	}
 	for guild, want := range map[string]string{"100": "1 article match", "200": "1 article match", "300": "No article matches"} {
 		if got := lookup(guild); !strings.Contains(got, want) {
 			t.Errorf("/lookup lighthouse in server %s: %q, want %q", guild, got, want)
@@ -97,6 +100,9 @@ func TestServersSeeOnlyTheirOwnFeedsArticles(t *testing.T) {
 	}
 	if p, _ := st.Pending(ctx, "100", "7100"); len(p) != 1 {
 		t.Errorf("server 100's subscription has %d pending items, want its feed's article", len(p))
+	}
+	if p, _ := st.Pending(ctx, "200", "7200"); len(p) != 1 {
+		t.Errorf("server 200's subscription has %d pending items, want the story its feed also carries", len(p))
 	}
 	if p, _ := st.Pending(ctx, "300", "7300"); len(p) != 0 {
 		t.Errorf("server 300 was queued another server's private article: %+v", p)
