@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -134,11 +135,17 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 // A private article (one a server's own feed brought in) is indexed as the
 // store holds it after the put, because the store merges the servers that
 // may see it with those of earlier puts; the index must carry the same set.
-// Public articles stay public whatever was stored before, so they need no
-// extra read.
+// Two puts of one article can race (two feeds carrying the same story,
+// polled at once, or the push API on another replica), and an index entry
+// written from an older read would hide the article from the servers added
+// since. So the hook indexes one batch at a time, and reads the stored
+// audience again after indexing a private article, indexing anew until the
+// two agree (an audience only ever widens, so this ends). Public articles
+// stay public whatever was stored before and need no extra read.
 func archiveHook(idx *archive.Index, st archive.ArticleGetter, log *slog.Logger) func(ctx context.Context, arts []*digestbot.Article, outcomes []digestbot.PutOutcome) {
+	var mu sync.Mutex
 	return func(ctx context.Context, arts []*digestbot.Article, outcomes []digestbot.PutOutcome) {
-		changed := make([]*digestbot.Article, 0, len(arts))
+		var public []*digestbot.Article
 		var private []string
 		for i, a := range arts {
 			switch {
@@ -146,25 +153,44 @@ func archiveHook(idx *archive.Index, st archive.ArticleGetter, log *slog.Logger)
 			case len(a.Guilds) > 0:
 				private = append(private, a.ID)
 			default:
-				changed = append(changed, a)
+				public = append(public, a)
 			}
 		}
-		if len(private) > 0 {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(public) > 0 {
+			if err := idx.Add(ctx, public); err != nil {
+				log.Error("archive: indexing failed; run 'digestbot lookup --rebuild'", "articles", len(public), "err", err)
+			}
+		}
+		indexed := map[string]string{} // id -> audience indexed
+		for round := 0; len(private) > 0 && round < 4; round++ {
 			stored, err := st.GetArticles(ctx, private)
 			if err != nil {
 				log.Error("archive: reading stored articles to index failed; run 'digestbot lookup --rebuild'", "articles", len(private), "err", err)
+				return
 			}
+			var add []*digestbot.Article
+			private = private[:0]
 			for _, a := range stored {
-				if a != nil {
-					changed = append(changed, a)
+				if a == nil {
+					continue
 				}
+				aud := strings.Join(a.Guilds, " ")
+				if prev, ok := indexed[a.ID]; ok && prev == aud {
+					continue // the index already holds what the store holds
+				}
+				indexed[a.ID] = aud
+				add = append(add, a)
+				private = append(private, a.ID) // read once more after indexing
 			}
-		}
-		if len(changed) == 0 {
-			return
-		}
-		if err := idx.Add(ctx, changed); err != nil {
-			log.Error("archive: indexing failed; run 'digestbot lookup --rebuild'", "articles", len(changed), "err", err)
+			if len(add) == 0 {
+				return
+			}
+			if err := idx.Add(ctx, add); err != nil {
+				log.Error("archive: indexing failed; run 'digestbot lookup --rebuild'", "articles", len(add), "err", err)
+				return
+			}
 		}
 	}
 }

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	digestbot "github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/archive"
 	botcommands "github.com/digestbot/digestbot/commands"
 	"github.com/digestbot/digestbot/config"
+	"github.com/digestbot/digestbot/store"
 	"github.com/digestbot/digestbot/store/storetest"
 )
 
@@ -106,5 +108,63 @@ func TestServersSeeOnlyTheirOwnFeedsArticles(t *testing.T) {
 	}
 	if p, _ := st.Pending(ctx, "300", "7300"); len(p) != 0 {
 		t.Errorf("server 300 was queued another server's private article: %+v", p)
+	}
+}
+
+// slowReader hands out, once, what the store held before: as if another
+// replica's put and indexing ran between this hook's read and its write.
+type slowReader struct {
+	st      *store.Store
+	stale   []*digestbot.Article
+	between func()
+}
+
+func (r *slowReader) GetArticles(ctx context.Context, ids []string) ([]*digestbot.Article, error) {
+	if r.stale != nil {
+		stale := r.stale
+		r.stale = nil
+		r.between()
+		return stale, nil
+	}
+	return r.st.GetArticles(ctx, ids)
+}
+
+// TestIndexingRaceKeepsTheWiderAudience: two servers' feeds carry one
+// story and are stored at once; whichever indexing finishes last, the
+// lookup index ends with both servers.
+func TestIndexingRaceKeepsTheWiderAudience(t *testing.T) {
+	st := storetest.OpenEmbedded(t)
+	ctx := context.Background()
+	idx := newArchive(st)
+	log := newLogger(&bytes.Buffer{})
+	story := func(guild string) *digestbot.Article {
+		return &digestbot.Article{ID: "keeper", Title: "The last lighthouse keeper retires", URL: "https://example.org/keeper",
+			Source: "Harbour Herald", Text: "The light is automated.", Guilds: []string{guild}}
+	}
+	put := func(a *digestbot.Article) []digestbot.PutOutcome {
+		outs, err := st.PutArticles(ctx, []*digestbot.Article{a})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return outs
+	}
+	first := story("100")
+	outs := put(first)
+	staleRead, _ := st.GetArticles(ctx, []string{"keeper"}) // audience {100}
+	r := &slowReader{st: st, stale: staleRead, between: func() {
+		// Meanwhile server 200's feed brings the same story, and its
+		// indexing (on another replica) completes first.
+		second := story("200")
+		archiveHook(idx, st, log)(ctx, []*digestbot.Article{second}, put(second))
+	}}
+	archiveHook(idx, r, log)(ctx, []*digestbot.Article{first}, outs)
+	for _, g := range []string{"100", "200"} {
+		page, err := idx.Search(ctx, archive.Request{Query: "lighthouse", Guild: g})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if page.Total != 1 {
+			t.Errorf("server %s finds %d articles, want the story its feed carries", g, page.Total)
+		}
 	}
 }
