@@ -214,7 +214,7 @@ func (b *Bot) Open(ctx context.Context) error {
 			if code == digestbot.EFORBIDDEN {
 				return digestbot.WrapError(code, err, "Discord refused the bot token (DISCORD_TOKEN)")
 			}
-			return digestbot.WrapError(digestbot.EUNAVAILABLE, err, "cannot connect to the Discord gateway")
+			return digestbot.Errorf(digestbot.EUNAVAILABLE, "cannot connect to the Discord gateway through %s: %v", b.apiBase(), err)
 		}
 	case <-ctx.Done():
 		// discordgo's Open cannot be canceled; close whatever it opens.
@@ -223,7 +223,7 @@ func (b *Bot) Open(ctx context.Context) error {
 				_ = b.s.Close()
 			}
 		}()
-		return digestbot.WrapError(digestbot.EUNAVAILABLE, ctx.Err(), "connecting to the Discord gateway took too long")
+		return digestbot.WrapError(digestbot.EUNAVAILABLE, ctx.Err(), "connecting to the Discord gateway through %s took too long", b.apiBase())
 	}
 
 	appID := b.readyAppID()
@@ -349,4 +349,12 @@ func (b *Bot) rateLimited(route string) {
 	if b.opts.OnRateLimited != nil {
 		b.opts.OnRateLimited(route)
 	}
+}
+
+// apiBase names where the bot reaches Discord, for messages.
+func (b *Bot) apiBase() string {
+	if b.opts.APIBaseURL != "" {
+		return b.opts.APIBaseURL
+	}
+	return "https://discord.com"
 }

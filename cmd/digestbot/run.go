@@ -3,11 +3,10 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
+	"net/http"
+	"sync/atomic"
 	"time"
-
-	"github.com/digestbot/digestbot/schedule"
 
 	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/bot"
@@ -16,6 +15,7 @@ import (
 	"github.com/digestbot/digestbot/httpapi"
 	"github.com/digestbot/digestbot/ingest"
 	"github.com/digestbot/digestbot/metrics"
+	"github.com/digestbot/digestbot/schedule"
 	"github.com/digestbot/digestbot/store"
 )
 
@@ -48,6 +48,45 @@ func runBot(ctx context.Context, e *env, args []string) error {
 	routeLibraryLogs(log)
 	log.Info("digestbot starting", "version", Version, "shard", cfg.ShardID, "shards", cfg.ShardCount)
 
+	// The HTTP endpoint comes first, so that /healthz answers and /readyz
+	// can say what the bot is waiting for (Redis, the gateway) while it
+	// starts; the parts that need the store are filled in once it is open.
+	m := metrics.New()
+	var (
+		ready   atomic.Pointer[store.Store]
+		gateway atomic.Pointer[bot.Bot]
+		push    lazyHandler
+	)
+	var srv *httpapi.Server
+	if cfg.HTTPAddr != "" {
+		srv, err = httpapi.Start(httpapi.Options{
+			Addr:    cfg.HTTPAddr,
+			Metrics: m.Handler(),
+			Push:    &push,
+			Ready: []httpapi.Check{
+				{Name: "redis", Test: func(ctx context.Context) error {
+					st := ready.Load()
+					if st == nil {
+						return errors.New("connecting (retrying with backoff)")
+					}
+					return st.Ping(ctx)
+				}},
+				{Name: "gateway", Test: func(context.Context) error {
+					if b := gateway.Load(); b == nil || !b.Connected() {
+						return errors.New("not connected")
+					}
+					return nil
+				}},
+			},
+			Logger: log,
+		})
+		if err != nil {
+			return digestbot.Errorf(digestbot.EINVALID, "DIGESTBOT_HTTP_ADDR=%s: %v", cfg.HTTPAddr, err)
+		}
+		log.Info("http endpoint listening", "addr", srv.Addr())
+		defer srv.Shutdown(context.Background())
+	}
+
 	// Store: an unreachable Redis is retried with backoff until it answers or we are stopped.
 	var st *store.Store
 	opts := store.Options{URL: cfg.RedisURL, Prefix: cfg.KeyPrefix, Retention: cfg.Retention, Logger: log}
@@ -61,8 +100,8 @@ func runBot(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer st.Close()
+	ready.Store(st)
 
-	m := metrics.New()
 	c := newCore(cfg, st, log, time.Now)
 	onStored := func(ctx context.Context, arts []*digestbot.Article, outcomes []digestbot.PutOutcome) {
 		for _, o := range outcomes {
@@ -137,11 +176,6 @@ func runBot(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	c.service.ResumeFeed = poller.Resume
-	pollDone := make(chan struct{})
-	go func() {
-		defer close(pollDone)
-		c.jobLease("poller").Run(jobsCtx, func(ctx context.Context) { poller.Run(ctx) })
-	}()
 	if _, err := jobs.AddFunc(cfg.Schedule.MatchEvery, func() {
 		stats, ran, err := c.match(jobsCtx, 0, false)
 		if err != nil {
@@ -158,37 +192,24 @@ func runBot(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
-	var srv *httpapi.Server
-	if cfg.HTTPAddr != "" {
-		srv, err = httpapi.Start(httpapi.Options{
-			Addr:    cfg.HTTPAddr,
-			Metrics: m.Handler(),
-			Push:    ingest.PushHandler(ingest.PushOptions{Token: cfg.IngestToken, Articles: st, OnStored: onStored, Logger: log}),
-			Ready: []httpapi.Check{
-				{Name: "redis", Test: st.Ping},
-				{Name: "gateway", Test: func(context.Context) error {
-					if !b.Connected() {
-						return errors.New("not connected")
-					}
-					return nil
-				}},
-			},
-			Logger: log,
-		})
-		if err != nil {
-			return digestbot.Errorf(digestbot.EINVALID, "DIGESTBOT_HTTP_ADDR=%s: %v", cfg.HTTPAddr, err)
-		}
-		log.Info("http endpoint listening", "addr", srv.Addr())
-	}
+	push.Set(ingest.PushHandler(ingest.PushOptions{Token: cfg.IngestToken, Articles: st, OnStored: onStored, Logger: log}))
+	gateway.Store(b)
 
-	if err := b.Open(ctx); err != nil {
-		return fmt.Errorf("connect to discord: %w", err)
+	if err := openGateway(ctx, b, log); err != nil {
+		return err
 	}
 	if err := sched.Start(jobsCtx); err != nil {
 		b.Close()
 		return err
 	}
 	jobs.Start()
+	// Polling starts last: a start that fails above leaves nothing running
+	// that would still write to the store as it closes.
+	pollDone := make(chan struct{})
+	go func() {
+		defer close(pollDone)
+		c.jobLease("poller").Run(jobsCtx, func(ctx context.Context) { poller.Run(ctx) })
+	}()
 	log.Info("digestbot running")
 
 	<-ctx.Done()
@@ -257,4 +278,45 @@ func deleteLeftGuilds(ctx context.Context, st *store.Store, grace time.Duration,
 		}
 		log.Info("deleted the data of a guild the bot left", "guild", g, "grace", grace)
 	}
+}
+
+// openGateway connects to Discord, retrying with backoff while the gateway
+// cannot be reached (a network or Discord outage at start), the way the
+// store is retried; a refused token or missing access ends the start at
+// once, since waiting cannot fix it.
+func openGateway(ctx context.Context, b *bot.Bot, log *slog.Logger) error {
+	wait := time.Second
+	for {
+		err := b.Open(ctx)
+		if err == nil {
+			return nil
+		}
+		if digestbot.ErrorCode(err) != digestbot.EUNAVAILABLE || ctx.Err() != nil {
+			return err
+		}
+		log.Warn("cannot reach Discord yet; retrying", "in", wait, "err", err)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 30*time.Second)
+	}
+}
+
+// lazyHandler answers 503 until Set gives it the handler to serve: the
+// push API needs the store, which may still be connecting.
+type lazyHandler struct{ h atomic.Pointer[http.Handler] }
+
+func (l *lazyHandler) Set(h http.Handler) { l.h.Store(&h) }
+
+func (l *lazyHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h := l.h.Load(); h != nil {
+		(*h).ServeHTTP(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", "5")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = w.Write([]byte(`{"error":"starting: the store is not connected yet; try again shortly"}` + "\n"))
 }

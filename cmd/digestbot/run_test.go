@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -163,4 +166,106 @@ func stories(n int) string {
 		return "1 story"
 	}
 	return fmt.Sprintf("%d stories", n)
+}
+
+// closedPort returns a loopback address nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// TestRunShowsWhatItWaitsFor: while Redis or the Discord gateway cannot be
+// reached at start, the bot keeps retrying, /healthz answers, /readyz says
+// which part it waits for, the push API says it is starting, and a stop
+// ends it promptly.
+func TestRunShowsWhatItWaitsFor(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		redis     bool // an unreachable Redis (else the embedded store)
+		wantReady map[string]string
+		wantLog   string
+	}{
+		{"redis unreachable", true, map[string]string{"redis": "connecting"}, "retrying"},
+		{"gateway unreachable", false, map[string]string{"gateway": "not connected"}, "cannot reach Discord yet"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			envv := map[string]string{
+				"DISCORD_TOKEN":             "test-token",
+				"DIGESTBOT_DISCORD_API_URL": "http://" + closedPort(t),
+				"DIGESTBOT_HTTP_ADDR":       "127.0.0.1:0",
+			}
+			if tc.redis {
+				envv["DIGESTBOT_REDIS_URL"] = "redis://" + closedPort(t)
+			}
+			logs := &syncBuffer{}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				done <- run(ctx, []string{"run"}, &env{getenv: func(k string) string { return envv[k] }, stdin: strings.NewReader(""), stdout: logs, stderr: logs})
+			}()
+			defer func() {
+				cancel()
+				select {
+				case <-done:
+				case <-time.After(15 * time.Second):
+					t.Error("run did not stop within 15 s")
+				}
+				if t.Failed() {
+					t.Logf("bot log:\n%s", logs.String())
+				}
+			}()
+			var addr string
+			waitUntil(t, "the http endpoint listens and the bot says it retries", func() bool {
+				if m := regexp.MustCompile(`http endpoint listening" addr=(\S+)`).FindStringSubmatch(logs.String()); m != nil {
+					addr = m[1]
+				}
+				return addr != "" && strings.Contains(logs.String(), tc.wantLog)
+			})
+			if resp, err := http.Get("http://" + addr + "/healthz"); err != nil || resp.StatusCode != http.StatusOK {
+				t.Fatalf("/healthz while starting: %v %v", resp, err)
+			}
+			resp, err := http.Get("http://" + addr + "/readyz")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var body map[string]any
+			json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusServiceUnavailable {
+				t.Errorf("/readyz while waiting = %d, want 503", resp.StatusCode)
+			}
+			for part, want := range tc.wantReady {
+				if got := fmt.Sprint(body); !strings.Contains(got, part) || !strings.Contains(got, want) {
+					t.Errorf("/readyz = %v, want %s: %s", body, part, want)
+				}
+			}
+			if tc.redis {
+				resp, err := http.Post("http://"+addr+"/v1/articles", "application/json", strings.NewReader("[]"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusServiceUnavailable {
+					t.Errorf("push while the store connects = %d, want 503", resp.StatusCode)
+				}
+			}
+		})
+	}
+}
+
+// waitUntil polls cond for up to 20 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for end := time.Now().Add(20 * time.Second); time.Now().Before(end); time.Sleep(20 * time.Millisecond) {
+		if cond() {
+			return
+		}
+	}
+	t.Fatalf("timed out waiting until %s", what)
 }
