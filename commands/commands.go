@@ -60,7 +60,8 @@ func Definitions() []Definition {
 		}},
 		{Name: "subscriptions", Description: "List a channel's subscriptions and schedule", Options: []Option{ch}},
 		{Name: "schedule", Description: "Set when a channel gets its digest", Manage: true, Options: []Option{
-			{Name: "when", Description: "hourly, daily 08:00, weekly mon 08:00, or a cron expression", Type: String, Required: true},
+			// Not required: timezone alone changes the zone and keeps the schedule.
+			{Name: "when", Description: "hourly, daily 08:00, weekly mon 08:00, or a cron expression (default: the current one)", Type: String},
 			{Name: "timezone", Description: "IANA time zone, e.g. Europe/Paris", Type: String, Autocomplete: true},
 			ch,
 		}},

@@ -208,6 +208,33 @@ func (s *Service) channel(ctx context.Context, req *Request) (digestbot.ChannelR
 // topic returns the topic a guild sees under name: its own, else the operator's.
 func (s *Service) topic(ctx context.Context, guildID, name string) (*digestbot.Topic, error) {
 	name = digestbot.NormalizeTopicName(name)
+	own, err := s.ownTopic(ctx, guildID, name)
+	if err != nil {
+		return nil, err
+	}
+	if own != nil {
+		return own, nil
+	}
+	if t := s.operatorTopic(name); t != nil {
+		return t, nil
+	}
+	return nil, digestbot.Errorf(digestbot.ENOTFOUND, "there is no topic %q; /topics list shows them", name)
+}
+
+// operatorTopic returns the operator topic called name, or nil.
+func (s *Service) operatorTopic(name string) *digestbot.Topic {
+	name = digestbot.NormalizeTopicName(name)
+	for _, t := range s.GlobalTopics {
+		if digestbot.NormalizeTopicName(t.Name) == name {
+			return t
+		}
+	}
+	return nil
+}
+
+// ownTopic returns the server's own topic called name, or nil.
+func (s *Service) ownTopic(ctx context.Context, guildID, name string) (*digestbot.Topic, error) {
+	name = digestbot.NormalizeTopicName(name)
 	own, err := s.Store.Topics(ctx, guildID)
 	if err != nil {
 		return nil, err
@@ -217,12 +244,26 @@ func (s *Service) topic(ctx context.Context, guildID, name string) (*digestbot.T
 			return t, nil
 		}
 	}
-	for _, t := range s.GlobalTopics {
-		if t.Name == name {
-			return t, nil
-		}
+	return nil, nil
+}
+
+// limitError rewords a store's ELIMIT error with the configured limit, so
+// the reply counts right ("the limit of 1 subscription"); other errors
+// pass unchanged.
+func limitError(err error, limit int, one, many, fix string) error {
+	if digestbot.ErrorCode(err) != digestbot.ELIMIT {
+		return err
 	}
-	return nil, digestbot.Errorf(digestbot.ENOTFOUND, "there is no topic %q; /topics list shows them", name)
+	return digestbot.WrapError(digestbot.ELIMIT, err, "this server has reached its limit of %s; %s", count(limit, one, many), fix)
+}
+
+// matchCount says how many of the recent articles match: "none match",
+// "1 matches", "4 match".
+func matchCount(n int) string {
+	if n == 0 {
+		return "none match"
+	}
+	return fmt.Sprintf("%d %s", n, plural(n, "matches", "match"))
 }
 
 // resolve parses a query and expands its topic references for this guild.
@@ -304,6 +345,7 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 	}
 	// Validate the schedule before storing anything, so a bad one changes nothing.
 	var newSched *digestbot.ChannelSchedule
+	var parsedSched *schedule.Schedule
 	if spec := strings.TrimSpace(req.Options["schedule"]); spec != "" {
 		cur, _ := s.Store.Schedule(ctx, ref.GuildID, ref.ChannelID)
 		tz := s.Config.Schedule.TimeZone
@@ -315,11 +357,12 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 			return nil, err
 		}
 		newSched = &digestbot.ChannelSchedule{GuildID: ref.GuildID, ChannelID: ref.ChannelID, Spec: sc.Spec(), TimeZone: sc.TimeZone(), UpdatedAt: s.now().UTC()}
+		parsedSched = sc
 	}
 	sub.ID = digestbot.SubscriptionID(sub.GuildID, sub.ChannelID, sub.Query, sub.Topic)
 	created, err := s.Store.AddSubscription(ctx, sub, s.Config.Limits.SubscriptionsPerGuild)
 	if err != nil {
-		return nil, err
+		return nil, limitError(err, s.Config.Limits.SubscriptionsPerGuild, "subscription", "subscriptions", "remove one with /unsubscribe first")
 	}
 	if newSched != nil {
 		if err := s.Store.SetSchedule(ctx, newSched); err != nil {
@@ -340,9 +383,14 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 	if sub.Topic != "" {
 		fmt.Fprintf(&b, "Topic query: `%s`\n", q.String())
 	}
+	if parsedSched != nil {
+		// A schedule belongs to the channel, not to one subscription: say
+		// so, as the option sits next to the query and reads otherwise.
+		fmt.Fprintf(&b, "%s\n", channelScheduleLine(ref, parsedSched))
+	}
 	n, examples, err := s.recentMatches(ctx, ref.GuildID, q, 7*24*time.Hour, 3)
 	if err == nil {
-		fmt.Fprintf(&b, "Of the articles the bot received in the last 7 days, %d match", n)
+		fmt.Fprintf(&b, "Of the articles the bot received in the last 7 days, %s", matchCount(n))
 		if bf := s.Config.Backfill; bf > 0 {
 			fmt.Fprintf(&b, " (the next digest also brings those of the last %s).", strings.TrimSuffix(bf.String(), "0m0s"))
 		} else {
@@ -444,7 +492,7 @@ func (s *Service) listSubscriptions(ctx context.Context, req *Request) (*Respons
 	if len(subs) == 0 {
 		fmt.Fprintf(&b, "<#%s> has no subscriptions. Add one with /subscribe query:…\n", ref.ChannelID)
 	} else {
-		fmt.Fprintf(&b, "<#%s> — %d subscription%s:\n", ref.ChannelID, len(subs), plural(len(subs)))
+		fmt.Fprintf(&b, "<#%s> — %s:\n", ref.ChannelID, count(len(subs), "subscription", "subscriptions"))
 		for _, sub := range subs {
 			fmt.Fprintf(&b, "• `%s` (id %s, since %s)\n", sub.Label(), sub.ID, sub.CreatedAt.Format("2006-01-02"))
 		}
@@ -471,7 +519,20 @@ func (s *Service) setSchedule(ctx context.Context, req *Request) (*Response, err
 	if err != nil {
 		return nil, err
 	}
+	when := strings.TrimSpace(req.Options["when"])
 	tz := strings.TrimSpace(req.Options["timezone"])
+	if when == "" && tz == "" {
+		return nil, digestbot.Errorf(digestbot.EINVALID, "/schedule needs when, timezone or both, e.g. /schedule when:daily 08:00 timezone:Europe/Paris")
+	}
+	if when == "" {
+		// Only the zone changes: keep what the channel gets now (its own
+		// schedule, else the server's or the configured default).
+		cur, _, err := s.effectiveSchedule(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		when = cur.Spec()
+	}
 	if tz == "" {
 		if cur, err := s.Store.Schedule(ctx, ref.GuildID, ref.ChannelID); err == nil && cur != nil && cur.TimeZone != "" {
 			tz = cur.TimeZone
@@ -479,7 +540,7 @@ func (s *Service) setSchedule(ctx context.Context, req *Request) (*Response, err
 			tz = s.Config.Schedule.TimeZone
 		}
 	}
-	sc, err := schedule.Parse(req.Options["when"], tz, s.Config.Schedule.MinInterval)
+	sc, err := schedule.Parse(when, tz, s.Config.Schedule.MinInterval)
 	if err != nil {
 		return nil, err
 	}
@@ -488,7 +549,14 @@ func (s *Service) setSchedule(ctx context.Context, req *Request) (*Response, err
 		return nil, err
 	}
 	s.scheduleChanged(ctx, ref)
-	return &Response{Content: fmt.Sprintf("<#%s> now gets its digest %s. Next: %s.", ref.ChannelID, sc, discordTime(sc.Next(s.now())))}, nil
+	return &Response{Content: fmt.Sprintf("%s Next: %s.", channelScheduleLine(ref, sc), discordTime(sc.Next(s.now())))}, nil
+}
+
+// channelScheduleLine tells that a schedule was set for a whole channel:
+// /subscribe schedule:… and /schedule both change it for every
+// subscription the channel has, not for one.
+func channelScheduleLine(ref digestbot.ChannelRef, sc *schedule.Schedule) string {
+	return fmt.Sprintf("<#%s> now gets its digest %s; this applies to every subscription of the channel.", ref.ChannelID, sc)
 }
 
 // resume lifts a delivery pause; a manager acting on the channel is the
@@ -596,7 +664,7 @@ func (s *Service) lookupPage(ctx context.Context, guildID string, q LookupQuery)
 		r.Content = fmt.Sprintf("No article matches `%s`.", q.Query)
 		return r, nil
 	}
-	r.Content = fmt.Sprintf("%d article%s match `%s`:", page.Total, plural(page.Total), q.Query)
+	r.Content = fmt.Sprintf("%s %s `%s`:", count(page.Total, "article", "articles"), plural(page.Total, "matches", "match"), q.Query)
 	r.Embeds = resultEmbeds(page.Results)
 	id, err := s.remember(ctx, guildID, &lookupState{Query: q, Shown: page})
 	if err != nil {
@@ -687,7 +755,7 @@ func (s *Service) feedsAdd(ctx context.Context, req *Request) (*Response, error)
 	}
 	created, err := s.Store.AddFeed(ctx, f, s.Config.Limits.FeedsPerGuild)
 	if err != nil {
-		return nil, err
+		return nil, limitError(err, s.Config.Limits.FeedsPerGuild, "feed", "feeds", "remove one with /feeds remove first")
 	}
 	// The fetch above just worked: a feed paused by earlier failures is polled again.
 	if s.ResumeFeed != nil {
@@ -700,7 +768,7 @@ func (s *Service) feedsAdd(ctx context.Context, req *Request) (*Response, error)
 	}
 	msg := fmt.Sprintf("Added the feed %s; it is polled every %s.", url, s.Config.Polling.Interval)
 	if n >= 0 {
-		msg += fmt.Sprintf(" It holds %d article%s now.", n, plural(n))
+		msg += fmt.Sprintf(" It holds %s now.", count(n, "article", "articles"))
 	}
 	return &Response{Content: msg}, nil
 }
@@ -746,7 +814,7 @@ func (s *Service) feedsList(ctx context.Context, req *Request) (*Response, error
 			case h.PausedReason != "":
 				status = "⏸ paused: " + h.PausedReason
 			case h.Failures > 0:
-				status = fmt.Sprintf("⚠ %d failure%s in a row, last: %s", h.Failures, plural(h.Failures), h.LastError)
+				status = fmt.Sprintf("⚠ %s in a row, last: %s", count(h.Failures, "failure", "failures"), h.LastError)
 			case !h.LastSuccess.IsZero():
 				status = "ok, last fetched " + discordTime(h.LastSuccess)
 			}
@@ -802,18 +870,43 @@ func (s *Service) topicsCreate(ctx context.Context, req *Request) (*Response, er
 			return nil, digestbot.Errorf(digestbot.EINVALID, "topic %s cannot refer to itself", name)
 		}
 	}
+	// A server topic of an operator topic's name would take its place for
+	// this server: every topic:NAME subscription would silently follow the
+	// new query and the operator's would vanish from /topics list. A topic
+	// the server already has under that name (made before this check) stays
+	// its own to change.
+	if s.operatorTopic(name) != nil {
+		own, err := s.ownTopic(ctx, req.GuildID, name)
+		if err != nil {
+			return nil, err
+		}
+		if own == nil {
+			return nil, digestbot.Errorf(digestbot.ECONFLICT, "%s is one of the bot's own topics; choose another name", name)
+		}
+	}
 	if _, err := s.resolve(ctx, req.GuildID, q.String()); err != nil {
 		return nil, err
 	}
 	t := &digestbot.Topic{GuildID: req.GuildID, Name: name, Query: q.String(), CreatedBy: req.UserID, UpdatedAt: s.now().UTC()}
 	if err := s.Store.PutTopic(ctx, t, s.Config.Limits.TopicsPerGuild); err != nil {
-		return nil, err
+		return nil, limitError(err, s.Config.Limits.TopicsPerGuild, "topic", "topics", "delete one first")
 	}
 	return &Response{Content: fmt.Sprintf("Topic **%s** is `%s`. Subscriptions to it follow this query from now on.", name, t.Query)}, nil
 }
 
 func (s *Service) topicsDelete(ctx context.Context, req *Request) (*Response, error) {
 	name := digestbot.NormalizeTopicName(req.Options["name"])
+	// Checked first: the subscriptions that use an operator topic are no
+	// reason to give, as deleting it is not the server's to do anyway.
+	if s.operatorTopic(name) != nil {
+		own, err := s.ownTopic(ctx, req.GuildID, name)
+		if err != nil {
+			return nil, err
+		}
+		if own == nil {
+			return nil, digestbot.Errorf(digestbot.EFORBIDDEN, "%s is one of the bot's own topics; only the operator can change it", name)
+		}
+	}
 	subs, err := s.Store.Subscriptions(ctx, req.GuildID, "")
 	if err != nil {
 		return nil, err
@@ -825,7 +918,7 @@ func (s *Service) topicsDelete(ctx context.Context, req *Request) (*Response, er
 		}
 	}
 	if users > 0 {
-		return nil, digestbot.Errorf(digestbot.ECONFLICT, "topic %s is used by %d subscription%s; unsubscribe them first", name, users, plural(users))
+		return nil, digestbot.Errorf(digestbot.ECONFLICT, "topic %s is used by %s; unsubscribe %s first", name, count(users, "subscription", "subscriptions"), plural(users, "it", "them"))
 	}
 	topics, err := s.Store.Topics(ctx, req.GuildID)
 	if err != nil {
@@ -914,19 +1007,22 @@ func (s *Service) Autocomplete(ctx context.Context, req *Request) ([]Choice, err
 	return out, nil
 }
 
-func plural(n int) string {
+// plural picks the word that agrees with a count of n: one for 1, many
+// for 0 and more ("0 articles match", "1 article matches"). Every count in
+// a reply goes through it (or count), so none reads "1 articles".
+func plural(n int, one, many string) string {
 	if n == 1 {
-		return ""
+		return one
 	}
-	return "s"
+	return many
 }
 
-func stories(n int) string {
-	if n == 1 {
-		return "1 story"
-	}
-	return fmt.Sprintf("%d stories", n)
+// count writes n with the agreeing noun: "1 story", "3 stories".
+func count(n int, one, many string) string {
+	return fmt.Sprintf("%d %s", n, plural(n, one, many))
 }
+
+func stories(n int) string { return count(n, "story", "stories") }
 
 func clip(s string, n int) string {
 	r := []rune(s)

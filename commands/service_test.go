@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -62,7 +63,7 @@ func TestSubscribeReportsQueryMatchesAndNextDigest(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp := mustHandle(t, s, req("subscribe", "query", "confucius   institute"))
-	for _, want := range []string{"Subscribed <#200> to `confucius institute`", "in the last 7 days, 1 match", "https://example.org/a1", "Next digest: <t:"} {
+	for _, want := range []string{"Subscribed <#200> to `confucius institute`", "in the last 7 days, 1 matches", "https://example.org/a1", "Next digest: <t:"} {
 		if !strings.Contains(resp.Content, want) {
 			t.Errorf("reply lacks %q:\n%s", want, resp.Content)
 		}
@@ -97,7 +98,10 @@ func TestCommandsRefuseBadInputAndChangeNothing(t *testing.T) {
 		{"unknown zone", req("schedule", "when", "hourly", "timezone", "Mars/Olympus"), digestbot.EINVALID, "Mars/Olympus"},
 		{"foreign channel", req("subscribe", "query", "drones", "channel", "999"), digestbot.ENOTFOUND, "not a channel of this server"},
 		{"unknown option", req("subscribe", "query", "drones", "colour", "red"), digestbot.EINVALID, "no option"},
-		{"missing required", req("schedule"), digestbot.EINVALID, "needs the option when"},
+		{"missing required", req("lookup"), digestbot.EINVALID, "needs the option query"},
+		{"schedule without when or timezone", req("schedule"), digestbot.EINVALID, "needs when, timezone or both"},
+		{"unknown zone alone", req("schedule", "timezone", "Mars/Olympus"), digestbot.EINVALID, "Mars/Olympus"},
+		{"operator topic name", req("topics create", "name", "Surveillance", "query", "BMW"), digestbot.ECONFLICT, "surveillance is one of the bot's own topics; choose another name"},
 		{"bad since", req("lookup", "query", "x", "since", "yesterday"), digestbot.EINVALID, "since"},
 	}
 	for _, tt := range tests {
@@ -310,4 +314,178 @@ func TestTopicDeleteRefusesWhileReferenced(t *testing.T) {
 	if _, err := s.Handle(context.Background(), req("topics delete", "name", "t2")); digestbot.ErrorCode(err) != digestbot.ECONFLICT {
 		t.Errorf("deleting a topic a subscription's query uses: %v, want conflict", err)
 	}
+}
+
+func TestTopicsLeaveOperatorTopicsAlone(t *testing.T) {
+	s := newService(t)
+	ctx := context.Background()
+	mustHandle(t, s, req("subscribe", "topic", "surveillance"))
+
+	_, err := s.Handle(ctx, req("topics create", "name", "surveillance", "query", "BMW"))
+	if digestbot.ErrorCode(err) != digestbot.ECONFLICT || digestbot.ErrorMessage(err) != "surveillance is one of the bot's own topics; choose another name" {
+		t.Errorf("/topics create of an operator topic's name: %v", err)
+	}
+	_, err = s.Handle(ctx, req("topics delete", "name", "surveillance"))
+	if digestbot.ErrorCode(err) != digestbot.EFORBIDDEN || digestbot.ErrorMessage(err) != "surveillance is one of the bot's own topics; only the operator can change it" {
+		t.Errorf("/topics delete of an operator topic: %v", err)
+	}
+	if own, _ := s.Store.Topics(ctx, "100"); len(own) != 0 {
+		t.Errorf("the server got topics %+v", own)
+	}
+	list := mustHandle(t, s, req("topics list"))
+	if !strings.Contains(list.Content, "**surveillance** — `\"facial recognition\" OR surveillance` (operator)") || strings.Contains(list.Content, "BMW") {
+		t.Errorf("/topics list no longer shows the operator topic as it is:\n%s", list.Content)
+	}
+	subs := mustHandle(t, s, req("subscribe", "topic", "surveillance"))
+	if !strings.Contains(subs.Content, "Topic query: `\"facial recognition\" OR surveillance`") {
+		t.Errorf("topic:surveillance no longer follows the operator's query:\n%s", subs.Content)
+	}
+
+	// A server that got a topic of that name before the check keeps it
+	// its own: it may change and delete it (which brings back the operator's).
+	legacy := newService(t)
+	if err := legacy.Store.PutTopic(ctx, &digestbot.Topic{GuildID: "100", Name: "surveillance", Query: "BMW"}, 10); err != nil {
+		t.Fatal(err)
+	}
+	mustHandle(t, legacy, req("topics create", "name", "surveillance", "query", "Audi"))
+	mustHandle(t, legacy, req("topics delete", "name", "surveillance"))
+	if own, _ := legacy.Store.Topics(ctx, "100"); len(own) != 0 {
+		t.Errorf("the server's own surveillance topic was not deleted: %+v", own)
+	}
+}
+
+func TestScheduleRepliesSayTheChannelChanges(t *testing.T) {
+	s := newService(t)
+	const whole = "this applies to every subscription of the channel"
+	mustHandle(t, s, req("subscribe", "query", "drones"))
+	sub := mustHandle(t, s, req("subscribe", "query", "ferries", "schedule", "hourly"))
+	if want := "<#200> now gets its digest hourly (UTC); " + whole + "."; !strings.Contains(sub.Content, want) {
+		t.Errorf("/subscribe schedule:hourly does not say it changes the channel's schedule (want %q):\n%s", want, sub.Content)
+	}
+	plain := mustHandle(t, s, req("subscribe", "query", "harbour"))
+	if strings.Contains(plain.Content, whole) {
+		t.Errorf("/subscribe without a schedule claims to change it:\n%s", plain.Content)
+	}
+	sched := mustHandle(t, s, req("schedule", "when", "daily 08:00"))
+	if want := "<#200> now gets its digest daily 08:00 (UTC); " + whole + ". Next: <t:"; !strings.HasPrefix(sched.Content, want) {
+		t.Errorf("/schedule reply = %q, want it to start %q", sched.Content, want)
+	}
+}
+
+func TestScheduleTimezoneAloneKeepsTheSchedule(t *testing.T) {
+	s := newService(t)
+	ctx := context.Background()
+	var changed int
+	s.ScheduleChanged = func(context.Context, digestbot.ChannelRef) { changed++ }
+	stamp := func(tm time.Time) string { return fmt.Sprintf("<t:%d:f>", tm.Unix()) }
+
+	// No schedule of its own: the channel keeps the configured default spec.
+	paris, _ := time.LoadLocation("Europe/Paris")
+	resp := mustHandle(t, s, req("schedule", "timezone", "Europe/Paris"))
+	def := s.Config.Schedule.Default
+	if want := "now gets its digest " + def + " (Europe/Paris)"; !strings.Contains(resp.Content, want) {
+		t.Errorf("/schedule timezone:Europe/Paris = %q, want %q", resp.Content, want)
+	}
+	if def == "daily 08:00" {
+		// 09:30 UTC is 10:30 in Paris: the next 08:00 there is tomorrow's.
+		if want := stamp(time.Date(2026, 3, 21, 8, 0, 0, 0, paris)); !strings.Contains(resp.Content, want) {
+			t.Errorf("/schedule timezone:Europe/Paris = %q, want next digest %s", resp.Content, want)
+		}
+	}
+	if sc, _ := s.Store.Schedule(ctx, "100", "200"); sc == nil || sc.Spec != def || sc.TimeZone != "Europe/Paris" {
+		t.Errorf("stored schedule %+v, want %q in Europe/Paris", sc, def)
+	}
+
+	// Its own schedule: the spec stays, the zone changes.
+	mustHandle(t, s, req("schedule", "when", "weekly mon 08:00"))
+	resp = mustHandle(t, s, req("schedule", "timezone", "Asia/Tokyo"))
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	if want := "now gets its digest weekly mon 08:00 (Asia/Tokyo)"; !strings.Contains(resp.Content, want) {
+		t.Errorf("/schedule timezone:Asia/Tokyo = %q, want %q", resp.Content, want)
+	}
+	if want := stamp(time.Date(2026, 3, 23, 8, 0, 0, 0, tokyo)); !strings.Contains(resp.Content, want) {
+		t.Errorf("/schedule timezone:Asia/Tokyo = %q, want next digest %s", resp.Content, want)
+	}
+	if sc, _ := s.Store.Schedule(ctx, "100", "200"); sc == nil || sc.Spec != "weekly mon 08:00" || sc.TimeZone != "Asia/Tokyo" {
+		t.Errorf("stored schedule %+v, want weekly mon 08:00 in Asia/Tokyo", sc)
+	}
+	if changed != 3 {
+		t.Errorf("the scheduler was told of %d changes, want 3", changed)
+	}
+}
+
+func TestRepliesCountRight(t *testing.T) {
+	ctx := context.Background()
+	t.Run("lookup", func(t *testing.T) {
+		for total, want := range map[int]string{1: "1 article matches `x`:", 2: "2 articles match `x`:"} {
+			s := newService(t)
+			s.Search = func(context.Context, LookupQuery) (*LookupPage, error) {
+				return &LookupPage{Total: total, Results: []LookupResult{{Title: "T", URL: "https://example.org/t", Source: "S"}}}, nil
+			}
+			if got := mustHandle(t, s, req("lookup", "query", "x")).Content; got != want {
+				t.Errorf("lookup of %d: %q, want %q", total, got, want)
+			}
+		}
+	})
+	t.Run("recent matches", func(t *testing.T) {
+		for n, want := range map[int]string{0: "in the last 7 days, none match", 1: "in the last 7 days, 1 matches", 2: "in the last 7 days, 2 match"} {
+			s := newService(t)
+			var arts []*digestbot.Article
+			for i := 0; i < n; i++ {
+				arts = append(arts, &digestbot.Article{ID: fmt.Sprintf("k%d", i), Title: "Kelp farm opens", URL: fmt.Sprintf("https://example.org/k%d", i), Source: "S", Ingested: testNow.Add(-time.Hour)})
+			}
+			if n > 0 {
+				if _, err := s.Store.PutArticles(ctx, arts); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := mustHandle(t, s, req("subscribe", "query", "kelp")).Content; !strings.Contains(got, want) {
+				t.Errorf("%d matching articles: %q lacks %q", n, got, want)
+			}
+		}
+	})
+	t.Run("limits of one", func(t *testing.T) {
+		s := newService(t)
+		s.Config.Limits.SubscriptionsPerGuild, s.Config.Limits.TopicsPerGuild, s.Config.Limits.FeedsPerGuild = 1, 1, 1
+		s.CheckFeed = func(context.Context, string) (int, error) { return 1, nil }
+		mustHandle(t, s, req("subscribe", "query", "drones"))
+		mustHandle(t, s, req("topics create", "name", "t1", "query", "port"))
+		feed := mustHandle(t, s, req("feeds add", "url", "https://example.org/a.xml"))
+		if !strings.Contains(feed.Content, "It holds 1 article now.") {
+			t.Errorf("/feeds add of a feed with one article: %q", feed.Content)
+		}
+		for _, tt := range []struct {
+			r    *Request
+			want string
+		}{
+			{req("subscribe", "query", "ferries"), "this server has reached its limit of 1 subscription; remove one with /unsubscribe first"},
+			{req("topics create", "name", "t2", "query", "ship"), "this server has reached its limit of 1 topic; delete one first"},
+			{req("feeds add", "url", "https://example.org/b.xml"), "this server has reached its limit of 1 feed; remove one with /feeds remove first"},
+		} {
+			_, err := s.Handle(ctx, tt.r)
+			if digestbot.ErrorCode(err) != digestbot.ELIMIT || digestbot.ErrorMessage(err) != tt.want {
+				t.Errorf("/%s over the limit: %v, want %q", tt.r.Name, err, tt.want)
+			}
+		}
+	})
+	t.Run("one of a kind", func(t *testing.T) {
+		s := newService(t)
+		mustHandle(t, s, req("topics create", "name", "t1", "query", "port"))
+		mustHandle(t, s, req("subscribe", "topic", "t1"))
+		if got := mustHandle(t, s, req("subscriptions")).Content; !strings.Contains(got, "<#200> — 1 subscription:") {
+			t.Errorf("/subscriptions with one: %q", got)
+		}
+		_, err := s.Handle(ctx, req("topics delete", "name", "t1"))
+		if want := "topic t1 is used by 1 subscription; unsubscribe it first"; digestbot.ErrorMessage(err) != want {
+			t.Errorf("/topics delete of a topic one subscription uses: %v, want %q", err, want)
+		}
+		if err := s.Store.SetFeedHealth(ctx, &digestbot.FeedHealth{URL: "https://example.org/f.xml", Failures: 1, LastError: "timeout"}); err != nil {
+			t.Fatal(err)
+		}
+		s.CheckFeed = func(context.Context, string) (int, error) { return 0, nil }
+		mustHandle(t, s, req("feeds add", "url", "https://example.org/f.xml"))
+		if got := mustHandle(t, s, req("feeds list")).Content; !strings.Contains(got, "⚠ 1 failure in a row, last: timeout") {
+			t.Errorf("/feeds list of a feed that failed once: %q", got)
+		}
+	})
 }

@@ -66,7 +66,8 @@ func startPrompt(e *env) (lineReader, io.Writer, func()) {
 // service the Discord bot uses, in the given server and channel. Commands
 // are read until EOF, /quit or ctx ends.
 func promptLoop(ctx context.Context, in lineReader, out io.Writer, svc *botcommands.Service, guildID, channelID string, channels map[string]string) error {
-	next := "" // custom id of the last "Next page" button
+	next := ""           // custom id of the last "Next page" button
+	afterLookup := false // the last reply was a page of a lookup
 	fmt.Fprintf(out, "Type slash commands as in Discord, e.g. /subscribe query:\"facial recognition\", /lookup query:port since:30d, /digest preview. /help lists them; /quit ends.\r\n")
 	for ctx.Err() == nil {
 		line, err := in.ReadLine()
@@ -86,13 +87,20 @@ func promptLoop(ctx context.Context, in lineReader, out io.Writer, svc *botcomma
 		if line == "/next" {
 			// The terminal's stand-in for the "Next page" button of the last lookup.
 			if next == "" {
-				fmt.Fprint(out, "✗ nothing to page through; run /lookup first\r\n")
+				// Right after a lookup, "run /lookup first" would read as if
+				// the lookup had not counted: it had, and showed all there is.
+				if afterLookup {
+					fmt.Fprint(out, "✗ that was the last page of the lookup\r\n")
+				} else {
+					fmt.Fprint(out, "✗ nothing to page through; run /lookup first\r\n")
+				}
 				continue
 			}
 			line = "/button " + next
 		}
 		resp := answer(ctx, out, svc, line, guildID, channelID, channels)
 		next = ""
+		afterLookup = resp != nil && isLookup(line)
 		if resp != nil {
 			for _, b := range resp.Buttons {
 				if strings.HasPrefix(b.CustomID, "lookup-next:") {
@@ -103,6 +111,15 @@ func promptLoop(ctx context.Context, in lineReader, out io.Writer, svc *botcomma
 		}
 	}
 	return nil
+}
+
+// isLookup reports whether a typed line runs a lookup or pages one.
+func isLookup(line string) bool {
+	if strings.HasPrefix(line, "/button lookup-next:") {
+		return true
+	}
+	req, err := botcommands.ParseLine(line)
+	return err == nil && req.Name == "lookup"
 }
 
 var (

@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
+	botcommands "github.com/digestbot/digestbot/commands"
 	"github.com/digestbot/digestbot/config"
 	"github.com/digestbot/digestbot/store/storetest"
 )
@@ -51,4 +53,63 @@ func TestPromptAnswersTypedCommands(t *testing.T) {
 	if strings.Contains(got, "posts news digests") {
 		t.Errorf("a command after /quit was answered:\n%s", got)
 	}
+}
+
+func TestPromptNextSaysWhenALookupHasNoMorePages(t *testing.T) {
+	cfg, err := config.Load(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCore(cfg, storetest.OpenEmbedded(t), newLogger(&bytes.Buffer{}), time.Now)
+	// "two pages" has a second page; anything else has one.
+	c.service.Search = func(_ context.Context, q botcommands.LookupQuery) (*botcommands.LookupPage, error) {
+		p := &botcommands.LookupPage{Total: 2, Results: []botcommands.LookupResult{{Title: "Page one", URL: "https://example.org/1", Source: "S"}}}
+		if q.Query == "two pages" && q.Cursor == "" {
+			p.Next = "p2"
+		} else if q.Cursor != "" {
+			p.Results[0].Title = "Page two"
+		}
+		return p, nil
+	}
+	steps := []struct{ line, want string }{
+		{"/next", "✗ nothing to page through; run /lookup first"},
+		{"/lookup query:two pages", "(type /next for the next page)"},
+		{"/next", "Page two"},
+		{"/next", "✗ that was the last page of the lookup"},
+		{"/next", "✗ that was the last page of the lookup"},
+		{"/lookup query:one page", "Page one"},
+		{"/next", "✗ that was the last page of the lookup"},
+		{"/subscriptions", "has no subscriptions"},
+		{"/next", "✗ nothing to page through; run /lookup first"},
+	}
+	in := &markedLines{out: &bytes.Buffer{}}
+	for _, st := range steps {
+		in.lines = append(in.lines, st.line)
+	}
+	if err := promptLoop(context.Background(), in, in.out, c.service, "demo-guild", "desk-id", map[string]string{"desk": "desk-id"}); err != nil {
+		t.Fatal(err)
+	}
+	in.marks = append(in.marks, in.out.Len())
+	for i, st := range steps {
+		// What the prompt printed between reading this line and the next.
+		if got := in.out.String()[in.marks[i]:in.marks[i+1]]; !strings.Contains(got, st.want) {
+			t.Errorf("step %d %s: printed %q, want %q", i+1, st.line, got, st.want)
+		}
+	}
+}
+
+// markedLines feeds lines to the prompt and notes how much it had printed
+// when each was read, so a test can tell which line printed what.
+type markedLines struct {
+	lines []string
+	out   *bytes.Buffer
+	marks []int
+}
+
+func (m *markedLines) ReadLine() (string, error) {
+	if len(m.marks) == len(m.lines) {
+		return "", io.EOF
+	}
+	m.marks = append(m.marks, m.out.Len())
+	return m.lines[len(m.marks)-1], nil
 }
