@@ -11,6 +11,7 @@ import (
 // and the messages it posted.
 //
 //	POST /_discordtest/interactions        {"command":"subscribe","options":{"query":"Confucius"},"permissions":16}
+//	                                       (?wait: answer with the bot's reply once it is there)
 //	GET  /_discordtest/interactions/{id}   the reply, 404 until there is one
 //	GET  /_discordtest/channels/{id}/messages
 //	GET  /_discordtest/state               ids of the app, guild and channel; registered commands
@@ -78,6 +79,14 @@ func (s *Server) controlInteraction(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	sent := s.SendInteraction(in)
+	if r.URL.Query().Has("wait") {
+		// Answer with what the user would see, so a walkthrough by hand
+		// reads the bot's reply from one curl.
+		rep := s.WaitReply(sent)
+		writeJSON(w, http.StatusOK, map[string]any{"id": sent.ID, "token": sent.Token,
+			"reply": map[string]any{"content": rep.Content, "embeds": rep.Embeds, "ephemeral": rep.Ephemeral(), "via": rep.Via}})
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]string{"id": sent.ID, "token": sent.Token})
 }
 

@@ -245,4 +245,17 @@ func TestControlAPIDrivesAStandaloneServer(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Errorf("reply lookup: status %d", resp.StatusCode)
 	}
+
+	// ?wait answers with the reply itself.
+	resp, err = http.Post(srv.URL()+"/_discordtest/interactions?wait", "application/json",
+		bytes.NewReader([]byte(`{"command":"subscribe","options":{"query":"Norway"}}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var waited struct{ Reply struct{ Content string } }
+	_ = json.NewDecoder(resp.Body).Decode(&waited)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || waited.Reply.Content != "got subscribe Norway" {
+		t.Errorf("?wait: status %d, reply %q", resp.StatusCode, waited.Reply.Content)
+	}
 }
