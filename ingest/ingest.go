@@ -9,13 +9,16 @@
 // the id is digestbot.ArticleID of the canonical URL (else the GUID, else
 // source and title), the summary is the extractive lead (package summarize),
 // and Published comes only from the feed or the newsletter's source date;
-// it stays zero when unknown and is never the ingest time.
+// it stays zero when unknown or untrusted (see checkPublished) and is never
+// the ingest time.
 package ingest
 
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -195,7 +198,7 @@ func DetectFormat(data []byte) string {
 func detect(data []byte, name string) (string, error) {
 	trimmed := bytes.TrimLeft(bytes.TrimPrefix(data, []byte("\ufeff")), " \t\r\n")
 	if len(trimmed) == 0 {
-		return "", digestbot.Errorf(digestbot.EINVALID, "%s: is empty", name)
+		return "", digestbot.Errorf(digestbot.EINVALID, "%s: the document is empty: no feed or newsletter in it", name)
 	}
 	switch trimmed[0] {
 	case '<':
@@ -206,20 +209,27 @@ func detect(data []byte, name string) (string, error) {
 		case "feed":
 			return FormatAtom, nil
 		case "html":
-			return "", digestbot.Errorf(digestbot.EINVALID, "%s:%d: is an HTML page, not a feed; give the feed's own URL (RSS, Atom or JSON Feed)", name, lineOf(data, trimmed))
+			return "", digestbot.Errorf(digestbot.EINVALID, "%s:%d: this is an HTML page, not a feed or newsletter; give the feed's own URL (RSS, Atom or JSON Feed)", name, lineOf(data, trimmed))
 		case "":
-			return "", digestbot.Errorf(digestbot.EINVALID, "%s:%d: starts like XML but has no readable root element", name, lineOf(data, trimmed))
+			return "", digestbot.Errorf(digestbot.EINVALID, "%s:%d: this starts like XML but has no readable root element", name, lineOf(data, trimmed))
 		default:
 			return "", digestbot.Errorf(digestbot.EINVALID, "%s:%d: XML root element <%s> is not a feed (want <rss>, <rdf:RDF> or <feed>)", name, lineOf(data, trimmed), root)
 		}
 	case '{':
 		return FormatJSON, nil
+	case '[':
+		// A JSON array is JSON, not a JSON Feed; the JSON Feed check says so
+		// (checkJSONFeed). Text that only opens with a bracket may still be
+		// a newsletter.
+		if json.Valid(data) {
+			return FormatJSON, nil
+		}
 	}
 	if hasSourceLine(data) {
 		return FormatNewsletter, nil
 	}
 	return "", digestbot.Errorf(digestbot.EINVALID,
-		"%s:%d: is neither a feed (RSS, Atom, JSON Feed) nor a text newsletter (no line starts with \"Source:\")", name, lineOf(data, trimmed))
+		"%s:%d: this is neither a feed (RSS, Atom, JSON Feed) nor a text newsletter (no line starts with \"Source:\")", name, lineOf(data, trimmed))
 }
 
 // lineOf returns the 1-based line at which rest (a suffix of data) starts.
@@ -339,10 +349,39 @@ func newArticle(r rawArticle, now time.Time) *digestbot.Article {
 		Language: r.language,
 		Feed:     r.feed,
 	}
-	if !r.published.IsZero() {
+	if !r.published.IsZero() && checkPublished(r.published, now) == "" {
 		a.Published = r.published.UTC()
 	}
 	return a
+}
+
+// maxPublishedAhead is how far after the ingest time a publication time is
+// still trusted: enough for clocks and time zones that are off by a day.
+const maxPublishedAhead = 48 * time.Hour
+
+// earliestPublished is the first trusted publication time.
+var earliestPublished = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// checkPublished is the one rule for publication times, for feeds,
+// newsletters and the push API alike. It returns "" when t (non-zero) is
+// trusted, else why not, worded to follow the time ("... is more than 48h
+// in the future"). A time more than maxPublishedAhead after now, the ingest
+// time, is a wrong year, a wrong clock or a publisher pinning its item:
+// digests put the newest first, so the item would lead every digest until
+// the date came. A time before 1970 is a placeholder (year 1, 1900, a Unix
+// 0 shifted by a time zone), not news. Feeds and newsletters then store the
+// time as unknown (newArticle), never the ingest time in its place, since
+// the rest of the item is fine and its publisher is not there to ask; the
+// push API refuses the item (pushArticle), since its sender can fix it.
+func checkPublished(t, now time.Time) string {
+	switch {
+	case t.Before(earliestPublished):
+		return "is before 1970-01-01"
+	case t.After(now.Add(maxPublishedAhead)):
+		return fmt.Sprintf("is more than %dh in the future (the ingest time is %s)",
+			int(maxPublishedAhead/time.Hour), now.UTC().Format(time.RFC3339))
+	}
+	return ""
 }
 
 func firstSentence(text string) string {

@@ -165,10 +165,31 @@ func TestLoadErrors(t *testing.T) {
 	}{
 		{"missing file", "testdata/nope.xml", LoadOptions{}, digestbot.ENOTFOUND, []string{"testdata/nope.xml", "no such file"}},
 		{"not a feed", "testdata/not-a-feed.txt", LoadOptions{}, digestbot.EINVALID, []string{"testdata/not-a-feed.txt:1:", "neither a feed", "Source:"}},
-		{"html page", "testdata/page.html", LoadOptions{}, digestbot.EINVALID, []string{"testdata/page.html:1:", "HTML page"}},
+		{"html page", "testdata/page.html", LoadOptions{}, digestbot.EINVALID, []string{"testdata/page.html:1: this is an HTML page, not a feed or newsletter"}},
+		{"json not a feed", "testdata/not-a-feed.json", LoadOptions{}, digestbot.EINVALID,
+			[]string{`testdata/not-a-feed.json: a JSON document, but not a JSON Feed (no "version": "https://jsonfeed.org/version/1.1" and no "items")`}},
+		{"json not a feed, forced", "testdata/not-a-feed.json", LoadOptions{Format: "json"}, digestbot.EINVALID, []string{"not a JSON Feed"}},
+		{"json array", "-", LoadOptions{Stdin: strings.NewReader(`[{"title":"x"}]`)}, digestbot.EINVALID,
+			[]string{"-: a JSON document, but not a JSON Feed (an array, where a JSON Feed is an object"}},
+		{"json items not an array", "-", LoadOptions{Stdin: strings.NewReader(`{"version":"https://jsonfeed.org/version/1.1","items":{"title":"x"}}`)},
+			digestbot.EINVALID, []string{`-: not a valid JSON Feed: "items" is an object; it must be an array of items`}},
+		{"json item field of the wrong type", "-", LoadOptions{Stdin: strings.NewReader("{\"version\":\"https://jsonfeed.org/version/1.1\",\n\"items\":[{\"title\":5}]}")},
+			digestbot.EINVALID, []string{`-: not a valid JSON Feed: "items.title" is a number; it must be a string`}},
+		{"broken json", "-", LoadOptions{Stdin: strings.NewReader("{\"version\":\"https://jsonfeed.org/version/1.1\",\n\"items\":[}\n")}, digestbot.EINVALID,
+			[]string{"-:2: not a JSON Feed: this is not valid JSON: invalid character '}'"}},
+		{"forced atom on rss", "testdata/rss2.xml", LoadOptions{Format: "atom"}, digestbot.EINVALID,
+			[]string{"testdata/rss2.xml:2: not an Atom feed: its root element is <rss> (an RSS feed), where an Atom feed has <feed>"}},
+		{"forced rss on atom", "testdata/atom.xml", LoadOptions{Format: "rss"}, digestbot.EINVALID,
+			[]string{"testdata/atom.xml:2: not an RSS feed: its root element is <feed> (an Atom feed), where an RSS feed has <rss> or <rdf:RDF>"}},
+		{"forced rss on json", "testdata/feed.json", LoadOptions{Format: "rss"}, digestbot.EINVALID, []string{"testdata/feed.json:1: not an RSS feed: this is not XML"}},
+		{"forced json on atom", "testdata/atom.xml", LoadOptions{Format: "json"}, digestbot.EINVALID, []string{"testdata/atom.xml:1: not a JSON Feed: this is not valid JSON"}},
+		{"broken xml", "-", LoadOptions{Stdin: strings.NewReader("<rss version=\"2.0\"><channel>\n<item><title>x</title></item>")}, digestbot.EINVALID,
+			[]string{"-:2: not a valid RSS feed: broken XML: unexpected EOF"}},
+		{"empty, forced", "-", LoadOptions{Stdin: strings.NewReader(" \n"), Format: "atom"}, digestbot.EINVALID, []string{"-: not an Atom feed: the document is empty"}},
+		{"empty", "-", LoadOptions{Stdin: strings.NewReader(" \n")}, digestbot.EINVALID, []string{"-: the document is empty"}},
 		{"bad date", "testdata/newsletter-bad-date.txt", LoadOptions{}, digestbot.EINVALID, []string{"newsletter-bad-date.txt:7:", "Marchember 40, 2024", "March 20, 2021"}},
 		{"bad list", "testdata/newsletter-bad-list.txt", LoadOptions{}, digestbot.EINVALID, []string{"newsletter-bad-list.txt:5:", "numbered list"}},
-		{"forced wrong format", "testdata/newsletter.txt", LoadOptions{Format: "rss"}, digestbot.EINVALID, []string{"newsletter.txt", "not a valid RSS feed"}},
+		{"forced wrong format", "testdata/newsletter.txt", LoadOptions{Format: "rss"}, digestbot.EINVALID, []string{"newsletter.txt:1: not an RSS feed: this is not XML"}},
 		{"unknown format", "testdata/rss2.xml", LoadOptions{Format: "yaml"}, digestbot.EINVALID, []string{`unknown format "yaml"`}},
 		{"stdin missing", "-", LoadOptions{}, digestbot.EINVALID, []string{"standard input"}},
 		{"stdin too large", "-", LoadOptions{Stdin: strings.NewReader(strings.Repeat("x", 100)), MaxFileBytes: 10}, digestbot.ELIMIT, []string{"larger than 10 bytes"}},
@@ -190,6 +211,79 @@ func TestLoadErrors(t *testing.T) {
 				if !strings.Contains(msg, s) {
 					t.Errorf("message %q does not contain %q", msg, s)
 				}
+			}
+			// The parsers' internals are not the user's business.
+			for _, s := range []string{"xpp", "offset", "event:", "alias", "Go struct"} {
+				if strings.Contains(msg, s) {
+					t.Errorf("message %q leaks the parser's %q", msg, s)
+				}
+			}
+		})
+	}
+}
+
+// TestLoadJSONFeedShapes: JSON Feeds that hold no item yet, or that lack
+// the version, are still feeds; only JSON without either is refused
+// (TestLoadErrors).
+func TestLoadJSONFeedShapes(t *testing.T) {
+	tests := []struct{ name, doc string }{
+		{"zero items", `{"version":"https://jsonfeed.org/version/1.1","title":"Quiet","items":[]}`},
+		{"version only", `{"version":"https://jsonfeed.org/version/1","title":"Quiet"}`},
+		{"items without version", `{"title":"Sloppy","items":[]}`},
+		{"byte order mark", "\ufeff" + `{"version":"https://jsonfeed.org/version/1.1","items":[]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			arts, err := Load(context.Background(), "-", LoadOptions{Stdin: strings.NewReader(tt.doc)})
+			if err != nil || len(arts) != 0 {
+				t.Errorf("got %d articles, %v; want a feed of 0 articles", len(arts), err)
+			}
+		})
+	}
+}
+
+// TestPublishedBounds: a publication time more than 48 hours after the
+// ingest time, or before 1970, is stored as unknown, for feeds and
+// newsletters alike, and never replaced by the ingest time.
+func TestPublishedBounds(t *testing.T) {
+	now := fixedNow() // 2025-06-01T12:00:00Z
+	rss := func(date string) string {
+		return `<rss version="2.0"><channel><title>T</title><item><title>Item</title><link>https://t.example/1</link><pubDate>` +
+			date + `</pubDate></item></channel></rss>`
+	}
+	atom := func(date string) string {
+		return `<feed xmlns="http://www.w3.org/2005/Atom"><title>T</title><entry><title>Item</title><link href="https://t.example/1"/><updated>` +
+			date + `</updated></entry></feed>`
+	}
+	newsletter := func(date string) string {
+		return "Item\n\nA story.\n\nSource: Wire, " + date + "\n\nhttps://t.example/1\n"
+	}
+	tests := []struct {
+		name, doc, want string // want: RFC 3339, "" = unknown
+	}{
+		{"rss in the past", rss("Sat, 31 May 2025 08:00:00 GMT"), "2025-05-31T08:00:00Z"},
+		{"rss 47h ahead", rss("Tue, 03 Jun 2025 11:00:00 GMT"), "2025-06-03T11:00:00Z"},
+		{"rss 49h ahead", rss("Tue, 03 Jun 2025 13:00:00 GMT"), ""},
+		{"rss 2099", rss("Thu, 01 Jan 2099 00:00:00 GMT"), ""},
+		{"rss 1969", rss("Wed, 31 Dec 1969 23:00:00 GMT"), ""},
+		{"rss 1970", rss("Thu, 01 Jan 1970 00:00:00 GMT"), "1970-01-01T00:00:00Z"},
+		{"atom 2099", atom("2099-01-01T00:00:00Z"), ""},
+		{"atom 1900", atom("1900-01-01T00:00:00Z"), ""},
+		{"newsletter 2099", newsletter("January 1, 2099"), ""},
+		{"newsletter in the past", newsletter("May 30, 2025"), "2025-05-30T00:00:00Z"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			arts, err := Parse([]byte(tt.doc), "doc", LoadOptions{Now: fixedNow})
+			if err != nil || len(arts) != 1 {
+				t.Fatalf("got %d articles, %v", len(arts), err)
+			}
+			a := arts[0]
+			if got := a.JSON(nil).Published; got != tt.want {
+				t.Errorf("published %q, want %q", got, tt.want)
+			}
+			if a.Published.Equal(now) || !a.Ingested.Equal(now) {
+				t.Errorf("published %v, ingested %v: the ingest time stands in for the publication time", a.Published, a.Ingested)
 			}
 		})
 	}

@@ -282,8 +282,9 @@ func TestPollFailures(t *testing.T) {
 		paused  bool
 	}{
 		{"body over the cap", rssWithItems("Big", 200), 0, 2048, "larger than", false},
-		{"not a feed", "<html><body>moved</body></html>", 0, 0, "HTML page", false},
-		{"broken xml", `<rss version="2.0"><channel><item><title>x</title></item>`, 0, 0, "not a valid RSS feed", false},
+		{"not a feed", "<html><body>moved</body></html>", 0, 0, "this is an HTML page", false},
+		{"broken xml", `<rss version="2.0"><channel><item><title>x</title></item>`, 0, 0, ":1: not a valid RSS feed: broken XML", false},
+		{"json, not a feed", `{"hello":"world"}`, 0, 0, "a JSON document, but not a JSON Feed", false},
 		{"gone", "", http.StatusGone, 0, "410", true},
 	}
 	for _, tt := range tests {

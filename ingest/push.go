@@ -60,7 +60,9 @@ type pushItem struct {
 
 // PushHandler serves POST /v1/articles: a JSON array of article objects
 // (the ArticleJSON shape: title, url, source, published RFC 3339, summary,
-// text, tags; id is ignored — it is derived as for feeds), authorised by
+// text, tags; id is ignored — it is derived as for feeds; a published time
+// more than 48h after the ingest time or before 1970 makes the item
+// invalid, see checkPublished), authorised by
 // "Authorization: Bearer TOKEN". Every item is validated and normalised on
 // its own; the valid ones are stored in one batch and the reply lists a
 // result per item, in order: {"results":[{"index","id","status","error"}]}.
@@ -192,6 +194,9 @@ func pushArticle(raw json.RawMessage, now time.Time) (*digestbot.Article, error)
 		t, err := time.Parse(time.RFC3339, it.Published)
 		if err != nil {
 			return nil, digestbot.Errorf(digestbot.EINVALID, "published %q is not an RFC 3339 time such as 2024-03-20T08:00:00Z", it.Published)
+		}
+		if why := checkPublished(t, now); why != "" {
+			return nil, digestbot.Errorf(digestbot.EINVALID, "published %s %s", it.Published, why)
 		}
 		pub = t
 	}

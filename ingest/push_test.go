@@ -136,6 +136,48 @@ func TestPushItems(t *testing.T) {
 	}
 }
 
+// TestPushPublishedBounds: the push API refuses an item whose publication
+// time is more than 48 hours after the ingest time or before 1970 (it
+// would lead every digest, or it is a placeholder), and says which time
+// and why; the other items of the request are stored.
+func TestPushPublishedBounds(t *testing.T) {
+	sink := newMemSink()
+	h := PushHandler(PushOptions{Token: "tok", Articles: sink, Now: fixedNow}) // 2025-06-01T12:00:00Z
+	code, out := pushRequest(t, h, "Bearer tok", `[
+	 {"title":"From the future","url":"https://a.example/1","published":"2099-01-01T00:00:00Z"},
+	 {"title":"Before the epoch","url":"https://a.example/2","published":"1969-12-31T23:59:59Z"},
+	 {"title":"Slightly ahead","url":"https://a.example/3","published":"2025-06-03T11:00:00Z"},
+	 {"title":"Too far ahead, with an offset","url":"https://a.example/4","published":"2025-06-03T14:30:00+01:00"},
+	 {"title":"Yesterday","url":"https://a.example/5","published":"2025-05-31T12:00:00Z"}
+	]`)
+	if code != http.StatusOK {
+		t.Fatalf("status %d: %v", code, out)
+	}
+	var got []PushResult
+	b, _ := json.Marshal(out["results"])
+	if err := json.Unmarshal(b, &got); err != nil || len(got) != 5 {
+		t.Fatalf("results %v: %v", out, err)
+	}
+	wants := []struct{ status, err string }{
+		{"invalid", "published 2099-01-01T00:00:00Z is more than 48h in the future (the ingest time is 2025-06-01T12:00:00Z)"},
+		{"invalid", "published 1969-12-31T23:59:59Z is before 1970-01-01"},
+		{"new", ""},
+		{"invalid", "published 2025-06-03T14:30:00+01:00 is more than 48h in the future"},
+		{"new", ""},
+	}
+	for i, w := range wants {
+		if got[i].Status != w.status || !strings.Contains(got[i].Error, w.err) || (w.err == "") != (got[i].Error == "") {
+			t.Errorf("item %d: %s %q, want %s %q", i, got[i].Status, got[i].Error, w.status, w.err)
+		}
+	}
+	if a := sink.byID[got[2].ID]; a == nil || a.JSON(nil).Published != "2025-06-03T11:00:00Z" {
+		t.Errorf("the item 47h ahead is not stored with its time: %+v", a)
+	}
+	if n := sink.count(); n != 2 {
+		t.Errorf("%d articles stored, want 2", n)
+	}
+}
+
 func TestPushRequestErrors(t *testing.T) {
 	tests := []struct {
 		name   string

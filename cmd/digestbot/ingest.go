@@ -18,15 +18,19 @@ import (
 // read and parsed before anything is stored, so a bad source stores nothing.
 func cmdIngest(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "ingest", "ingest [--dry-run] [--json] [--format F] [--name NAME] SOURCE...\n\n"+
-		"SOURCE is a file, an http(s) URL or - (stdin): an RSS, Atom or JSON feed or a text newsletter.")
+		"SOURCE is a file, an http(s) URL or - (stdin): an RSS, Atom or JSON feed or a text newsletter.\n"+
+		"Options may also follow the sources; after -- every argument is a source.")
 	dryRun := fs.Bool("dry-run", false, "parse and print, store nothing")
 	asJSON := fs.Bool("json", false, "print one JSON article object per line")
 	format := fs.String("format", "", "force the format: rss, atom, json or newsletter (default: detect)")
 	name := fs.String("name", "", "source name for every article (default: the feed title or the newsletter's Source line)")
-	if err := parseFlags(fs, args); err != nil {
+	// Flags may follow the sources ("ingest brief.txt --dry-run"), as for
+	// lookup and match.
+	sources, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
-	if fs.NArg() == 0 {
+	if len(sources) == 0 {
 		fs.Usage()
 		return errUsage
 	}
@@ -38,7 +42,7 @@ func cmdIngest(ctx context.Context, e *env, args []string) error {
 	}
 
 	opts := ingest.LoadOptions{Format: *format, Stdin: e.stdin, SourceName: *name}
-	for _, src := range fs.Args() {
+	for _, src := range sources {
 		if strings.HasPrefix(src, "http://") || strings.HasPrefix(src, "https://") {
 			// URLs are fetched as the bot fetches feeds: same guard, timeouts and caps.
 			cfg, err := loadConfig(e)
@@ -50,7 +54,7 @@ func cmdIngest(ctx context.Context, e *env, args []string) error {
 		}
 	}
 	var all []*digestbot.Article
-	for _, src := range fs.Args() {
+	for _, src := range sources {
 		arts, err := ingest.Load(ctx, src, opts)
 		if err != nil {
 			return err
@@ -62,7 +66,7 @@ func cmdIngest(ctx context.Context, e *env, args []string) error {
 		if err := printArticles(e.stdout, all, *asJSON); err != nil {
 			return err
 		}
-		fmt.Fprintf(summaryOut(e, *asJSON), "%d articles (dry run: nothing stored)\n", len(all))
+		fmt.Fprintf(summaryOut(e, *asJSON), "%s (dry run: nothing stored)\n", countArticles(len(all)))
 		return nil
 	}
 
@@ -87,6 +91,14 @@ func cmdIngest(ctx context.Context, e *env, args []string) error {
 	fmt.Fprintf(summaryOut(e, *asJSON), "%d new, %d updated, %d unchanged\n",
 		counts[digestbot.PutNew], counts[digestbot.PutUpdated], counts[digestbot.PutUnchanged])
 	return nil
+}
+
+// countArticles is "1 article", "2 articles".
+func countArticles(n int) string {
+	if n == 1 {
+		return "1 article"
+	}
+	return fmt.Sprintf("%d articles", n)
 }
 
 // progressMin is the number of articles from which storing shows progress.

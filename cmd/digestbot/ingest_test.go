@@ -59,6 +59,8 @@ func TestIngestErrors(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "notes.txt")
 	os.WriteFile(bad, []byte("hello\nworld\n"), 0o600)
+	notFeed := filepath.Join(dir, "notfeed.json")
+	os.WriteFile(notFeed, []byte(`{"hello":"world"}`), 0o600)
 	tests := []struct {
 		name string
 		args []string
@@ -69,6 +71,11 @@ func TestIngestErrors(t *testing.T) {
 		{"bad format flag", []string{"ingest", "--format", "csv", bad}, 2, "--format"},
 		{"not a feed", []string{"ingest", "--dry-run", bad}, 1, bad + ":1:"},
 		{"missing file", []string{"ingest", "--dry-run", filepath.Join(dir, "nope.xml")}, 1, "no such file"},
+		{"json, not a feed", []string{"ingest", "--dry-run", notFeed}, 1, notFeed + `: a JSON document, but not a JSON Feed (no "version"`},
+		{"html page", []string{"ingest", "--dry-run", "../../ingest/testdata/page.html"}, 1, "page.html:1: this is an HTML page, not a feed or newsletter"},
+		{"forced format", []string{"ingest", "--dry-run", "--format", "atom", "../../ingest/testdata/rss2.xml"}, 1,
+			"rss2.xml:2: not an Atom feed: its root element is <rss> (an RSS feed), where an Atom feed has <feed>\n"},
+		{"bad format flag after the source", []string{"ingest", bad, "--format", "csv"}, 2, "--format"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -130,6 +137,37 @@ func TestIngestTwice(t *testing.T) {
 		if a == nil || a.Title != arts[i].Title {
 			t.Errorf("article %d not stored as ingested: %+v", i, a)
 		}
+	}
+}
+
+// TestIngestFlagsAfterSources: options may follow the sources, as for
+// lookup and match; after -- every argument is a source.
+func TestIngestFlagsAfterSources(t *testing.T) {
+	const rdf = "../../ingest/testdata/rss1.rdf" // one item
+	tests := []struct {
+		name string
+		args []string
+		out  string // on stdout
+	}{
+		{"flag after the source", []string{"ingest", rdf, "--dry-run"}, "1 article (dry run: nothing stored)\n"},
+		{"flags around the sources", []string{"ingest", "--dry-run", rdf, "--name", "Weather", "../../ingest/testdata/atom.xml"}, "3 articles (dry run: nothing stored)\n"},
+		{"-- ends the flags", []string{"ingest", "--dry-run", "--", rdf}, "1 article (dry run: nothing stored)\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := runCLI(t, nil, tt.args...)
+			if code != 0 || !strings.HasSuffix(out, tt.out) {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want 0 and stdout ending %q", code, out, errOut, tt.out)
+			}
+		})
+	}
+	out, _, _ := runCLI(t, nil, "ingest", "--dry-run", rdf, "--name", "Weather")
+	if !strings.Contains(out, "  Weather  Frost warning") {
+		t.Errorf("--name after the source was not applied:\n%s", out)
+	}
+	// After --, an argument that looks like a flag is a source.
+	if _, errOut, code := runCLI(t, nil, "ingest", "--dry-run", "--", "--json"); code != 1 || !strings.Contains(errOut, "--json: no such file") {
+		t.Errorf("after --: exit %d, stderr %q; want --json read as a file name", code, errOut)
 	}
 }
 
