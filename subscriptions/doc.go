@@ -261,6 +261,61 @@ func appendOnce(out []string, s string) []string {
 	return append(out, s)
 }
 
+// Excluded explains a miss: when q does not match d but would without its
+// exclusions, it returns the exclusions that d set off, as written
+// ("-BMW"); otherwise nil. It is for showing users why an article they
+// expected is not there.
+func (q *Query) Excluded(d *Doc) []string {
+	if d.eval(q.Root) || !d.evalIgnoringExclusions(q.Root) {
+		return nil
+	}
+	var out []string
+	var walk func(Node)
+	walk = func(n Node) {
+		switch n := n.(type) {
+		case *And:
+			for _, c := range n.Children {
+				walk(c)
+			}
+		case *Or:
+			for _, c := range n.Children {
+				walk(c)
+			}
+		case *Not:
+			if d.eval(n.Child) {
+				var b strings.Builder
+				render(&b, n, precOr, "", false)
+				out = appendOnce(out, b.String())
+			}
+		}
+	}
+	walk(q.Root)
+	return out
+}
+
+// evalIgnoringExclusions is eval with every exclusion taken as met.
+func (d *Doc) evalIgnoringExclusions(n Node) bool {
+	switch n := n.(type) {
+	case *And:
+		for _, c := range n.Children {
+			if !d.evalIgnoringExclusions(c) {
+				return false
+			}
+		}
+		return true
+	case *Or:
+		for _, c := range n.Children {
+			if d.evalIgnoringExclusions(c) {
+				return true
+			}
+		}
+		return false
+	case *Not:
+		return true
+	}
+	return d.eval(n)
+}
+
 // Match reports whether q matches d, and the terms that made it match, as
 // written in the query (a prefix keeps its *, a phrase has no quotes): what
 // the digest shows as "why" and bolds in the text (analyse each term with

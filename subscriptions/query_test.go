@@ -1,6 +1,7 @@
 package subscriptions
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -147,4 +148,26 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse(%q).String() = %q parses to %q (key %q, want %q)", s, c, back.String(), back.Key(), q.Key())
 		}
 	})
+}
+
+// TestExcludedExplainsAMiss: a miss caused by an exclusion names it; a
+// plain miss, or a match, names nothing.
+func TestExcludedExplainsAMiss(t *testing.T) {
+	tests := []struct {
+		query, title, text string
+		want               []string
+	}{
+		{`"facial recognition" -BMW`, "Stores used facial recognition", "Among them BMW dealers.", []string{"-BMW"}},
+		{`"facial recognition" -BMW -"car dealer"`, "Facial recognition at a car dealer", "BMW", []string{"-BMW", `-"car dealer"`}},
+		{`"facial recognition" -BMW`, "Facial recognition in shops", "No cars here.", nil}, // a match
+		{`"facial recognition" -BMW`, "Harbour news", "BMW ships cars.", nil},              // a plain miss
+		{`port (strike OR -ferry)`, "Port news", "The ferry runs.", []string{"-ferry"}},
+	}
+	for _, tc := range tests {
+		var d Doc
+		d.Reset(tc.title, tc.text, "Wire", nil)
+		if got := MustParse(tc.query).Excluded(&d); !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("%s on %q: Excluded = %q, want %q", tc.query, tc.title, got, tc.want)
+		}
+	}
 }
