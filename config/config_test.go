@@ -1,8 +1,10 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -187,4 +189,267 @@ func FuzzConfigFile(f *testing.F) {
 			t.Fatalf("accepted a configuration outside its limits: %+v", c)
 		}
 	})
+}
+
+// loadFile loads a configuration file with the given body and returns the
+// error text ("" when it is accepted) and the path of the file.
+func loadFile(t *testing.T, body string) (string, string) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "digestbot.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(envOf(map[string]string{"DIGESTBOT_CONFIG": p}))
+	if err == nil {
+		return "", p
+	}
+	if digestbot.ErrorCode(err) != digestbot.EINVALID {
+		t.Errorf("code %q, want invalid", digestbot.ErrorCode(err))
+	}
+	return digestbot.ErrorMessage(err), p // what a user sees
+}
+
+// TestOperatorTopicReferences: an operator topic may refer only to operator
+// topics; a reference to an unknown one, to itself, a cycle or a chain
+// deeper than the matcher resolves is refused at load time, naming the
+// topic's key, the reference and the problem, instead of failing later at
+// /subscribe.
+func TestOperatorTopicReferences(t *testing.T) {
+	chain := "topics:\n"
+	for i := range 10 {
+		q := "x"
+		if i < 9 {
+			q = fmt.Sprintf("topic:t%d", i+1)
+		}
+		chain += fmt.Sprintf("  - {name: t%d, query: '%s'}\n", i, q)
+	}
+	for _, tt := range []struct {
+		name, body string
+		want       []string // "" = accepted
+		not        []string
+	}{
+		{"refers to other topics", "topics:\n  - {name: a, query: 'topic:b OR topic:c'}\n  - {name: b, query: 'topic:c AND x'}\n  - {name: c, query: y}\n", nil, nil},
+		{"itself", "topics:\n  - {name: self, query: 'x OR topic:self'}\n",
+			[]string{`line 2: topics[0].query="x OR topic:self": topic:self refers to the topic itself`}, nil},
+		{"cycle", "topics:\n  - {name: a, query: 'topic:b'}\n  - {name: b, query: 'topic:a'}\n",
+			[]string{`line 2: topics[0].query="topic:b": topic:b makes a cycle a -> b -> a`, `line 3: topics[1].query="topic:a": topic:a makes a cycle b -> a -> b`}, nil},
+		{"longer cycle", "topics:\n  - {name: a, query: 'topic:b'}\n  - {name: b, query: 'topic:c'}\n  - {name: c, query: 'topic:a OR x'}\n",
+			[]string{"topics[0].query", "cycle a -> b -> c -> a", "cycle c -> a -> b -> c"}, nil},
+		{"unknown", "topics:\n  - {name: a, query: x}\n  - {name: c, query: 'topic:nosuch'}\n",
+			[]string{`line 3: topics[1].query="topic:nosuch": topic:nosuch: there is no operator topic "nosuch"`, "(defined: a, c)"}, nil},
+		{"unknown under a bad name", "topics:\n  - {name: 'a b', query: 'topic:nosuch'}\n",
+			[]string{"topics[0].name", `topics[0].query="topic:nosuch"`, "it defines none"}, nil},
+		// c is sound; only the topics with the problem are named.
+		{"refers to a broken topic", "topics:\n  - {name: a, query: 'topic:a'}\n  - {name: c, query: 'topic:a'}\n",
+			[]string{"topics[0].query"}, []string{"topics[1]"}},
+		{"too deep", chain, []string{"topics[0].query", "more than 8 deep", "topics[1].query"}, []string{"topics[2]"}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, _ := loadFile(t, tt.body)
+			if tt.want == nil {
+				if got != "" {
+					t.Fatalf("refused: %s", got)
+				}
+				return
+			}
+			if got == "" {
+				t.Fatal("accepted")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("error lacks %q:\n%s", w, got)
+				}
+			}
+			for _, w := range tt.not {
+				if strings.Contains(got, w) {
+					t.Errorf("error names %q, which has no problem of its own:\n%s", w, got)
+				}
+			}
+		})
+	}
+}
+
+// TestLoadFileListsEveryProblem: a bad topic name, a bad topic query and a
+// duplicate name are three errors, and a bad list entry does not shift the
+// names of the entries after it.
+func TestLoadFileListsEveryProblem(t *testing.T) {
+	// The review's file: before, the bad query went unreported.
+	got, _ := loadFile(t, "topics:\n  - {name: 'a b', query: x}\n  - {name: ok, query: '\"open'}\n  - {name: ok, query: y}\n")
+	for _, w := range []string{"3 configuration errors", "topics[0].name", "topics[1].query", "topics[2].name"} {
+		if !strings.Contains(got, w) {
+			t.Errorf("error lacks %q:\n%s", w, got)
+		}
+	}
+
+	got, p := loadFile(t, `topics:
+  - {name: 'a b', query: '"open'}
+  - {name: ok, query: '"open'}
+  - {name: ok, query: y}
+feeds:
+  - https://example.org/not-a-mapping.xml
+  - {url: 'ftp://example.org/feed', interval: 1s}
+polling: {interval: 1s, timeout: 1h}
+`)
+	for _, w := range []string{
+		"9 configuration errors",
+		p + ": line 2: topics[0].name: topic name \"a b\"",
+		p + `: line 2: topics[0].query="\"open": `,
+		p + `: line 3: topics[1].query="\"open": `,
+		p + `: line 4: topics[2].name="ok": defined twice (first at topics[1])`,
+		p + ": line 6: feeds[0]: want keys under it (url, name, interval), not \"https://example.org/not-a-mapping.xml\"",
+		p + `: line 7: feeds[1].url="ftp://example.org/feed"`,
+		p + `: line 7: feeds[1].interval="1s"`,
+		p + `: line 8: polling.interval="1s"`,
+	} {
+		if !strings.Contains(got, w) {
+			t.Errorf("error lacks %q:\n%s", w, got)
+		}
+	}
+}
+
+// TestLoadFileYAMLErrorsInWords: yaml's errors name Go types ("field x not
+// found in type struct {...}", "cannot unmarshal !!str into int"); the
+// file's errors name the key path, its line and what is allowed instead.
+func TestLoadFileYAMLErrorsInWords(t *testing.T) {
+	for _, tt := range []struct{ name, body, want string }{
+		{"unknown nested key", "redis: {prefix: 'x:'}\nfeeds: []\nschedule: {defualt: hourly}\n",
+			"line 3: unknown key schedule.defualt (known: default, timezone, min_interval, match)"},
+		{"unknown top-level key", "shedule: {}\n", "line 1: unknown key shedule (known: redis, feeds, topics, schedule,"},
+		{"not a number", "redis: {prefix: 'x:'}\nfeeds: []\nschedule: {}\n\nlimits: {feeds_per_guild: lots}\n",
+			`line 5: limits.feeds_per_guild: "lots" is not a whole number`},
+		{"not a whole number", "polling:\n  max_body_bytes: 2048.5\n", `line 2: polling.max_body_bytes: "2048.5" is not a whole number`},
+		{"too large", "limits: {topics_per_guild: 99999999999999999999999}\n", `line 1: limits.topics_per_guild: "99999999999999999999999" is too large`},
+		{"list for a value", "retention: [7d]\n", "line 1: retention: want a single value, not a list"},
+		{"value for keys", "schedule: hourly\n", `line 1: schedule: want keys under it (default, timezone, min_interval, match), not "hourly"`},
+		{"value for a list", "feeds: https://example.org/rss\n", `line 1: feeds: want a list (one entry per line, each starting with -), not "https://example.org/rss"`},
+		{"unknown key in a list entry", "topics:\n  - {name: a, querry: x}\n", "line 2: unknown key topics[0].querry (known: name, query)"},
+		{"key given twice", "polling:\n  timeout: 10s\n  timeout: 20s\n", "line 3: polling.timeout is given twice (first on line 2)"},
+		{"top level is a list", "- a\n", "line 1: the top level of the file: want keys under it (redis, feeds,"},
+		{"second document", "retention: 7d\n---\nbackfill: 1d\n", "line 2: a second YAML document starts here"},
+		{"syntax", "feeds: [\n", "line 1: not valid YAML: did not find expected node content"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, p := loadFile(t, tt.body)
+			if !strings.Contains(got, p+": "+tt.want) {
+				t.Errorf("error %q lacks %q", got, p+": "+tt.want)
+			}
+			for _, goType := range []string{"struct", "in type", "into int", "!!str", "!!int", "*string", "unmarshal"} {
+				if strings.Contains(got, goType) {
+					t.Errorf("error shows yaml's Go types (%q): %s", goType, got)
+				}
+			}
+		})
+	}
+	t.Run("anchors and merge keys", func(t *testing.T) {
+		if got, _ := loadFile(t, "x-feed: &f {interval: 30m}\n"); !strings.Contains(got, "unknown key x-feed") {
+			t.Errorf("unknown key with an anchor: %q", got)
+		}
+		body := "feeds:\n  - &f {url: 'https://a.example/rss', interval: 30m}\n  - {<<: *f, url: 'https://b.example/rss'}\n"
+		if got, _ := loadFile(t, body); got != "" {
+			t.Errorf("a merge key is refused: %s", got)
+		}
+	})
+}
+
+// TestDurationErrorsFitTheirRange: every duration key's error gives its
+// range as the file writes durations (5m, not 5m0s) and examples inside it.
+func TestDurationErrorsFitTheirRange(t *testing.T) {
+	keys := map[string]string{
+		"schedule.min_interval": "schedule: {default: 'weekly mon 09:00', min_interval: %s}\n",
+		"polling.interval":      "polling: {interval: %s}\n",
+		"polling.timeout":       "polling: {timeout: %s}\n",
+		"retention":             "retention: %s\n",
+		"guild_data_grace":      "guild_data_grace: %s\n",
+		"backfill":              "backfill: %s\n",
+		"feeds[0].interval":     "feeds: [{url: 'https://example.org/rss', interval: %s}]\n",
+	}
+	re := regexp.MustCompile(`want a duration from (\S+) to (\S+), such as (.+)$`)
+	for key, body := range keys {
+		t.Run(key, func(t *testing.T) {
+			got, _ := loadFile(t, fmt.Sprintf(body, "-1s"))
+			m := re.FindStringSubmatch(got)
+			if m == nil || !strings.Contains(got, key+`="-1s"`) {
+				t.Fatalf("error %q does not name %s with a range and examples", got, key)
+			}
+			lo, err1 := ParseDuration(m[1])
+			hi, err2 := ParseDuration(m[2])
+			if err1 != nil || err2 != nil {
+				t.Fatalf("range %s to %s does not parse", m[1], m[2])
+			}
+			examples := strings.Split(strings.Replace(m[3], " or ", ", ", 1), ", ")
+			if len(examples) < 2 {
+				t.Errorf("examples %q: want at least two", m[3])
+			}
+			for _, s := range append(examples, m[1], m[2]) {
+				if strings.HasSuffix(s, "m0s") || strings.HasSuffix(s, "h0m") {
+					t.Errorf("%q is written the long way (in %q)", s, got)
+				}
+			}
+			for _, e := range examples {
+				d, err := ParseDuration(e)
+				if err != nil || d < lo || d > hi {
+					t.Errorf("example %q is not from %s to %s: %s", e, m[1], m[2], got)
+				}
+				// The example is accepted as the key's value.
+				if got, _ := loadFile(t, fmt.Sprintf(body, e)); got != "" {
+					t.Errorf("the example %s is refused: %s", e, got)
+				}
+			}
+		})
+	}
+}
+
+func TestFmtDur(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "0s", time.Second: "1s", 5 * time.Minute: "5m", 90 * time.Second: "1m30s", 2 * time.Hour: "2h",
+		36 * time.Hour: "36h", 7 * 24 * time.Hour: "7d", 1500 * time.Millisecond: "1.5s", time.Hour + time.Second: "1h1s",
+	} {
+		if got := fmtDur(d); got != want {
+			t.Errorf("fmtDur(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
+// TestRedactedSaysWhoNeedsTheToken: check-config passes without a Discord
+// token, so its line says that only the bot itself needs one.
+func TestRedactedSaysWhoNeedsTheToken(t *testing.T) {
+	c, err := Load(envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := c.Redacted(); !strings.Contains(out, "(unset) — `digestbot run` needs it; demo, ingest, match and lookup do not") {
+		t.Errorf("DISCORD_TOKEN line does not say who needs it:\n%s", out)
+	}
+	c, err = Load(envOf(map[string]string{"DISCORD_TOKEN": "tok"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out := c.Redacted(); !strings.Contains(out, "(set, redacted)") || strings.Contains(out, "needs it") {
+		t.Errorf("DISCORD_TOKEN line with a token:\n%s", out)
+	}
+}
+
+// TestExampleFile: the shipped example loads, its values are the defaults
+// it says they are, and each comment sits on the line of the key it
+// explains (one comment a line; commented-out entries may carry their own).
+func TestExampleFile(t *testing.T) {
+	data, err := os.ReadFile("../digestbot.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, line := range strings.Split(string(data), "\n") {
+		rest := strings.TrimPrefix(strings.TrimSpace(line), "#")
+		if strings.Count(rest, " #") > 1 {
+			t.Errorf("line %d holds two comments: %q", i+1, line)
+		}
+	}
+	c, err := Load(envOf(map[string]string{"DIGESTBOT_CONFIG": "../digestbot.example.yaml"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := defaults()
+	if c.KeyPrefix != d.KeyPrefix || c.Schedule != d.Schedule || c.Limits != d.Limits || c.Polling != d.Polling ||
+		c.Permissions != d.Permissions || c.Retention != d.Retention || c.GuildDataGrace != d.GuildDataGrace || c.Backfill != d.Backfill {
+		t.Errorf("the example's values are not the defaults:\n%s\nwant:\n%s", c.Redacted(), d.Redacted())
+	}
 }

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +14,7 @@ import (
 
 	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/redisurl"
-	"go.yaml.in/yaml/v3"
+	"github.com/digestbot/digestbot/schedule"
 )
 
 // Bounds of the configurable values. They keep a typo (a zero, an extra
@@ -228,71 +227,62 @@ func readFileMax(path string, max int64) ([]byte, error) {
 }
 
 func (c *Config) applyFile(data []byte) Errors {
-	var errs Errors
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(c.ConfigFile+": "+format, args...)) }
+	fc := &fileCheck{file: c.ConfigFile, lines: map[string]int{}, failed: map[string]bool{}}
 	var f fileConfig
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) { // an empty file is no error
-		return Errors{fmt.Sprintf("%s: %v", c.ConfigFile, err)}
-	}
+	decodeFile(data, &f, fc)
+	bad := fc.bad
 	if f.Redis.Prefix != nil {
 		p := *f.Redis.Prefix
 		if p == "" || len(p) > 64 || strings.ContainsAny(p, "{} \t\r\n") {
-			bad("redis.prefix=%q: want 1 to 64 characters without braces or white space", p)
+			bad("redis.prefix", "=%q: want 1 to 64 characters without braces or white space", p)
 		}
 		c.KeyPrefix = p
 	}
 	seen := map[string]bool{}
 	for i, ff := range f.Feeds {
 		key := fmt.Sprintf("feeds[%d]", i)
+		feed := FeedConfig{URL: ff.URL, Name: strings.TrimSpace(ff.Name)}
+		if ff.Interval != "" {
+			feed.Interval = duration(ff.Interval, key+".interval", MinPollInterval, MaxPollInterval, bad)
+		}
 		u, err := url.Parse(ff.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad("%s.url=%q: want an http or https URL", key, ff.URL)
+			bad(key+".url", "=%q: want an http or https URL", ff.URL)
 			continue
 		}
 		if seen[ff.URL] {
-			bad("%s.url=%q: listed twice", key, ff.URL)
+			bad(key+".url", "=%q: listed twice", ff.URL)
 		}
 		seen[ff.URL] = true
-		fc := FeedConfig{URL: ff.URL, Name: strings.TrimSpace(ff.Name)}
-		if ff.Interval != "" {
-			fc.Interval = duration(ff.Interval, key+".interval", MinPollInterval, MaxPollInterval, bad)
-		}
-		c.Feeds = append(c.Feeds, fc)
+		c.Feeds = append(c.Feeds, feed)
 	}
-	names := map[string]bool{}
-	for i, t := range f.Topics {
-		key := fmt.Sprintf("topics[%d]", i)
-		t.Name = digestbot.NormalizeTopicName(t.Name)
-		if err := digestbot.ValidateTopicName(t.Name); err != nil {
-			bad("%s.name: %s", key, digestbot.ErrorMessage(err))
-			continue
-		}
-		if names[t.Name] {
-			bad("%s.name=%q: defined twice", key, t.Name)
-		}
-		names[t.Name] = true
-		if strings.TrimSpace(t.Query) == "" {
-			bad("%s.query: empty; a topic needs a query", key)
-		}
-		c.Topics = append(c.Topics, t)
-	}
+	c.Topics = checkTopics(f.Topics, bad)
 	s := f.Schedule
+	scheduleOK := true // whether schedule.default can be checked against the zone and minimum
 	if s.Default != nil {
 		c.Schedule.Default = strings.TrimSpace(*s.Default)
 	}
 	if s.TimeZone != nil {
 		if _, err := time.LoadLocation(*s.TimeZone); err != nil || *s.TimeZone == "" || *s.TimeZone == "Local" {
-			bad("schedule.timezone=%q: want an IANA time zone name such as UTC or Europe/Paris", *s.TimeZone)
+			bad("schedule.timezone", "=%q: want an IANA time zone name such as UTC or Europe/Paris", *s.TimeZone)
+			scheduleOK = false
 		}
 		c.Schedule.TimeZone = *s.TimeZone
 	}
 	if s.MinInterval != nil {
 		c.Schedule.MinInterval = duration(*s.MinInterval, "schedule.min_interval", time.Minute, 7*24*time.Hour, bad)
+		scheduleOK = scheduleOK && c.Schedule.MinInterval > 0
 	}
 	if s.Match != nil {
 		c.Schedule.MatchEvery = strings.TrimSpace(*s.Match)
+	}
+	if scheduleOK {
+		if _, err := schedule.Parse(c.Schedule.Default, c.Schedule.TimeZone, c.Schedule.MinInterval); err != nil {
+			bad("schedule.default", "=%q: %s", c.Schedule.Default, digestbot.ErrorMessage(err))
+		}
+	}
+	if err := checkMatchSpec(c.Schedule.MatchEvery); err != nil {
+		bad("schedule.match", "=%q: %v", c.Schedule.MatchEvery, err)
 	}
 	l := f.Limits
 	intKey(l.SubscriptionsPerGuild, &c.Limits.SubscriptionsPerGuild, "limits.subscriptions_per_guild", 1, 100_000, bad)
@@ -310,7 +300,7 @@ func (c *Config) applyFile(data []byte) Errors {
 	}
 	if p.MaxBodyBytes != nil {
 		if v := *p.MaxBodyBytes; v < 1024 || v > 100<<20 {
-			bad("polling.max_body_bytes=%d: want 1024 to %d", v, 100<<20)
+			bad("polling.max_body_bytes", "=%d: want 1024 to %d", v, 100<<20)
 		} else {
 			c.Polling.MaxBodyBytes = v
 		}
@@ -327,17 +317,42 @@ func (c *Config) applyFile(data []byte) Errors {
 	if f.GuildDataGrace != nil {
 		c.GuildDataGrace = duration(*f.GuildDataGrace, "guild_data_grace", 0, MaxRetention, bad)
 	}
-	return errs
+	return fc.errors()
 }
 
-// duration parses a Go duration, also accepting a day suffix ("30d").
-func duration(s, key string, lo, hi time.Duration, bad func(string, ...any)) time.Duration {
+// duration parses a Go duration, also accepting a day suffix ("30d"), and
+// refuses one outside lo to hi with examples that are inside.
+func duration(s, key string, lo, hi time.Duration, bad func(key, format string, args ...any)) time.Duration {
 	d, err := ParseDuration(s)
 	if err != nil || d < lo || d > hi {
-		bad("%s=%q: want a duration from %s to %s, such as 15m, 2h or 30d", key, s, fmtDur(lo), fmtDur(hi))
+		bad(key, "=%q: want a duration from %s to %s, such as %s", s, fmtDur(lo), fmtDur(hi), durationExamples(lo, hi))
 		return 0
 	}
 	return d
+}
+
+// exampleDurations are the values error messages suggest, shortest first.
+var exampleDurations = []string{"10s", "30s", "1m", "5m", "15m", "30m", "1h", "2h", "6h", "12h", "1d", "2d", "7d", "30d", "90d", "365d"}
+
+// durationExamples names up to three of exampleDurations that lie from lo
+// to hi, spread over that range: "10s, 1m or 5m".
+func durationExamples(lo, hi time.Duration) string {
+	var in []string
+	for _, e := range exampleDurations {
+		if d, _ := ParseDuration(e); d >= lo && d <= hi {
+			in = append(in, e)
+		}
+	}
+	if len(in) == 0 { // a range narrower than the examples: its own ends
+		in = []string{fmtDur(lo), fmtDur(hi)}
+	}
+	if n := len(in); n > 3 {
+		in = []string{in[n/4], in[n/2], in[n-1]}
+	}
+	if len(in) == 1 {
+		return in[0]
+	}
+	return strings.Join(in[:len(in)-1], ", ") + " or " + in[len(in)-1]
 }
 
 // ParseDuration is time.ParseDuration that also accepts whole days ("30d").
@@ -353,19 +368,35 @@ func ParseDuration(s string) (time.Duration, error) {
 	return time.ParseDuration(s)
 }
 
+// fmtDur renders a duration the way the file takes it: 30d, 2h, 5m, 1m30s
+// (time.Duration.String would say 5m0s).
 func fmtDur(d time.Duration) string {
-	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
-		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	const day = 24 * time.Hour
+	if d >= day && d%day == 0 {
+		return fmt.Sprintf("%dd", d/day)
 	}
-	return d.String()
+	if d <= 0 || d%time.Second != 0 {
+		return d.String()
+	}
+	var b strings.Builder
+	for _, u := range []struct {
+		unit time.Duration
+		name string
+	}{{time.Hour, "h"}, {time.Minute, "m"}, {time.Second, "s"}} {
+		if n := d / u.unit; n > 0 {
+			fmt.Fprintf(&b, "%d%s", n, u.name)
+			d -= n * u.unit
+		}
+	}
+	return b.String()
 }
 
-func intKey(v *int, dst *int, key string, lo, hi int, bad func(string, ...any)) {
+func intKey(v *int, dst *int, key string, lo, hi int, bad func(key, format string, args ...any)) {
 	if v == nil {
 		return
 	}
 	if *v < lo || *v > hi {
-		bad("%s=%d: want %d to %d", key, *v, lo, hi)
+		bad(key, "=%d: want %d to %d", *v, lo, hi)
 		return
 	}
 	*dst = *v

@@ -2,21 +2,20 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"strings"
-	"time"
+	"syscall"
 	_ "time/tzdata" // schedules name IANA zones; minimal images may lack zoneinfo
-
-	"github.com/robfig/cron/v3"
 
 	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/config"
 	"github.com/digestbot/digestbot/redisurl"
-	"github.com/digestbot/digestbot/schedule"
 	"github.com/digestbot/digestbot/store"
-	"github.com/digestbot/digestbot/subscriptions"
 )
 
 // newLogger returns the process logger: text lines on stderr.
@@ -24,53 +23,12 @@ func newLogger(w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
 }
 
-// loadConfig reads and validates the configuration from the environment,
-// including the values that need the query and schedule parsers.
+// loadConfig reads and validates the configuration from the environment.
+// config.Load checks every value, those that need the query and schedule
+// parsers and the references between operator topics included, so every
+// command refuses the same configurations as check-config.
 func loadConfig(e *env) (*config.Config, error) {
-	cfg, err := config.Load(e.getenv)
-	if err != nil {
-		return nil, err
-	}
-	var errs config.Errors
-	for i, t := range cfg.Topics {
-		if _, err := subscriptions.Parse(t.Query); err != nil {
-			errs = append(errs, fmt.Sprintf("%s: topics[%d].query=%q: %s", cfg.ConfigFile, i, t.Query, digestbot.ErrorMessage(err)))
-		}
-	}
-	if _, err := schedule.Parse(cfg.Schedule.Default, cfg.Schedule.TimeZone, cfg.Schedule.MinInterval); err != nil {
-		errs = append(errs, fmt.Sprintf("schedule.default=%q: %s", cfg.Schedule.Default, digestbot.ErrorMessage(err)))
-	}
-	if err := checkMatchSpec(cfg.Schedule.MatchEvery); err != nil {
-		errs = append(errs, fmt.Sprintf("schedule.match=%q: %v", cfg.Schedule.MatchEvery, err))
-	}
-	if len(errs) > 0 {
-		return nil, digestbot.WrapError(digestbot.EINVALID, errs, "%s", errs.Error())
-	}
-	return cfg, nil
-}
-
-// checkMatchSpec validates the matcher's cron spec. robfig/cron panics on
-// some malformed specs and takes "@every 0s" as every second: refuse both.
-func checkMatchSpec(spec string) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("not a valid cron spec")
-		}
-	}()
-	if d, ok := strings.CutPrefix(spec, "@every "); ok {
-		dur, perr := time.ParseDuration(strings.TrimSpace(d))
-		if perr != nil || dur < 10*time.Second {
-			return fmt.Errorf("want @every with a duration of at least 10s, such as @every 1m")
-		}
-		return nil
-	}
-	if strings.Contains(spec, "CRON_TZ=") || strings.Contains(spec, "TZ=") {
-		return fmt.Errorf("time zones are not needed here; give a 5-field cron spec or @every DURATION")
-	}
-	if _, perr := cron.ParseStandard(spec); perr != nil {
-		return fmt.Errorf("want a 5-field cron spec or @every DURATION: %v", perr)
-	}
-	return nil
+	return config.Load(e.getenv)
 }
 
 // openStore opens the store the configuration names: Redis at
@@ -90,9 +48,97 @@ func openStoreWith(ctx context.Context, e *env, cfg *config.Config, log *slog.Lo
 		fmt.Fprintln(e.stderr, "digestbot: DIGESTBOT_REDIS_URL is unset: using the embedded in-memory store; nothing is persisted")
 		return store.OpenEmbedded(ctx, opts)
 	}
+	// go-redis logs its dial failures on its own (to stderr, in its own
+	// format); they belong in the command's log.
+	routeLibraryLogs(log)
 	st, err := store.Open(ctx, opts)
 	if err != nil {
-		return nil, fmt.Errorf("DIGESTBOT_REDIS_URL=%s: %w", redisurl.Redact(cfg.RedisURL), err)
+		return nil, storeOpenError(cfg.RedisURL, err)
 	}
 	return st, nil
+}
+
+// storeOpenError says why Redis could not be used: the (redacted) URL and
+// the cause an operator can act on. The store's own message ("cannot be
+// reached right now") is the same for a stopped server, a wrong port, a TLS
+// mismatch and a firewall, and a CLI user sees only that message.
+func storeOpenError(rawURL string, err error) error {
+	code, cause := redisCause(rawURL, err)
+	return digestbot.WrapError(code, err, "DIGESTBOT_REDIS_URL=%s: %s", redisurl.Redact(rawURL), cause)
+}
+
+// redisCause classifies an error of opening the store.
+func redisCause(rawURL string, err error) (code, cause string) {
+	tlsURL := strings.HasPrefix(strings.ToLower(strings.TrimSpace(rawURL)), "rediss://")
+	msg := err.Error()
+	var (
+		dnsErr  *net.DNSError
+		recErr  tls.RecordHeaderError
+		certErr *tls.CertificateVerificationError
+		netErr  net.Error
+	)
+	switch {
+	case strings.Contains(msg, "WRONGPASS"):
+		return digestbot.EINVALID, "authentication failed: Redis refused the user name or password of the URL"
+	case strings.Contains(msg, "NOAUTH"):
+		return digestbot.EINVALID, "authentication failed: the server needs a password and the URL gives none (redis://:PASSWORD@HOST:PORT)"
+	case errors.As(err, &dnsErr):
+		return digestbot.EUNAVAILABLE, fmt.Sprintf("the host name %q cannot be resolved (%s)", dnsErr.Name, dnsCause(dnsErr))
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return digestbot.EUNAVAILABLE, fmt.Sprintf("connection refused: nothing listens at %s; is Redis running, on that port?", dialAddr(err))
+	case errors.As(err, &certErr):
+		return digestbot.EUNAVAILABLE, fmt.Sprintf("TLS handshake failed: the server's certificate is not trusted (%v)", certErr.Err)
+	case errors.As(err, &recErr), strings.Contains(msg, "tls: "):
+		return digestbot.EUNAVAILABLE, "TLS handshake failed: " + tlsCause(msg) + tlsHint(tlsURL)
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return digestbot.EUNAVAILABLE, "timeout: no answer from Redis in time; a firewall may drop the connection, or the server is overloaded" + tlsHint(tlsURL)
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET):
+		return digestbot.EUNAVAILABLE, "the server closed the connection without answering" + tlsHint(tlsURL)
+	}
+	code = digestbot.ErrorCode(err)
+	if code == digestbot.EINTERNAL {
+		code = digestbot.EUNAVAILABLE
+	}
+	var de *digestbot.Error
+	if errors.As(err, &de) && de.Err != nil {
+		return code, fmt.Sprintf("%s (%v)", digestbot.ErrorMessage(err), de.Err)
+	}
+	return code, msg
+}
+
+// tlsHint names the likely mismatch between the URL's scheme and the
+// server: a plain server with rediss:// never answers the TLS handshake; a
+// TLS server with redis:// closes the connection or stays silent.
+func tlsHint(tlsURL bool) string {
+	if tlsURL {
+		return "; the URL asks for TLS (rediss://): if the server speaks plain Redis, use redis://"
+	}
+	return "; if the server expects TLS, use rediss://"
+}
+
+// tlsCause is the part of a TLS error after "tls: ".
+func tlsCause(msg string) string {
+	if _, after, ok := strings.Cut(msg, "tls: "); ok {
+		return after
+	}
+	return msg
+}
+
+func dnsCause(e *net.DNSError) string {
+	if e.IsNotFound {
+		return "no such host"
+	}
+	if e.IsTimeout {
+		return "DNS timeout"
+	}
+	return e.Err
+}
+
+// dialAddr is the address a dial error names, or "the address of the URL".
+func dialAddr(err error) string {
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Addr != nil {
+		return opErr.Addr.String()
+	}
+	return "the address of the URL"
 }
