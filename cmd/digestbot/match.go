@@ -66,7 +66,17 @@ func cmdMatch(ctx context.Context, e *env, args []string) error {
 	if err := printMatches(e.stdout, hits, *asJSON); err != nil {
 		return err
 	}
-	fmt.Fprintf(summaryOut(e, *asJSON), "%d of %d articles match %s\n", len(hits), len(arts), q)
+	sum := summaryOut(e, *asJSON)
+	fmt.Fprintf(sum, "%d of %d articles match %s\n", len(hits), len(arts), q)
+	// A query that finds nothing is often one whose exclusion removed the
+	// story the user had in mind: say so.
+	var d subscriptions.Doc
+	for _, a := range arts {
+		d.Reset(a.Title, a.Text, a.Source, a.Tags)
+		if ex := q.Excluded(&d); len(ex) > 0 {
+			fmt.Fprintf(sum, "  left out by %s: %s\n", strings.Join(ex, ", "), a.Title)
+		}
+	}
 	return nil
 }
 

@@ -78,9 +78,13 @@ func TestMatchCommandOnSample(t *testing.T) {
 	if !strings.Contains(a.Title, "Norway") || !reflect.DeepEqual(a.Matched, []string{"Confucius", "Institute"}) {
 		t.Errorf("got %q matched %q", a.Title, a.Matched)
 	}
-	out, _, code = runCLI(t, nil, "match", "--json", `"facial recognition" -BMW`, matchSample)
+	out, errOut, code := runCLI(t, nil, "match", "--json", `"facial recognition" -BMW`, matchSample)
 	if code != 0 || out != "" {
 		t.Errorf("exit %d, output %q: want nothing, the facial recognition story names BMW", code, out)
+	}
+	// ... and the summary says which story the exclusion left out.
+	if strings.Count(errOut, "left out by -BMW: ") != 1 {
+		t.Errorf("summary %q does not name the story -BMW left out", errOut)
 	}
 }
 
