@@ -55,7 +55,7 @@ func (s *Store) AddFeed(ctx context.Context, f *digestbot.Feed, limit int) (bool
 		return false, err
 	}
 	if status == -1 {
-		return false, digestbot.Errorf(digestbot.ELIMIT, "this server has %d feeds, the limit is %d; remove one first", n, limit)
+		return false, digestbot.Errorf(digestbot.ELIMIT, "this server has %s, the limit is %d; remove one first", count(int(n), "feed", "feeds"), limit)
 	}
 	return status == 1, nil
 }

@@ -115,3 +115,11 @@ func TestRetryDelay(t *testing.T) {
 		}
 	}
 }
+
+func TestCountWordsRight(t *testing.T) {
+	for n, want := range map[int]string{0: "0 feeds", 1: "1 feed", 2: "2 feeds"} {
+		if got := count(n, "feed", "feeds"); got != want {
+			t.Errorf("count(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -387,3 +388,11 @@ func decode[T any](op, data string) (*T, error) {
 
 // ms converts a time to unix milliseconds.
 func ms(t time.Time) int64 { return t.UnixMilli() }
+
+// count writes n with the singular or plural noun.
+func count(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + many
+}

@@ -105,7 +105,7 @@ func (s *Store) AddSubscription(ctx context.Context, sub *digestbot.Subscription
 		return false, nil
 	case -1:
 		return false, digestbot.Errorf(digestbot.ELIMIT,
-			"this server has %d subscriptions, the limit is %d; remove one with /unsubscribe first", n, limit)
+			"this server has %s, the limit is %d; remove one with /unsubscribe first", count(int(n), "subscription", "subscriptions"), limit)
 	}
 	s.appendChange(ctx, digestbot.SubscriptionChange{Op: "add_sub", GuildID: c.GuildID, Subscription: &c})
 	return true, nil
@@ -259,7 +259,7 @@ func (s *Store) PutTopic(ctx context.Context, t *digestbot.Topic, limit int) err
 		return err
 	}
 	if status == -1 {
-		return digestbot.Errorf(digestbot.ELIMIT, "this server has %d topics, the limit is %d; delete one first", n, limit)
+		return digestbot.Errorf(digestbot.ELIMIT, "this server has %s, the limit is %d; delete one first", count(int(n), "topic", "topics"), limit)
 	}
 	s.appendChange(ctx, digestbot.SubscriptionChange{Op: "put_topic", GuildID: c.GuildID, Topic: &c})
 	return nil
