@@ -24,21 +24,21 @@ const (
 )
 
 // putScript stores one article. KEYS: the article. ARGV: body JSON,
-// content hash, ingest time, ttl ms, scope (see scopeOf).
+// content hash, ingest time, ttl ms, scope (see scopeOf), source (see
+// sourceOf: the source name and the feed it came from).
 //
 // An absent article is created with the "unlogged" mark and the TTL. For a
-// present one (its TTL and first ingest time stay), the scopes decide:
-//   - same content: the audiences merge (the union of the servers, public
-//     when either is public); nobody learns anything their own source did
-//     not bring;
-//   - other content from a public source: it replaces the body and the
-//     article is public;
-//   - other content from a server's own feed: it replaces the body only
-//     when its servers include every server that sees the stored article
-//     (a server updating its own article). A public article is left alone
-//     (its servers see it anyway), and anything else is a conflict (3): one
-//     server must neither read nor rewrite another's article, so the
-//     caller stores the put under an id of its own.
+// present one (its TTL and first ingest time stay), the audiences decide:
+//   - a public source makes it public, and its body (with its source name
+//     and feed) replaces a private one even when the text is the same: a
+//     server's own feed name and URL must not become public;
+//   - a server's feed never changes a public article (its servers see the
+//     public one anyway);
+//   - between servers' feeds, a put from the same source, or one whose
+//     servers include every server that sees the stored article, updates it
+//     and the audiences merge (the union); anything else is a conflict (3),
+//     also with the same text, since the stored copy shows its own feed's
+//     name and URL: the caller stores the put under an id of its source.
 //
 // When the audience widens, the servers that could see the article before
 // are kept in "relog" until the caller has announced the article again in
@@ -50,47 +50,37 @@ const (
 // the two steps is finished by the next put of the same article.
 var putScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 0 then
-  redis.call('HSET', KEYS[1], 'body', ARGV[1], 'h', ARGV[2], 'ing', ARGV[3], 'unlogged', '1', 'g', ARGV[5])
+  redis.call('HSET', KEYS[1], 'body', ARGV[1], 'h', ARGV[2], 'ing', ARGV[3], 'unlogged', '1', 'g', ARGV[5], 'f', ARGV[6])
   redis.call('PEXPIRE', KEYS[1], ARGV[4])
   return {0, 1, false}
 end
-local old = redis.call('HMGET', KEYS[1], 'h', 'unlogged', 'g', 'relog')
+local old = redis.call('HMGET', KEYS[1], 'h', 'unlogged', 'g', 'relog', 'f')
 local unlogged = 0
 if old[2] then unlogged = 1 end
+local relog = old[4] or false
 local was, put = old[3] or '*', ARGV[5]
-local function set(scope)
-  local t = {}
-  for g in string.gmatch(scope, '%S+') do t[g] = true end
-  return t
-end
-local scope = was
-if old[1] == ARGV[2] then
-  if was ~= '*' and put ~= '*' then
-    local all, list = set(was), {}
-    for g in string.gmatch(put, '%S+') do all[g] = true end
-    for g in pairs(all) do table.insert(list, g) end
-    table.sort(list)
-    scope = table.concat(list, ' ')
-  else
-    scope = '*'
-  end
-elseif put == '*' then
+local same = old[1] == ARGV[2] and old[5] == ARGV[6]
+local scope
+if put == '*' then
   scope = '*'
 elseif was == '*' then
-  return {2, unlogged, old[4] or false}
+  return {2, unlogged, relog}
 else
-  local mine = set(put)
+  local mine, all, list = {}, {}, {}
+  for g in string.gmatch(put, '%S+') do mine[g] = true; all[g] = true end
   for g in string.gmatch(was, '%S+') do
-    if not mine[g] then return {3, unlogged, old[4] or false} end
+    if not mine[g] and old[5] ~= ARGV[6] then return {3, unlogged, relog} end
+    all[g] = true
   end
-  scope = put
+  for g in pairs(all) do table.insert(list, g) end
+  table.sort(list)
+  scope = table.concat(list, ' ')
 end
 local outcome = 2
-if old[1] ~= ARGV[2] then
-  redis.call('HSET', KEYS[1], 'body', ARGV[1], 'h', ARGV[2])
+if not same then
+  redis.call('HSET', KEYS[1], 'body', ARGV[1], 'h', ARGV[2], 'f', ARGV[6])
   outcome = 1
 end
-local relog = old[4] or false
 if scope ~= was then
   redis.call('HSET', KEYS[1], 'g', scope)
   outcome = 1
@@ -101,6 +91,11 @@ if scope ~= was then
 end
 return {outcome, unlogged, relog}
 `)
+
+// sourceOf names where an article came from: its source name and feed.
+// Two servers' feeds with the same text still differ here, so neither
+// server sees the other's feed name or URL.
+func sourceOf(a *digestbot.Article) string { return a.Source + "\x00" + a.Feed }
 
 // scopeOf is how the store writes an article's Guilds: "*" for a public
 // article, else the sorted server ids separated by spaces.
@@ -157,12 +152,12 @@ func (s *Store) PutArticles(ctx context.Context, articles []*digestbot.Article) 
 		return nil, err
 	}
 	if len(conflicts) > 0 {
-		// Another audience holds these URLs with other content: each goes
-		// under an id of its own audience, so both versions live side by
+		// Another audience holds these URLs from another source: each goes
+		// under an id of its own source, so both versions live side by
 		// side and neither server reads or rewrites the other's.
 		again := make([]*digestbot.Article, len(conflicts))
 		for k, i := range conflicts {
-			articles[i].ID = scopedID(articles[i].ID, scopeOf(articles[i]))
+			articles[i].ID = scopedID(articles[i].ID, sourceOf(articles[i]))
 			again[k] = articles[i]
 		}
 		outs, still, err := s.putBatch(ctx, again)
@@ -182,8 +177,10 @@ func (s *Store) PutArticles(ctx context.Context, articles []*digestbot.Article) 
 	return out, nil
 }
 
-// scopedID is the id of a server audience's own copy of an article whose
-// id another audience holds with other content.
+// scopedID is the id of a source's own copy of an article whose id another
+// audience holds: derived from the source, not from the audience, so the
+// copy keeps its id when servers add or remove that feed (its audience then
+// changes through the merge, and nobody is offered the story twice).
 func scopedID(id, scope string) string {
 	sum := sha256.Sum256([]byte(id + "\x00" + scope))
 	return hex.EncodeToString(sum[:12])
@@ -204,7 +201,7 @@ func (s *Store) putBatch(ctx context.Context, articles []*digestbot.Article) (ou
 		}
 		// Eval, not EvalSha: a pipeline cannot fall back on NOSCRIPT.
 		cmds[i] = putScript.Eval(ctx, pipe, []string{s.articleKey(a.ID)},
-			encode(&c), contentHash(a), c.Ingested.Format(time.RFC3339Nano), s.retention.Milliseconds(), scopeOf(a))
+			encode(&c), contentHash(a), c.Ingested.Format(time.RFC3339Nano), s.retention.Milliseconds(), scopeOf(a), sourceOf(a))
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return nil, nil, s.fail("put articles", err)

@@ -22,9 +22,9 @@
 //	                                     first ingest time (RFC 3339), "unlogged" while its
 //	                                     ingest log entry is not written yet, "g" = the servers
 //	                                     that may see it (space separated) or "*" for all
-//	                                     (missing: all), "relog" = who could see it before its
-//	                                     audience widened, until it is announced again;
-//	                                     TTL = retention
+//	                                     (missing: all), "f" = its source (name and feed),
+//	                                     "relog" = who could see it before its audience
+//	                                     widened, until it is announced again; TTL = retention
 //	P{log}:ingest                stream  ingest log: field "a" = article id, "s" = the servers
 //	                                     that could see it before (an announcement after its
 //	                                     audience widened); the entry id is the LogEntry Seq and

@@ -1232,16 +1232,18 @@ func testArticleScope(t *testing.T, b backend) {
 }
 
 // testArticleScopeContent: a server's own feed never rewrites what another
-// audience sees, and never reads it either: other content at the same URL
-// becomes that server's own copy.
+// audience sees, and never reads it either — not its text, not its feed's
+// name or URL: another source at the same URL gets a copy of its own, whose
+// id stays when servers add or drop that feed.
 func testArticleScopeContent(t *testing.T, b backend) {
 	st := b.open(t, store.Options{})
 	c := ctx(t)
 	id := article(9).ID
-	put := func(text string, guilds ...string) (*digestbot.Article, digestbot.PutOutcome) {
+	const shared, g3feed, public = "https://feeds.example/shared.xml", "https://g3.example/private.xml", "https://operator.example/feed.xml"
+	put := func(feed, text string, guilds ...string) (*digestbot.Article, digestbot.PutOutcome) {
 		t.Helper()
 		a := article(9)
-		a.Text, a.Guilds = text, guilds
+		a.Feed, a.Source, a.Text, a.Guilds = feed, "Name of "+feed, text, guilds
 		out, err := st.PutArticles(c, []*digestbot.Article{a})
 		if err != nil {
 			t.Fatal(err)
@@ -1256,30 +1258,47 @@ func testArticleScopeContent(t *testing.T, b backend) {
 		}
 		return got[0]
 	}
-	put("Version A.", "g1")
-	if _, o := put("Version B.", "g1", "g2"); o != digestbot.PutUpdated || stored(id).Text != "Version B." {
-		t.Fatalf("an update from a wider audience: %v, text %q", o, stored(id).Text)
+	lastSeenBy := func() []string {
+		t.Helper()
+		log, err := st.ArticlesAfter(c, "", 0)
+		if err != nil || len(log) == 0 {
+			t.Fatalf("log: %v %v", log, err)
+		}
+		return log[len(log)-1].SeenBy
 	}
-	// Server g3's feed has other text at the same URL.
-	mine, o := put("Version C, by g3.", "g3")
+	put(shared, "Version A.", "g1", "g2")
+	// The feed edits the item after g2 dropped it: an update in place, not a
+	// second story for g1.
+	if _, o := put(shared, "Version B.", "g1"); o != digestbot.PutUpdated || stored(id).Text != "Version B." || !slices.Equal(stored(id).Guilds, []string{"g1", "g2"}) {
+		t.Fatalf("same feed, new text: %v, %q, %v", o, stored(id).Text, stored(id).Guilds)
+	}
+	// Server g3's own feed has the same URL, even with the same text: its
+	// own copy, so neither learns the other's feed.
+	mine, o := put(g3feed, "Version B.", "g3")
 	if o != digestbot.PutNew || mine.ID == id {
-		t.Fatalf("conflicting put: %v, id %s; want a new copy under its own id", o, mine.ID)
+		t.Fatalf("another server's feed at the same URL: %v, id %s; want a new copy under its own id", o, mine.ID)
 	}
-	if a := stored(id); a.Text != "Version B." || !slices.Equal(a.Guilds, []string{"g1", "g2"}) {
-		t.Errorf("g3's feed changed g1 and g2's article: %q, %v", a.Text, a.Guilds)
+	if a := stored(id); a.Feed != shared || !slices.Equal(a.Guilds, []string{"g1", "g2"}) {
+		t.Errorf("g3's feed changed the shared article: feed %q, %v", a.Feed, a.Guilds)
 	}
-	if a := stored(mine.ID); a.Text != "Version C, by g3." || !slices.Equal(a.Guilds, []string{"g3"}) {
-		t.Errorf("g3's copy: %q, %v", a.Text, a.Guilds)
+	if a := stored(mine.ID); a.Feed != g3feed || !slices.Equal(a.Guilds, []string{"g3"}) {
+		t.Errorf("g3's copy: feed %q, %v", a.Feed, a.Guilds)
 	}
-	// A public source replaces the private text and opens it to all.
-	if _, o := put("Version D, public.", []string{}...); o != digestbot.PutUpdated {
+	// g4 adds g3's feed: the same copy widens (g3 is not offered it again).
+	again, o := put(g3feed, "Version B.", "g3", "g4")
+	if again.ID != mine.ID || o != digestbot.PutUpdated || !slices.Equal(lastSeenBy(), []string{"g3"}) {
+		t.Errorf("g4 adds g3's feed: id %s (was %s), %v, SeenBy %v", again.ID, mine.ID, o, lastSeenBy())
+	}
+	// A public source replaces the private body, even with the same text,
+	// so no server's feed name or URL becomes public.
+	if _, o := put(public, "Version B.", []string{}...); o != digestbot.PutUpdated {
 		t.Fatalf("public put over a private article: %v", o)
 	}
-	// A server's feed cannot rewrite a public article.
-	if _, o := put("Version E, by g4.", "g4"); o != digestbot.PutUnchanged {
-		t.Errorf("g4's put over a public article: %v, want unchanged", o)
+	if a := stored(id); a.Feed != public || a.Source != "Name of "+public || a.Guilds != nil {
+		t.Errorf("after the public put: feed %q, source %q, %v", a.Feed, a.Source, a.Guilds)
 	}
-	if a := stored(id); a.Text != "Version D, public." || a.Guilds != nil {
-		t.Errorf("public article after g4's put: %q, %v", a.Text, a.Guilds)
+	// A server's feed cannot rewrite a public article.
+	if _, o := put(g3feed, "Version E, by g3.", "g3"); o != digestbot.PutUnchanged || stored(id).Feed != public {
+		t.Errorf("g3's put over a public article: %v, feed %q", o, stored(id).Feed)
 	}
 }
