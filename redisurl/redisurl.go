@@ -157,27 +157,33 @@ func invalidURL(raw, format string, args ...any) error {
 // '/', '@' or ',' (base64 passwords often hold '/') makes url.Parse fail or
 // read the password as a host or path, and must be hidden all the same.
 // Everything between "://" (or the start of a seed) and the seed's last '@'
-// becomes "xxxxx"; a seed that has a '@' but no scheme, right after one
-// with a scheme and no '@', is taken as the rest of a password cut by a
-// comma, and the two are hidden together.
+// becomes "xxxxx". Commas in a password cut it into seeds: a seed with a
+// '@' but no scheme ends a password that began at the last seed with a
+// scheme, and every seed from there to it is hidden.
 func Redact(v string) string {
 	parts := strings.Split(v, ",")
+	open := -1 // the last seed with a scheme: a password may start there
 	for i, p := range parts {
 		at := strings.LastIndex(p, "@")
 		scheme := strings.Index(p, "://")
-		if at < 0 || (scheme >= 0 && at < scheme) {
-			continue
-		}
-		from := 0
-		if scheme >= 0 {
-			from = scheme + 3
-		} else if i > 0 {
-			prev := parts[i-1]
-			if ps := strings.Index(prev, "://"); ps >= 0 && !strings.Contains(prev, "@") {
-				parts[i-1] = prev[:ps+3] + "xxxxx"
+		switch {
+		case scheme >= 0:
+			open = i
+			if at > scheme {
+				parts[i] = p[:scheme+3] + "xxxxx" + p[at:]
 			}
+		case at >= 0:
+			// No scheme but a '@': the user-info began at the last seed
+			// with a scheme, and a comma cut it; hide all of it.
+			if open >= 0 {
+				parts[open] = parts[open][:strings.Index(parts[open], "://")+3] + "xxxxx"
+				for j := open + 1; j < i; j++ {
+					parts[j] = "xxxxx"
+				}
+			}
+			parts[i] = "xxxxx" + p[at:]
+			open = -1
 		}
-		parts[i] = p[:from] + "xxxxx" + p[at:]
 	}
 	return strings.Join(parts, ",")
 }

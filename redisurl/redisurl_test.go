@@ -97,6 +97,9 @@ func TestRedactHidesEveryPassword(t *testing.T) {
 		{"redis://u:1234/ss@cache:6379", "1234/ss", "redis://xxxxx@cache:6379"},
 		{"redis://u:p@ss@cache:6379", "p@ss", "redis://xxxxx@cache:6379"},
 		{"redis://:pa,ss@cache:6379", "pa,ss", "redis://xxxxx,xxxxx@cache:6379"},
+		{"redis://:s3cr,et,pw@cache:6379", "s3cr", "redis://xxxxx,xxxxx,xxxxx@cache:6379"},
+		{"rediss://default:a1,b2,c3,d4@h1:7000,h2:7000", "b2", "rediss://xxxxx,xxxxx,xxxxx,xxxxx@h1:7000,h2:7000"},
+		{"redis://:top@sec,ret@cache", "sec", "redis://xxxxx,xxxxx@cache"},
 		{"rediss://:s3cret@n1:7000,rediss://:s3cret@n2:7000", "s3cret", "rediss://xxxxx@n1:7000,rediss://xxxxx@n2:7000"},
 		{"redis://user:s3cretpw@host:badport/0", "s3cretpw", "redis://xxxxx@host:badport/0"},
 		{"n1:7000,n2:7000", "", "n1:7000,n2:7000"},
@@ -132,4 +135,26 @@ func TestPasswordsWithSlashesAndAts(t *testing.T) {
 			t.Errorf("Parse(%q) error quotes the password: %v", in, err)
 		}
 	}
+}
+
+// FuzzRedact puts arbitrary text in the password of a URL, and of the
+// first seed of a cluster list: neither Redact nor Parse's error shows it.
+func FuzzRedact(f *testing.F) {
+	for _, s := range []string{"hunter2!", "pa/ss,w@rd", "a,b,c,d,e", "s3cr,et@x,y", "%zz%%", "::::::"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, pw string) {
+		if len(pw) < 6 || strings.ContainsAny(pw, "\x00\r\n") {
+			return
+		}
+		for _, v := range []string{"redis://app:" + pw + "@cache.internal:6379/0", "rediss://app:" + pw + "@n1:7000,n2:7000"} {
+			shown := Redact(v)
+			if _, err := Parse(v); err != nil {
+				shown += " " + err.Error()
+			}
+			if strings.Contains(shown, pw) && !strings.Contains(v[:strings.Index(v, ":"+pw)]+"xxxxx"+urlHelp, pw) {
+				t.Fatalf("password %q shown in %q", pw, shown)
+			}
+		}
+	})
 }
