@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -352,12 +353,31 @@ func (p *Poller) dispatch(ctx context.Context, now time.Time, wait bool, done fu
 				<-p.sem
 				p.wg.Done()
 			}()
-			r := p.poll(ctx, f, h, now)
+			r := p.pollSafely(ctx, f, h, now)
 			if done != nil {
 				done(r)
 			}
 		}()
 	}
+}
+
+// pollSafely is poll with a panic (a parser or indexing bug set off by
+// one feed's content) caught and counted as that feed's failure, so it
+// backs off and pauses like any broken feed instead of taking the process
+// down.
+func (p *Poller) pollSafely(ctx context.Context, f pollFeed, old *digestbot.FeedHealth, now time.Time) (res PollResult) {
+	defer func() {
+		if v := recover(); v != nil {
+			err := fmt.Errorf("internal error while polling this feed: %v", v)
+			p.log.Error("feed poll panicked", "feed", f.url, "panic", v, "stack", string(debug.Stack()))
+			h := *old
+			h.URL = f.url
+			p.fail(&h, err, f.interval, now)
+			p.saveOrLog(ctx, &h)
+			res = PollResult{URL: f.url, Err: err, Paused: h.PausedReason != ""}
+		}
+	}()
+	return p.poll(ctx, f, old, now)
 }
 
 // startable reports whether url is cached, due at now, not paused and not

@@ -625,3 +625,36 @@ func TestSyncKeepsFresherHealth(t *testing.T) {
 		t.Errorf("cached health %+v, want tick 1's", h)
 	}
 }
+
+// TestPollSurvivesAPanic: a bug set off by one feed's content (here in the
+// after-store hook, where articles are indexed) counts as that feed's
+// failure; the poller and the other feeds go on.
+func TestPollSurvivesAPanic(t *testing.T) {
+	bad, good := newFeedServer(t, 1), newFeedServer(t, 1)
+	feeds := &memFeeds{feeds: []*digestbot.Feed{{GuildID: "g1", URL: bad.URL}, {GuildID: "g1", URL: good.URL}}}
+	sink := newMemSink()
+	p := testPoller(t, PollerOptions{Articles: sink, Feeds: feeds, OnStored: func(_ context.Context, arts []*digestbot.Article, _ []digestbot.PutOutcome) {
+		if arts[0].Feed == bad.URL {
+			panic("index bug")
+		}
+	}})
+	res := p.PollOnce(context.Background(), t0)
+	if len(res) != 2 {
+		t.Fatalf("%d results, want 2", len(res))
+	}
+	for _, r := range res {
+		switch r.URL {
+		case bad.URL:
+			if r.Err == nil || !strings.Contains(r.Err.Error(), "internal error") {
+				t.Errorf("the feed whose content panicked: %+v", r)
+			}
+			if h, _ := feeds.FeedHealth(context.Background(), bad.URL); h.Failures != 1 {
+				t.Errorf("its health counts %d failures, want 1", h.Failures)
+			}
+		case good.URL:
+			if r.Err != nil {
+				t.Errorf("the other feed failed too: %v", r.Err)
+			}
+		}
+	}
+}
