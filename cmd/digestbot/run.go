@@ -97,9 +97,22 @@ func runBot(ctx context.Context, e *env, args []string) error {
 		st, err = store.OpenRetry(ctx, opts)
 	}
 	if err != nil {
+		if ctx.Err() != nil {
+			log.Info("stopped while connecting to Redis")
+			return nil // a stop while waiting for Redis is a clean stop
+		}
 		return err
 	}
-	defer st.Close()
+	defer func() {
+		// The HTTP endpoint (push API) uses the store: stop it first, also
+		// when the start fails below.
+		if srv != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			srv.Shutdown(ctx)
+			cancel()
+		}
+		st.Close()
+	}()
 	ready.Store(st)
 
 	c := newCore(cfg, st, log, time.Now)
@@ -196,6 +209,10 @@ func runBot(ctx context.Context, e *env, args []string) error {
 	gateway.Store(b)
 
 	if err := openGateway(ctx, b, log); err != nil {
+		if ctx.Err() != nil {
+			log.Info("stopped while connecting to Discord")
+			return nil // a stop while waiting for Discord is a clean stop
+		}
 		return err
 	}
 	if err := sched.Start(jobsCtx); err != nil {

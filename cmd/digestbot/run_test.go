@@ -212,7 +212,10 @@ func TestRunShowsWhatItWaitsFor(t *testing.T) {
 			defer func() {
 				cancel()
 				select {
-				case <-done:
+				case err := <-done:
+					if err != nil {
+						t.Errorf("a stop while waiting: run returned %v, want a clean stop", err)
+					}
 				case <-time.After(15 * time.Second):
 					t.Error("run did not stop within 15 s")
 				}
