@@ -319,6 +319,7 @@ func TestLoadFileYAMLErrorsInWords(t *testing.T) {
 			`line 5: limits.feeds_per_guild: "lots" is not a whole number`},
 		{"not a whole number", "polling:\n  max_body_bytes: 2048.5\n", `line 2: polling.max_body_bytes: "2048.5" is not a whole number`},
 		{"too large", "limits: {topics_per_guild: 99999999999999999999999}\n", `line 1: limits.topics_per_guild: "99999999999999999999999" is too large`},
+		{"quoted number", "polling: {max_failures: \"10\"}\n", `line 1: polling.max_failures: "10" is quoted, which makes it text; write the number without quotes`},
 		{"list for a value", "retention: [7d]\n", "line 1: retention: want a single value, not a list"},
 		{"value for keys", "schedule: hourly\n", `line 1: schedule: want keys under it (default, timezone, min_interval, match), not "hourly"`},
 		{"value for a list", "feeds: https://example.org/rss\n", `line 1: feeds: want a list (one entry per line, each starting with -), not "https://example.org/rss"`},

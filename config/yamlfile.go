@@ -262,6 +262,8 @@ func (w *walker) walk(slot **yaml.Node, t reflect.Type, path string) {
 			// it would also take 1.5 as 1.
 			if n.Tag != "!!int" && !digitsRE.MatchString(n.Value) {
 				w.refuse(slot, t, path, n.Line, "%s: %q is not a whole number", path, n.Value)
+			} else if n.Tag != "!!int" && n.Style&(yaml.DoubleQuotedStyle|yaml.SingleQuotedStyle) != 0 {
+				w.refuse(slot, t, path, n.Line, "%s: %q is quoted, which makes it text; write the number without quotes", path, n.Value)
 			} else if n.Tag != "!!int" || n.Decode(reflect.New(t).Interface()) != nil {
 				w.refuse(slot, t, path, n.Line, "%s: %q is too large", path, n.Value)
 			}
