@@ -524,14 +524,20 @@ func (s *Service) setSchedule(ctx context.Context, req *Request) (*Response, err
 	if when == "" && tz == "" {
 		return nil, digestbot.Errorf(digestbot.EINVALID, "/schedule needs when, timezone or both, e.g. /schedule when:daily 08:00 timezone:Europe/Paris")
 	}
+	fromDefault := false
 	if when == "" {
 		// Only the zone changes: keep what the channel gets now (its own
-		// schedule, else the server's or the configured default).
+		// schedule, else the server's or the configured default, which the
+		// channel then holds as its own — the reply says so).
+		own, err := s.Store.Schedule(ctx, ref.GuildID, ref.ChannelID)
+		if err != nil {
+			return nil, err
+		}
 		cur, _, err := s.effectiveSchedule(ctx, ref)
 		if err != nil {
 			return nil, err
 		}
-		when = cur.Spec()
+		when, fromDefault = cur.Spec(), own == nil
 	}
 	if tz == "" {
 		if cur, err := s.Store.Schedule(ctx, ref.GuildID, ref.ChannelID); err == nil && cur != nil && cur.TimeZone != "" {
@@ -549,7 +555,11 @@ func (s *Service) setSchedule(ctx context.Context, req *Request) (*Response, err
 		return nil, err
 	}
 	s.scheduleChanged(ctx, ref)
-	return &Response{Content: fmt.Sprintf("%s Next: %s.", channelScheduleLine(ref, sc), discordTime(sc.Next(s.now())))}, nil
+	msg := fmt.Sprintf("%s Next: %s.", channelScheduleLine(ref, sc), discordTime(sc.Next(s.now())))
+	if fromDefault {
+		msg += fmt.Sprintf(" The channel followed the default schedule; it now has its own (%s), so later changes to the default do not reach it.", sc.Spec())
+	}
+	return &Response{Content: msg}, nil
 }
 
 // channelScheduleLine tells that a schedule was set for a whole channel:

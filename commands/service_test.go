@@ -395,6 +395,9 @@ func TestScheduleTimezoneAloneKeepsTheSchedule(t *testing.T) {
 	if sc, _ := s.Store.Schedule(ctx, "100", "200"); sc == nil || sc.Spec != def || sc.TimeZone != "Europe/Paris" {
 		t.Errorf("stored schedule %+v, want %q in Europe/Paris", sc, def)
 	}
+	if !strings.Contains(resp.Content, "later changes to the default do not reach it") {
+		t.Errorf("the reply does not say the channel now holds the default as its own: %q", resp.Content)
+	}
 
 	// Its own schedule: the spec stays, the zone changes.
 	mustHandle(t, s, req("schedule", "when", "weekly mon 08:00"))
@@ -402,6 +405,9 @@ func TestScheduleTimezoneAloneKeepsTheSchedule(t *testing.T) {
 	tokyo, _ := time.LoadLocation("Asia/Tokyo")
 	if want := "now gets its digest weekly mon 08:00 (Asia/Tokyo)"; !strings.Contains(resp.Content, want) {
 		t.Errorf("/schedule timezone:Asia/Tokyo = %q, want %q", resp.Content, want)
+	}
+	if strings.Contains(resp.Content, "default") {
+		t.Errorf("a channel with its own schedule is told about the default: %q", resp.Content)
 	}
 	if want := stamp(time.Date(2026, 3, 23, 8, 0, 0, 0, tokyo)); !strings.Contains(resp.Content, want) {
 		t.Errorf("/schedule timezone:Asia/Tokyo = %q, want next digest %s", resp.Content, want)
