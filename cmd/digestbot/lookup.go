@@ -108,25 +108,50 @@ func cmdLookup(ctx context.Context, e *env, args []string) error {
 }
 
 // parseInterspersed parses flags that may come before or after the
-// positional words ("lookup Confucius --json"); "--" ends the flags, so a
-// query may start with -excluded.
+// positional words ("lookup Confucius --json"); "--" ends the flags. An
+// argument that starts with a single '-' but names no flag of the command
+// is a word, so a query may start with an exclusion ('-bmw china')
+// without "--".
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	var words []string
-	for {
-		if err := parseFlags(fs, args); err != nil {
+	for len(args) > 0 {
+		a := args[0]
+		if a == "--" {
+			return append(words, args[1:]...), nil
+		}
+		name, hasValue, ok := flagName(a)
+		// A single-dash argument that names no flag is a query word; a
+		// double-dash one is a mistyped flag, and parseFlags says so.
+		if !ok || (fs.Lookup(name) == nil && name != "h" && name != "help" && !strings.HasPrefix(a, "--")) {
+			words = append(words, a)
+			args = args[1:]
+			continue
+		}
+		n := 1 // this flag, and its value when given apart
+		if f := fs.Lookup(name); f != nil && !hasValue && !isBoolFlag(f) && len(args) > 1 {
+			n = 2
+		}
+		if err := parseFlags(fs, args[:n]); err != nil {
 			return nil, err
 		}
-		rest := fs.Args()
-		consumed := len(args) - len(rest)
-		if consumed > 0 && args[consumed-1] == "--" {
-			return append(words, rest...), nil
-		}
-		if len(rest) == 0 {
-			return words, nil
-		}
-		words = append(words, rest[0])
-		args = rest[1:]
+		args = args[n:]
 	}
+	return words, nil
+}
+
+// flagName reads "-name", "--name" or "--name=value".
+func flagName(a string) (name string, hasValue, ok bool) {
+	if len(a) < 2 || a[0] != '-' {
+		return "", false, false
+	}
+	name = strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+	name, _, hasValue = strings.Cut(name, "=")
+	return name, hasValue, name != "" && !strings.ContainsAny(name, " \t")
+}
+
+func isBoolFlag(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }
 
 // lookupResultJSON is the article object of DESIGN.md plus what ranks it:

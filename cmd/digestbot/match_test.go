@@ -129,3 +129,17 @@ func TestBenchGenAndMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestQueriesMayStartWithAnExclusion: '-bmw china' is a query, not a flag,
+// for match and lookup; a mistyped --flag is still refused.
+func TestQueriesMayStartWithAnExclusion(t *testing.T) {
+	if out, errOut, code := runCLI(t, nil, "match", "-bmw facial", matchSample); code != 0 || !strings.Contains(out, "0 of 8 articles match -bmw facial") {
+		t.Errorf("match '-bmw facial': exit %d, %q %q", code, out, errOut)
+	}
+	if _, errOut, code := runCLI(t, nil, "lookup", "-acme", "earnings"); code != 0 {
+		t.Errorf("lookup -acme earnings: exit %d, %q", code, errOut)
+	}
+	if _, _, code := runCLI(t, nil, "lookup", "--jsn", "Confucius"); code == 0 {
+		t.Error("lookup --jsn (a mistyped flag) was taken as a query")
+	}
+}
