@@ -325,6 +325,13 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 	if (queryText == "") == (topicName == "") {
 		return nil, digestbot.Errorf(digestbot.EINVALID, "give either query or topic, e.g. /subscribe query:\"facial recognition\"")
 	}
+	// query:topic:NAME is the topic itself: one subscription, not two that
+	// read the same in /subscriptions.
+	if parsed, err := subscriptions.Parse(queryText); err == nil && queryText != "" {
+		if ref, ok := parsed.Root.(*subscriptions.TopicRef); ok {
+			queryText, topicName = "", digestbot.NormalizeTopicName(ref.Name)
+		}
+	}
 	var q *subscriptions.Query
 	sub := &digestbot.Subscription{GuildID: ref.GuildID, ChannelID: ref.ChannelID, CreatedBy: req.UserID, CreatedAt: s.now().UTC()}
 	if queryText != "" {

@@ -495,3 +495,17 @@ func TestRepliesCountRight(t *testing.T) {
 		}
 	})
 }
+
+// TestQueryOfOneTopicIsTheTopic: /subscribe query:topic:NAME and
+// /subscribe topic:NAME are the same subscription.
+func TestQueryOfOneTopicIsTheTopic(t *testing.T) {
+	s := newService(t)
+	mustHandle(t, s, req("subscribe", "topic", "surveillance"))
+	again := mustHandle(t, s, req("subscribe", "query", "topic:surveillance"))
+	if !strings.Contains(again.Content, "already subscribed") {
+		t.Errorf("query:topic:surveillance after topic:surveillance: %s", again.Content)
+	}
+	if subs, _ := s.Store.Subscriptions(context.Background(), "100", "200"); len(subs) != 1 || subs[0].Topic != "surveillance" {
+		t.Errorf("subscriptions = %+v, want one topic subscription", subs)
+	}
+}
