@@ -81,10 +81,16 @@ func (s *Server) controlInteraction(w http.ResponseWriter, r *http.Request) {
 	sent := s.SendInteraction(in)
 	if r.URL.Query().Has("wait") {
 		// Answer with what the user would see, so a walkthrough by hand
-		// reads the bot's reply from one curl.
+		// reads the bot's reply from one curl: the choices of an
+		// autocomplete, else the message (with its buttons).
+		if in.Type == TypeAutocomplete {
+			cb := s.WaitCallback(sent)
+			writeJSON(w, http.StatusOK, map[string]any{"id": sent.ID, "token": sent.Token, "choices": cb.Data.Choices})
+			return
+		}
 		rep := s.WaitReply(sent)
 		writeJSON(w, http.StatusOK, map[string]any{"id": sent.ID, "token": sent.Token,
-			"reply": map[string]any{"content": rep.Content, "embeds": rep.Embeds, "ephemeral": rep.Ephemeral(), "via": rep.Via}})
+			"reply": map[string]any{"content": rep.Content, "embeds": rep.Embeds, "components": rep.Components, "ephemeral": rep.Ephemeral(), "via": rep.Via}})
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"id": sent.ID, "token": sent.Token})

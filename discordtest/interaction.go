@@ -170,7 +170,7 @@ func (s *Server) SendInteraction(in Interaction) Sent {
 		"channel_id":     in.ChannelID,
 		"channel":        map[string]any{"id": in.ChannelID, "type": 0, "guild_id": in.GuildID, "name": "general"},
 		"member": map[string]any{
-			"user":        map[string]any{"id": in.UserID, "username": "member" + in.UserID[len(in.UserID)-3:], "discriminator": "0", "global_name": "Member"},
+			"user":        map[string]any{"id": in.UserID, "username": "member" + in.UserID[max(0, len(in.UserID)-3):], "discriminator": "0", "global_name": "Member"},
 			"roles":       roles,
 			"permissions": strconv.FormatInt(in.Permissions, 10),
 			"joined_at":   "2021-03-20T08:00:00.000000+00:00",

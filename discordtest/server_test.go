@@ -258,4 +258,15 @@ func TestControlAPIDrivesAStandaloneServer(t *testing.T) {
 	if resp.StatusCode != 200 || waited.Reply.Content != "got subscribe Norway" {
 		t.Errorf("?wait: status %d, reply %q", resp.StatusCode, waited.Reply.Content)
 	}
+
+	// A short user id (typed by hand) is fine too.
+	resp, err = http.Post(srv.URL()+"/_discordtest/interactions?wait", "application/json",
+		bytes.NewReader([]byte(`{"command":"subscribe","options":{"query":"x"},"user_id":"7"}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("user_id 7: status %d", resp.StatusCode)
+	}
 }
