@@ -214,7 +214,7 @@ func (b *Bot) Open(ctx context.Context) error {
 			if code == digestbot.EFORBIDDEN {
 				return digestbot.WrapError(code, err, "Discord refused the bot token (DISCORD_TOKEN)")
 			}
-			return digestbot.Errorf(digestbot.EUNAVAILABLE, "cannot connect to the Discord gateway through %s: %v", b.apiBase(), err)
+			return digestbot.Errorf(digestbot.EUNAVAILABLE, "cannot connect to the Discord gateway through %s: %s", b.apiBase(), b.cause(err))
 		}
 	case <-ctx.Done():
 		// discordgo's Open cannot be canceled; close whatever it opens.
@@ -357,4 +357,19 @@ func (b *Bot) apiBase() string {
 		return b.opts.APIBaseURL
 	}
 	return "https://discord.com"
+}
+
+// cause is err as one readable line: discordgo names the URLs it was given
+// (https://discord.com) though the transport sends them to APIBaseURL, and
+// an error page answered by a proxy can be long.
+func (b *Bot) cause(err error) string {
+	msg := err.Error()
+	if b.opts.APIBaseURL != "" {
+		msg = strings.ReplaceAll(msg, "https://discord.com", strings.TrimSuffix(b.opts.APIBaseURL, "/"))
+	}
+	msg = strings.Join(strings.Fields(msg), " ")
+	if r := []rune(msg); len(r) > 300 {
+		msg = string(r[:300]) + "…"
+	}
+	return msg
 }

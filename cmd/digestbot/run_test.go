@@ -248,6 +248,9 @@ func TestRunShowsWhatItWaitsFor(t *testing.T) {
 					t.Errorf("/readyz = %v, want %s: %s", body, part, want)
 				}
 			}
+			if !tc.redis && strings.Contains(logs.String(), "https://discord.com") {
+				t.Errorf("the gateway error names discord.com, not the configured API URL:\n%s", logs.String())
+			}
 			if tc.redis {
 				resp, err := http.Post("http://"+addr+"/v1/articles", "application/json", strings.NewReader("[]"))
 				if err != nil {
