@@ -273,6 +273,14 @@ func TestOperatorTopicReferences(t *testing.T) {
 // duplicate name are three errors, and a bad list entry does not shift the
 // names of the entries after it.
 func TestLoadFileListsEveryProblem(t *testing.T) {
+	// A bad minimum (or zone) does not hide a bad default schedule.
+	if got, _ := loadFile(t, "schedule: {default: banana, min_interval: 1s}\n"); !strings.Contains(got, "schedule.default") || !strings.Contains(got, "schedule.min_interval") {
+		t.Errorf("want both schedule.default and schedule.min_interval named:\n%s", got)
+	}
+	if got, _ := loadFile(t, "schedule: {default: banana, timezone: Mars/Base}\n"); !strings.Contains(got, "schedule.default") || !strings.Contains(got, "schedule.timezone") {
+		t.Errorf("want both schedule.default and schedule.timezone named:\n%s", got)
+	}
+
 	// The review's file: before, the bad query went unreported.
 	got, _ := loadFile(t, "topics:\n  - {name: 'a b', query: x}\n  - {name: ok, query: '\"open'}\n  - {name: ok, query: y}\n")
 	for _, w := range []string{"3 configuration errors", "topics[0].name", "topics[1].query", "topics[2].name"} {

@@ -258,28 +258,35 @@ func (c *Config) applyFile(data []byte) Errors {
 	}
 	c.Topics = checkTopics(f.Topics, bad)
 	s := f.Schedule
-	scheduleOK := true // whether schedule.default can be checked against the zone and minimum
+	zoneOK, minOK := true, true // whether schedule.default can be checked against them
 	if s.Default != nil {
 		c.Schedule.Default = strings.TrimSpace(*s.Default)
 	}
 	if s.TimeZone != nil {
 		if _, err := time.LoadLocation(*s.TimeZone); err != nil || *s.TimeZone == "" || *s.TimeZone == "Local" {
 			bad("schedule.timezone", "=%q: want an IANA time zone name such as UTC or Europe/Paris", *s.TimeZone)
-			scheduleOK = false
+			zoneOK = false
 		}
 		c.Schedule.TimeZone = *s.TimeZone
 	}
 	if s.MinInterval != nil {
 		c.Schedule.MinInterval = duration(*s.MinInterval, "schedule.min_interval", time.Minute, 7*24*time.Hour, bad)
-		scheduleOK = scheduleOK && c.Schedule.MinInterval > 0
+		minOK = c.Schedule.MinInterval > 0
 	}
 	if s.Match != nil {
 		c.Schedule.MatchEvery = strings.TrimSpace(*s.Match)
 	}
-	if scheduleOK {
-		if _, err := schedule.Parse(c.Schedule.Default, c.Schedule.TimeZone, c.Schedule.MinInterval); err != nil {
-			bad("schedule.default", "=%q: %s", c.Schedule.Default, digestbot.ErrorMessage(err))
-		}
+	// A bad zone or minimum is reported above; the default is still
+	// checked, against UTC and no minimum, so its own mistakes show too.
+	zone, minimum := c.Schedule.TimeZone, c.Schedule.MinInterval
+	if !zoneOK {
+		zone = "UTC"
+	}
+	if !minOK {
+		minimum = 0
+	}
+	if _, err := schedule.Parse(c.Schedule.Default, zone, minimum); err != nil {
+		bad("schedule.default", "=%q: %s", c.Schedule.Default, digestbot.ErrorMessage(err))
 	}
 	if err := checkMatchSpec(c.Schedule.MatchEvery); err != nil {
 		bad("schedule.match", "=%q: %v", c.Schedule.MatchEvery, err)
