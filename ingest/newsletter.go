@@ -72,7 +72,9 @@ var chromeLines = map[string]bool{
 // A story ends with its source block. Page chrome before the first story
 // may be any number of short heading-like lines: the first title is the last
 // of them before the first line that reads like prose (a "By ..." byline is
-// passed over and dropped). Known navigation lines ("Skip to content", "Back
+// passed over and dropped; short lines ending in a full stop are the
+// story's paragraphs). When the first story has no such prose line, its
+// first line is the title and the rest is kept as text, as for later stories. Known navigation lines ("Skip to content", "Back
 // to top", ...) are dropped at the start of every story. With a numbered list, the article's
 // Source, Published and URL come from the first entry; the other entries are
 // kept at the end of the article text as an "Other sources:" paragraph, so
@@ -180,8 +182,15 @@ func dropChrome[T any](ls []T, text func(T) string) []T {
 }
 
 // leadTitle finds the title of the first story, which may be preceded by
-// page chrome of any kind: it is the last heading-like line before the first
-// line that reads like body text (a byline such as "By ..." is passed over).
+// page chrome of any kind. The anchor is the first line that reads like
+// body text; the title is the last heading-like line before it. Short lines
+// between the title and that anchor that end like a sentence ("Second
+// para.") are short paragraphs of the story, not headings, and a byline
+// such as "By ..." is passed over. When the story has no line that reads
+// like body text, or no heading-like line comes before it, nothing tells
+// chrome from story: the first line is the title and every other line is
+// kept as text, since dropping a story's text silently is worse than
+// keeping a stray heading.
 func leadTitle[T any](ls []T, text func(T) string) int {
 	body := -1
 	for i, l := range ls {
@@ -190,17 +199,25 @@ func leadTitle[T any](ls []T, text func(T) string) int {
 			break
 		}
 	}
-	switch body {
-	case -1:
-		return len(ls) - 1
-	case 0:
+	if body <= 0 {
 		return 0
 	}
-	t := body - 1
-	if t > 0 && isByline(text(ls[t])) {
-		t--
+	for t := body - 1; t >= 0; t-- {
+		if s := text(ls[t]); !endsSentence(s) && !isByline(s) {
+			return t
+		}
 	}
-	return t
+	return 0
+}
+
+// endsSentence reports whether a line ends with a full stop (possibly
+// inside closing quotes or brackets), as a paragraph does and a heading
+// rarely does. A question or exclamation mark is not counted: headings
+// end with them often enough.
+func endsSentence(s string) bool {
+	s = strings.TrimRight(s, "”\"’')）」』")
+	last, _ := utf8.DecodeLastRuneInString(s)
+	return strings.ContainsRune(".。…", last)
 }
 
 // isByline reports whether a line names the author ("By Jane Doe"); it is

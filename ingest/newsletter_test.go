@@ -71,6 +71,41 @@ func TestParseNewsletter(t *testing.T) {
 					Sources: []NewsletterSource{{Line: 11, Name: "Harbour Log"}}},
 			},
 		},
+		{
+			name: "first story without chrome, only short paragraphs",
+			text: "My Title\n\nFirst para of body.\n\nSecond para.\n\nSource: Foo, March 20, 2021\n\nhttp://e.com/x\n",
+			want: []NewsletterStory{{Line: 1, Title: "My Title", Paragraphs: []string{"First para of body.", "Second para."},
+				Sources: []NewsletterSource{{Line: 7, Name: "Foo", Published: date(2021, 3, 20), URL: "http://e.com/x"}}}},
+		},
+		{
+			name: "chrome, then a short paragraph before the prose one",
+			text: "Skip to content\nWeekly Brief\n\nLibrary Hours Extended\n\nIt opens at eight.\n\nThe library will stay open until ten on weekdays from next month, the council said.\n\nSource: Council News, 2024-06-01\nhttps://council.example/library\n",
+			want: []NewsletterStory{{Line: 4, Title: "Library Hours Extended",
+				Paragraphs: []string{"It opens at eight.", "The library will stay open until ten on weekdays from next month, the council said."},
+				Sources:    []NewsletterSource{{Line: 10, Name: "Council News", Published: date(2024, 6, 1), URL: "https://council.example/library"}}}},
+		},
+		{
+			name: "byline, then a short quoted paragraph",
+			text: "Newsroom Home\n\nSchool Wins Robot Contest\nBy A. Writer\n\n\u201cBuilt in a week.\u201d\n\nPupils from the village school beat twenty teams at the regional final on Saturday.\n\nSource: Valley Post, May 4, 2024\nhttps://valley.example/robots\n",
+			want: []NewsletterStory{{Line: 3, Title: "School Wins Robot Contest",
+				Paragraphs: []string{"\u201cBuilt in a week.\u201d", "Pupils from the village school beat twenty teams at the regional final on Saturday."},
+				Sources:    []NewsletterSource{{Line: 10, Name: "Valley Post", Published: date(2024, 5, 4), URL: "https://valley.example/robots"}}}},
+		},
+		{
+			name: "a question is a heading, not a paragraph",
+			text: "Newsroom Home\n\nIs the Ferry Late Again?\n\nPassengers waited an hour on the pier this morning while the crew fixed a pump.\n\nSource: Pier Office, 2024-06-03\n",
+			want: []NewsletterStory{{Line: 3, Title: "Is the Ferry Late Again?",
+				Paragraphs: []string{"Passengers waited an hour on the pier this morning while the crew fixed a pump."},
+				Sources:    []NewsletterSource{{Line: 7, Name: "Pier Office", Published: date(2024, 6, 3)}}}},
+		},
+		{
+			// Nothing reads like prose, so chrome cannot be told from the
+			// story: every line is kept rather than silently dropped.
+			name: "no prose line at all keeps every line",
+			text: "Skip to content\nWeekly Brief\n\nPool Closed\n\nRepairs this week\n\nSource: Leisure Desk, 2024-06-05\n",
+			want: []NewsletterStory{{Line: 2, Title: "Weekly Brief", Paragraphs: []string{"Pool Closed", "Repairs this week"},
+				Sources: []NewsletterSource{{Line: 8, Name: "Leisure Desk", Published: date(2024, 6, 5)}}}},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -100,6 +135,29 @@ func TestParseNewsletter(t *testing.T) {
 	}
 }
 
+// TestParseNewsletterShortParagraphsFile: a file whose first story has
+// only short paragraphs keeps that story's title and text, and the next
+// story is read as before.
+func TestParseNewsletterShortParagraphsFile(t *testing.T) {
+	b, err := os.ReadFile("testdata/newsletter-short-paras.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	arts, err := Parse(b, "newsletter-short-paras.txt", LoadOptions{Format: FormatNewsletter})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(arts) != 2 {
+		t.Fatalf("%d articles, want 2", len(arts))
+	}
+	if a := arts[0]; a.Title != "Ferry Timetable Changes" || a.Text != "New times start on Monday.\n\nCheck the board at the pier." {
+		t.Errorf("first story: title %q, text %q", a.Title, a.Text)
+	}
+	if a := arts[1]; a.Title != "Market Hall Reopens" || !strings.HasPrefix(a.Text, "Traders moved back") {
+		t.Errorf("second story: title %q, text %q", a.Title, a.Text)
+	}
+}
+
 func TestParseNewsletterErrors(t *testing.T) {
 	tests := []struct{ name, text, want string }{
 		{"no stories", "Hello\n\nNothing to see.\n", "brief.txt:1: no story found"},
@@ -124,7 +182,7 @@ func TestParseNewsletterErrors(t *testing.T) {
 }
 
 func FuzzNewsletter(f *testing.F) {
-	for _, name := range []string{"testdata/newsletter.txt", "testdata/newsletter-bad-date.txt", "testdata/newsletter-bad-list.txt"} {
+	for _, name := range []string{"testdata/newsletter.txt", "testdata/newsletter-bad-date.txt", "testdata/newsletter-bad-list.txt", "testdata/newsletter-short-paras.txt"} {
 		if b, err := os.ReadFile(name); err == nil {
 			f.Add(string(b))
 		}

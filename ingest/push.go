@@ -1,12 +1,14 @@
 package ingest
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -60,7 +62,8 @@ type pushItem struct {
 
 // PushHandler serves POST /v1/articles: a JSON array of article objects
 // (the ArticleJSON shape: title, url, source, published RFC 3339, summary,
-// text, tags; id is ignored — it is derived as for feeds; a published time
+// text, tags, plus guid and language; any other field makes the item
+// invalid; id is ignored — it is derived as for feeds; a published time
 // more than 48h after the ingest time or before 1970 makes the item
 // invalid, see checkPublished), authorised by
 // "Authorization: Bearer TOKEN". Every item is validated and normalised on
@@ -107,15 +110,29 @@ func PushHandler(opts PushOptions) http.Handler {
 			return
 		}
 		body := http.MaxBytesReader(w, r.Body, opts.MaxBodyBytes)
-		dec := json.NewDecoder(body)
-		var items []json.RawMessage
-		if err := dec.Decode(&items); err != nil {
+		// The body is read as any JSON value first so that a body of the
+		// wrong kind is refused in the API's words, not with a Go type.
+		var whole json.RawMessage
+		if err := json.NewDecoder(body).Decode(&whole); err != nil {
 			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
+			switch {
+			case errors.As(err, &mbe):
 				writeJSONError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body is larger than %d bytes", opts.MaxBodyBytes))
-				return
+			case errors.Is(err, io.EOF):
+				writeJSONError(w, http.StatusBadRequest, "the body is empty; send a JSON array of article objects")
+			default:
+				writeJSONError(w, http.StatusBadRequest, "the body is not valid JSON ("+jsonSyntaxMessage(err)+"); send a JSON array of article objects")
 			}
-			writeJSONError(w, http.StatusBadRequest, "body must be a JSON array of article objects: "+err.Error())
+			return
+		}
+		var items []json.RawMessage
+		if kind := jsonKind(whole); kind != "an array" {
+			writeJSONError(w, http.StatusBadRequest, "the body must be a JSON array of article objects, not "+kind)
+			return
+		}
+		if err := json.Unmarshal(whole, &items); err != nil {
+			// Unreachable: whole is a well-formed array.
+			writeJSONError(w, http.StatusBadRequest, "the body must be a JSON array of article objects")
 			return
 		}
 		if len(items) > opts.MaxArticles {
@@ -166,9 +183,9 @@ func PushHandler(opts PushOptions) http.Handler {
 
 // pushArticle validates and normalises one pushed item.
 func pushArticle(raw json.RawMessage, now time.Time) (*digestbot.Article, error) {
-	var it pushItem
-	if err := json.Unmarshal(raw, &it); err != nil {
-		return nil, digestbot.Errorf(digestbot.EINVALID, "not an article object: %v", err)
+	it, err := decodePushItem(raw)
+	if err != nil {
+		return nil, err
 	}
 	if FoldSpace(it.Title) == "" {
 		return nil, digestbot.Errorf(digestbot.EINVALID, "title is required")
@@ -220,6 +237,120 @@ func pushArticle(raw json.RawMessage, now time.Time) (*digestbot.Article, error)
 		return nil, err
 	}
 	return a, nil
+}
+
+// pushFields are the fields of a pushed item, in the order the API
+// documents them; any other field refuses the item, since a misspelled
+// field ("sumary") silently dropped would lose the client's data.
+var pushFields = []string{"id", "title", "url", "source", "published", "summary", "text", "tags", "guid", "language"}
+
+// decodePushItem reads one item of a push request. Its errors name the
+// field and the JSON kind expected, never a Go type: they go to the client.
+// Field names match case-insensitively, as encoding/json does and as
+// clients that marshal untagged structs ("Title") rely on.
+func decodePushItem(raw json.RawMessage) (pushItem, error) {
+	var it pushItem
+	switch kind := jsonKind(raw); kind {
+	case "an object":
+	case "null":
+		return it, digestbot.Errorf(digestbot.EINVALID, "item is null; each item must be an article object such as {\"title\": ..., \"url\": ...}")
+	default:
+		return it, digestbot.Errorf(digestbot.EINVALID, "item is not a JSON object but %s; each item must be an article object such as {\"title\": ..., \"url\": ...}", kind)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if _, err := dec.Token(); err != nil { // the opening brace
+		return it, digestbot.Errorf(digestbot.EINVALID, "item is not a JSON object")
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return it, digestbot.Errorf(digestbot.EINVALID, "item is not a JSON object")
+		}
+		key, _ := tok.(string)
+		var value json.RawMessage
+		if err := dec.Decode(&value); err != nil {
+			return it, digestbot.Errorf(digestbot.EINVALID, "item is not a JSON object")
+		}
+		target, want := it.field(key)
+		if target == nil {
+			return it, digestbot.Errorf(digestbot.EINVALID, "unknown field %q; the fields are %s", key, strings.Join(pushFields, ", "))
+		}
+		// null leaves the field empty, as it did before fields were checked.
+		if err := json.Unmarshal(value, target); err != nil {
+			return it, digestbot.Errorf(digestbot.EINVALID, "%q must be %s, not %s", key, want, jsonKind(value))
+		}
+	}
+	return it, nil
+}
+
+// field returns where the item field named key is decoded and what JSON
+// value it takes, or nil for a field the API does not have.
+func (it *pushItem) field(key string) (any, string) {
+	for _, f := range pushFields {
+		if !strings.EqualFold(key, f) {
+			continue
+		}
+		switch f {
+		case "id":
+			return &it.ID, "a string"
+		case "title":
+			return &it.Title, "a string"
+		case "url":
+			return &it.URL, "a string"
+		case "source":
+			return &it.Source, "a string"
+		case "published":
+			return &it.Published, "a string"
+		case "summary":
+			return &it.Summary, "a string"
+		case "text":
+			return &it.Text, "a string"
+		case "tags":
+			return &it.Tags, "a list of strings"
+		case "guid":
+			return &it.GUID, "a string"
+		case "language":
+			return &it.Language, "a string"
+		}
+	}
+	return nil, ""
+}
+
+// jsonKind names the kind of a well-formed JSON value in the API's words.
+func jsonKind(v []byte) string {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return "nothing"
+	}
+	switch v[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "an array"
+	case '"':
+		return "a string"
+	case 't':
+		return "true"
+	case 'f':
+		return "false"
+	case 'n':
+		return "null"
+	default:
+		return "a number"
+	}
+}
+
+// jsonSyntaxMessage describes a JSON decoding error without Go type names:
+// a syntax error with its byte offset, a cut-off body as such.
+func jsonSyntaxMessage(err error) string {
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		return fmt.Sprintf("%s at byte %d", strings.TrimPrefix(se.Error(), "json: "), se.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "it ends in the middle of a value"
+	}
+	return "it cannot be read"
 }
 
 // writeJSONError answers {"error": msg} with status.

@@ -104,7 +104,7 @@ func TestPushItems(t *testing.T) {
 	if !reflect.DeepEqual(statuses, wantStatus) {
 		t.Fatalf("statuses %v, want %v (%+v)", statuses, wantStatus, got)
 	}
-	for i, want := range map[int]string{1: "title", 2: "not an absolute http", 3: "RFC 3339", 4: "url or a source", 5: "same article as item 0", 7: "not an article"} {
+	for i, want := range map[int]string{1: "title", 2: "not an absolute http", 3: "RFC 3339", 4: "url or a source", 5: "same article as item 0", 7: "item is not a JSON object but a string"} {
 		if !strings.Contains(got[i].Error, want) {
 			t.Errorf("item %d error %q, want %q", i, got[i].Error, want)
 		}
@@ -185,13 +185,19 @@ func TestPushRequestErrors(t *testing.T) {
 		ctype  string
 		body   string
 		code   int
+		msg    string
 	}{
-		{"not an array", http.MethodPost, "application/json", `{"title":"x"}`, http.StatusBadRequest},
-		{"broken json", http.MethodPost, "application/json", `[{"title":`, http.StatusBadRequest},
-		{"too large", http.MethodPost, "application/json", `[{"title":"` + strings.Repeat("x", 5000) + `"}]`, http.StatusRequestEntityTooLarge},
-		{"too many", http.MethodPost, "application/json", `[{},{},{},{}]`, http.StatusRequestEntityTooLarge},
-		{"wrong method", http.MethodGet, "", ``, http.StatusMethodNotAllowed},
-		{"wrong content type", http.MethodPost, "text/plain", `[]`, http.StatusUnsupportedMediaType},
+		{"an object", http.MethodPost, "application/json", `{"title":"x"}`, http.StatusBadRequest, "the body must be a JSON array of article objects, not an object"},
+		{"a string", http.MethodPost, "application/json", ` "x"`, http.StatusBadRequest, "the body must be a JSON array of article objects, not a string"},
+		{"null", http.MethodPost, "application/json", `null`, http.StatusBadRequest, "the body must be a JSON array of article objects, not null"},
+		{"a number", http.MethodPost, "application/json", `12`, http.StatusBadRequest, "not a number"},
+		{"empty", http.MethodPost, "application/json", ``, http.StatusBadRequest, "the body is empty"},
+		{"cut off", http.MethodPost, "application/json", `[{"title":`, http.StatusBadRequest, "the body is not valid JSON (it ends in the middle of a value)"},
+		{"broken json", http.MethodPost, "application/json", `[{"title" "x"}]`, http.StatusBadRequest, "the body is not valid JSON (invalid character"},
+		{"too large", http.MethodPost, "application/json", `[{"title":"` + strings.Repeat("x", 5000) + `"}]`, http.StatusRequestEntityTooLarge, "larger than 4096 bytes"},
+		{"too many", http.MethodPost, "application/json", `[{},{},{},{}]`, http.StatusRequestEntityTooLarge, "the limit is 3"},
+		{"wrong method", http.MethodGet, "", ``, http.StatusMethodNotAllowed, "use POST"},
+		{"wrong content type", http.MethodPost, "text/plain", `[]`, http.StatusUnsupportedMediaType, "Content-Type"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -208,8 +214,12 @@ func TestPushRequestErrors(t *testing.T) {
 			}
 			var out map[string]string
 			if json.Unmarshal(rec.Body.Bytes(), &out) != nil || out["error"] == "" {
-				t.Errorf("no JSON error: %s", rec.Body)
+				t.Fatalf("no JSON error: %s", rec.Body)
 			}
+			if !strings.Contains(out["error"], tt.msg) {
+				t.Errorf("error %q, want %q", out["error"], tt.msg)
+			}
+			checkNoGoTypes(t, out["error"])
 		})
 	}
 	t.Run("store down", func(t *testing.T) {
@@ -221,6 +231,91 @@ func TestPushRequestErrors(t *testing.T) {
 			t.Errorf("%d %v", code, out)
 		}
 	})
+}
+
+// goTypeWords are fragments of encoding/json's messages that name Go types;
+// none may reach a push client.
+var goTypeWords = []string{"Go ", "json:", "[]", "ingest.", "digestbot.", "RawMessage", "struct", "pushItem", "ArticleJSON", "unmarshal"}
+
+func checkNoGoTypes(t *testing.T, msg string) {
+	t.Helper()
+	for _, w := range goTypeWords {
+		if strings.Contains(msg, w) {
+			t.Errorf("message %q shows Go internals (%q)", msg, w)
+		}
+	}
+}
+
+// TestPushItemErrors: an item that is not an article object, a field of
+// the wrong JSON kind and an unknown field are refused in the API's words,
+// naming the field; the other items of the request are stored.
+func TestPushItemErrors(t *testing.T) {
+	const fields = "the fields are id, title, url, source, published, summary, text, tags, guid, language"
+	tests := []struct{ name, item, want string }{
+		{"tags a string", `{"title":"t","url":"https://a.example/1","tags":"asia"}`, `"tags" must be a list of strings, not a string`},
+		{"tags hold a number", `{"title":"t","url":"https://a.example/1","tags":["asia",5]}`, `"tags" must be a list of strings, not an array`},
+		{"title a number", `{"title":5,"url":"https://a.example/1"}`, `"title" must be a string, not a number`},
+		{"url an object", `{"title":"t","url":{"href":"https://a.example/1"}}`, `"url" must be a string, not an object`},
+		{"published a number", `{"title":"t","url":"https://a.example/1","published":1711000000}`, `"published" must be a string, not a number`},
+		{"item a number", `5`, `item is not a JSON object but a number`},
+		{"item a string", `"hello"`, `item is not a JSON object but a string`},
+		{"item an array", `[{"title":"t"}]`, `item is not a JSON object but an array`},
+		{"item true", `true`, `item is not a JSON object but true`},
+		{"item null", `null`, `item is null`},
+		{"unknown field", `{"title":"t","url":"https://a.example/1","foo":1}`, `unknown field "foo"; ` + fields},
+		{"misspelled field", `{"title":"t","url":"https://a.example/1","sumary":"lost otherwise"}`, `unknown field "sumary"`},
+		{"matched is output only", `{"title":"t","url":"https://a.example/1","matched":["x"]}`, `unknown field "matched"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sink := newMemSink()
+			h := PushHandler(PushOptions{Token: "tok", Articles: sink, Now: fixedNow})
+			code, out := pushRequest(t, h, "Bearer tok", `[`+tt.item+`,{"title":"Good one","url":"https://good.example/1"}]`)
+			if code != http.StatusOK {
+				t.Fatalf("status %d: %v", code, out)
+			}
+			var got []PushResult
+			b, _ := json.Marshal(out["results"])
+			if err := json.Unmarshal(b, &got); err != nil || len(got) != 2 {
+				t.Fatalf("results %v: %v", out, err)
+			}
+			if got[0].Status != "invalid" || !strings.Contains(got[0].Error, tt.want) {
+				t.Errorf("item 0: %s %q, want invalid %q", got[0].Status, got[0].Error, tt.want)
+			}
+			checkNoGoTypes(t, got[0].Error)
+			if got[1].Status != "new" || sink.count() != 1 {
+				t.Errorf("the good item: %+v, %d stored", got[1], sink.count())
+			}
+		})
+	}
+}
+
+// TestPushItemFields: every documented field is accepted, null leaves a
+// field empty, and names match case-insensitively as before.
+func TestPushItemFields(t *testing.T) {
+	sink := newMemSink()
+	h := PushHandler(PushOptions{Token: "tok", Articles: sink, Now: fixedNow})
+	code, out := pushRequest(t, h, "Bearer tok", `[
+	 {"id":"ignored","title":"All fields","url":"https://a.example/all","source":"Desk","published":"2025-05-31T12:00:00Z",
+	  "summary":"Short.","text":"Body.","tags":["x"],"guid":"g-1","language":"en"},
+	 {"Title":"Upper case names","URL":"https://a.example/upper","Tags":null,"summary":null}
+	]`)
+	if code != http.StatusOK {
+		t.Fatalf("status %d: %v", code, out)
+	}
+	var got []PushResult
+	b, _ := json.Marshal(out["results"])
+	if err := json.Unmarshal(b, &got); err != nil || len(got) != 2 {
+		t.Fatalf("results %v: %v", out, err)
+	}
+	for i, r := range got {
+		if r.Status != "new" {
+			t.Errorf("item %d: %s %q", i, r.Status, r.Error)
+		}
+	}
+	if a := sink.byID[got[1].ID]; a == nil || a.Title != "Upper case names" {
+		t.Errorf("upper-case item stored as %+v", a)
+	}
 }
 
 // FuzzPushBody posts arbitrary bytes to the push API: it answers 200 with
