@@ -113,7 +113,22 @@ func PushHandler(opts PushOptions) http.Handler {
 		// The body is read as any JSON value first so that a body of the
 		// wrong kind is refused in the API's words, not with a Go type.
 		var whole json.RawMessage
-		if err := json.NewDecoder(body).Decode(&whole); err != nil {
+		dec := json.NewDecoder(body)
+		err := dec.Decode(&whole)
+		if err == nil {
+			// Anything after the array is a mistake (two arrays, a
+			// truncated edit); refuse rather than store half of it.
+			if _, terr := dec.Token(); !errors.Is(terr, io.EOF) {
+				var mbe *http.MaxBytesError
+				if errors.As(terr, &mbe) {
+					err = terr
+				} else {
+					writeJSONError(w, http.StatusBadRequest, "the body holds more after its JSON array; send one array of article objects")
+					return
+				}
+			}
+		}
+		if err != nil {
 			var mbe *http.MaxBytesError
 			switch {
 			case errors.As(err, &mbe):

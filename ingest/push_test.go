@@ -192,6 +192,7 @@ func TestPushRequestErrors(t *testing.T) {
 		{"null", http.MethodPost, "application/json", `null`, http.StatusBadRequest, "the body must be a JSON array of article objects, not null"},
 		{"a number", http.MethodPost, "application/json", `12`, http.StatusBadRequest, "not a number"},
 		{"empty", http.MethodPost, "application/json", ``, http.StatusBadRequest, "the body is empty"},
+		{"two arrays", http.MethodPost, "application/json", `[{"title":"t","source":"s"}] [{"title":"u","source":"s"}]`, http.StatusBadRequest, "more after its JSON array"},
 		{"cut off", http.MethodPost, "application/json", `[{"title":`, http.StatusBadRequest, "the body is not valid JSON (it ends in the middle of a value)"},
 		{"broken json", http.MethodPost, "application/json", `[{"title" "x"}]`, http.StatusBadRequest, "the body is not valid JSON (invalid character"},
 		{"too large", http.MethodPost, "application/json", `[{"title":"` + strings.Repeat("x", 5000) + `"}]`, http.StatusRequestEntityTooLarge, "larger than 4096 bytes"},
