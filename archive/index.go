@@ -458,9 +458,9 @@ func (x *Index) Rebuild(ctx context.Context, st LogReader) (int, error) {
 		for i, e := range entries {
 			ids[i] = e.ArticleID
 		}
-		as, err := st.GetArticles(ctx, ids)
-		if err != nil {
-			return n, fmt.Errorf("read articles: %w", err)
+		as, gerr := st.GetArticles(ctx, ids)
+		if gerr != nil {
+			return n, fmt.Errorf("read articles: %w", gerr)
 		}
 		var live []*digestbot.Article
 		for i, a := range as {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -428,6 +429,24 @@ func TestConcurrentAddsIndexOnce(t *testing.T) {
 		}
 		if got := ids(b.search(t, archive.Request{Query: "lighthouse"})); len(got) != 3 {
 			t.Errorf("lighthouse: %v", got)
+		}
+	})
+}
+
+// failingLog reads the first batch of the log, then fails.
+type failingLog struct{ archive.LogReader }
+
+func (failingLog) ArticlesAfter(context.Context, string, int) ([]digestbot.LogEntry, error) {
+	return nil, digestbot.Errorf(digestbot.EUNAVAILABLE, "redis went away")
+}
+
+// TestRebuildReportsAFailedRead: a rebuild cut off by a failed read says
+// so; it never reports success on a partial index.
+func TestRebuildReportsAFailedRead(t *testing.T) {
+	backends(t, store.Options{}, archive.Options{}, func(t *testing.T, b *backend) {
+		b.ingest(t, loadFixtures(t)[:3])
+		if _, err := b.idx.Rebuild(context.Background(), failingLog{b.st}); err == nil || !strings.Contains(err.Error(), "redis went away") {
+			t.Errorf("Rebuild after a failed log read = %v, want that error", err)
 		}
 	})
 }
