@@ -63,12 +63,6 @@ func (h *fakeHandler) Autocomplete(ctx context.Context, req *commands.Request) (
 	return f(ctx, req)
 }
 
-func (h *fakeHandler) requests() []*commands.Request {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return slices.Clone(h.reqs)
-}
-
 func (h *fakeHandler) set(f func(ctx context.Context, req *commands.Request) (*commands.Response, error)) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
