@@ -99,9 +99,37 @@ func LoadZone(tz string) (*time.Location, error) {
 	}
 	loc, err := time.LoadLocation(tz)
 	if err != nil {
+		// Zone names are case-sensitive files; people type
+		// "europe/paris" or "America/New York". Try the usual spelling.
+		if l, err2 := time.LoadLocation(zoneSpelling(tz)); err2 == nil {
+			return l, nil
+		}
 		return nil, digestbot.WrapError(digestbot.EINVALID, err, "unknown time zone %q: use an IANA name such as Europe/Paris or America/New_York", tz)
 	}
 	return loc, nil
+}
+
+// zoneSpelling writes a zone name the way the IANA database does for most
+// zones: each word capitalised, words joined by '_' ("america/new york" ->
+// "America/New_York"). Short all-letter names (UTC, EST) are upper case.
+func zoneSpelling(tz string) string {
+	if len(tz) <= 4 && !strings.ContainsAny(tz, "/_ -") {
+		return strings.ToUpper(tz)
+	}
+	parts := strings.Split(strings.ReplaceAll(strings.TrimSpace(tz), " ", "_"), "/")
+	for i, p := range parts {
+		words := strings.FieldsFunc(p, func(r rune) bool { return r == '_' || r == '-' })
+		seps := strings.FieldsFunc(p, func(r rune) bool { return r != '_' && r != '-' })
+		var b strings.Builder
+		for j, w := range words {
+			if j > 0 && j-1 < len(seps) {
+				b.WriteString(seps[j-1][:1])
+			}
+			b.WriteString(strings.ToUpper(w[:1]) + strings.ToLower(w[1:]))
+		}
+		parts[i] = b.String()
+	}
+	return strings.Join(parts, "/")
 }
 
 // parseCron calls robfig's parser, turning a panic (it has had several on

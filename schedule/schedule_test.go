@@ -150,3 +150,20 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestZonesAsPeopleTypeThem: the usual spelling is found whatever the case,
+// with spaces for underscores; a zone that does not exist is still refused.
+func TestZonesAsPeopleTypeThem(t *testing.T) {
+	for in, want := range map[string]string{
+		"europe/paris": "Europe/Paris", "america/new_york": "America/New_York", "America/New York": "America/New_York",
+		"ASIA/HO_CHI_MINH": "Asia/Ho_Chi_Minh", "utc": "UTC", "Europe/Paris": "Europe/Paris",
+	} {
+		loc, err := LoadZone(in)
+		if err != nil || loc.String() != want {
+			t.Errorf("LoadZone(%q) = %v, %v; want %s", in, loc, err, want)
+		}
+	}
+	if _, err := LoadZone("mars/olympus_mons"); err == nil {
+		t.Error("a zone that does not exist was accepted")
+	}
+}
