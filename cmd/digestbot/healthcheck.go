@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	digestbot "github.com/digestbot/digestbot"
@@ -17,6 +19,9 @@ func cmdHealthcheck(ctx context.Context, e *env, args []string) error {
 	path := fs.String("path", "/readyz", "endpoint to ask: /readyz (Redis and gateway) or /healthz (process)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *path != "/readyz" && *path != "/healthz" {
+		return digestbot.Errorf(digestbot.EINVALID, "--path %q: want /readyz or /healthz", *path)
 	}
 	cfg, err := loadConfig(e)
 	if err != nil {
@@ -41,7 +46,9 @@ func cmdHealthcheck(ctx context.Context, e *env, args []string) error {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return digestbot.Errorf(digestbot.EUNAVAILABLE, "%s answered %s", *path, resp.Status)
+		// /readyz says which part is not ready; pass that on.
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
+		return digestbot.Errorf(digestbot.EUNAVAILABLE, "%s answered %s: %s", *path, resp.Status, strings.TrimSpace(string(body)))
 	}
 	fmt.Fprintf(e.stdout, "%s ok\n", *path)
 	return nil

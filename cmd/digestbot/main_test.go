@@ -87,6 +87,9 @@ func TestHealthcheck(t *testing.T) {
 	if _, errOut, code := runCLI(t, nil, "healthcheck"); code == 0 || !strings.Contains(errOut, "DIGESTBOT_HTTP_ADDR") {
 		t.Errorf("without an address: exit %d, %q", code, errOut)
 	}
+	if _, errOut, code := runCLI(t, map[string]string{"DIGESTBOT_HTTP_ADDR": "127.0.0.1:1"}, "healthcheck", "--path", "/metrics"); code == 0 || !strings.Contains(errOut, "want /readyz or /healthz") {
+		t.Errorf("healthcheck --path /metrics: exit %d, %q", code, errOut)
+	}
 	if _, errOut, code := runCLI(t, map[string]string{"DIGESTBOT_HTTP_ADDR": "127.0.0.1:1"}, "healthcheck"); code == 0 || !strings.Contains(errOut, "does not answer") {
 		t.Errorf("nothing listening: exit %d, %q", code, errOut)
 	}

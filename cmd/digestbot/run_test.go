@@ -248,6 +248,12 @@ func TestRunShowsWhatItWaitsFor(t *testing.T) {
 					t.Errorf("/readyz = %v, want %s: %s", body, part, want)
 				}
 			}
+			// The container health check says which part it waits for.
+			for part, want := range tc.wantReady {
+				if _, errOut, code := runCLI(t, map[string]string{"DIGESTBOT_HTTP_ADDR": addr}, "healthcheck"); code == 0 || !strings.Contains(errOut, part) || !strings.Contains(errOut, want) {
+					t.Errorf("healthcheck while waiting: exit %d, %q; want it to name %s: %s", code, errOut, part, want)
+				}
+			}
 			if !tc.redis && strings.Contains(logs.String(), "https://discord.com") {
 				t.Errorf("the gateway error names discord.com, not the configured API URL:\n%s", logs.String())
 			}
