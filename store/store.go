@@ -19,6 +19,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/backoff"
 	"github.com/digestbot/digestbot/redisurl"
 	"github.com/redis/go-redis/v9"
 )
@@ -90,11 +91,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Retry delays of OpenRetry.
-const (
-	retryFirst = 500 * time.Millisecond
-	retryMax   = 30 * time.Second
-)
+// openBackoff paces OpenRetry: 0.5 s doubling to 30 s, jittered so that
+// replicas restarted together do not knock on Redis in step.
+var openBackoff = backoff.Policy{First: 500 * time.Millisecond, Max: 30 * time.Second}
 
 // OpenRetry is Open for a long-running process: while Redis is unavailable
 // it logs and tries again with exponential backoff (0.5 s doubling to 30 s),
@@ -109,7 +108,7 @@ func OpenRetry(ctx context.Context, opts Options) (*Store, error) {
 		if err == nil || digestbot.ErrorCode(err) != digestbot.EUNAVAILABLE {
 			return s, err
 		}
-		wait := retryDelay(attempt)
+		wait := openBackoff.Delay(attempt + 1)
 		log.Warn("store: Redis is unavailable; retrying", "attempt", attempt+1, "retry_in", wait, "err", err)
 		select {
 		case <-ctx.Done():
@@ -117,18 +116,6 @@ func OpenRetry(ctx context.Context, opts Options) (*Store, error) {
 		case <-time.After(wait):
 		}
 	}
-}
-
-// retryDelay is the wait after the attempt-th failed connection (from 0).
-func retryDelay(attempt int) time.Duration {
-	d := retryFirst
-	for range attempt {
-		d *= 2
-		if d >= retryMax {
-			return retryMax
-		}
-	}
-	return d
 }
 
 // OpenEmbedded starts an in-process Redis (miniredis) on a loopback port and

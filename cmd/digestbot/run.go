@@ -9,6 +9,7 @@ import (
 	"time"
 
 	digestbot "github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/backoff"
 	"github.com/digestbot/digestbot/bot"
 	"github.com/digestbot/digestbot/config"
 	"github.com/digestbot/digestbot/digest"
@@ -302,8 +303,8 @@ func deleteLeftGuilds(ctx context.Context, st *store.Store, grace time.Duration,
 // store is retried; a refused token or missing access ends the start at
 // once, since waiting cannot fix it.
 func openGateway(ctx context.Context, b *bot.Bot, log *slog.Logger) error {
-	wait := time.Second
-	for {
+	retry := backoff.Policy{First: time.Second, Max: 30 * time.Second}
+	for attempt := 1; ; attempt++ {
 		err := b.Open(ctx)
 		if err == nil {
 			return nil
@@ -311,13 +312,11 @@ func openGateway(ctx context.Context, b *bot.Bot, log *slog.Logger) error {
 		if digestbot.ErrorCode(err) != digestbot.EUNAVAILABLE || ctx.Err() != nil {
 			return err
 		}
-		log.Warn("cannot reach Discord yet; retrying", "in", wait, "err", err)
-		select {
-		case <-ctx.Done():
+		wait := retry.Delay(attempt)
+		log.Warn("cannot reach Discord yet; retrying", "in", wait.Round(time.Millisecond), "err", err)
+		if backoff.Wait(ctx, wait) != nil {
 			return err
-		case <-time.After(wait):
 		}
-		wait = min(2*wait, 30*time.Second)
 	}
 }
 
