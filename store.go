@@ -196,3 +196,52 @@ type LeaseStore interface {
 	// DropLease gives the lease back if holder has it.
 	DropLease(ctx context.Context, name, holder string) error
 }
+
+// DueEntry is one entry of a due queue (DueQueue) as taken by a worker.
+type DueEntry struct {
+	Member string    // what is due: a channel ("GUILD/CHANNEL"), a feed, ...
+	Due    time.Time // when it fell due (its time before it was taken)
+	// Held is the take's own mark (the deadline it set, unix ms): Finish and
+	// Extend succeed only while the entry still carries it, so a worker whose
+	// take lapsed, or whose entry was rescheduled meanwhile, changes nothing.
+	Held int64
+	// Failures counts the consecutive failed runs reported by Finish.
+	Failures int
+}
+
+// DueQueue holds members by due time, spread over several hash slots, for
+// work that any replica may do: digests that fall due, feeds to poll. A
+// worker takes due members for a while (their due time moves to the end of
+// the take, so a worker that dies gives them back by itself) and finishes
+// each with the next due time.
+type DueQueue interface {
+	// Shards is the number of parts the queue is spread over.
+	Shards() int
+	// Put sets member's due time (creating it). onlyEarlier keeps a due
+	// time that is already earlier; absentOnly keeps any existing one.
+	Put(ctx context.Context, member string, at time.Time, mode PutMode) error
+	// Remove drops member from the queue.
+	Remove(ctx context.Context, member string) error
+	// When returns member's due time; ok=false when it is not queued.
+	When(ctx context.Context, member string) (t time.Time, ok bool, err error)
+	// Take takes up to max members of one shard due at now, each until
+	// now+hold, oldest first.
+	Take(ctx context.Context, shard int, now time.Time, max int, hold time.Duration) ([]DueEntry, error)
+	// Finish ends a take: the member is due next at next (zero: removed),
+	// its failure count grows by one when failed, else resets. ok=false
+	// (and nothing changed) when the take no longer holds the member.
+	Finish(ctx context.Context, e DueEntry, next time.Time, failed bool) (ok bool, err error)
+	// Extend moves the end of a take to until; ok=false when the take no
+	// longer holds the member. On success e.Held is updated.
+	Extend(ctx context.Context, e *DueEntry, until time.Time) (ok bool, err error)
+}
+
+// PutMode says how DueQueue.Put treats a member that is already queued.
+type PutMode int
+
+// Put modes.
+const (
+	PutAlways      PutMode = iota // set the due time
+	PutIfEarlier                  // set it only when earlier than the queued one
+	PutIfAbsent                   // add only members not queued yet
+)

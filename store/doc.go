@@ -41,6 +41,10 @@
 //	                                     written only by the poller
 //	P feedresume                 hash    feed URL -> pending resume request id ("unix ms-random");
 //	                                     deleted by the poller once applied, only if unchanged
+//	P{due:QUEUE:N}               zset    due queue QUEUE ("digests", "feeds"), shard N of 16:
+//	                                     member -> unix ms when due; a taken member carries the
+//	                                     end of its take instead (see DueQueue)
+//	P{due:QUEUE:N}:failures      hash    member -> consecutive failed runs
 //	P{g:GUILD}:subs              hash    subscription id -> Subscription JSON
 //	P{g:GUILD}:topics            hash    topic name -> Topic JSON
 //	P{g:GUILD}:feeds             hash    feed URL -> Feed JSON
