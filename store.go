@@ -241,7 +241,7 @@ type PutMode int
 
 // Put modes.
 const (
-	PutAlways      PutMode = iota // set the due time
-	PutIfEarlier                  // set it only when earlier than the queued one
-	PutIfAbsent                   // add only members not queued yet
+	PutAlways    PutMode = iota // set the due time
+	PutIfEarlier                // set it only when earlier than the queued one
+	PutIfAbsent                 // add only members not queued yet
 )
