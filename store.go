@@ -2,6 +2,7 @@ package digestbot
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -116,42 +117,97 @@ type ScheduleStore interface {
 // ChannelRef names a channel of a guild.
 type ChannelRef struct{ GuildID, ChannelID string }
 
-// Delivery is one digest being delivered to a channel: the pending items it
-// covers, frozen when it began so that a retry after a crash composes the
-// same digest (and so sends the same nonces).
-type Delivery struct {
-	GuildID     string
-	ChannelID   string
-	WindowID    string // stable for the life of this delivery
-	Items       []PendingItem
-	PostedParts map[int]string // part index -> message id already confirmed
-	StartedAt   time.Time
+// Key names the channel in lists that hold channels of every guild (the
+// digests due queue, the gone channels): "GUILD/CHANNEL".
+func (r ChannelRef) Key() string { return r.GuildID + "/" + r.ChannelID }
+
+// ChannelRefFromKey reads a Key; ok=false for anything else.
+func ChannelRefFromKey(key string) (ref ChannelRef, ok bool) {
+	g, c, ok := strings.Cut(key, "/")
+	return ChannelRef{GuildID: g, ChannelID: c}, ok && g != "" && c != "" && !strings.Contains(c, "/")
 }
 
+// Delivery is one digest being delivered to a channel: the pending items it
+// covers, frozen when it began, and the messages rendered from them, frozen
+// at the first attempt, so that a retry after a crash, on any replica,
+// posts exactly the same parts with the same nonces and markers.
+type Delivery struct {
+	GuildID   string
+	ChannelID string
+	WindowID  string // stable for the life of this delivery
+	Items     []PendingItem
+	StartedAt time.Time
+	// Parts are the messages of the digest, in order; nil until the first
+	// attempt stored them (SetDeliveryParts).
+	Parts []DeliveryPart
+}
+
+// DeliveryPart is one message of a delivery and what became of it.
+type DeliveryPart struct {
+	// Key names the part within the delivery: "0", "1", ... and, for the
+	// pieces of a part the chat service refused whole, "1.0", "1.1", ...
+	Key string `json:"key"`
+	// Body is the message, encoded by the digest package.
+	Body string `json:"body"`
+	// Posted is the message id once the chat service has it ("" before).
+	Posted string `json:"-"`
+	// Attempts are the times a post of it was sent, oldest first.
+	Attempts []time.Time `json:"-"`
+	// SetAside says why the part was given up ("" while it is not).
+	SetAside string `json:"-"`
+	// Strikes counts failures of this part while the chat service took
+	// other posts: failures of its own, not of an outage.
+	Strikes int `json:"-"`
+}
+
+// Done reports whether nothing is left to do for the part.
+func (p DeliveryPart) Done() bool { return p.Posted != "" || p.SetAside != "" }
+
 // PendingStore keeps per-channel pending queues and the delivery protocol:
-// claim the channel (a lease with a token and expiry, so exactly one replica
-// delivers), begin (freeze the items), post parts, then acknowledge (remove
-// exactly the frozen items). Items that arrive meanwhile stay pending.
+// claim the channel (a short claim with a token, renewed while the
+// delivery runs, so exactly one replica delivers at a time and another can
+// take over within seconds when it dies), begin (freeze the items), store
+// the rendered parts, record each attempt and each confirmed part, then
+// acknowledge (remove exactly the frozen items). Items that arrive meanwhile
+// stay pending. Every step after the claim checks the claim's token in the
+// same atomic operation that writes, so a late holder can do no harm.
 type PendingStore interface {
 	// EnqueuePending adds items; an item for a (channel, article) already
 	// pending gains the new hits instead of being added twice. An article
-	// already delivered to the channel is not queued again.
+	// already delivered to the channel is not queued again. A paused
+	// channel takes new items only up to a bounded backlog; the rest are
+	// dropped and counted (ChannelState.Dropped).
 	EnqueuePending(ctx context.Context, items []PendingItem) error
 	// Pending lists a channel's pending items, oldest first.
 	Pending(ctx context.Context, guildID, channelID string) ([]PendingItem, error)
-	// ClaimChannel takes the delivery lease of a channel for ttl. ok=false
+	// ClaimChannel takes the delivery claim of a channel for ttl. ok=false
 	// when another holder has it.
 	ClaimChannel(ctx context.Context, guildID, channelID string, ttl time.Duration) (token string, ok bool, err error)
-	// ReleaseChannel gives the lease back if token still holds it.
+	// RenewChannel extends the claim token holds to ttl from now; ECONFLICT
+	// when it no longer holds it.
+	RenewChannel(ctx context.Context, guildID, channelID, token string, ttl time.Duration) error
+	// ReleaseChannel gives the claim back if token still holds it.
 	ReleaseChannel(ctx context.Context, guildID, channelID, token string) error
 	// BeginDelivery returns the unfinished delivery of the channel if there
 	// is one, else freezes the current pending items into a new one (nil
-	// when nothing is pending). ECONFLICT when token no longer holds the lease.
+	// when nothing is pending). ECONFLICT when token no longer holds the claim.
 	BeginDelivery(ctx context.Context, guildID, channelID, token string, now time.Time) (*Delivery, error)
-	// MarkPartPosted records that part was confirmed by the chat service.
-	MarkPartPosted(ctx context.Context, d *Delivery, token string, part int, messageID string) error
+	// SetDeliveryParts stores the rendered parts of d (keys and bodies),
+	// replacing the list: at the first attempt, and when a refused part is
+	// replaced by smaller pieces. Sets d.Parts.
+	SetDeliveryParts(ctx context.Context, d *Delivery, token string, parts []DeliveryPart) error
+	// RecordAttempt records that a post of part key is being sent at at.
+	RecordAttempt(ctx context.Context, d *Delivery, token, key string, at time.Time) error
+	// MarkPartPosted records that the chat service has part key as messageID.
+	MarkPartPosted(ctx context.Context, d *Delivery, token, key, messageID string) error
+	// StrikePart counts a failure of part key that was its own and returns
+	// the count.
+	StrikePart(ctx context.Context, d *Delivery, token, key string) (int, error)
+	// SetPartAside records that part key is given up, and why.
+	SetPartAside(ctx context.Context, d *Delivery, token, key, reason string) error
 	// AckDelivery removes the delivery's items from the queue, remembers
-	// them as delivered, and ends the delivery, atomically.
+	// them as delivered, counts the parts set aside, and ends the delivery,
+	// atomically.
 	AckDelivery(ctx context.Context, d *Delivery, token string) error
 }
 

@@ -59,8 +59,8 @@ type Service struct {
 	MatchNow func(ctx context.Context) error
 	// Preview composes the channel's next digest without posting it.
 	Preview func(ctx context.Context, ref digestbot.ChannelRef) ([]digest.Message, error)
-	// PostNow delivers the channel's digest now; items = stories posted.
-	PostNow func(ctx context.Context, ref digestbot.ChannelRef) (items int, err error)
+	// PostNow delivers the channel's digest now.
+	PostNow func(ctx context.Context, ref digestbot.ChannelRef) (digest.Result, error)
 	// Search runs an archive lookup.
 	Search func(ctx context.Context, q LookupQuery) (*LookupPage, error)
 	// CheckFeed fetches and parses a feed URL once before it is added.
@@ -74,6 +74,9 @@ type Service struct {
 	// ScheduleChanged tells the digest scheduler that a channel's (or, with
 	// an empty ChannelID, a guild's) schedule changed.
 	ScheduleChanged func(ctx context.Context, ref digestbot.ChannelRef)
+	// ChannelSubscribed tells the digest scheduler that a channel has a new
+	// subscription, so that it gets digests if it had none.
+	ChannelSubscribed func(ctx context.Context, ref digestbot.ChannelRef)
 
 	Now func() time.Time
 	Log *slog.Logger
@@ -376,6 +379,8 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 			return nil, err
 		}
 		s.scheduleChanged(ctx, ref)
+	} else if s.ChannelSubscribed != nil {
+		s.ChannelSubscribed(ctx, ref)
 	}
 
 	var b strings.Builder
@@ -513,7 +518,18 @@ func (s *Service) listSubscriptions(ctx context.Context, req *Request) (*Respons
 	}
 	st, err := s.Store.ChannelState(ctx, ref.GuildID, ref.ChannelID)
 	if err == nil && st.PausedReason != "" {
-		fmt.Fprintf(&b, "⚠ Delivery is paused since %s: %s\n", st.PausedAt.Format("2006-01-02 15:04 MST"), st.PausedReason)
+		fmt.Fprintf(&b, "⚠ Delivery is paused since %s: %s\n", discordTime(st.PausedAt), st.PausedReason)
+		if st.PausedBy == digestbot.PauseUnknownChannel && s.Config.Delivery.GoneChannelGrace > 0 {
+			fmt.Fprintf(&b, "Unless the channel comes back, its subscriptions are removed %s.\n", discordTime(st.PausedAt.Add(s.Config.Delivery.GoneChannelGrace)))
+		}
+		b.WriteString("Use /digest now here once the bot can post again: that resumes delivery.\n")
+	}
+	if err == nil && st.Dropped > 0 {
+		fmt.Fprintf(&b, "%s not kept while delivery was paused (the backlog was full).\n", stories(st.Dropped))
+	}
+	if err == nil && st.SetAside > 0 {
+		fmt.Fprintf(&b, "Discord refused %s of this channel's digests; the bot skipped them. Last reason: %s\n",
+			count(st.SetAside, "message", "messages"), st.LastSetAside)
 	}
 	if pending, err := s.Store.Pending(ctx, ref.GuildID, ref.ChannelID); err == nil && len(pending) > 0 {
 		fmt.Fprintf(&b, "%s waiting for the next digest.\n", stories(len(pending)))
@@ -641,14 +657,35 @@ func (s *Service) digestNow(ctx context.Context, req *Request) (*Response, error
 	}
 	// A manager asking for a digest now is the signal that the channel works again.
 	s.resume(ctx, ref)
-	n, err := s.PostNow(ctx, ref)
+	res, err := s.PostNow(ctx, ref)
 	if err != nil {
+		if digestbot.ErrorCode(err) == digestbot.EUNAVAILABLE && res.WindowID != "" {
+			// Say what happened, not "later": some messages may be in the
+			// channel already, and none will be posted twice.
+			return &Response{Content: fmt.Sprintf("Posted %d of %d messages of the digest to <#%s>; Discord did not confirm the rest. "+
+				"They are retried shortly, and no message is posted twice.", res.Posted+res.Found, res.Parts, ref.ChannelID), Ephemeral: true}, nil
+		}
 		return nil, err
 	}
-	if n == 0 {
+	switch {
+	case res.Busy:
+		return &Response{Content: fmt.Sprintf("A digest for <#%s> is being posted right now; it is complete within a minute.", ref.ChannelID), Ephemeral: true}, nil
+	case res.Paused:
+		return nil, digestbot.Errorf(digestbot.EUNAVAILABLE, "delivery to this channel is paused: %s", res.PausedReason)
+	case res.Interrupted:
+		return &Response{Content: fmt.Sprintf("Posted %d of %d messages of the digest to <#%s>; the bot is restarting, so the rest follows within a minute, and no message is posted twice.",
+			res.Posted+res.Found, res.Parts, ref.ChannelID), Ephemeral: true}, nil
+	case res.Items == 0:
 		return &Response{Content: fmt.Sprintf("Nothing is waiting for <#%s>; no digest posted.", ref.ChannelID), Ephemeral: true}, nil
 	}
-	return &Response{Content: fmt.Sprintf("Posted a digest of %s to <#%s>.", stories(n), ref.ChannelID), Ephemeral: true}, nil
+	msg := fmt.Sprintf("Posted a digest of %s to <#%s>.", stories(res.Stories), ref.ChannelID)
+	if res.Stories == 0 {
+		msg = fmt.Sprintf("Finished posting the digest to <#%s>.", ref.ChannelID)
+	}
+	if res.SetAside > 0 {
+		msg += fmt.Sprintf(" Discord refused %s of it; see /subscriptions.", plural(res.SetAside, "one message", fmt.Sprintf("%d messages", res.SetAside)))
+	}
+	return &Response{Content: msg, Ephemeral: true}, nil
 }
 
 // lookupTTL is how long a lookup's buttons keep working (an interaction

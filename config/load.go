@@ -51,6 +51,12 @@ func defaults() *Config {
 			Timeout:      30 * time.Second,
 			MaxBodyBytes: 10 << 20,
 		},
+		Delivery: Delivery{
+			Workers:           8,
+			RequestsPerSecond: 48,
+			PausedBacklog:     500,
+			GoneChannelGrace:  7 * 24 * time.Hour,
+		},
 		Retention:      30 * 24 * time.Hour,
 		GuildDataGrace: 30 * 24 * time.Hour,
 	}
@@ -82,6 +88,12 @@ type fileConfig struct {
 		Timeout      *string `yaml:"timeout"`
 		MaxBodyBytes *int64  `yaml:"max_body_bytes"`
 	} `yaml:"polling"`
+	Delivery struct {
+		Workers           *int    `yaml:"workers"`
+		RequestsPerSecond *int    `yaml:"requests_per_second"`
+		PausedBacklog     *int    `yaml:"paused_backlog"`
+		GoneChannelGrace  *string `yaml:"gone_channel_grace"`
+	} `yaml:"delivery"`
 	Permissions struct {
 		Role *string `yaml:"role"`
 	} `yaml:"permissions"`
@@ -125,7 +137,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		if err != nil {
 			bad("DISCORD_TOKEN_FILE=%q: %v", tokFile, err)
 		}
-		c.DiscordToken = t
+		c.DiscordToken, c.DiscordTokenFile = t, tokFile
 	default:
 		c.DiscordToken = strings.TrimSpace(tok)
 	}
@@ -312,6 +324,13 @@ func (c *Config) applyFile(data []byte) Errors {
 			c.Polling.MaxBodyBytes = v
 		}
 	}
+	dl := f.Delivery
+	intKey(dl.Workers, &c.Delivery.Workers, "delivery.workers", 1, 256, bad)
+	intKey(dl.RequestsPerSecond, &c.Delivery.RequestsPerSecond, "delivery.requests_per_second", 1, 50, bad)
+	intKey(dl.PausedBacklog, &c.Delivery.PausedBacklog, "delivery.paused_backlog", 1, 100_000, bad)
+	if dl.GoneChannelGrace != nil {
+		c.Delivery.GoneChannelGrace = duration(*dl.GoneChannelGrace, "delivery.gone_channel_grace", time.Hour, MaxRetention, bad)
+	}
 	if f.Permissions.Role != nil {
 		c.Permissions.ManagerRole = strings.TrimSpace(*f.Permissions.Role)
 	}
@@ -439,6 +458,9 @@ func checkListenAddr(v string) error {
 	}
 	return nil
 }
+
+// ReadTokenFile reads a token file as Load does: trimmed, not empty, small.
+func ReadTokenFile(path string) (string, error) { return readSecretFile(path) }
 
 func readSecretFile(path string) (string, error) {
 	f, err := os.Open(path)

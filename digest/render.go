@@ -357,3 +357,43 @@ func openMarkers(s string) string {
 	}
 	return out
 }
+
+// splitMessage splits a message of several embeds into one message per
+// embed, the content going with the first: when the chat service refuses
+// a message, the pieces that it takes still reach the channel.
+func splitMessage(m Message) []Message {
+	if len(m.Embeds) <= 1 {
+		return []Message{m}
+	}
+	out := make([]Message, len(m.Embeds))
+	for i, e := range m.Embeds {
+		out[i] = Message{Embeds: []Embed{e}}
+	}
+	out[0].Content = m.Content
+	return out
+}
+
+// shrinkedContent is the content a shrunk message keeps.
+const shrinkedContent = 500
+
+// shrinkMessage renders a message of at most one story smaller: the story's
+// title, link and date only, and a short content. ok is false when there is
+// nothing left to take away.
+func shrinkMessage(m Message) (Message, bool) {
+	out := Message{Content: m.Content}
+	changed := false
+	if TextLen(out.Content) > shrinkedContent {
+		out.Content, changed = cutMarkdown(out.Content, shrinkedContent), true
+	}
+	for _, e := range m.Embeds {
+		small := Embed{Title: e.Title, URL: e.URL, Timestamp: e.Timestamp, Color: e.Color}
+		if small.Title == "" {
+			small.Title = "(untitled story)"
+		}
+		if e.Description != "" || e.Footer != "" || len(e.Fields) > 0 || small.Title != e.Title {
+			changed = true
+		}
+		out.Embeds = append(out.Embeds, small)
+	}
+	return out, changed
+}

@@ -22,8 +22,11 @@ import (
 // Defaults of Worker.
 const (
 	DefaultWorkers = 8
-	DefaultHold    = 2 * time.Minute
-	DefaultPoll    = time.Second
+	// DefaultHold is how long a take lasts unless renewed: a run in flight
+	// renews it every third of that, so an entry of a replica that died is
+	// due again within this time.
+	DefaultHold = 15 * time.Second
+	DefaultPoll = time.Second
 )
 
 // Outcome is what a handler says of one run.
@@ -47,7 +50,7 @@ type Worker struct {
 	Queue   digestbot.DueQueue
 	Handle  Handler
 	Workers int           // runs at once in this process; default DefaultWorkers
-	Hold    time.Duration // how long a take lasts; longer runs call Extend; default DefaultHold
+	Hold    time.Duration // how long a take lasts; renewed while the run goes on; default DefaultHold
 	Poll    time.Duration // wait when nothing is due, jittered; default DefaultPoll
 	// Gate, when set and false, stops taking new entries (the token was
 	// refused, say); running ones go on.
@@ -125,7 +128,7 @@ func (w *Worker) Run(ctx context.Context) {
 					go func() {
 						defer wg.Done()
 						defer func() { <-slots }()
-						w.run(ctx, e)
+						w.run(ctx, e, hold)
 					}()
 				}
 			}
@@ -143,14 +146,37 @@ func (w *Worker) Run(ctx context.Context) {
 	}
 }
 
-// run runs one entry and finishes its take.
-func (w *Worker) run(ctx context.Context, e digestbot.DueEntry) {
+// run runs one entry, renewing its take while it runs, and finishes it.
+func (w *Worker) run(ctx context.Context, e digestbot.DueEntry, hold time.Duration) {
+	take := e // the handler gets e; the renewals move take.Held, then Finish uses it
+	renewed := make(chan struct{})
+	stop := make(chan struct{})
+	go func() {
+		defer close(renewed)
+		t := time.NewTicker(hold / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), hold/3)
+				ok, err := w.Queue.Extend(rctx, &take, w.now().Add(hold))
+				cancel()
+				if err == nil && !ok {
+					return // rescheduled meanwhile, or lapsed: its new time stands
+				}
+			}
+		}
+	}()
 	out := w.safeHandle(ctx, e)
+	close(stop)
+	<-renewed
 	// Finishing is bookkeeping of work already done: do it even when the
 	// worker is stopping, within a short time of its own.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if _, err := w.Queue.Finish(fctx, e, out.Next, out.Failed); err != nil {
+	if _, err := w.Queue.Finish(fctx, take, out.Next, out.Failed); err != nil {
 		// The take lapses by itself and the entry runs again then.
 		w.log().Warn("due: cannot record a finished run; it will run again when its take lapses",
 			"queue", w.Name, "member", e.Member, "err", err)

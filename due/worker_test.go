@@ -162,3 +162,35 @@ func TestGateHoldsWorkBack(t *testing.T) {
 		t.Fatal("did not run after the gate opened")
 	}
 }
+
+// A run longer than the take keeps its entry: the take is renewed, so no
+// other replica runs it meanwhile.
+func TestALongRunKeepsItsTake(t *testing.T) {
+	st := storetest.Open(t)
+	q := st.DueQueue("test")
+	ctx := context.Background()
+	if err := q.Put(ctx, "slow", time.Now().Add(-time.Second), digestbot.PutAlways); err != nil {
+		t.Fatal(err)
+	}
+	var runs atomic.Int32
+	runCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for range 2 {
+		wk := &due.Worker{
+			Name: "test", Queue: q, Poll: 20 * time.Millisecond, Hold: 300 * time.Millisecond,
+			Handle: func(ctx context.Context, e digestbot.DueEntry) due.Outcome {
+				runs.Add(1)
+				time.Sleep(time.Second)
+				return due.Outcome{Next: time.Now().Add(time.Hour)}
+			},
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); wk.Run(runCtx) }()
+	}
+	time.Sleep(1500 * time.Millisecond)
+	stop()
+	wg.Wait()
+	if n := runs.Load(); n != 1 {
+		t.Errorf("a run three times longer than its take ran %d times, want once", n)
+	}
+}

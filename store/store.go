@@ -28,6 +28,10 @@ import (
 const (
 	DefaultPrefix    = "digestbot:"
 	DefaultRetention = 30 * 24 * time.Hour
+	// DefaultPausedBacklog bounds what a paused channel keeps: a few
+	// digests' worth, so a channel that comes back gets its news and one
+	// that never does costs little.
+	DefaultPausedBacklog = 500
 )
 
 // openTimeout bounds the first ping of Open.
@@ -46,6 +50,9 @@ type Options struct {
 	Retention time.Duration
 	// Logger receives start-up and background messages; default slog.Default().
 	Logger *slog.Logger
+	// PausedBacklog is how many items a paused channel keeps pending; new
+	// ones beyond it are dropped and counted. Default DefaultPausedBacklog.
+	PausedBacklog int
 }
 
 // Store implements digestbot.Store over Redis.
@@ -54,6 +61,8 @@ type Store struct {
 	prefix    string
 	retention time.Duration
 	log       *slog.Logger
+	// pausedBacklog: see Options.PausedBacklog.
+	pausedBacklog int
 
 	// Embedded store only.
 	mini    *miniredis.Miniredis
@@ -162,6 +171,10 @@ func newStore(rdb redis.UniversalClient, opts Options) *Store {
 	}
 	if s.retention <= 0 {
 		s.retention = DefaultRetention
+	}
+	s.pausedBacklog = opts.PausedBacklog
+	if s.pausedBacklog <= 0 {
+		s.pausedBacklog = DefaultPausedBacklog
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -283,7 +296,7 @@ func (s *Store) channelKey(guildID, channelID, kind string) string {
 // guildKinds and channelKinds list every key of a guild, for DeleteGuild.
 var (
 	guildKinds   = []string{"subs", "topics", "feeds", "schedules", "channels"}
-	channelKinds = []string{"pending", "delivered", "lease", "outbox", "state"}
+	channelKinds = []string{"pending", "delivered", "claim", "outbox", "state", "paused", "stats"}
 )
 
 // checkID refuses ids that could break out of a hash tag or a key.
