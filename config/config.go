@@ -85,6 +85,8 @@ type Delivery struct {
 	RequestsPerSecond int           // YAML delivery.requests_per_second, default 48: Discord requests a second of all replicas together (Discord allows 50)
 	PausedBacklog     int           // YAML delivery.paused_backlog, default 500: items a paused channel keeps; more are dropped and counted
 	GoneChannelGrace  time.Duration // YAML delivery.gone_channel_grace, default 7d: a channel Discord says no longer exists is removed after this
+	ClaimTime         time.Duration // YAML delivery.claim_time, default 15s: how soon another replica finishes the delivery of one that died
+	NonceWindow       time.Duration // YAML delivery.nonce_window, default 2m: how long Discord is trusted to remember a message nonce
 }
 
 // Permissions says who may change a server's subscriptions.

@@ -56,6 +56,8 @@ func defaults() *Config {
 			RequestsPerSecond: 48,
 			PausedBacklog:     500,
 			GoneChannelGrace:  7 * 24 * time.Hour,
+			ClaimTime:         15 * time.Second,
+			NonceWindow:       2 * time.Minute,
 		},
 		Retention:      30 * 24 * time.Hour,
 		GuildDataGrace: 30 * 24 * time.Hour,
@@ -93,6 +95,8 @@ type fileConfig struct {
 		RequestsPerSecond *int    `yaml:"requests_per_second"`
 		PausedBacklog     *int    `yaml:"paused_backlog"`
 		GoneChannelGrace  *string `yaml:"gone_channel_grace"`
+		ClaimTime         *string `yaml:"claim_time"`
+		NonceWindow       *string `yaml:"nonce_window"`
 	} `yaml:"delivery"`
 	Permissions struct {
 		Role *string `yaml:"role"`
@@ -330,6 +334,14 @@ func (c *Config) applyFile(data []byte) Errors {
 	intKey(dl.PausedBacklog, &c.Delivery.PausedBacklog, "delivery.paused_backlog", 1, 100_000, bad)
 	if dl.GoneChannelGrace != nil {
 		c.Delivery.GoneChannelGrace = duration(*dl.GoneChannelGrace, "delivery.gone_channel_grace", time.Hour, MaxRetention, bad)
+	}
+	if dl.ClaimTime != nil {
+		c.Delivery.ClaimTime = duration(*dl.ClaimTime, "delivery.claim_time", 3*time.Second, 5*time.Minute, bad)
+	}
+	if dl.NonceWindow != nil {
+		// Longer than Discord keeps nonces would post copies; shorter only
+		// reads channels more often.
+		c.Delivery.NonceWindow = duration(*dl.NonceWindow, "delivery.nonce_window", time.Second, 2*time.Minute, bad)
 	}
 	if f.Permissions.Role != nil {
 		c.Permissions.ManagerRole = strings.TrimSpace(*f.Permissions.Role)

@@ -62,6 +62,8 @@ func (c *Config) Redacted() string {
 	w("delivery.requests_per_second", c.Delivery.RequestsPerSecond)
 	w("delivery.paused_backlog", c.Delivery.PausedBacklog)
 	w("delivery.gone_channel_grace", fmtDur(c.Delivery.GoneChannelGrace))
+	w("delivery.claim_time", fmtDur(c.Delivery.ClaimTime))
+	w("delivery.nonce_window", fmtDur(c.Delivery.NonceWindow))
 	w("permissions.role", orDefault(c.Permissions.ManagerRole, "(unset) — Manage Channels only"))
 	w("retention", fmtDur(c.Retention))
 	w("guild_data_grace", fmtDur(c.GuildDataGrace))

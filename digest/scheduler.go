@@ -107,8 +107,10 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if err := s.Check(); err != nil {
 		return err
 	}
+	// A take lasts as long as a delivery claim: when a replica dies, its
+	// due channels and its channels' claims come back together.
 	w := &due.Worker{
-		Name: "digests", Queue: s.Queue, Workers: s.Workers, Gate: s.Gate,
+		Name: "digests", Queue: s.Queue, Workers: s.Workers, Gate: s.Gate, Hold: s.Busy,
 		Clock: s.Clock, Logger: s.Logger, Handle: s.handle,
 	}
 	w.Run(ctx)

@@ -83,10 +83,12 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 	c.index = newArchive(st)
 	c.matcher = subscriptions.NewMatcher(st, subscriptions.MatcherOptions{GlobalTopics: c.topics, Logger: log, Now: now, Backfill: cfg.Backfill})
 	c.deliverer = &digest.Deliverer{
-		Store:   st,
-		Logger:  log,
-		Clock:   now,
-		Compose: digest.ComposeOptions{MaxItemsPerSection: cfg.Limits.ItemsPerSection, Topics: topicQueries(c.topics)},
+		Store:       st,
+		Logger:      log,
+		Clock:       now,
+		Compose:     digest.ComposeOptions{MaxItemsPerSection: cfg.Limits.ItemsPerSection, Topics: topicQueries(c.topics)},
+		ClaimTTL:    cfg.Delivery.ClaimTime,
+		NonceWindow: cfg.Delivery.NonceWindow,
 	}
 	c.sched = &digest.Scheduler{
 		Store:    st,
