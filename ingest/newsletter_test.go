@@ -182,7 +182,7 @@ func TestParseNewsletterErrors(t *testing.T) {
 }
 
 func FuzzNewsletter(f *testing.F) {
-	for _, name := range []string{"testdata/newsletter.txt", "testdata/newsletter-bad-date.txt", "testdata/newsletter-bad-list.txt", "testdata/newsletter-short-paras.txt"} {
+	for _, name := range []string{"testdata/newsletter.txt", "testdata/newsletter-bad-date.txt", "testdata/newsletter-bad-list.txt", "testdata/newsletter-short-paras.txt", "../samples/estuary-brief-2026-11-13.txt"} {
 		if b, err := os.ReadFile(name); err == nil {
 			f.Add(string(b))
 		}
