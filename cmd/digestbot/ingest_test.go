@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -37,6 +38,32 @@ func TestIngestDryRunJSON(t *testing.T) {
 	for _, a := range arts {
 		if a.ID == "" || a.Title == "" || a.URL == "" || a.Source == "" || a.Published == "" || a.Summary == "" || a.Tags == nil {
 			t.Errorf("incomplete article %+v", a)
+		}
+		// "sources" lists every outlet; the first is the article's own.
+		if first := (digestbot.SourceJSON{Name: a.Source, URL: a.URL, Published: a.Published}); len(a.Sources) == 0 || a.Sources[0] != first {
+			t.Errorf("%q: sources %+v do not start with its own outlet", a.Title, a.Sources)
+		}
+	}
+	wantSources := map[int][]digestbot.SourceJSON{
+		0: {
+			{Name: "Vellmar Courier", URL: "https://vellmar-courier.example/campus/2026/11/12/lanternhall-closes", Published: "2026-11-12T00:00:00Z"},
+			{Name: "Northsound Radio", URL: "https://northsound-radio.example/news/vellmar-institute-vote", Published: "2026-11-11T00:00:00Z"},
+		},
+		4: {
+			{Name: "Rendal Evening Post", URL: "https://rendal-post.example/local/night-shift-deal", Published: "2026-11-12T00:00:00Z"},
+			{Name: "Harbour Wire", URL: "https://harbourwire.example/2026/11/12/rendal-deal", Published: "2026-11-12T00:00:00Z"},
+			{Name: "Coastal Ledger", URL: "https://coastal-ledger.example/labour/rendal-night-shifts", Published: "2026-11-13T00:00:00Z"},
+		},
+	}
+	for i, a := range arts {
+		want, numbered := wantSources[i]
+		if numbered && !slices.Equal(a.Sources, want) || !numbered && len(a.Sources) != 1 {
+			t.Errorf("%q: sources %+v, want %+v", a.Title, a.Sources, want)
+		}
+		for _, s := range a.Sources[min(1, len(a.Sources)):] {
+			if strings.Contains(a.Text, s.Name) || strings.Contains(a.Text, s.URL) {
+				t.Errorf("%q: outlet %s is in the text", a.Title, s.Name)
+			}
 		}
 	}
 	// The lead story (after the page chrome) has a numbered source list:

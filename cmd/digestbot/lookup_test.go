@@ -158,6 +158,19 @@ func TestLookupSampleBrief(t *testing.T) {
 	if want := []string{"Vellmar University Closes Its Lanternhall Institute", "灯塔学院关闭后，晚间语言课搬进维尔马市图书馆"}; !slices.Equal(titles, want) {
 		t.Errorf("lookup Lanternhall found %q, want %q", titles, want)
 	}
+	// The source filter and source: find a story by its second outlet.
+	for _, args := range [][]string{{"lookup", "Lanternhall", "--source", "Northsound Radio"}, {"lookup", "source:northsound"}} {
+		out, errOut, code = runCLI(t, envv, args...)
+		if code != 0 || !strings.Contains(out, "1. Vellmar University Closes Its Lanternhall Institute\n") ||
+			!strings.Contains(out, "   also: Northsound Radio · 2026-11-11 · https://northsound-radio.example/news/vellmar-institute-vote\n") || !strings.Contains(out, "1 article matches") {
+			t.Errorf("%q: exit %d, stdout %s, stderr %s", args, code, out, errOut)
+		}
+	}
+	// In chat, the result found by its second outlet names both outlets.
+	page, err := lookupSearch(newArchive(st))(context.Background(), botcommands.LookupQuery{Query: "Lanternhall", Source: "Northsound Radio", Limit: 5})
+	if err != nil || len(page.Results) != 1 || page.Results[0].Source != "Vellmar Courier, Northsound Radio" {
+		t.Errorf("chat lookup by the second outlet: %+v, %v", page, err)
+	}
 	out, errOut, code = runCLI(t, envv, "lookup", `"personal information"`)
 	if code != 0 || !strings.Contains(out, "1. Ferry Operator Left Passenger Lists Open Online") || !strings.Contains(out, "1 article matches") {
 		t.Errorf("exit %d, stdout %s, stderr %s", code, out, errOut)

@@ -102,6 +102,21 @@ func TestMatchCommandOnSample(t *testing.T) {
 	if out != want || errOut != "" {
 		t.Errorf("stdout\n%s\nstderr %q\nwant stdout\n%s", out, errOut, want)
 	}
+
+	// The second outlet of a numbered source list is a source, shown
+	// under the first, and not a word of the story.
+	out, errOut, code = runCLI(t, nil, "match", `source:"Northsound Radio"`, sampleBrief)
+	want = "Vellmar University Closes Its Lanternhall Institute\n" +
+		"  Vellmar Courier · 2026-11-12 · https://vellmar-courier.example/campus/2026/11/12/lanternhall-closes\n" +
+		"  also: Northsound Radio · 2026-11-11 · https://northsound-radio.example/news/vellmar-institute-vote\n" +
+		"  matched: Northsound Radio\n\n" +
+		"1 of 8 articles match source:\"Northsound Radio\"\n"
+	if code != 0 || out != want {
+		t.Errorf("exit %d, stdout\n%s\nstderr %q\nwant stdout\n%s", code, out, errOut, want)
+	}
+	if out, _, _ := runCLI(t, nil, "match", "Northsound", sampleBrief); out != "0 of 8 articles match Northsound\n" {
+		t.Errorf("an outlet's name matched as a word of the story:\n%s", out)
+	}
 }
 
 func TestBenchGenAndMatch(t *testing.T) {

@@ -133,6 +133,12 @@ func TestRunEndToEnd(t *testing.T) {
 			t.Errorf("no embed links %s; linked: %v", u, linked)
 		}
 	}
+	// The Lanternhall story's second outlet is listed with its link, as
+	// the outlets of a merged story are.
+	const second = "— [Northsound Radio](https://northsound-radio.example/news/vellmar-institute-vote) · 2026-11-11"
+	if n := strings.Count(fmt.Sprint(msgs), second); n != 1 {
+		t.Errorf("the digest lists the second outlet %d times, want once (%q)", n, second)
+	}
 
 	// A member without Manage Channels is refused, server-side.
 	denied := dc.SendInteraction(discordtest.Interaction{Command: "unsubscribe", Options: []discordtest.Option{discordtest.Str("subscription", "lanternhall")}})
