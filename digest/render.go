@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/analysis"
 )
 
@@ -206,7 +207,7 @@ func itemEmbed(it Item, color int, loc *time.Location, limits Limits) Embed {
 
 // sourcesBlock lists every source on its own line, as many as fit in max;
 // the rest are counted, so no link is ever cut.
-func sourcesBlock(sources []Source, loc *time.Location, max int) string {
+func sourcesBlock(sources []digestbot.Source, loc *time.Location, max int) string {
 	var lines []string
 	n := 0
 	for i, s := range sources {
@@ -232,13 +233,13 @@ func sourcesBlock(sources []Source, loc *time.Location, max int) string {
 
 // sourceLink is "[Name](url) · 2021-03-20", without the link when the URL
 // is not usable.
-func sourceLink(s Source, loc *time.Location) string {
+func sourceLink(s digestbot.Source, loc *time.Location) string {
 	name := EscapeMarkdown(cutPlain(s.Name, 100))
 	if validURL(s.URL) && !strings.ContainsAny(s.URL, "()<> ") {
 		name = "[" + name + "](" + s.URL + ")"
 	}
-	if !s.Date.IsZero() {
-		name += " · " + s.Date.In(loc).Format(dateLayout)
+	if !s.Published.IsZero() {
+		name += " · " + s.Published.In(loc).Format(dateLayout)
 	}
 	return name
 }

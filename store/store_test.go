@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -71,6 +72,7 @@ func TestStore(t *testing.T) {
 		run  func(t *testing.T, b backend)
 	}{
 		{"articles new, updated, unchanged", testPutArticles},
+		{"article sources", testArticleSources},
 		{"ingest log paging", testIngestLog},
 		{"retention expiry", testRetention},
 		{"watermarks", testWatermarks},
@@ -234,6 +236,56 @@ func testPutArticles(t *testing.T, b backend) {
 			t.Fatal("a valid article of a refused batch was stored")
 		}
 	})
+}
+
+// testArticleSources: every outlet of a story is stored and read back; a
+// change to an outlet is an update; sources that disagree with the
+// article's own outlet are refused.
+func testArticleSources(t *testing.T, b backend) {
+	st := b.open(t, store.Options{})
+	c := ctx(t)
+	day := time.Date(2026, 11, 12, 0, 0, 0, 0, time.UTC)
+	a := article(1)
+	a.Published = day
+	a.Sources = []digestbot.Source{
+		{Name: a.Source, URL: a.URL, Published: day},
+		{Name: "Northsound Radio", URL: "https://northsound-radio.example/b", Published: day.Add(-24 * time.Hour)},
+		{Name: "Island Notes"},
+	}
+	single := article(2)
+	if out, err := st.PutArticles(c, []*digestbot.Article{a, single}); err != nil || out[0] != digestbot.PutNew {
+		t.Fatalf("put = %v, %v", out, err)
+	}
+	got, err := st.GetArticles(c, []string{a.ID, single.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got[0].Sources, a.Sources) {
+		t.Errorf("sources read back %+v\nwant %+v", got[0].Sources, a.Sources)
+	}
+	if got[1].Sources != nil {
+		t.Errorf("a single-outlet article reads back sources %+v", got[1].Sources)
+	}
+	if out, _ := st.PutArticles(c, []*digestbot.Article{a}); out[0] != digestbot.PutUnchanged {
+		t.Errorf("same put again: %v, want unchanged", out[0])
+	}
+	moved := *a
+	moved.Sources = slices.Clone(a.Sources)
+	moved.Sources[1].URL = "https://northsound-radio.example/b-corrected"
+	if out, _ := st.PutArticles(c, []*digestbot.Article{&moved}); out[0] != digestbot.PutUpdated {
+		t.Errorf("second outlet's link changed: %v, want updated", out[0])
+	}
+	if got, _ := st.GetArticles(c, []string{a.ID}); got[0].Sources[1].URL != moved.Sources[1].URL {
+		t.Errorf("stored link %q after the update", got[0].Sources[1].URL)
+	}
+
+	bad := article(3)
+	bad.Sources = []digestbot.Source{{Name: "Someone Else", URL: bad.URL}, {Name: "Northsound Radio"}}
+	_, err = st.PutArticles(c, []*digestbot.Article{bad})
+	wantCode(t, err, digestbot.EINVALID)
+	if got, _ := st.GetArticles(c, []string{bad.ID}); got[0] != nil {
+		t.Error("an article whose first source is not its own was stored")
+	}
 }
 
 func testIngestLog(t *testing.T, b backend) {
