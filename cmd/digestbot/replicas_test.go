@@ -498,3 +498,112 @@ func TestDeliveryFaults(t *testing.T) {
 		t.Logf("replica logs:\n%s", c.logs())
 	}
 }
+
+// BenchmarkDeliveryThroughput measures how fast 1, 2 and 3 replicas post
+// the digests of 2,000 channels that fall due at once, against a
+// Discord-compatible server that enforces Discord's limits (50 requests a
+// second per bot, 5 messages per 5 s per channel): messages per second
+// (Discord's global limit caps it at 50) and 429s for exceeding a limit
+// (the goal is none). Run it with
+//
+//	go test ./cmd/digestbot -run '^$' -bench DeliveryThroughput -benchtime 1x -timeout 30m
+func BenchmarkDeliveryThroughput(b *testing.B) {
+	for _, n := range []int{1, 2, 3} {
+		b.Run(fmt.Sprintf("replicas=%d", n), func(b *testing.B) {
+			for range b.N {
+				redisURL := storetest.Shared(b).URL
+				prefix := storetest.UniquePrefix()
+				st := storetest.OpenOn(b, store.Options{URL: redisURL, Prefix: prefix})
+				dc := discordtest.New(b)
+				dc.Timeout = 10 * time.Minute
+				dc.SetLimits(discordtest.DiscordLimits)
+				load := loadDigests(b, st, dc, 2000, 5)
+				c := startCluster(b, n, replicaEnv(b, redisURL, prefix, dc, "  workers: 16\n"))
+				for _, r := range c.replicas {
+					r.ready(b, 60*time.Second)
+				}
+				before := dc.Stats()
+				start := time.Now()
+				load.due(b, dc.GuildID)
+				for load.remaining(b, dc.GuildID) > 0 {
+					if time.Since(start) > 10*time.Minute {
+						b.Fatalf("not delivered within 10 minutes; logs:\n%s", c.logs())
+					}
+					time.Sleep(100 * time.Millisecond)
+				}
+				took := time.Since(start)
+				after := dc.Stats()
+				problems, messages := load.check(dc)
+				if len(problems) > 0 {
+					b.Fatalf("%d stories not shown exactly once, e.g. %s", len(problems), problems[0])
+				}
+				b.ReportMetric(float64(messages)/took.Seconds(), "msgs/s")
+				b.ReportMetric(float64(after.Exceeded429-before.Exceeded429), "429s")
+				b.ReportMetric(float64(after.ExceededGlobal-before.ExceededGlobal), "global-429s")
+				b.ReportMetric(took.Seconds(), "s/2000ch")
+				for _, r := range c.replicas {
+					r.signal(syscall.SIGTERM)
+				}
+				for _, r := range c.replicas {
+					r.wait(15 * time.Second)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkTakeoverAfterKill measures the time from a SIGKILL of the
+// replica that is posting a channel's digest (killed while Discord holds
+// back the answer to a message it has stored) to another replica having
+// finished that delivery, with the default claim time (15 s). Run it with
+//
+//	go test ./cmd/digestbot -run '^$' -bench TakeoverAfterKill -benchtime 3x -timeout 30m
+func BenchmarkTakeoverAfterKill(b *testing.B) {
+	redisURL := storetest.Shared(b).URL
+	for range b.N {
+		prefix := storetest.UniquePrefix()
+		st := storetest.OpenOn(b, store.Options{URL: redisURL, Prefix: prefix})
+		dc := discordtest.New(b)
+		dc.Timeout = 10 * time.Minute
+		dc.SetLimits(discordtest.DiscordLimits)
+		load := loadDigests(b, st, dc, 1, 24)
+		c := startCluster(b, 2, replicaEnv(b, redisURL, prefix, dc, "  workers: 8\n"))
+		for _, r := range c.replicas {
+			r.ready(b, 60*time.Second)
+		}
+		killed := make(chan time.Time, 1)
+		dc.OnHang(func(h discordtest.HangInfo) {
+			if r := c.byPID(pidOfUserAgent(h.UserAgent)); r != nil {
+				r.signal(syscall.SIGKILL)
+				select {
+				case killed <- time.Now():
+				default:
+				}
+			}
+		})
+		dc.FailMessages(1, discordtest.Fault{Hang: time.Minute, Commit: true})
+		load.due(b, dc.GuildID)
+		var at time.Time
+		select {
+		case at = <-killed:
+		case <-time.After(2 * time.Minute):
+			b.Fatalf("no replica posted; logs:\n%s", c.logs())
+		}
+		for load.remaining(b, dc.GuildID) > 0 {
+			if time.Since(at) > 5*time.Minute {
+				b.Fatalf("the killed replica's delivery was not finished within 5 minutes; logs:\n%s", c.logs())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		b.ReportMetric(time.Since(at).Seconds(), "s-to-finish")
+		if problems, _ := load.check(dc); len(problems) > 0 {
+			b.Fatalf("%d stories not shown exactly once, e.g. %s", len(problems), problems[0])
+		}
+		for _, r := range c.replicas {
+			r.signal(syscall.SIGTERM)
+		}
+		for _, r := range c.replicas {
+			r.wait(15 * time.Second)
+		}
+	}
+}
