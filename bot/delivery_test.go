@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -99,4 +100,82 @@ func linksTo(m discordtest.Message, url string) bool {
 		}
 	}
 	return strings.Contains(m.Content, url)
+}
+
+// TestDigestOverflowThroughDiscord delivers digests of 25 stories through
+// the real client: in a text channel the first 10 are in the channel and
+// the rest in a thread started on the digest; in a forum the digest is a
+// post; where the bot may not start threads, the digest carries a "More"
+// button.
+func TestDigestOverflowThroughDiscord(t *testing.T) {
+	t.Parallel()
+	hs := start(t, nil)
+	ctx := context.Background()
+	st, err := store.OpenEmbedded(ctx, store.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	text := hs.srv.ChannelID
+	forum := hs.srv.AddForum(hs.srv.GuildID, "digests")
+	locked := hs.srv.AddChannel(hs.srv.GuildID, "no-threads")
+	hs.srv.NoThreads(locked, true)
+	now := time.Now().UTC()
+	enqueue := func(channel string) {
+		t.Helper()
+		var items []digestbot.PendingItem
+		for i := range 25 {
+			u := fmt.Sprintf("https://example.org/%s/story-%d", channel, i)
+			words := []string{"ferry", "crane", "tide", "quay", "gull", "dune", "reef", "mast", "buoy", "pier", "kelp", "salt", "fog"}
+			a := &digestbot.Article{ID: digestbot.ArticleID(u, "", "", ""), Title: fmt.Sprintf("%s %s %s report", words[i%13], words[(i*5+3)%13], words[(i*7+1)%13]),
+				URL: u, Source: "Example News", Published: now.Add(-time.Duration(i) * time.Minute), Text: "Text."}
+			if _, err := st.PutArticles(ctx, []*digestbot.Article{a}); err != nil {
+				t.Fatal(err)
+			}
+			items = append(items, digestbot.PendingItem{GuildID: hs.srv.GuildID, ChannelID: channel, ArticleID: a.ID, QueuedAt: now,
+				Hits: []digestbot.Hit{{SubscriptionID: "s1", Label: "harbour", Terms: []string{"harbour"}}}})
+		}
+		if err := st.EnqueuePending(ctx, items); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := &digest.Deliverer{Store: st, Transport: hs.bot, Logger: slog.New(slog.DiscardHandler),
+		Compose: digest.ComposeOptions{Similarity: 2}}
+	deliver := func(channel string) {
+		t.Helper()
+		enqueue(channel)
+		if res, err := d.Deliver(ctx, digestbot.ChannelRef{GuildID: hs.srv.GuildID, ChannelID: channel}); err != nil || res.Paused {
+			t.Fatalf("deliver to %s: %+v, %v", channel, res, err)
+		}
+	}
+	count := func(msgs []discordtest.Message) int {
+		n := 0
+		for _, m := range msgs {
+			n += len(m.Embeds)
+		}
+		return n
+	}
+
+	deliver(text)
+	main := hs.srv.Messages(text)
+	threads := hs.srv.Threads(text)
+	if len(main) != 1 || count(main) != 10 || len(threads) != 1 || threads[0].ID != main[0].ID {
+		t.Fatalf("text channel: %d messages with %d stories, threads %+v; want one of 10 with a thread on it", len(main), count(main), threads)
+	}
+	if in := hs.srv.Messages(threads[0].ID); count(in) != 15 || !strings.Contains(main[0].Content, "15 more stories are in the thread below") {
+		t.Errorf("thread: %d stories; header %q", count(in), main[0].Content)
+	}
+
+	deliver(forum)
+	posts := hs.srv.Threads(forum)
+	if len(posts) != 1 || count(hs.srv.Messages(posts[0].ID)) != 25 || !strings.HasPrefix(posts[0].Name, "📰 News digest") {
+		t.Fatalf("forum: %d posts, %d stories in the first; want one post of 25", len(posts), count(hs.srv.Messages(posts[0].ID)))
+	}
+
+	deliver(locked)
+	msgs := hs.srv.Messages(locked)
+	if len(msgs) != 1 || len(hs.srv.Threads(locked)) != 0 || !strings.Contains(string(msgs[0].Components), `"custom_id":"more:`) ||
+		!strings.Contains(string(msgs[0].Components), "More stories (15)") {
+		t.Fatalf("no-threads channel: %d messages, components %s; want one with a More button", len(msgs), msgs[0].Components)
+	}
 }

@@ -56,6 +56,9 @@ func embed(e digest.Embed) *discordgo.MessageEmbed {
 	if e.Footer != "" {
 		me.Footer = &discordgo.MessageEmbedFooter{Text: clip(e.Footer, maxFooter)}
 	}
+	if e.Author != "" {
+		me.Author = &discordgo.MessageEmbedAuthor{Name: clip(e.Author, maxTitle)}
+	}
 	if !e.Timestamp.IsZero() {
 		me.Timestamp = e.Timestamp.UTC().Format(time.RFC3339)
 	}
@@ -75,6 +78,9 @@ func embedChars(e *discordgo.MessageEmbed) int {
 	n := utf8.RuneCountInString(e.Title) + utf8.RuneCountInString(e.Description)
 	if e.Footer != nil {
 		n += utf8.RuneCountInString(e.Footer.Text)
+	}
+	if e.Author != nil {
+		n += utf8.RuneCountInString(e.Author.Name)
 	}
 	for _, f := range e.Fields {
 		n += utf8.RuneCountInString(f.Name) + utf8.RuneCountInString(f.Value)

@@ -64,6 +64,9 @@ func (s *Service) Handle(ctx context.Context, req *Request) (*Response, error) {
 	}
 	def, ok := definition(req.Name)
 	if req.Name == "button" {
+		if state, page, ok := parseMoreButton(req.Options["id"]); ok {
+			return s.moreButton(ctx, req, state, page)
+		}
 		return s.button(ctx, req)
 	}
 	if !ok {

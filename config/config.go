@@ -67,7 +67,8 @@ type Limits struct {
 	SubscriptionsPerGuild int // YAML limits.subscriptions_per_guild, default 200
 	TopicsPerGuild        int // YAML limits.topics_per_guild, default 100
 	FeedsPerGuild         int // YAML limits.feeds_per_guild, default 50
-	ItemsPerSection       int // YAML limits.items_per_section, default 10
+	ItemsPerSection       int // YAML limits.items_per_section, default 50: stories per subscription in one digest, then "+N more"
+	StoriesInChannel      int // YAML limits.stories_in_channel, default 10: stories a digest shows in the channel; the rest go to a thread
 	CommandsPerMinute     int // YAML limits.commands_per_minute, default 20 (per user)
 }
 

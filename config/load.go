@@ -42,7 +42,8 @@ func defaults() *Config {
 			SubscriptionsPerGuild: digestbot.DefaultMaxSubscriptionsPerGuild,
 			TopicsPerGuild:        digestbot.DefaultMaxTopicsPerGuild,
 			FeedsPerGuild:         digestbot.DefaultMaxFeedsPerGuild,
-			ItemsPerSection:       10,
+			ItemsPerSection:       50,
+			StoriesInChannel:      10,
 			CommandsPerMinute:     20,
 		},
 		Polling: Polling{
@@ -82,6 +83,7 @@ type fileConfig struct {
 		TopicsPerGuild        *int `yaml:"topics_per_guild"`
 		FeedsPerGuild         *int `yaml:"feeds_per_guild"`
 		ItemsPerSection       *int `yaml:"items_per_section"`
+		StoriesInChannel      *int `yaml:"stories_in_channel"`
 		CommandsPerMinute     *int `yaml:"commands_per_minute"`
 	} `yaml:"limits"`
 	Polling struct {
@@ -311,7 +313,8 @@ func (c *Config) applyFile(data []byte) Errors {
 	intKey(l.SubscriptionsPerGuild, &c.Limits.SubscriptionsPerGuild, "limits.subscriptions_per_guild", 1, 100_000, bad)
 	intKey(l.TopicsPerGuild, &c.Limits.TopicsPerGuild, "limits.topics_per_guild", 1, 10_000, bad)
 	intKey(l.FeedsPerGuild, &c.Limits.FeedsPerGuild, "limits.feeds_per_guild", 1, 10_000, bad)
-	intKey(l.ItemsPerSection, &c.Limits.ItemsPerSection, "limits.items_per_section", 1, 25, bad)
+	intKey(l.ItemsPerSection, &c.Limits.ItemsPerSection, "limits.items_per_section", 1, 250, bad)
+	intKey(l.StoriesInChannel, &c.Limits.StoriesInChannel, "limits.stories_in_channel", 1, 100, bad)
 	intKey(l.CommandsPerMinute, &c.Limits.CommandsPerMinute, "limits.commands_per_minute", 1, 600, bad)
 	p := f.Polling
 	if p.Interval != nil {

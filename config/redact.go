@@ -53,6 +53,7 @@ func (c *Config) Redacted() string {
 	w("limits.topics_per_guild", c.Limits.TopicsPerGuild)
 	w("limits.feeds_per_guild", c.Limits.FeedsPerGuild)
 	w("limits.items_per_section", c.Limits.ItemsPerSection)
+	w("limits.stories_in_channel", c.Limits.StoriesInChannel)
 	w("limits.commands_per_minute", c.Limits.CommandsPerMinute)
 	w("polling.interval", fmtDur(c.Polling.Interval))
 	w("polling.max_failures", c.Polling.MaxFailures)

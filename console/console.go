@@ -49,6 +49,45 @@ func (t *Transport) Post(ctx context.Context, ch digestbot.ChannelRef, msg diges
 	return id, nil
 }
 
+// ChannelKind says every channel is a text channel.
+func (t *Transport) ChannelKind(context.Context, digestbot.ChannelRef) (string, error) {
+	return digest.KindText, nil
+}
+
+// StartThread prints the thread's name; what is posted to the thread
+// follows it.
+func (t *Transport) StartThread(ctx context.Context, ch digestbot.ChannelRef, messageID, name string) (string, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, err := fmt.Fprintf(t.w, "🧵 %s\n\n", name); err != nil {
+		return "", digestbot.WrapError(digestbot.EUNAVAILABLE, err, "console: cannot write the thread")
+	}
+	return "thread-" + messageID, nil
+}
+
+// PostForum prints the post's name and its first message.
+func (t *Transport) PostForum(ctx context.Context, ch digestbot.ChannelRef, name string, msg digest.Message) (string, error) {
+	id, err := t.StartThread(ctx, ch, "forum", name)
+	if err != nil {
+		return "", err
+	}
+	_, err = t.Post(ctx, ch, msg, "")
+	return id, err
+}
+
+// FindForumPost finds nothing: a terminal never loses an answer.
+func (t *Transport) FindForumPost(context.Context, digestbot.ChannelRef, string) (string, error) {
+	return "", nil
+}
+
+// AddButton prints the button under the message it belongs to.
+func (t *Transport) AddButton(ctx context.Context, ch digestbot.ChannelRef, messageID string, msg digest.Message, label, customID string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, err := fmt.Fprintf(t.w, "[%s]\n", label)
+	return err
+}
+
 // Recent returns nothing: a terminal never loses the answer to a post, so
 // no delivery needs to look for what it printed.
 func (t *Transport) Recent(context.Context, digestbot.ChannelRef, time.Time, time.Time) ([]digest.Posted, error) {
@@ -65,6 +104,9 @@ func Format(msg digest.Message) string {
 	}
 	for _, e := range msg.Embeds {
 		b.WriteString("\n")
+		if e.Author != "" {
+			fmt.Fprintf(&b, "%s\n", digest.EscapeMarkdown(e.Author))
+		}
 		title := digest.EscapeMarkdown(e.Title)
 		if e.URL != "" {
 			title = "[" + title + "](" + e.URL + ")"

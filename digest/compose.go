@@ -24,7 +24,10 @@ import (
 
 // Defaults of ComposeOptions.
 const (
-	DefaultMaxItemsPerSection = 10
+	// DefaultMaxItemsPerSection bounds one subscription's stories in a
+	// digest; past the channel's share (Deliverer.InChannel) they go to
+	// the digest's thread.
+	DefaultMaxItemsPerSection = 50
 	// DefaultSimilarity is the Jaccard similarity of title signatures at or
 	// above which two articles are taken for the same story. Headlines of
 	// one event from different outlets share most of their content words
@@ -49,6 +52,7 @@ type ChannelInfo struct {
 // ComposeOptions tune composition. The zero value uses the defaults.
 type ComposeOptions struct {
 	Now                time.Time         // the clock: when the digest is made
+	Since              time.Time         // start of the period the digest covers (the last digest); zero: unknown
 	MaxItemsPerSection int               // stories shown per section; the rest are counted in "+N more"
 	Similarity         float64           // merge threshold, see DefaultSimilarity; > 1 disables merging
 	SummaryLen         int               // characters per summary
@@ -66,6 +70,7 @@ type Digest struct {
 	ChannelName string
 	Location    *time.Location
 	GeneratedAt time.Time
+	Since       time.Time // start of the period the digest covers; zero when unknown
 	Sections    []Section
 	Stories     int // items in all sections, shown or not
 	Articles    int // articles covered (a merged story counts each of its reports)
@@ -205,7 +210,7 @@ func Compose(ch ChannelInfo, items []digestbot.PendingItem, articles map[string]
 	}
 	sections := map[string]*Section{}
 	var order []string
-	d := &Digest{Channel: ch.Ref, ChannelName: ch.Name, Location: loc, GeneratedAt: opts.Now}
+	d := &Digest{Channel: ch.Ref, ChannelName: ch.Name, Location: loc, GeneratedAt: opts.Now, Since: opts.Since}
 	for _, c := range clusters {
 		lead := c.members[0]
 		it := Item{Title: strings.TrimSpace(lead.a.Title), URL: lead.a.URL, Published: lead.a.Published}

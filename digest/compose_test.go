@@ -218,7 +218,7 @@ func TestSectionLimitAndLookupHint(t *testing.T) {
 		more     int
 		wantHint string
 	}{
-		{"default ten", 0, 10, 3, "/lookup query:port OR harbour since:7d"},
+		{"ten", 10, 10, 3, "/lookup query:port OR harbour since:7d"},
 		{"configured five", 5, 5, 8, "/lookup query:port OR harbour since:7d"},
 		{"all fit", 20, 13, 0, ""},
 	}
@@ -233,8 +233,9 @@ func TestSectionLimitAndLookupHint(t *testing.T) {
 				t.Errorf("items not newest first")
 			}
 			msgs := Render(d, DiscordLimits)
-			if tt.more > 0 && !strings.Contains(msgs[0].Content, fmt.Sprintf("+%d more — `%s`", tt.more, tt.wantHint)) {
-				t.Errorf("content %q lacks the +N more line", msgs[0].Content)
+			last := msgs[len(msgs)-1].Embeds[len(msgs[len(msgs)-1].Embeds)-1]
+			if tt.more > 0 && !strings.Contains(last.Footer, fmt.Sprintf("+%d more: %s", tt.more, tt.wantHint)) {
+				t.Errorf("the section's last story's footer %q lacks the +N more hint", last.Footer)
 			}
 		})
 	}

@@ -2,7 +2,6 @@ package digest
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -31,6 +30,21 @@ type Transport interface {
 	// `from` to `to` (by the chat service's clock), oldest first. Errors as
 	// for Post.
 	Recent(ctx context.Context, ch digestbot.ChannelRef, from, to time.Time) ([]Posted, error)
+	// ChannelKind says whether ch is a text channel (KindText), a forum
+	// (KindForum), or takes messages only (KindOther).
+	ChannelKind(ctx context.Context, ch digestbot.ChannelRef) (string, error)
+	// StartThread starts a thread on a message and returns the thread's
+	// id (the channel to post into). A thread already started on that
+	// message is returned, not an error.
+	StartThread(ctx context.Context, ch digestbot.ChannelRef, messageID, name string) (threadID string, err error)
+	// PostForum opens a post (a thread) in a forum with its first
+	// message and returns the thread's id.
+	PostForum(ctx context.Context, ch digestbot.ChannelRef, name string, msg Message) (threadID string, err error)
+	// FindForumPost returns the id of the bot's post of that name in the
+	// forum, "" when there is none.
+	FindForumPost(ctx context.Context, ch digestbot.ChannelRef, name string) (threadID string, err error)
+	// AddButton edits the bot's message to msg with one button.
+	AddButton(ctx context.Context, ch digestbot.ChannelRef, messageID string, msg Message, label, customID string) error
 }
 
 // Posted is a message the bot posted, as read back from the channel.
@@ -55,6 +69,7 @@ type Store interface {
 	GetArticles(ctx context.Context, ids []string) ([]*digestbot.Article, error)
 	ChannelState(ctx context.Context, guildID, channelID string) (*digestbot.ChannelState, error)
 	SetChannelState(ctx context.Context, st *digestbot.ChannelState) error
+	SaveLookup(ctx context.Context, guildID, id string, state []byte, ttl time.Duration) error
 }
 
 // Defaults of Deliverer.
@@ -77,6 +92,8 @@ const (
 	DefaultMaxPartFailures = 5
 	// DefaultStopGrace is how long a post in flight may finish after a stop.
 	DefaultStopGrace = 5 * time.Second
+	// DefaultInChannel is how many stories a digest shows in the channel.
+	DefaultInChannel = 10
 )
 
 // Delivery events, counted by Deliverer.Event.
@@ -119,6 +136,9 @@ type Deliverer struct {
 	Retry           backoff.Policy // between tries; zero: 2 s doubling to 30 s
 	MaxPartFailures int            // default DefaultMaxPartFailures
 	StopGrace       time.Duration  // default DefaultStopGrace
+	// InChannel is how many stories a digest shows in the channel; the rest
+	// go to a thread started on its first message. 0: DefaultInChannel.
+	InChannel int
 	// Event is told of each delivery event (EventPosted, ...); optional.
 	Event func(kind string)
 
@@ -269,15 +289,20 @@ func (d *Deliverer) Deliver(ctx context.Context, ref digestbot.ChannelRef) (res 
 	res.WindowID, res.Items = del.WindowID, len(del.Items)
 	log := d.log().With("guild", ref.GuildID, "channel", ref.ChannelID, "window", del.WindowID)
 	if del.Parts == nil {
-		msgs, dg, err := d.compose(ctx, ref, del.Items, del.StartedAt)
+		kind, err := d.Transport.ChannelKind(ctx, ref)
+		if err != nil {
+			if c := digestbot.ErrorCode(err); c == digestbot.ENOTFOUND || c == digestbot.EFORBIDDEN {
+				run := &partRun{d: d, ref: ref, del: del, token: token, ctx: ctx, claimCtx: claimCtx, log: log, res: &res}
+				_ = run.pause(err, "")
+				return res, nil
+			}
+			return res, err
+		}
+		l, dg, err := d.lay(ctx, ref, del.Items, del.StartedAt, st.LastDigestAt)
 		if err != nil {
 			return res, err
 		}
-		parts := make([]digestbot.DeliveryPart, len(msgs))
-		for i, m := range msgs {
-			parts[i] = digestbot.DeliveryPart{Key: strconv.Itoa(i), Body: encodeMessage(m)}
-		}
-		if err := d.Store.SetDeliveryParts(ctx, del, token, parts); err != nil {
+		if err := d.Store.SetDeliveryParts(ctx, del, token, buildParts(l, kind)); err != nil {
 			return res, err
 		}
 		if dg != nil {
@@ -333,41 +358,79 @@ type partRun struct {
 }
 
 // part delivers part i. again is true when the part was replaced by
-// smaller pieces that start at i. An error leaves the part for the next
-// attempt (the delivery stops there: parts go out in order).
+// others that start at i. An error leaves the part for the next attempt
+// (the delivery stops there: parts go out in order).
 func (r *partRun) part(i int) (again bool, err error) {
 	d, p := r.d, r.del.Parts[i]
-	nonce := Nonce(r.ref, r.del.WindowID, p.Key)
-	msg, err := decodeMessage(p.Body)
+	b, err := decodeBody(p.Body)
 	if err != nil {
 		return false, r.setAside(p.Key, "the stored message could not be read")
 	}
-	msg = WithMarker(msg, Marker(nonce), d.limits())
+	nonce := Nonce(r.ref, r.del.WindowID, p.Key)
+	where := r.ref
+	if b.Thread {
+		if where.ChannelID = r.threadID(); where.ChannelID == "" {
+			return r.intoChannel(i, digestbot.Errorf(digestbot.ENOTFOUND, "the digest has no thread"))
+		}
+	}
+	msg := WithMarker(b.Message, Marker(nonce), d.limits())
+	// try does the part once; found says that an earlier attempt did.
+	try := func() (id string, found bool, err error) {
+		switch b.Kind {
+		case partThread:
+			id, err = r.startThread(b)
+			return id, false, err
+		case partForum:
+			return r.openForumPost(i, b, nonce)
+		case partMore:
+			id, err = r.addMoreButton(b)
+			return id, false, err
+		}
+		if id, err := r.alreadyThere(i, nonce, where); err != nil || id != "" {
+			return id, id != "", err
+		}
+		id, err = r.post(p.Key, where, msg, nonce)
+		return id, false, err
+	}
 	attempts := orDefault(d.Attempts, DefaultAttempts)
 	retry := d.Retry
 	if retry.First == 0 {
 		retry = backoff.Policy{First: 2 * time.Second, Max: 30 * time.Second}
 	}
 	for a := 1; ; a++ {
-		if found, err := r.alreadyThere(i, nonce); err != nil || found {
-			return false, err
-		}
 		p = r.del.Parts[i]
 		if max := orDefault(d.MaxPartFailures, DefaultMaxPartFailures); p.Strikes >= max {
 			return false, r.setAside(p.Key, fmt.Sprintf("the chat service failed it %d times while taking other posts", p.Strikes))
 		}
-		id, err := r.post(p.Key, msg, nonce)
-		if err == nil {
-			return false, r.posted(p.Key, id)
+		if b.Kind == partForum {
+			if err := r.record(func(ctx context.Context) error { return d.Store.RecordAttempt(ctx, r.del, r.token, p.Key, d.now()) }); err != nil {
+				return false, err
+			}
 		}
-		switch digestbot.ErrorCode(err) {
-		case digestbot.EINVALID:
+		id, found, err := try()
+		if err == nil && found {
+			d.event(EventFound)
+			r.res.Found++
+			return false, r.record(func(ctx context.Context) error { return d.Store.MarkPartPosted(ctx, r.del, r.token, p.Key, id) })
+		}
+		if err == nil {
+			return false, r.posted(p.Key, id, b.Kind == partMessage || b.Kind == partForum)
+		}
+		code := digestbot.ErrorCode(err)
+		switch {
+		case code == digestbot.EUNAUTHORIZED:
+			return false, err
+		case b.Kind == partThread && code != digestbot.EUNAVAILABLE && code != digestbot.ELIMIT:
+			return r.threadRefused(i, err)
+		case b.Kind == partMore && code != digestbot.EUNAVAILABLE && code != digestbot.ELIMIT:
+			return r.intoChannel(i, err)
+		case b.Thread && (code == digestbot.ENOTFOUND || code == digestbot.EFORBIDDEN):
+			return r.intoChannel(i, err) // the thread was deleted or locked
+		case code == digestbot.EINVALID:
 			d.event(EventRefused)
 			return r.refused(i, err)
-		case digestbot.ENOTFOUND, digestbot.EFORBIDDEN:
+		case code == digestbot.ENOTFOUND, code == digestbot.EFORBIDDEN:
 			return false, r.pause(err, "")
-		case digestbot.EUNAUTHORIZED:
-			return false, err
 		}
 		if r.othersGotThrough(r.del.Parts[i]) {
 			if err := r.record(func(ctx context.Context) error {
@@ -390,37 +453,33 @@ func (r *partRun) part(i int) (again bool, err error) {
 // alreadyThere reports whether part i reached the channel in an earlier
 // attempt that the chat service no longer de-duplicates, by reading the
 // channel around each earlier attempt; a part found is recorded as posted.
-func (r *partRun) alreadyThere(i int, nonce string) (bool, error) {
+func (r *partRun) alreadyThere(i int, nonce string, where digestbot.ChannelRef) (found string, err error) {
 	d, p := r.d, r.del.Parts[i]
 	if len(p.Attempts) == 0 {
-		return false, nil
+		return "", nil
 	}
 	window := orDefault(d.NonceWindow, DefaultNonceWindow)
 	if d.now().Sub(p.Attempts[0]) < window {
-		return false, nil // the nonce still answers for every earlier attempt
+		return "", nil // the nonce still answers for every earlier attempt
 	}
 	slack := orDefault(d.SearchSlack, DefaultSearchSlack)
 	marker := Marker(nonce)
 	for _, span := range searchSpans(p.Attempts, slack) {
-		msgs, err := d.Transport.Recent(r.claimCtx, r.ref, span[0], span[1])
+		msgs, err := d.Transport.Recent(r.claimCtx, where, span[0], span[1])
 		if err != nil {
-			if c := digestbot.ErrorCode(err); c == digestbot.EFORBIDDEN || c == digestbot.ENOTFOUND {
-				return false, r.pause(err, "the bot cannot check the channel for a half-posted digest: ")
+			if c := digestbot.ErrorCode(err); (c == digestbot.EFORBIDDEN || c == digestbot.ENOTFOUND) && where == r.ref {
+				return "", r.pause(err, "the bot cannot check the channel for a half-posted digest: ")
 			}
-			return false, err
+			return "", err
 		}
 		for _, m := range msgs {
 			if MarkerOf(m.Msg) == marker {
 				r.log.Info("digest: an interrupted part is already in the channel; not posting it again", "part", p.Key, "message", m.ID)
-				d.event(EventFound)
-				r.res.Found++
-				return true, r.record(func(ctx context.Context) error {
-					return d.Store.MarkPartPosted(ctx, r.del, r.token, p.Key, m.ID)
-				})
+				return m.ID, nil
 			}
 		}
 	}
-	return false, nil
+	return "", nil
 }
 
 // searchSpans turns attempt times into the spans of the channel to read:
@@ -458,19 +517,14 @@ func (r *partRun) othersGotThrough(p digestbot.DeliveryPart) bool {
 
 // post records the attempt, then posts. The post may finish within
 // StopGrace after a stop, never after the claim is lost.
-func (r *partRun) post(key string, msg Message, nonce string) (string, error) {
+func (r *partRun) post(key string, where digestbot.ChannelRef, msg Message, nonce string) (string, error) {
 	d := r.d
 	if err := d.Store.RecordAttempt(r.claimCtx, r.del, r.token, key, d.now()); err != nil {
 		return "", err
 	}
-	pctx, cancel := context.WithCancel(r.claimCtx)
+	ctx, cancel := r.postCtx()
 	defer cancel()
-	stop := context.AfterFunc(r.ctx, func() {
-		t := time.AfterFunc(orDefault(d.StopGrace, DefaultStopGrace), cancel)
-		context.AfterFunc(pctx, func() { t.Stop() })
-	})
-	defer stop()
-	return d.Transport.Post(pctx, r.ref, msg, nonce)
+	return d.Transport.Post(ctx, where, msg, nonce)
 }
 
 // record runs a bookkeeping step that must survive a stop.
@@ -483,10 +537,14 @@ func (r *partRun) record(f func(ctx context.Context) error) error {
 	return f(ctx)
 }
 
-func (r *partRun) posted(key, id string) error {
+// posted records a part done; message says it was a message (not a thread
+// started or a button added).
+func (r *partRun) posted(key, id string, message bool) error {
 	r.d.lastSuccess.Store(r.d.now().UnixMilli())
-	r.d.event(EventPosted)
-	r.res.Posted++
+	if message {
+		r.d.event(EventPosted)
+		r.res.Posted++
+	}
 	return r.record(func(ctx context.Context) error { return r.d.Store.MarkPartPosted(ctx, r.del, r.token, key, id) })
 }
 
@@ -503,13 +561,13 @@ func (r *partRun) setAside(key, reason string) error {
 // set aside, and the rest of the digest goes on.
 func (r *partRun) refused(i int, cause error) (again bool, err error) {
 	p := r.del.Parts[i]
-	msg, err := decodeMessage(p.Body)
+	b, err := decodeBody(p.Body)
 	if err != nil {
 		return false, r.setAside(p.Key, "the stored message could not be read")
 	}
-	pieces := splitMessage(msg)
+	pieces := splitMessage(b.Message)
 	if len(pieces) == 1 {
-		small, ok := shrinkMessage(msg)
+		small, ok := shrinkMessage(b.Message)
 		if !ok {
 			return false, r.setAside(p.Key, "the chat service refused it: "+digestbot.ErrorMessage(cause))
 		}
@@ -522,7 +580,12 @@ func (r *partRun) refused(i int, cause error) (again bool, err error) {
 		if len(pieces) > 1 {
 			suffix = "." + strconv.Itoa(j)
 		}
-		parts = append(parts, digestbot.DeliveryPart{Key: p.Key + suffix, Body: encodeMessage(m)})
+		nb := b
+		nb.Message = m
+		if j > 0 && b.Kind == partForum {
+			nb.Kind, nb.Thread = partMessage, true // the post opens with the first piece
+		}
+		parts = append(parts, digestbot.DeliveryPart{Key: p.Key + suffix, Body: encodeBody(nb)})
 	}
 	parts = append(parts, r.del.Parts[i+1:]...)
 	// The refused part leaves the list: nothing of it reached the channel.
@@ -593,15 +656,16 @@ func (d *Deliverer) markDelivered(ctx context.Context, old *digestbot.ChannelSta
 	return d.Store.SetChannelState(ctx, st)
 }
 
-// compose loads the items' articles, composes at `at` and renders.
-func (d *Deliverer) compose(ctx context.Context, ref digestbot.ChannelRef, items []digestbot.PendingItem, at time.Time) ([]Message, *Digest, error) {
+// compose loads the items' articles and composes the digest at `at`
+// covering the time since `since`.
+func (d *Deliverer) compose(ctx context.Context, ref digestbot.ChannelRef, items []digestbot.PendingItem, at, since time.Time) (*Digest, error) {
 	ids := make([]string, len(items))
 	for i, it := range items {
 		ids[i] = it.ArticleID
 	}
 	list, err := d.Store.GetArticles(ctx, ids)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	arts := make(map[string]*digestbot.Article, len(list))
 	for _, a := range list {
@@ -610,16 +674,31 @@ func (d *Deliverer) compose(ctx context.Context, ref digestbot.ChannelRef, items
 		}
 	}
 	opts := d.Compose
-	opts.Now = at
+	opts.Now, opts.Since = at, since
+	if opts.Since.IsZero() {
+		for _, it := range items {
+			if opts.Since.IsZero() || it.QueuedAt.Before(opts.Since) {
+				opts.Since = it.QueuedAt
+			}
+		}
+	}
 	if opts.Cache == nil {
 		d.cacheOnce.Do(func() { d.cache = NewArticleCache(0) })
 		opts.Cache = d.cache
 	}
-	dg := Compose(d.info(ctx, ref), items, arts, opts)
-	// Room for the marker line on every message.
+	return Compose(d.info(ctx, ref), items, arts, opts), nil
+}
+
+// lay composes and lays the digest out, leaving room on every message for
+// the marker line.
+func (d *Deliverer) lay(ctx context.Context, ref digestbot.ChannelRef, items []digestbot.PendingItem, at, since time.Time) (Layout, *Digest, error) {
+	dg, err := d.compose(ctx, ref, items, at, since)
+	if err != nil {
+		return Layout{}, nil, err
+	}
 	lim := d.limits()
 	lim.Content -= markerPrefixLen
-	return Render(dg, lim), dg, nil
+	return Lay(dg, lim, orDefault(d.InChannel, DefaultInChannel)), dg, nil
 }
 
 // markerPrefixLen is what the marker line takes of a message's content.
@@ -636,20 +715,10 @@ func (d *Deliverer) Preview(ctx context.Context, ref digestbot.ChannelRef) (*Dig
 	if len(items) == 0 {
 		return nil, nil, nil
 	}
-	msgs, dg, err := d.compose(ctx, ref, items, d.now())
-	return dg, msgs, err
-}
-
-func encodeMessage(m Message) string {
-	b, err := json.Marshal(m)
+	st, err := d.Store.ChannelState(ctx, ref.GuildID, ref.ChannelID)
 	if err != nil {
-		panic(fmt.Sprintf("digest: encoding a message: %v", err)) // plain structs only
+		return nil, nil, err
 	}
-	return string(b)
-}
-
-func decodeMessage(s string) (Message, error) {
-	var m Message
-	err := json.Unmarshal([]byte(s), &m)
-	return m, err
+	l, dg, err := d.lay(ctx, ref, items, d.now(), st.LastDigestAt)
+	return dg, append(l.Channel, l.Thread...), err
 }

@@ -2,6 +2,7 @@ package digest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -35,8 +36,14 @@ type fakeChat struct {
 	mu       sync.Mutex
 	clock    *testClock
 	nonceTTL time.Duration
-	posted   []Posted             // every message that reached the channel, in order
+	posted   []Posted             // every message that reached the channel or its threads, in order
 	at       []time.Time          // when each was stored
+	where    []string             // the channel (or thread) of each
+	kind     string               // what ChannelKind answers; "" = KindText
+	threads  map[string]string    // message id -> thread started on it
+	forum    map[string]string    // forum post name -> thread id
+	buttons  map[string]string    // message id -> custom id of its button
+	noThread error                // what StartThread answers, when set
 	byNonce  map[string]nonceSeen // nonce -> message
 	calls    int
 	recent   int // Recent calls
@@ -57,7 +64,62 @@ type nonceSeen struct {
 }
 
 func newFakeChat(c *testClock) *fakeChat {
-	return &fakeChat{clock: c, nonceTTL: 2 * time.Minute, byNonce: map[string]nonceSeen{}}
+	return &fakeChat{clock: c, nonceTTL: 2 * time.Minute, byNonce: map[string]nonceSeen{},
+		threads: map[string]string{}, forum: map[string]string{}, buttons: map[string]string{}}
+}
+
+func (f *fakeChat) ChannelKind(context.Context, digestbot.ChannelRef) (string, error) {
+	if f.kind == "" {
+		return KindText, nil
+	}
+	return f.kind, nil
+}
+
+func (f *fakeChat) StartThread(_ context.Context, ch digestbot.ChannelRef, messageID, name string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.noThread != nil {
+		return "", f.noThread
+	}
+	f.threads[messageID] = messageID
+	return messageID, nil
+}
+
+func (f *fakeChat) PostForum(_ context.Context, ch digestbot.ChannelRef, name string, msg Message) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := fmt.Sprintf("m%d", len(f.posted)+1)
+	f.posted = append(f.posted, Posted{ID: id, Msg: msg})
+	f.at = append(f.at, f.clock.Now())
+	f.where = append(f.where, id)
+	f.forum[name] = id
+	return id, nil
+}
+
+func (f *fakeChat) FindForumPost(_ context.Context, ch digestbot.ChannelRef, name string) (string, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.forum[name], nil
+}
+
+func (f *fakeChat) AddButton(_ context.Context, ch digestbot.ChannelRef, messageID string, msg Message, label, customID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.buttons[messageID] = customID
+	return nil
+}
+
+// in returns the messages posted in one channel or thread.
+func (f *fakeChat) in(channelID string) []Message {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []Message
+	for i, p := range f.posted {
+		if f.where[i] == channelID {
+			out = append(out, p.Msg)
+		}
+	}
+	return out
 }
 
 func (f *fakeChat) Post(ctx context.Context, ch digestbot.ChannelRef, msg Message, nonce string) (string, error) {
@@ -89,6 +151,7 @@ func (f *fakeChat) Post(ctx context.Context, ch digestbot.ChannelRef, msg Messag
 		f.byNonce[nonce] = nonceSeen{id, now}
 		f.posted = append(f.posted, Posted{ID: id, Msg: msg})
 		f.at = append(f.at, now)
+		f.where = append(f.where, ch.ChannelID)
 	}
 	if err != nil {
 		return "", err
@@ -105,7 +168,7 @@ func (f *fakeChat) Recent(ctx context.Context, ch digestbot.ChannelRef, from, to
 	}
 	var out []Posted
 	for i, p := range f.posted {
-		if !f.at[i].Before(from) && !f.at[i].After(to) {
+		if f.where[i] == ch.ChannelID && !f.at[i].Before(from) && !f.at[i].After(to) {
 			out = append(out, p)
 		}
 	}
@@ -186,14 +249,19 @@ func TestDeliverPostsThenAcknowledges(t *testing.T) {
 	st := storetest.Open(t)
 	ctx := context.Background()
 	clock := newClock(now)
-	arts := seed(t, st, ref, 25) // 25 stories: 3 messages of at most 10 embeds
+	// 25 stories: 10 in the channel, 15 in a thread of 2 messages.
+	arts := seed(t, st, ref, 25)
 	chat := newFakeChat(clock)
 	res, err := newDeliverer(st, chat, clock).Deliver(ctx, ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Parts != 3 || res.Posted != 3 || res.Items != 25 {
-		t.Errorf("result %+v, want 25 items in 3 parts, all posted", res)
+	if res.Parts != 4 || res.Posted != 3 || res.Items != 25 {
+		t.Errorf("result %+v, want 25 items in 3 messages and a thread, all posted", res)
+	}
+	first := "m1"
+	if n := len(chat.in(ref.ChannelID)); n != 1 || len(chat.in(first)) != 2 || chat.threads[first] == "" {
+		t.Errorf("%d messages in the channel, %d in the thread on its first message; want 1 and 2", n, len(chat.in(first)))
 	}
 	checkEachOnce(t, chat.messages(), arts)
 	for i, m := range chat.messages() {
@@ -274,8 +342,8 @@ func TestInterruptedDeliveryIsFinishedOnce(t *testing.T) {
 				t.Errorf("%d messages reached the channel, want exactly 3", got)
 			}
 			checkEachOnce(t, chat.messages(), arts)
-			if n := pending(t, st, ref); n != 0 || res.Parts != 3 {
-				t.Errorf("%d pending, %d parts; want 0 pending, 3 parts", n, res.Parts)
+			if n := pending(t, st, ref); n != 0 || res.Parts != 4 {
+				t.Errorf("%d pending, %d parts; want 0 pending, 4 parts", n, res.Parts)
 			}
 			if (chat.recent > 0) != tt.wantSearch {
 				t.Errorf("read the channel %d times; want a search %v", chat.recent, tt.wantSearch)
@@ -305,22 +373,19 @@ func TestAnotherReplicaFinishesAfterTheClaimLapses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgs, _, err := dead.compose(ctx, ref, del.Items, del.StartedAt)
+	l, _, err := dead.lay(ctx, ref, del.Items, del.StartedAt, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var parts []digestbot.DeliveryPart
-	for i, m := range msgs {
-		parts = append(parts, digestbot.DeliveryPart{Key: fmt.Sprint(i), Body: encodeMessage(m)})
-	}
+	parts := buildParts(l, KindText)
 	if err := st.SetDeliveryParts(ctx, del, tok, parts); err != nil {
 		t.Fatal(err)
 	}
 	if err := st.RecordAttempt(ctx, del, tok, "0", clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	m0, _ := decodeMessage(parts[0].Body)
-	if _, err := chat.Post(ctx, ref, WithMarker(m0, Marker(Nonce(ref, del.WindowID, "0")), DiscordLimits), Nonce(ref, del.WindowID, "0")); err != nil {
+	b0, _ := decodeBody(parts[0].Body)
+	if _, err := chat.Post(ctx, ref, WithMarker(b0.Message, Marker(Nonce(ref, del.WindowID, "0")), DiscordLimits), Nonce(ref, del.WindowID, "0")); err != nil {
 		t.Fatal(err)
 	}
 	other := storetest.OpenOn(t, store.Options{URL: storetest.Shared(t).URL, Prefix: st.Prefix()})
@@ -694,5 +759,91 @@ func TestSearchSpansMergeNearbyAttempts(t *testing.T) {
 	if len(got) != 2 || !got[0][0].Equal(t0.Add(-time.Minute)) || !got[0][1].Equal(t0.Add(90*time.Second)) ||
 		!got[1][0].Equal(t0.Add(59*time.Minute)) {
 		t.Errorf("spans %v", got)
+	}
+}
+
+// In a forum the digest is a post: its first message opens it and the
+// rest follow inside. A post whose answer was lost is found by its name,
+// not opened twice.
+func TestForumDigestIsAPost(t *testing.T) {
+	st := storetest.Open(t)
+	ctx := context.Background()
+	clock := newClock(now)
+	arts := seed(t, st, ref, 25)
+	chat := newFakeChat(clock)
+	chat.kind = KindForum
+	lost := true
+	d := newDeliverer(st, chat, clock)
+	// The post is opened, but the answer is lost (the process dies).
+	d.Transport = &loseForumAnswer{fakeChat: chat, lose: &lost}
+	if _, err := d.Deliver(ctx, ref); err == nil {
+		t.Fatal("want the lost answer to fail the first delivery")
+	}
+	lost = false
+	res, err := newDeliverer(st, chat, clock).Deliver(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(chat.forum) != 1 || res.Found != 1 {
+		t.Fatalf("%d forum posts (found %d after the lost answer), want 1 found", len(chat.forum), res.Found)
+	}
+	var post string
+	for _, id := range chat.forum {
+		post = id
+	}
+	if n := len(chat.in(post)); n != 3 {
+		t.Errorf("%d messages in the post, want 3 (25 stories: 10, 10 and 5)", n)
+	}
+	checkEachOnce(t, chat.messages(), arts)
+}
+
+type loseForumAnswer struct {
+	*fakeChat
+	lose *bool
+}
+
+func (l *loseForumAnswer) PostForum(ctx context.Context, ch digestbot.ChannelRef, name string, msg Message) (string, error) {
+	id, err := l.fakeChat.PostForum(ctx, ch, name, msg)
+	if *l.lose {
+		return "", digestbot.Errorf(digestbot.EUNAVAILABLE, "connection reset")
+	}
+	return id, err
+}
+
+// Where the bot may not start a thread, the rest of the digest is kept in
+// the store behind a "More" button on the last channel message; where
+// even that fails, it is posted in the channel.
+func TestNoThreadsMeansAMoreButton(t *testing.T) {
+	st := storetest.Open(t)
+	ctx := context.Background()
+	clock := newClock(now)
+	arts := seed(t, st, ref, 25)
+	chat := newFakeChat(clock)
+	chat.noThread = digestbot.Errorf(digestbot.EFORBIDDEN, "Missing Permissions")
+	res, err := newDeliverer(st, chat, clock).Deliver(ctx, ref)
+	if err != nil || res.Paused {
+		t.Fatalf("Deliver = %+v, %v", res, err)
+	}
+	if len(chat.messages()) != 1 || len(chat.buttons) != 1 {
+		t.Fatalf("%d messages and %d buttons, want 1 and 1", len(chat.messages()), len(chat.buttons))
+	}
+	var custom string
+	for _, c := range chat.buttons {
+		custom = c
+	}
+	if custom != MoreButtonID(MoreStateID(res.WindowID), 0) {
+		t.Errorf("button %q", custom)
+	}
+	state, err := st.LoadLookup(ctx, ref.GuildID, MoreStateID(res.WindowID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pages []Message
+	if err := json.Unmarshal(state, &pages); err != nil {
+		t.Fatal(err)
+	}
+	checkEachOnce(t, append(chat.messages(), pages...), arts)
+	if pending(t, st, ref) != 0 {
+		t.Errorf("items left pending")
 	}
 }

@@ -44,6 +44,7 @@ type Embed struct {
 	URL         string // link of the title; never cut
 	Description string // Markdown
 	Footer      string // plain text
+	Author      string // plain text above the title: the story's subscription
 	Timestamp   time.Time
 	Color       int // 0xRRGGBB
 	Fields      []Field
@@ -58,7 +59,7 @@ type Field struct {
 // Len is what the embed counts against a message's embed budget: title,
 // description, footer and fields.
 func (e Embed) Len() int {
-	n := TextLen(e.Title) + TextLen(e.Description) + TextLen(e.Footer)
+	n := TextLen(e.Title) + TextLen(e.Description) + TextLen(e.Footer) + TextLen(e.Author)
 	for _, f := range e.Fields {
 		n += TextLen(f.Name) + TextLen(f.Value)
 	}
@@ -92,53 +93,145 @@ const (
 // digest heading and the lookup hint.
 const maxLabelLen = 200
 
-// Render splits a digest into messages within limits. Every section starts
-// a new message whose content names the section (and, in the first
-// message, the digest); each story is one embed; a section continues in
-// further messages when it has more stories than fit. Text is cut at a word
+// Render lays the whole digest out in the channel (see Lay).
+func Render(d *Digest, limits Limits) []Message {
+	return Lay(d, limits, 0).Channel
+}
+
+// Layout is a digest as messages: those posted in the channel, and the
+// overflow, posted in a thread started on the first of them (in a forum,
+// the digest is a post and everything goes into it).
+type Layout struct {
+	Channel    []Message
+	Thread     []Message
+	ThreadName string // the thread's name, at most 100 characters
+	InChannel  int    // stories in the channel's messages
+	InThread   int    // stories in the thread
+}
+
+// maxThreadName is Discord's limit on a thread's name.
+const maxThreadName = 100
+
+// Lay renders a digest into as few messages as the limits permit:
+// sections share messages, in the digest's order, each story one embed
+// that names its subscription above the title. The first message opens
+// with a header: the period the digest covers, the number of stories and
+// each subscription's count. Past inChannel stories (0: no limit) the rest
+// go to the thread; the channel's part takes the best stories of every
+// subscription in turn, so each is represented. Text is cut at a word
 // boundary and ends with an ellipsis; a URL is never cut (a source that
 // does not fit is counted in "+N more sources" instead). A nil or empty
-// digest renders to no messages.
-func Render(d *Digest, limits Limits) []Message {
+// digest lays out to nothing.
+func Lay(d *Digest, limits Limits, inChannel int) Layout {
 	if d == nil || len(d.Sections) == 0 {
-		return nil
+		return Layout{}
 	}
 	loc := d.Location
 	if loc == nil {
 		loc = time.UTC
 	}
-	stories := "stories"
-	if d.Stories == 1 {
-		stories = "story"
+	// Which stories stay in the channel: rank by rank across sections.
+	total := 0
+	for _, s := range d.Sections {
+		total += len(s.Items)
 	}
-	heading := fmt.Sprintf("📰 **News digest** · %s · %d %s", d.GeneratedAt.In(loc).Format(headerLayout), d.Stories, stories)
-	var out []Message
-	for si, s := range d.Sections {
-		label := "**" + EscapeMarkdown(cutPlain(s.Label, maxLabelLen)) + "**"
-		n := len(s.Items) + s.More
-		head := fmt.Sprintf("%s — %d %s", label, n, plural(n, "story", "stories"))
-		if s.More > 0 {
-			head += fmt.Sprintf("\n+%d more — %s", s.More, codeSpan(cutPlain(s.Lookup, maxLabelLen+100)))
-		}
-		if si == 0 {
-			head = heading + "\n\n" + head
-		}
-		msg := Message{Content: cutMarkdown(head, limits.Content)}
-		chars := 0
-		for _, it := range s.Items {
-			e := itemEmbed(it, s.Color, loc, limits)
-			n := e.Len()
-			if len(msg.Embeds) > 0 && (len(msg.Embeds) >= limits.Embeds || chars+n > limits.MessageEmbedChars) {
-				out = append(out, msg)
-				msg = Message{Content: cutMarkdown(label+" (continued)", limits.Content)}
-				chars = 0
+	if inChannel <= 0 || inChannel > total {
+		inChannel = total
+	}
+	here := make([][]bool, len(d.Sections))
+	for i, s := range d.Sections {
+		here[i] = make([]bool, len(s.Items))
+	}
+	for rank, n := 0, 0; n < inChannel; rank++ {
+		for i, s := range d.Sections {
+			if rank < len(s.Items) && n < inChannel {
+				here[i][rank] = true
+				n++
 			}
-			msg.Embeds = append(msg.Embeds, e)
-			chars += n
 		}
-		out = append(out, msg)
+	}
+	var inCh, inTh []Embed
+	for i, s := range d.Sections {
+		// Each story names its subscription, unless the digest has one,
+		// which the header names.
+		label := ""
+		if len(d.Sections) > 1 {
+			label = cutPlain(s.Label, min(maxLabelLen, limits.Title))
+		}
+		for j, it := range s.Items {
+			e := itemEmbed(it, s.Color, label, loc, limits)
+			if s.More > 0 && j == len(s.Items)-1 {
+				e.Footer = cutPlain(e.Footer+fmt.Sprintf(" · +%d more: %s", s.More, s.Lookup), limits.Footer)
+			}
+			if here[i][j] {
+				inCh = append(inCh, e)
+			} else {
+				inTh = append(inTh, e)
+			}
+		}
+	}
+	out := Layout{InChannel: len(inCh), InThread: len(inTh)}
+	out.Channel = pack(header(d, loc, len(inTh), limits), inCh, limits)
+	if len(inTh) > 0 {
+		head := fmt.Sprintf("**More from this digest** · %d %s", len(inTh), plural(len(inTh), "story", "stories"))
+		out.Thread = pack(head, inTh, limits)
+		out.ThreadName = cutPlain("📰 News digest · "+d.GeneratedAt.In(loc).Format(headerLayout), maxThreadName)
 	}
 	return out
+}
+
+// header is the first message's content: the period covered, the count
+// of stories and each subscription's, and where the rest are.
+func header(d *Digest, loc *time.Location, inThread int, limits Limits) string {
+	stories := plural(d.Stories, "story", "stories")
+	head := fmt.Sprintf("📰 **News digest** · %s · %d %s", period(d.Since, d.GeneratedAt, loc), d.Stories, stories)
+	var counts []string
+	for _, s := range d.Sections {
+		n := len(s.Items) + s.More
+		counts = append(counts, fmt.Sprintf("**%s** %d", EscapeMarkdown(cutPlain(s.Label, maxLabelLen)), n))
+	}
+	if len(counts) > 1 {
+		head += "\n" + strings.Join(counts, " · ")
+	} else {
+		head += " · **" + EscapeMarkdown(cutPlain(d.Sections[0].Label, maxLabelLen)) + "**"
+	}
+	if inThread > 0 {
+		head += fmt.Sprintf("\n%d %s in the thread below.", inThread, plural(inThread, "more story is", "more stories are"))
+	}
+	return cutMarkdown(head, limits.Content)
+}
+
+// period names the time a digest covers: "Thu 3 Dec 2026 08:00 – Fri 4 Dec
+// 2026 08:00", shorter within a day; the day alone when the start is
+// unknown or a few minutes ago (a first digest right after subscribing).
+func period(since, until time.Time, loc *time.Location) string {
+	until = until.In(loc)
+	if since.IsZero() || until.Sub(since) < 30*time.Minute {
+		return until.Format(headerLayout)
+	}
+	since = since.In(loc)
+	if since.Year() == until.Year() && since.YearDay() == until.YearDay() {
+		return since.Format(headerLayout+" 15:04") + "–" + until.Format("15:04")
+	}
+	return since.Format(headerLayout+" 15:04") + " – " + until.Format(headerLayout+" 15:04")
+}
+
+// pack fills messages with embeds in order: at most Embeds per message and
+// MessageEmbedChars across them; content opens the first.
+func pack(content string, embeds []Embed, limits Limits) []Message {
+	msg := Message{Content: content}
+	var out []Message
+	chars := 0
+	for _, e := range embeds {
+		n := e.Len()
+		if len(msg.Embeds) > 0 && (len(msg.Embeds) >= limits.Embeds || chars+n > limits.MessageEmbedChars) {
+			out = append(out, msg)
+			msg, chars = Message{}, 0
+		}
+		msg.Embeds = append(msg.Embeds, e)
+		chars += n
+	}
+	return append(out, msg)
 }
 
 func plural(n int, one, many string) string {
@@ -157,9 +250,10 @@ func codeSpan(s string) string {
 }
 
 // itemEmbed renders one story within the limits of a single embed.
-func itemEmbed(it Item, color int, loc *time.Location, limits Limits) Embed {
+func itemEmbed(it Item, color int, label string, loc *time.Location, limits Limits) Embed {
 	e := Embed{
 		Title:     cutPlain(it.Title, limits.Title),
+		Author:    label,
 		Timestamp: it.Published,
 		Color:     color,
 	}
@@ -181,7 +275,8 @@ func itemEmbed(it Item, color int, loc *time.Location, limits Limits) Embed {
 		}
 		e.Footer = cutPlain(foot, limits.Footer)
 	}
-	descMax := min(limits.Description, limits.MessageEmbedChars-TextLen(e.Title)-TextLen(e.Footer))
+	// Room for the footer's "+N more" hint of the section's last story.
+	descMax := min(limits.Description, limits.MessageEmbedChars-TextLen(e.Title)-TextLen(e.Footer)-TextLen(e.Author)-maxLabelLen-30)
 	var block string
 	if len(it.Sources) > 1 {
 		block = sourcesBlock(it.Sources, loc, min(descMax/2, limits.Description/2))

@@ -63,7 +63,7 @@ func TestRenderBigStoryGolden(t *testing.T) {
 	golden(t, "bigstory.golden", append(out, '\n'))
 }
 
-func TestRenderSplitsSections(t *testing.T) {
+func TestRenderPacksSections(t *testing.T) {
 	items, arts := newsroom()
 	d := Compose(chInfo, items, arts, ComposeOptions{Now: now})
 	tests := []struct {
@@ -71,7 +71,7 @@ func TestRenderSplitsSections(t *testing.T) {
 		limits Limits
 		want   int // messages
 	}{
-		{"discord: one message per section", DiscordLimits, 4},
+		{"discord: four sections share one message", DiscordLimits, 1},
 		{"one embed per message", func() Limits { l := DiscordLimits; l.Embeds = 1; return l }(), 6},
 	}
 	for _, tt := range tests {
@@ -264,4 +264,101 @@ func abs(n int) int {
 		return -n
 	}
 	return n
+}
+
+// oneStorySections is a digest of n sections of one story each.
+func oneStorySections(n int) *Digest {
+	d := &Digest{Channel: ref, Location: time.UTC, GeneratedAt: now, Since: now.Add(-24 * time.Hour)}
+	for i := range n {
+		label := fmt.Sprintf("subscription %02d", i)
+		u := fmt.Sprintf("https://outlet%02d.example/2026/11/27/a-long-path-that-must-never-be-cut-%d", i, i)
+		d.Sections = append(d.Sections, Section{Label: label, Color: LabelColor(label), Items: []Item{{
+			Title: fmt.Sprintf("Story number %d of the day", i), URL: u, Summary: strings.Repeat("A sentence of the summary. ", 12),
+			Sources: []digestbot.Source{{Name: fmt.Sprintf("Outlet %02d", i), URL: u, Published: day}}, Published: day,
+		}}})
+		d.Stories++
+		d.Articles++
+	}
+	return d
+}
+
+// Sections share messages: 32 one-story sections take at most 4 messages,
+// none over a limit, every link whole, in the digest's order, under one
+// header that says the period and the counts.
+func TestPackingGolden(t *testing.T) {
+	d := oneStorySections(32)
+	l := Lay(d, DiscordLimits, 0)
+	checkLimits(t, l.Channel, DiscordLimits)
+	checkLinksWhole(t, l.Channel, d)
+	if len(l.Channel) > 4 || len(l.Thread) != 0 {
+		t.Fatalf("%d messages in the channel and %d in a thread, want at most 4 and none", len(l.Channel), len(l.Thread))
+	}
+	n := 0
+	for _, m := range l.Channel {
+		for _, e := range m.Embeds {
+			if want := fmt.Sprintf("subscription %02d", n); e.Author != want {
+				t.Errorf("embed %d names %q, want %q (the digest's order)", n, e.Author, want)
+			}
+			n++
+		}
+	}
+	head := l.Channel[0].Content
+	if !strings.Contains(head, "Thu 26 Nov 2026 00:00 – Fri 27 Nov 2026 00:00") || !strings.Contains(head, "32 stories") {
+		t.Errorf("header %q does not give the period and the count", head)
+	}
+	out, err := json.MarshalIndent(l, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "packed-32-sections.golden", append(out, '\n'))
+}
+
+// Past the channel's number of stories the rest go to a thread; the
+// channel takes the best of every subscription in turn, and says how many
+// are in the thread.
+func TestOverflowGoesToTheThread(t *testing.T) {
+	d := &Digest{Channel: ref, Location: time.UTC, GeneratedAt: now}
+	for s, label := range []string{"ferries", "harbour", "weather"} {
+		sec := Section{Label: label, Color: LabelColor(label)}
+		for i := range 70 {
+			u := fmt.Sprintf("https://news.example/%s/%d", label, i)
+			sec.Items = append(sec.Items, Item{Title: fmt.Sprintf("%s story %d", label, i), URL: u, Summary: "Short.",
+				Sources: []digestbot.Source{{Name: "News", URL: u}}})
+		}
+		_ = s
+		d.Sections = append(d.Sections, sec)
+		d.Stories += 70
+	}
+	l := Lay(d, DiscordLimits, 10)
+	checkLimits(t, append(l.Channel, l.Thread...), DiscordLimits)
+	if l.InChannel != 10 || l.InThread != 200 || len(l.Channel) != 1 {
+		t.Fatalf("%d stories in %d channel messages, %d in the thread; want 10 in one message and 200", l.InChannel, len(l.Channel), l.InThread)
+	}
+	per := map[string]int{}
+	for _, e := range l.Channel[0].Embeds {
+		per[e.Author]++
+	}
+	if per["ferries"] != 4 || per["harbour"] != 3 || per["weather"] != 3 {
+		t.Errorf("the channel's stories by subscription: %v, want 4, 3, 3", per)
+	}
+	if !strings.Contains(l.Channel[0].Content, "200 more stories are in the thread below") {
+		t.Errorf("header %q does not say how many are in the thread", l.Channel[0].Content)
+	}
+	if len(l.Thread) != 20 || !strings.HasPrefix(l.Thread[0].Content, "**More from this digest** · 200 stories") || l.ThreadName == "" {
+		t.Errorf("thread: %d messages, first %q, name %q", len(l.Thread), l.Thread[0].Content, l.ThreadName)
+	}
+	seen := map[string]int{}
+	for _, m := range append(l.Channel, l.Thread...) {
+		for _, e := range m.Embeds {
+			seen[e.URL]++
+		}
+	}
+	if len(seen) != 210 {
+		t.Errorf("%d stories shown, want all 210", len(seen))
+	}
+	for u, n := range seen {
+		if n != 1 {
+			t.Errorf("%s shown %d times", u, n)
+		}
+	}
 }

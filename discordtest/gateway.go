@@ -284,7 +284,7 @@ func (s *Server) guildPayload(guildID string) map[string]any {
 	channels := []map[string]any{}
 	for _, c := range s.channels {
 		if c.GuildID == guildID {
-			channels = append(channels, map[string]any{"id": c.ID, "type": 0, "name": c.Name, "position": 0})
+			channels = append(channels, s.channelJSON(c))
 		}
 	}
 	return map[string]any{

@@ -517,6 +517,9 @@ func checkBody(b createBody, nonce string, raw []byte, reject []string) string {
 	total := 0
 	for i, e := range b.Embeds {
 		n := chars(e.Title) + chars(e.Description)
+		if e.Author != nil {
+			n += chars(e.Author.Name)
+		}
 		if e.Footer != nil {
 			n += chars(e.Footer.Text)
 			if chars(e.Footer.Text) > 2048 {

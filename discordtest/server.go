@@ -47,7 +47,21 @@ type Channel struct {
 	ID      string
 	GuildID string
 	Name    string
+	// Type is Discord's channel type: ChannelText (0) unless set.
+	Type int
+	// ParentID is the channel a thread belongs to.
+	ParentID string
+	// NoThreads makes starting a thread here fail with 403 Missing
+	// Permissions (the bot lacks Create Public Threads).
+	NoThreads bool
 }
+
+// Channel types.
+const (
+	ChannelText   = 0
+	ChannelThread = 11 // public thread
+	ChannelForum  = 15
+)
 
 // Message is a message created in a channel.
 type Message struct {
@@ -74,6 +88,9 @@ type Embed struct {
 	Footer      *struct {
 		Text string `json:"text"`
 	} `json:"footer,omitempty"`
+	Author *struct {
+		Name string `json:"name"`
+	} `json:"author,omitempty"`
 	Fields []struct {
 		Name   string `json:"name"`
 		Value  string `json:"value"`
@@ -260,8 +277,12 @@ func (s *Server) AddChannel(guildID, name string) string {
 // AddChannelWithID is AddChannel with a given id. A connected bot hears
 // of it by CHANNEL_CREATE.
 func (s *Server) AddChannelWithID(guildID, id, name string) string {
+	return s.addChannel(&Channel{ID: id, GuildID: guildID, Name: name})
+}
+
+func (s *Server) addChannel(c *Channel) string {
+	id, guildID := c.ID, c.GuildID
 	s.mu.Lock()
-	c := &Channel{ID: id, GuildID: guildID, Name: name}
 	s.channels[id] = c
 	payload := s.channelJSON(c)
 	s.mu.Unlock()
@@ -410,6 +431,13 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v9/channels/{id}", s.auth(s.getChannel))
 	mux.HandleFunc("POST /api/v9/channels/{id}/messages", s.auth(s.createMessage))
 	mux.HandleFunc("GET /api/v9/channels/{id}/messages", s.auth(s.listMessages))
+	mux.HandleFunc("PATCH /api/v9/channels/{id}/messages/{msg}", s.auth(s.editMessage))
+	mux.HandleFunc("POST /api/v9/channels/{id}/messages/{msg}/threads", s.auth(s.startThread))
+	mux.HandleFunc("POST /api/v9/channels/{id}/threads", s.auth(s.startForumPost))
+	mux.HandleFunc("GET /api/v9/guilds/{id}/threads/active", s.auth(s.activeThreads))
+	mux.HandleFunc("GET /api/v9/channels/{id}/threads/archived/public", s.auth(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]any{"threads": []any{}, "members": []any{}, "has_more": false})
+	}))
 	mux.HandleFunc("GET /api/v9/guilds/{id}/roles", s.auth(s.getRoles))
 	mux.HandleFunc("POST /api/v9/interactions/{id}/{token}/callback", s.interactionCallback)
 	mux.HandleFunc("PATCH /api/v9/webhooks/{app}/{token}/messages/{msg}", s.webhookEdit)
@@ -527,7 +555,11 @@ func (s *Server) putCommands(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) channelJSON(c *Channel) map[string]any {
-	return map[string]any{"id": c.ID, "type": 0, "guild_id": c.GuildID, "name": c.Name, "position": 0}
+	out := map[string]any{"id": c.ID, "type": c.Type, "guild_id": c.GuildID, "name": c.Name, "position": 0}
+	if c.ParentID != "" {
+		out["parent_id"] = c.ParentID
+	}
+	return out
 }
 
 func (s *Server) getChannel(w http.ResponseWriter, r *http.Request) {

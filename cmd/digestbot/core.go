@@ -87,6 +87,7 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 		Logger:      log,
 		Clock:       now,
 		Compose:     digest.ComposeOptions{MaxItemsPerSection: cfg.Limits.ItemsPerSection, Topics: topicQueries(c.topics)},
+		InChannel:   cfg.Limits.StoriesInChannel,
 		ClaimTTL:    cfg.Delivery.ClaimTime,
 		NonceWindow: cfg.Delivery.NonceWindow,
 	}

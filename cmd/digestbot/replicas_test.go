@@ -334,11 +334,15 @@ func (l *digestLoad) remaining(t testing.TB, guildID string) int {
 	return n
 }
 
-// check reports every story not shown exactly once in its channel.
+// check reports every story not shown exactly once in its channel (with
+// the thread its digest continues in).
 func (l *digestLoad) check(dc *discordtest.Server) (problems []string, messages int) {
 	for _, ch := range l.channels {
 		seen := map[string]int{}
 		msgs := dc.Messages(ch)
+		for _, th := range dc.Threads(ch) { // a digest continues in a thread
+			msgs = append(msgs, dc.Messages(th.ID)...)
+		}
 		messages += len(msgs)
 		for _, m := range msgs {
 			for _, e := range m.Embeds {
