@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/digestbot/digestbot/redisurl"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -18,34 +20,85 @@ import (
 // slots over several nodes, so a multi-key command across slots fails.
 const clusterNodes = 3
 
+// sharedCluster is the cluster of Cluster, set up once per test binary.
 var sharedCluster struct {
 	once  sync.Once
-	nodes []*Server
+	nodes []*Server // empty for the cluster of DIGESTBOT_TEST_REDIS_CLUSTER_URL
 	url   string
+	desc  string
 	err   error
 }
 
-// Cluster returns the comma-separated seed URL of a real Redis Cluster of
-// three redis-server nodes on loopback (in memory), shared by the tests of
-// this binary, which keep apart by prefix. Without redis-server it skips the
-// test (fails it when DIGESTBOT_REQUIRE_REDIS=1). A cluster named by
-// DIGESTBOT_TEST_REDIS_URL is not assumed: tests on an external server skip.
+// Cluster returns the URL of a real Redis Cluster of three masters, shared
+// by the tests of this binary, which keep apart by prefix: the cluster of
+// DIGESTBOT_TEST_REDIS_CLUSTER_URL when it is set (CI starts one, and names
+// one node of it, so that every suite also goes through the discovery of a
+// cluster behind one address), else three redis-server nodes started on
+// loopback (in memory), named by a comma-separated seed list. Without
+// redis-server it skips the test (fails it when DIGESTBOT_REQUIRE_REDIS=1).
 func Cluster(tb testing.TB) string {
 	tb.Helper()
-	if os.Getenv(EnvURL) != "" {
-		tb.Skip("storetest: " + EnvURL + " is set; not starting a local Redis Cluster")
+	ext := os.Getenv(EnvClusterURL)
+	var bin string
+	if ext == "" {
+		bin = requireBinary(tb)
 	}
-	bin := requireBinary(tb)
 	sharedCluster.once.Do(func() {
-		sharedCluster.url, sharedCluster.nodes, sharedCluster.err = startCluster(tb, bin)
+		if ext != "" {
+			sharedCluster.url = ext
+		} else {
+			sharedCluster.url, sharedCluster.nodes, sharedCluster.err = startCluster(tb, bin, "")
+		}
+		if sharedCluster.err == nil {
+			sharedCluster.desc, sharedCluster.err = describeCluster(sharedCluster.url)
+		}
 	})
 	if sharedCluster.err != nil {
-		tb.Fatalf("storetest: start a Redis Cluster: %v", sharedCluster.err)
+		where := "start a Redis Cluster"
+		if ext != "" {
+			where = "use the Redis Cluster of " + EnvClusterURL + "=" + redisurl.Redact(ext)
+		}
+		tb.Fatalf("storetest: %s: %v", where, sharedCluster.err)
 	}
+	logBackend(tb, RedisCluster, sharedCluster.desc)
 	return sharedCluster.url
 }
 
-func startCluster(tb testing.TB, bin string) (string, []*Server, error) {
+// ClusterNodeURLs returns one URL per master of the shared cluster, each
+// naming that node alone (with the credentials of the cluster's URL), for
+// tests of what a URL of one node finds.
+func ClusterNodeURLs(tb testing.TB) []string {
+	tb.Helper()
+	u := Cluster(tb)
+	urls, err := nodeURLs(u)
+	if err != nil {
+		tb.Fatalf("storetest: list the masters of the cluster: %v", err)
+	}
+	return urls
+}
+
+// OwnCluster starts a Redis Cluster of three masters for this test alone,
+// stopped when the test ends, and returns the URL of its first node. A
+// non-empty password is required by every node (requirepass), and the URL
+// carries it. It needs redis-server on PATH.
+func OwnCluster(tb testing.TB, password string) string {
+	tb.Helper()
+	bin := requireBinary(tb)
+	_, nodes, err := startCluster(tb, bin, password)
+	for _, n := range nodes {
+		tb.Cleanup(n.kill)
+	}
+	if err != nil {
+		tb.Fatalf("storetest: start a Redis Cluster: %v", err)
+	}
+	u := "redis://" + nodes[0].Addr()
+	if password != "" {
+		u = "redis://:" + password + "@" + nodes[0].Addr()
+	}
+	return u
+}
+
+func startCluster(tb testing.TB, bin, password string) (string, []*Server, error) {
 	removeStaleClusterDirs()
 	dir, err := os.MkdirTemp("", clusterDirPattern)
 	if err != nil {
@@ -56,21 +109,21 @@ func startCluster(tb testing.TB, bin string) (string, []*Server, error) {
 	for i := range clusterNodes {
 		port, err := clusterPort(tb)
 		if err != nil {
-			return "", nil, err
+			return "", nodes, err
 		}
-		n := &Server{dir: dir, port: port, cluster: true}
+		n := &Server{dir: dir, port: port, cluster: true, password: password}
 		n.URL = "redis://127.0.0.1:" + strconv.Itoa(port)
 		if err := n.start(bin); err != nil {
-			return "", nil, fmt.Errorf("node %d: %w", i, err)
+			return "", nodes, fmt.Errorf("node %d: %w", i, err)
 		}
 		nodes = append(nodes, n)
-		addrs = append(addrs, n.Addr())
+		addrs = append(addrs, n.URL)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	// Split the 16384 slots evenly, then let the nodes meet.
 	for i, n := range nodes {
-		c := redis.NewClient(&redis.Options{Addr: n.Addr()})
+		c := redis.NewClient(&redis.Options{Addr: n.Addr(), Password: password})
 		lo, hi := i*16384/clusterNodes, (i+1)*16384/clusterNodes-1
 		err := c.Do(ctx, "cluster", "addslotsrange", lo, hi).Err()
 		if err == nil && i > 0 {
@@ -78,12 +131,12 @@ func startCluster(tb testing.TB, bin string) (string, []*Server, error) {
 		}
 		c.Close()
 		if err != nil {
-			return "", nil, fmt.Errorf("configure node %s: %w", n.Addr(), err)
+			return "", nodes, fmt.Errorf("configure node %s: %w", n.Addr(), err)
 		}
 	}
 	for _, n := range nodes {
-		if err := waitClusterOK(ctx, n.Addr()); err != nil {
-			return "", nil, err
+		if err := waitClusterOK(ctx, n.Addr(), password); err != nil {
+			return "", nodes, err
 		}
 	}
 	return strings.Join(addrs, ","), nodes, nil
@@ -119,8 +172,8 @@ func clusterPort(tb testing.TB) (int, error) {
 	return 0, fmt.Errorf("no free port pair for a cluster node")
 }
 
-func waitClusterOK(ctx context.Context, addr string) error {
-	c := redis.NewClient(&redis.Options{Addr: addr})
+func waitClusterOK(ctx context.Context, addr, password string) error {
+	c := redis.NewClient(&redis.Options{Addr: addr, Password: password})
 	defer c.Close()
 	for {
 		info, err := c.ClusterInfo(ctx).Result()
@@ -136,10 +189,62 @@ func waitClusterOK(ctx context.Context, addr string) error {
 }
 
 // clusterArgs are the extra redis-server arguments of a cluster node.
-func clusterArgs(dir string, port int) []string {
-	return []string{
+func clusterArgs(dir string, port int, password string) []string {
+	args := []string{
 		"--cluster-enabled", "yes",
 		"--cluster-config-file", filepath.Join(dir, "nodes-"+strconv.Itoa(port)+".conf"),
 		"--cluster-node-timeout", "5000",
 	}
+	if password != "" {
+		args = append(args, "--requirepass", password, "--masterauth", password)
+	}
+	return args
+}
+
+// describeCluster says what the cluster at u is, for the test log; it
+// fails when u is not a cluster of at least three masters, so a suite
+// cannot pass on something else and call it a cluster.
+func describeCluster(u string) (string, error) {
+	si, err := serverInfo(u)
+	switch {
+	case err != nil:
+		return "", err
+	case !si.Cluster:
+		return "", fmt.Errorf("%s is a single server, not a Redis Cluster", redisurl.Redact(u))
+	case si.Masters < clusterNodes:
+		return "", fmt.Errorf("the cluster has %d masters serving slots; the suites want at least %d, so that keys spread over several nodes", si.Masters, clusterNodes)
+	}
+	return fmt.Sprintf("real Redis Cluster of %d masters, redis-server %s, at %s", si.Masters, si.Version, redisurl.Redact(u)), nil
+}
+
+// nodeURLs lists the masters of the cluster at u as URLs of one node each,
+// written like the first address of u (scheme and credentials kept).
+func nodeURLs(u string) ([]string, error) {
+	o, err := redisurl.Parse(u)
+	if err != nil {
+		return nil, err
+	}
+	first := strings.TrimSpace(strings.Split(u, ",")[0])
+	at := strings.LastIndex(first, o.Addrs[0])
+	if at < 0 {
+		return nil, fmt.Errorf("cannot find the address %s in the first seed", o.Addrs[0])
+	}
+	o.IsClusterMode = true
+	c := redis.NewUniversalClient(o).(*redis.ClusterClient)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var mu sync.Mutex
+	var out []string
+	err = c.ForEachMaster(ctx, func(_ context.Context, n *redis.Client) error {
+		mu.Lock()
+		defer mu.Unlock()
+		out = append(out, first[:at]+n.Options().Addr+first[at+len(o.Addrs[0]):])
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(out)
+	return out, nil
 }
