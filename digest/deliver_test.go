@@ -119,7 +119,11 @@ func pending(t *testing.T, st *store.Store, ref digestbot.ChannelRef) int {
 }
 
 func TestDeliverPostsThenAcknowledges(t *testing.T) {
-	st := storetest.Open(t)
+	storetest.EachRealBackend(t, testDeliverPostsThenAcknowledges)
+}
+
+func testDeliverPostsThenAcknowledges(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	ctx := context.Background()
 	arts := seed(t, st, ref, 25) // 25 stories: 3 messages of at most 10 embeds
 	chat := newFakeChat()
@@ -146,6 +150,10 @@ func TestDeliverPostsThenAcknowledges(t *testing.T) {
 }
 
 func TestCrashBetweenPostAndAcknowledge(t *testing.T) {
+	storetest.EachRealBackend(t, testCrashBetweenPostAndAcknowledge)
+}
+
+func testCrashBetweenPostAndAcknowledge(t *testing.T, b *storetest.Backend) {
 	tests := []struct {
 		name string
 		fail func(n int) (bool, error)
@@ -171,7 +179,7 @@ func TestCrashBetweenPostAndAcknowledge(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st := storetest.Open(t)
+			st := b.Open(t, store.Options{})
 			ctx := context.Background()
 			arts := seed(t, st, ref, 25)
 			chat := newFakeChat()
@@ -199,13 +207,17 @@ func TestCrashBetweenPostAndAcknowledge(t *testing.T) {
 }
 
 func TestTwoWorkersRaceForOneChannel(t *testing.T) {
-	st := storetest.Open(t)
+	storetest.EachRealBackend(t, testTwoWorkersRaceForOneChannel)
+}
+
+func testTwoWorkersRaceForOneChannel(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	ctx := context.Background()
 	arts := seed(t, st, ref, 5)
 	chat := newFakeChat()
 	chat.block = make(chan struct{})
 	// Two replicas, each with its own connection to the same Redis and keys.
-	other := storetest.OpenOn(t, store.Options{URL: storetest.Shared(t).URL, Prefix: st.Prefix()})
+	other := b.Replica(t, st)
 	results := make(chan Result, 2)
 	for _, replica := range []*store.Store{st, other} {
 		go func() {
@@ -229,6 +241,10 @@ func TestTwoWorkersRaceForOneChannel(t *testing.T) {
 }
 
 func TestGoneOrForbiddenChannelPauses(t *testing.T) {
+	storetest.EachRealBackend(t, testGoneOrForbiddenChannelPauses)
+}
+
+func testGoneOrForbiddenChannelPauses(t *testing.T, b *storetest.Backend) {
 	tests := []struct {
 		name, code, want string
 	}{
@@ -237,7 +253,7 @@ func TestGoneOrForbiddenChannelPauses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st := storetest.Open(t)
+			st := b.Open(t, store.Options{})
 			ctx := context.Background()
 			seed(t, st, ref, 3)
 			chat := newFakeChat()
@@ -272,8 +288,10 @@ func TestGoneOrForbiddenChannelPauses(t *testing.T) {
 	}
 }
 
-func TestRetryWithBackoff(t *testing.T) {
-	st := storetest.Open(t)
+func TestRetryWithBackoff(t *testing.T) { storetest.EachRealBackend(t, testRetryWithBackoff) }
+
+func testRetryWithBackoff(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	ctx := context.Background()
 	arts := seed(t, st, ref, 2)
 	chat := newFakeChat()
@@ -337,8 +355,10 @@ func TestRedisRestartMidRun(t *testing.T) {
 	checkEachOnce(t, chat.messages(), arts)
 }
 
-func TestPreviewPostsNothing(t *testing.T) {
-	st := storetest.Open(t)
+func TestPreviewPostsNothing(t *testing.T) { storetest.EachRealBackend(t, testPreviewPostsNothing) }
+
+func testPreviewPostsNothing(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	ctx := context.Background()
 	seed(t, st, ref, 4)
 	chat := newFakeChat()

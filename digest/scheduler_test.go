@@ -123,7 +123,11 @@ func subscribe(t *testing.T, st *store.Store, refs ...digestbot.ChannelRef) {
 }
 
 func TestSchedulerCatchesUpAndReloads(t *testing.T) {
-	st := storetest.Open(t)
+	storetest.EachRealBackend(t, testSchedulerCatchesUpAndReloads)
+}
+
+func testSchedulerCatchesUpAndReloads(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	ctx := context.Background()
 	late := digestbot.ChannelRef{GuildID: "g1", ChannelID: "late"}
 	fresh := digestbot.ChannelRef{GuildID: "g1", ChannelID: "fresh"}
@@ -167,7 +171,11 @@ func TestSchedulerCatchesUpAndReloads(t *testing.T) {
 }
 
 func TestSchedulerSurvivesAPanickingDelivery(t *testing.T) {
-	st := storetest.Open(t)
+	storetest.EachRealBackend(t, testSchedulerSurvivesAPanickingDelivery)
+}
+
+func testSchedulerSurvivesAPanickingDelivery(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	ctx := context.Background()
 	subscribe(t, st, ref)
 	if err := st.SetChannelState(ctx, &digestbot.ChannelState{GuildID: ref.GuildID, ChannelID: ref.ChannelID, LastDigestAt: day}); err != nil {
