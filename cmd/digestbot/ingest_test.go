@@ -12,6 +12,7 @@ import (
 	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/ingest"
 	"github.com/digestbot/digestbot/store"
+	"github.com/digestbot/digestbot/store/storetest"
 )
 
 const sampleBrief = "../../../shared/samples/china-brief-2021-03-20.txt"
@@ -89,18 +90,16 @@ func TestIngestErrors(t *testing.T) {
 
 // TestIngestTwice: ingesting the same newsletter twice leaves one copy of
 // each story; the second run reports them unchanged.
-func TestIngestTwice(t *testing.T) {
+func TestIngestTwice(t *testing.T) { storetest.EachBackend(t, testIngestTwice) }
+
+func testIngestTwice(t *testing.T, b *storetest.Backend) {
 	src := sampleBrief
 	want := 8
 	if _, err := os.Stat(src); err != nil {
 		src, want = "../../ingest/testdata/newsletter.txt", 3
 	}
 	ctx := context.Background()
-	st, err := store.OpenEmbedded(ctx, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := b.Open(t, store.Options{})
 	arts, err := ingest.Load(ctx, src, ingest.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -15,15 +15,6 @@ import (
 	"github.com/digestbot/digestbot/store/storetest"
 )
 
-// lookupEnv returns the environment of a CLI run against a fresh real
-// redis-server, and the store on it.
-func lookupEnv(t *testing.T) (map[string]string, *store.Store) {
-	t.Helper()
-	srv := storetest.RealRedis(t)
-	st := storetest.OpenOn(t, store.Options{URL: srv.URL, Prefix: "digestbot:"})
-	return map[string]string{"DIGESTBOT_REDIS_URL": srv.URL}, st
-}
-
 // storeAndIndex stores articles and indexes them as the ingest paths do.
 func storeAndIndex(t *testing.T, st *store.Store, as []*digestbot.Article) {
 	t.Helper()
@@ -36,8 +27,10 @@ func storeAndIndex(t *testing.T, st *store.Store, as []*digestbot.Article) {
 	}
 }
 
-func TestLookupCommand(t *testing.T) {
-	envv, st := lookupEnv(t)
+func TestLookupCommand(t *testing.T) { storetest.EachRealBackend(t, testLookupCommand) }
+
+func testLookupCommand(t *testing.T, b *storetest.Backend) {
+	envv, st := cliEnv(t, b)
 	day := time.Now().UTC().Add(-48 * time.Hour)
 	storeAndIndex(t, st, []*digestbot.Article{
 		{ID: "tide-1", Title: "Tide tables for the estuary", URL: "https://example.org/tide", Source: "Estuary Post", Published: day,
@@ -140,7 +133,11 @@ func TestLookupChinaBrief(t *testing.T) {
 	if _, err := os.Stat(sample); err != nil {
 		t.Skip("shared sample not present")
 	}
-	envv, st := lookupEnv(t)
+	storetest.EachRealBackend(t, func(t *testing.T, b *storetest.Backend) { testLookupChinaBrief(t, b, sample) })
+}
+
+func testLookupChinaBrief(t *testing.T, b *storetest.Backend, sample string) {
+	envv, st := cliEnv(t, b)
 	as, err := ingest.Load(context.Background(), sample, ingest.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
