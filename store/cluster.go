@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -49,10 +50,13 @@ type ServerInfo struct {
 	// Masters is the number of masters serving hash slots; 1 for a single
 	// server.
 	Masters int
+	// UsedMemory is used_memory (the bytes Redis's allocator holds),
+	// summed over the masters of a cluster; 0 when the server does not say.
+	UsedMemory int64
 }
 
-// ServerInfo asks Redis what it is: its version, and whether it is a Redis
-// Cluster and of how many masters.
+// ServerInfo asks Redis what it is: its version, whether it is a Redis
+// Cluster and of how many masters, and how much memory it uses.
 func (s *Store) ServerInfo(ctx context.Context) (ServerInfo, error) {
 	// INFO may be refused (an ACL without @dangerous, the embedded
 	// store): the version is then unknown, which is no reason to fail.
@@ -61,15 +65,34 @@ func (s *Store) ServerInfo(ctx context.Context) (ServerInfo, error) {
 		return ServerInfo{}, s.fail("read the server's version", err)
 	}
 	si := ServerInfo{Version: infoField(info, "redis_version"), Masters: 1}
-	if _, ok := s.rdb.(*redis.ClusterClient); !ok {
+	var mu sync.Mutex
+	addMemory := func(ctx context.Context, c *redis.Client) error {
+		info, err := c.Info(ctx, "memory").Result()
+		if err != nil && !isRedisError(err) {
+			return err
+		}
+		n, _ := strconv.ParseInt(infoField(info, "used_memory"), 10, 64)
+		mu.Lock()
+		si.UsedMemory += n
+		mu.Unlock()
+		return nil
+	}
+	cc, ok := s.rdb.(*redis.ClusterClient)
+	if !ok {
+		if err := addMemory(ctx, s.rdb.(*redis.Client)); err != nil {
+			return ServerInfo{}, s.fail("read the server's memory", err)
+		}
 		return si, nil
 	}
-	info, err = s.rdb.ClusterInfo(ctx).Result()
+	info, err = cc.ClusterInfo(ctx).Result()
 	if err != nil {
 		return ServerInfo{}, s.fail("read the cluster's state", err)
 	}
 	si.Cluster = true
 	si.Masters, _ = strconv.Atoi(infoField(info, "cluster_size"))
+	if err := cc.ForEachMaster(ctx, addMemory); err != nil {
+		return ServerInfo{}, s.fail("read the masters' memory", err)
+	}
 	return si, nil
 }
 

@@ -103,7 +103,7 @@ func TestOneNodeAddressFindsTheCluster(t *testing.T) {
 			}
 			writeEverySlot(t, st)
 			si, err := st.ServerInfo(ctx(t))
-			if err != nil || !si.Cluster || si.Masters != len(nodes) || si.Version == "" {
+			if err != nil || !si.Cluster || si.Masters != len(nodes) || si.Version == "" || si.UsedMemory <= 0 {
 				t.Fatalf("ServerInfo = %+v, %v; want a cluster of %d masters", si, err, len(nodes))
 			}
 			// The store's own multi-key operations work through it too.
@@ -131,7 +131,7 @@ func TestSeedListAndSingleServerStayAsTheyWere(t *testing.T) {
 	if _, ok := single.Client().(*redis.Client); !ok {
 		t.Fatalf("one redis-server gave a %T, want a plain client", single.Client())
 	}
-	if si, err := single.ServerInfo(ctx(t)); err != nil || si.Cluster || si.Masters != 1 {
+	if si, err := single.ServerInfo(ctx(t)); err != nil || si.Cluster || si.Masters != 1 || si.UsedMemory <= 0 {
 		t.Fatalf("ServerInfo of one server = %+v, %v", si, err)
 	}
 }

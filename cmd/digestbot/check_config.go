@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	digestbot "github.com/digestbot/digestbot"
@@ -54,14 +55,22 @@ func cmdCheckConfig(ctx context.Context, e *env, args []string) error {
 }
 
 // describeServer says what check-config --connect found: one server or a
-// cluster (a URL of one node finds the cluster too), and its version.
+// cluster (a URL of one node finds the cluster too), its version and the
+// memory in use (to hold against the sizing rule of the README).
 func describeServer(si store.ServerInfo) string {
 	what := "a single Redis server"
 	if si.Cluster {
 		what = fmt.Sprintf("a Redis Cluster of %d masters", si.Masters)
 	}
+	var about []string
 	if si.Version != "" {
-		what += " (Redis " + si.Version + ")"
+		about = append(about, "Redis "+si.Version)
+	}
+	if si.UsedMemory > 0 {
+		about = append(about, fmt.Sprintf("%.1f MiB in use", float64(si.UsedMemory)/(1<<20)))
+	}
+	if len(about) > 0 {
+		what += " (" + strings.Join(about, ", ") + ")"
 	}
 	return what
 }

@@ -171,8 +171,8 @@ func TestCheckConfigConnectSaysWhatItFound(t *testing.T) {
 			u, want = storetest.ClusterNodeURLs(t)[0], "redis: reachable: a Redis Cluster of 3 masters (Redis "
 		}
 		out, errOut, code := runCLI(t, map[string]string{"DIGESTBOT_REDIS_URL": u}, "check-config", "--connect")
-		if code != 0 || !strings.Contains(out, want) {
-			t.Errorf("exit %d, stdout %q, stderr %q; want %q", code, out, errOut, want)
+		if code != 0 || !strings.Contains(out, want) || !strings.Contains(out, "MiB in use)") {
+			t.Errorf("exit %d, stdout %q, stderr %q; want %q and the memory in use", code, out, errOut, want)
 		}
 	})
 }

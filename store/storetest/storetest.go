@@ -442,3 +442,18 @@ func Keys(ctx context.Context, st *store.Store) ([]string, error) {
 	slices.Sort(out)
 	return out, err
 }
+
+// UsedMemory returns Redis's used_memory (the bytes its allocator holds),
+// summed over the masters of a cluster, for benchmarks that measure what
+// stored data costs.
+func UsedMemory(tb testing.TB, st *store.Store) int64 {
+	tb.Helper()
+	si, err := st.ServerInfo(context.Background())
+	if err != nil {
+		tb.Fatalf("storetest: %v", err)
+	}
+	if si.UsedMemory == 0 {
+		tb.Fatal("storetest: the server reports no used_memory")
+	}
+	return si.UsedMemory
+}
