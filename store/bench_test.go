@@ -110,7 +110,8 @@ func BenchmarkEnqueuePending(b *testing.B) {
 
 // BenchmarkRedisMemory measures what a subscription and a pending digest
 // item cost in Redis, for the README's sizing rule (articles: see the
-// archive's Lookup100k benchmark). Run it on a redis-server of its own:
+// archive's Lookup100k benchmark). Run it alone and without
+// DIGESTBOT_TEST_REDIS_URL, so that the redis-server holds nothing else:
 //
 //	go test ./store -run '^$' -bench RedisMemory -benchtime 1x
 //
