@@ -147,20 +147,24 @@ func TestClusterNodeAddressWithADatabase(t *testing.T) {
 	}
 }
 
-// TestClusterAddressCarriesThePassword: on a cluster whose nodes all want a
-// password, one node's URL with the password reaches every slot (the
-// other nodes are reached with the same credentials), and without it
-// the store is refused as a credentials problem.
-func TestClusterAddressCarriesThePassword(t *testing.T) {
+// TestClusterAddressCarriesPasswordAndTLS: on a cluster whose nodes all
+// want a password and speak TLS only (to clients and among themselves),
+// one node's rediss:// URL with the password reaches every slot, so the
+// other nodes are reached with the same credentials and TLS; without the
+// password the store is refused as a credentials problem.
+func TestClusterAddressCarriesPasswordAndTLS(t *testing.T) {
 	const password = "c1uster/p@ss"
-	u := storetest.OwnCluster(t, password)
+	u := storetest.OwnCluster(t, storetest.ClusterOptions{Password: password, TLS: true})
 	st := storetest.OpenOn(t, store.Options{URL: u})
 	if _, ok := st.Client().(*redis.ClusterClient); !ok {
-		t.Fatalf("a password-protected node's address gave a %T", st.Client())
+		t.Fatalf("a password-protected TLS node's address gave a %T", st.Client())
 	}
 	writeEverySlot(t, st)
+	if si, err := st.ServerInfo(ctx(t)); err != nil || !si.Cluster || si.Masters != 3 {
+		t.Fatalf("ServerInfo = %+v, %v", si, err)
+	}
 
-	bare := "redis://" + u[strings.LastIndex(u, "@")+1:]
+	bare := "rediss://" + u[strings.LastIndex(u, "@")+1:]
 	_, err := store.Open(context.Background(), store.Options{URL: bare})
 	wantCode(t, err, digestbot.EINVALID)
 	if !strings.Contains(digestbot.ErrorMessage(err), "password") {

@@ -2,7 +2,16 @@ package storetest
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
+	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"slices"
@@ -47,7 +56,7 @@ func Cluster(tb testing.TB) string {
 		if ext != "" {
 			sharedCluster.url = ext
 		} else {
-			sharedCluster.url, sharedCluster.nodes, sharedCluster.err = startCluster(tb, bin, "")
+			sharedCluster.url, sharedCluster.nodes, sharedCluster.err = startCluster(tb, bin, ClusterOptions{})
 		}
 		if sharedCluster.err == nil {
 			sharedCluster.desc, sharedCluster.err = describeCluster(sharedCluster.url)
@@ -77,32 +86,51 @@ func ClusterNodeURLs(tb testing.TB) []string {
 	return urls
 }
 
+// ClusterOptions are the settings of a cluster of OwnCluster.
+type ClusterOptions struct {
+	// Password, when set, is required by every node (requirepass), and the
+	// URL carries it.
+	Password string
+	// TLS makes every node speak TLS only, to clients and on the cluster
+	// bus, with a self-signed certificate; the URL is rediss:// with
+	// skip_verify=true.
+	TLS bool
+}
+
 // OwnCluster starts a Redis Cluster of three masters for this test alone,
-// stopped when the test ends, and returns the URL of its first node. A
-// non-empty password is required by every node (requirepass), and the URL
-// carries it. It needs redis-server on PATH.
-func OwnCluster(tb testing.TB, password string) string {
+// stopped when the test ends, and returns the URL of its first node alone.
+// It needs redis-server on PATH.
+func OwnCluster(tb testing.TB, o ClusterOptions) string {
 	tb.Helper()
 	bin := requireBinary(tb)
-	_, nodes, err := startCluster(tb, bin, password)
+	_, nodes, err := startCluster(tb, bin, o)
 	for _, n := range nodes {
 		tb.Cleanup(n.kill)
 	}
 	if err != nil {
 		tb.Fatalf("storetest: start a Redis Cluster: %v", err)
 	}
-	u := "redis://" + nodes[0].Addr()
-	if password != "" {
-		u = "redis://:" + password + "@" + nodes[0].Addr()
+	scheme, query := "redis://", ""
+	if o.TLS {
+		scheme, query = "rediss://", "?skip_verify=true"
 	}
-	return u
+	user := ""
+	if o.Password != "" {
+		user = ":" + o.Password + "@"
+	}
+	return scheme + user + nodes[0].Addr() + query
 }
 
-func startCluster(tb testing.TB, bin, password string) (string, []*Server, error) {
+func startCluster(tb testing.TB, bin string, o ClusterOptions) (string, []*Server, error) {
 	removeStaleClusterDirs()
 	dir, err := os.MkdirTemp("", clusterDirPattern)
 	if err != nil {
 		return "", nil, err
+	}
+	if o.TLS {
+		if err := writeCertificate(dir); err != nil {
+			return "", nil, err
+		}
 	}
 	var nodes []*Server
 	var addrs []string
@@ -111,7 +139,7 @@ func startCluster(tb testing.TB, bin, password string) (string, []*Server, error
 		if err != nil {
 			return "", nodes, err
 		}
-		n := &Server{dir: dir, port: port, cluster: true, password: password}
+		n := &Server{dir: dir, port: port, cluster: true, copts: o}
 		n.URL = "redis://127.0.0.1:" + strconv.Itoa(port)
 		if err := n.start(bin); err != nil {
 			return "", nodes, fmt.Errorf("node %d: %w", i, err)
@@ -123,7 +151,7 @@ func startCluster(tb testing.TB, bin, password string) (string, []*Server, error
 	defer cancel()
 	// Split the 16384 slots evenly, then let the nodes meet.
 	for i, n := range nodes {
-		c := redis.NewClient(&redis.Options{Addr: n.Addr(), Password: password})
+		c := redis.NewClient(nodeOptions(n.Addr(), o))
 		lo, hi := i*16384/clusterNodes, (i+1)*16384/clusterNodes-1
 		err := c.Do(ctx, "cluster", "addslotsrange", lo, hi).Err()
 		if err == nil && i > 0 {
@@ -135,7 +163,7 @@ func startCluster(tb testing.TB, bin, password string) (string, []*Server, error
 		}
 	}
 	for _, n := range nodes {
-		if err := waitClusterOK(ctx, n.Addr(), password); err != nil {
+		if err := waitClusterOK(ctx, n.Addr(), o); err != nil {
 			return "", nodes, err
 		}
 	}
@@ -172,8 +200,17 @@ func clusterPort(tb testing.TB) (int, error) {
 	return 0, fmt.Errorf("no free port pair for a cluster node")
 }
 
-func waitClusterOK(ctx context.Context, addr, password string) error {
-	c := redis.NewClient(&redis.Options{Addr: addr, Password: password})
+// nodeOptions are the options of a plain client of one node.
+func nodeOptions(addr string, o ClusterOptions) *redis.Options {
+	ro := &redis.Options{Addr: addr, Password: o.Password}
+	if o.TLS {
+		ro.TLSConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // the test's own self-signed certificate
+	}
+	return ro
+}
+
+func waitClusterOK(ctx context.Context, addr string, o ClusterOptions) error {
+	c := redis.NewClient(nodeOptions(addr, o))
 	defer c.Close()
 	for {
 		info, err := c.ClusterInfo(ctx).Result()
@@ -189,16 +226,62 @@ func waitClusterOK(ctx context.Context, addr, password string) error {
 }
 
 // clusterArgs are the extra redis-server arguments of a cluster node.
-func clusterArgs(dir string, port int, password string) []string {
+func clusterArgs(dir string, port int, o ClusterOptions) []string {
 	args := []string{
 		"--cluster-enabled", "yes",
 		"--cluster-config-file", filepath.Join(dir, "nodes-"+strconv.Itoa(port)+".conf"),
 		"--cluster-node-timeout", "5000",
 	}
-	if password != "" {
-		args = append(args, "--requirepass", password, "--masterauth", password)
+	if o.Password != "" {
+		args = append(args, "--requirepass", o.Password, "--masterauth", o.Password)
+	}
+	if o.TLS {
+		// The client port is the TLS port, and the cluster bus (its port
+		// + 10000) speaks TLS too.
+		cert, key := certFiles(dir)
+		args = append(args, "--port", "0", "--tls-port", strconv.Itoa(port), "--tls-cluster", "yes",
+			"--tls-cert-file", cert, "--tls-key-file", key, "--tls-ca-cert-file", cert, "--tls-auth-clients", "no")
 	}
 	return args
+}
+
+// certFiles are the certificate and key of a TLS cluster, in its directory.
+func certFiles(dir string) (cert, key string) {
+	return filepath.Join(dir, "tls-cert.pem"), filepath.Join(dir, "tls-key.pem")
+}
+
+// writeCertificate writes a self-signed certificate for 127.0.0.1, which
+// the nodes use as server, as client on the cluster bus, and as the CA
+// that checks each other.
+func writeCertificate(dir string) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "storetest"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return err
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return err
+	}
+	cert, keyFile := certFiles(dir)
+	if err := os.WriteFile(cert, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
 }
 
 // describeCluster says what the cluster at u is, for the test log; it

@@ -32,6 +32,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -47,6 +48,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/digestbot/digestbot/redisurl"
 	"github.com/digestbot/digestbot/store"
 	"github.com/redis/go-redis/v9"
 )
@@ -75,9 +77,9 @@ type Server struct {
 	external bool
 	port     int
 	dir      string
-	aof      bool   // appendonly, for restart tests
-	cluster  bool   // a node of a test cluster
-	password string // requirepass, for a cluster of OwnCluster
+	aof      bool           // appendonly, for restart tests
+	cluster  bool           // a node of a test cluster
+	copts    ClusterOptions // its password and TLS, for a cluster of OwnCluster
 	mu       sync.Mutex
 	cmd      *exec.Cmd
 }
@@ -169,7 +171,7 @@ func (s *Server) start(bin string) error {
 		cmd.Args = append(cmd.Args, "--appendfsync", "always")
 	}
 	if s.cluster {
-		cmd.Args = append(cmd.Args, clusterArgs(s.dir, s.port, s.password)...)
+		cmd.Args = append(cmd.Args, clusterArgs(s.dir, s.port, s.copts)...)
 	}
 	// The server's own chatter (start-up banner, kernel warnings) stays
 	// out of the test log unless it fails to start.
@@ -184,7 +186,7 @@ func (s *Server) start(bin string) error {
 	s.cmd = cmd
 	deadline := time.Now().Add(startTimeout)
 	for {
-		if ping(s.Addr()) == nil {
+		if ping(s.Addr(), s.copts.TLS) == nil {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -208,10 +210,18 @@ func (s *Server) kill() {
 	s.cmd = nil
 }
 
-// ping sends PING over a raw connection, without the client under test. A
-// server that wants a password first (NOAUTH) answers too.
-func ping(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+// ping sends PING over a raw connection (TLS for a TLS node, unverified),
+// without the client under test. A server that wants a password first
+// (NOAUTH) answers too.
+func ping(addr string, useTLS bool) error {
+	var c net.Conn
+	var err error
+	d := &net.Dialer{Timeout: 200 * time.Millisecond}
+	if useTLS {
+		c, err = tls.DialWithDialer(d, "tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // the test's own certificate
+	} else {
+		c, err = d.Dial("tcp", addr)
+	}
 	if err != nil {
 		return err
 	}
@@ -282,7 +292,7 @@ func serverInfo(url string) (store.ServerInfo, error) {
 	defer cancel()
 	st, err := store.Open(ctx, store.Options{URL: url, Prefix: "storetest:", Logger: quiet})
 	if err != nil {
-		return store.ServerInfo{}, fmt.Errorf("connect to %s: %w", url, err)
+		return store.ServerInfo{}, fmt.Errorf("connect to %s: %w", redisurl.Redact(url), err)
 	}
 	defer st.Close()
 	return st.ServerInfo(ctx)
@@ -358,7 +368,7 @@ func OpenOn(tb testing.TB, opts store.Options) *store.Store {
 	}
 	st, err := store.Open(context.Background(), opts)
 	if err != nil {
-		tb.Fatalf("storetest: open store on %s: %v", opts.URL, err)
+		tb.Fatalf("storetest: open store on %s: %v", redisurl.Redact(opts.URL), err)
 	}
 	tb.Cleanup(func() {
 		cleanup(st)
