@@ -14,7 +14,8 @@
 //     Stop (SIGKILL) and Start (same port and directory) make crash and
 //     restart tests; open a store on it with OpenOn(tb, store.Options{URL: srv.URL}).
 //   - Cluster(tb): the URL of a shared three-master Redis Cluster;
-//     ClusterNodeURLs(tb) its masters one by one.
+//     ClusterNodeURLs(tb) its masters one by one; OwnCluster(tb, opts) a
+//     cluster of the test's own, with a password or TLS.
 //   - OpenEmbedded(tb): a store on a fresh in-process miniredis.
 //
 // Without a real server the helpers that need one skip the test with a loud
