@@ -16,7 +16,16 @@ const (
 	MaxSummaryLen = 300     // characters (runes)
 	MaxTags       = 50
 	MaxURLLen     = 2048
+	MaxSources    = 20 // outlets listed for one story
 )
+
+// Source is one outlet that carried a story: its name, and the link and
+// date of its report when known.
+type Source struct {
+	Name      string    `json:"name"`
+	URL       string    `json:"url,omitempty"`      // canonical http(s) URL
+	Published time.Time `json:"published,omitzero"` // zero when unknown
+}
 
 // Article is one news story in the archive.
 type Article struct {
@@ -31,6 +40,11 @@ type Article struct {
 	Tags      []string  `json:"tags,omitempty"`
 	Language  string    `json:"language,omitempty"` // BCP 47 tag when known
 	Feed      string    `json:"feed,omitempty"`     // URL or file it came from
+	// Sources lists every outlet of a story that several carried (a
+	// newsletter story with a numbered source list), in the order given;
+	// the first is the article's own Source, URL and Published. It is
+	// empty when the article has one outlet: AllSources covers both.
+	Sources []Source `json:"sources,omitempty"`
 	// Guilds are the servers whose own feeds brought the article in; only
 	// they may see it (in matches and lookups). Empty means every server:
 	// the operator's feeds, the push API and the command line bring in
@@ -51,6 +65,31 @@ func (a *Article) VisibleTo(guildID string) bool {
 		}
 	}
 	return false
+}
+
+// AllSources returns every outlet of a, the first being its own Source, URL
+// and Published; nil when a names no outlet at all.
+func (a *Article) AllSources() []Source {
+	if len(a.Sources) > 0 {
+		return a.Sources
+	}
+	if a.Source == "" && a.URL == "" {
+		return nil
+	}
+	return []Source{{Name: a.Source, URL: a.URL, Published: a.Published}}
+}
+
+// SourceNames returns the name of every outlet of a, in the order of
+// AllSources; a single-outlet article gives its Source.
+func (a *Article) SourceNames() []string {
+	if len(a.Sources) == 0 {
+		return []string{a.Source}
+	}
+	names := make([]string, len(a.Sources))
+	for i, s := range a.Sources {
+		names[i] = s.Name
+	}
+	return names
 }
 
 // ArticleID returns the stable id of an article: a hash of the canonical URL
@@ -90,21 +129,54 @@ func (a *Article) Validate() error {
 	case len(a.Tags) > MaxTags:
 		return Errorf(EINVALID, "article %s: %d tags, the limit is %d", a.ID, len(a.Tags), MaxTags)
 	}
+	return a.validateSources()
+}
+
+// validateSources checks Sources against the article's own outlet and the
+// limits of its links.
+func (a *Article) validateSources() error {
+	if len(a.Sources) == 0 {
+		return nil
+	}
+	if len(a.Sources) > MaxSources {
+		return Errorf(EINVALID, "article %s: %d sources, the limit is %d", a.ID, len(a.Sources), MaxSources)
+	}
+	if first := a.Sources[0]; first.Name != a.Source || first.URL != a.URL || !first.Published.Equal(a.Published) {
+		return Errorf(EINVALID, "article %s: the first of its sources (%q, %q) is not its own source and url (%q, %q)", a.ID, first.Name, first.URL, a.Source, a.URL)
+	}
+	for i, s := range a.Sources {
+		switch {
+		case strings.TrimSpace(s.Name) == "" && s.URL == "":
+			return Errorf(EINVALID, "article %s: source %d has neither a name nor a url", a.ID, i+1)
+		case len(s.URL) > MaxURLLen:
+			return Errorf(EINVALID, "article %s: the url of source %d is %d bytes, the limit is %d", a.ID, i+1, len(s.URL), MaxURLLen)
+		case s.URL != "" && !strings.HasPrefix(s.URL, "http://") && !strings.HasPrefix(s.URL, "https://"):
+			return Errorf(EINVALID, "article %s: the url %q of source %d is not http or https", a.ID, s.URL, i+1)
+		}
+	}
 	return nil
 }
 
 // ArticleJSON is the stable JSON form of an article printed by the commands
 // (ingest --json, match --json, lookup --json) and taken by the push API.
 type ArticleJSON struct {
-	ID        string   `json:"id"`
-	Title     string   `json:"title"`
-	URL       string   `json:"url"`
-	Source    string   `json:"source"`
-	Published string   `json:"published"` // RFC 3339 or ""
-	Summary   string   `json:"summary"`
-	Text      string   `json:"text"`
-	Tags      []string `json:"tags"`
-	Matched   []string `json:"matched,omitempty"` // only from match
+	ID        string       `json:"id"`
+	Title     string       `json:"title"`
+	URL       string       `json:"url"`
+	Source    string       `json:"source"`
+	Published string       `json:"published"` // RFC 3339 or ""
+	Summary   string       `json:"summary"`
+	Text      string       `json:"text"`
+	Tags      []string     `json:"tags"`
+	Sources   []SourceJSON `json:"sources"`           // every outlet, the first being source, url and published
+	Matched   []string     `json:"matched,omitempty"` // only from match
+}
+
+// SourceJSON is the stable JSON form of one outlet of an article.
+type SourceJSON struct {
+	Name      string `json:"name"`
+	URL       string `json:"url"`
+	Published string `json:"published"` // RFC 3339 or ""
 }
 
 // JSON returns the stable JSON form of a; matched is set by match only.
@@ -116,10 +188,20 @@ func (a *Article) JSON(matched []string) ArticleJSON {
 	if j.Tags == nil {
 		j.Tags = []string{}
 	}
-	if !a.Published.IsZero() {
-		j.Published = a.Published.UTC().Format(time.RFC3339)
+	j.Published = jsonTime(a.Published)
+	j.Sources = []SourceJSON{}
+	for _, s := range a.AllSources() {
+		j.Sources = append(j.Sources, SourceJSON{Name: s.Name, URL: s.URL, Published: jsonTime(s.Published)})
 	}
 	return j
+}
+
+// jsonTime is t in the JSON forms: RFC 3339 in UTC, "" when unknown.
+func jsonTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 // PutOutcome says what storing an article did.

@@ -12,13 +12,16 @@ import (
 // Error codes. The edge (a chat reply, a CLI message, an HTTP status) decides
 // what a user sees from the code alone.
 const (
-	EINVALID     = "invalid"     // the caller's input is wrong; the message says how
-	ENOTFOUND    = "not_found"   // the thing does not exist (or is not visible to the caller)
-	ECONFLICT    = "conflict"    // the thing exists already or changed underneath
-	EFORBIDDEN   = "forbidden"   // the caller may not do this
-	ELIMIT       = "limit"       // a documented limit or quota was reached
-	EUNAVAILABLE = "unavailable" // a dependency (Redis, Discord, a feed) cannot be reached now
-	EINTERNAL    = "internal"    // a bug or an unexpected failure; details go to the log only
+	EINVALID   = "invalid"   // the caller's input is wrong; the message says how
+	ENOTFOUND  = "not_found" // the thing does not exist (or is not visible to the caller)
+	ECONFLICT  = "conflict"  // the thing exists already or changed underneath
+	EFORBIDDEN = "forbidden" // the caller may not do this
+	// EUNAUTHORIZED: a service refused the bot's own credentials (Discord
+	// answered 401: the token was reset or revoked); not the caller's fault.
+	EUNAUTHORIZED = "unauthorized"
+	ELIMIT        = "limit"       // a documented limit or quota was reached
+	EUNAVAILABLE  = "unavailable" // a dependency (Redis, Discord, a feed) cannot be reached now
+	EINTERNAL     = "internal"    // a bug or an unexpected failure; details go to the log only
 )
 
 // Error is the error type of the application. Message is written for the

@@ -2,6 +2,7 @@ package digestbot
 
 import (
 	"context"
+	"strings"
 	"time"
 )
 
@@ -116,42 +117,97 @@ type ScheduleStore interface {
 // ChannelRef names a channel of a guild.
 type ChannelRef struct{ GuildID, ChannelID string }
 
-// Delivery is one digest being delivered to a channel: the pending items it
-// covers, frozen when it began so that a retry after a crash composes the
-// same digest (and so sends the same nonces).
-type Delivery struct {
-	GuildID     string
-	ChannelID   string
-	WindowID    string // stable for the life of this delivery
-	Items       []PendingItem
-	PostedParts map[int]string // part index -> message id already confirmed
-	StartedAt   time.Time
+// Key names the channel in lists that hold channels of every guild (the
+// digests due queue, the gone channels): "GUILD/CHANNEL".
+func (r ChannelRef) Key() string { return r.GuildID + "/" + r.ChannelID }
+
+// ChannelRefFromKey reads a Key; ok=false for anything else.
+func ChannelRefFromKey(key string) (ref ChannelRef, ok bool) {
+	g, c, ok := strings.Cut(key, "/")
+	return ChannelRef{GuildID: g, ChannelID: c}, ok && g != "" && c != "" && !strings.Contains(c, "/")
 }
 
+// Delivery is one digest being delivered to a channel: the pending items it
+// covers, frozen when it began, and the messages rendered from them, frozen
+// at the first attempt, so that a retry after a crash, on any replica,
+// posts exactly the same parts with the same nonces and markers.
+type Delivery struct {
+	GuildID   string
+	ChannelID string
+	WindowID  string // stable for the life of this delivery
+	Items     []PendingItem
+	StartedAt time.Time
+	// Parts are the messages of the digest, in order; nil until the first
+	// attempt stored them (SetDeliveryParts).
+	Parts []DeliveryPart
+}
+
+// DeliveryPart is one message of a delivery and what became of it.
+type DeliveryPart struct {
+	// Key names the part within the delivery: "0", "1", ... and, for the
+	// pieces of a part the chat service refused whole, "1.0", "1.1", ...
+	Key string `json:"key"`
+	// Body is the message, encoded by the digest package.
+	Body string `json:"body"`
+	// Posted is the message id once the chat service has it ("" before).
+	Posted string `json:"-"`
+	// Attempts are the times a post of it was sent, oldest first.
+	Attempts []time.Time `json:"-"`
+	// SetAside says why the part was given up ("" while it is not).
+	SetAside string `json:"-"`
+	// Strikes counts failures of this part while the chat service took
+	// other posts: failures of its own, not of an outage.
+	Strikes int `json:"-"`
+}
+
+// Done reports whether nothing is left to do for the part.
+func (p DeliveryPart) Done() bool { return p.Posted != "" || p.SetAside != "" }
+
 // PendingStore keeps per-channel pending queues and the delivery protocol:
-// claim the channel (a lease with a token and expiry, so exactly one replica
-// delivers), begin (freeze the items), post parts, then acknowledge (remove
-// exactly the frozen items). Items that arrive meanwhile stay pending.
+// claim the channel (a short claim with a token, renewed while the
+// delivery runs, so exactly one replica delivers at a time and another can
+// take over within seconds when it dies), begin (freeze the items), store
+// the rendered parts, record each attempt and each confirmed part, then
+// acknowledge (remove exactly the frozen items). Items that arrive meanwhile
+// stay pending. Every step after the claim checks the claim's token in the
+// same atomic operation that writes, so a late holder can do no harm.
 type PendingStore interface {
 	// EnqueuePending adds items; an item for a (channel, article) already
 	// pending gains the new hits instead of being added twice. An article
-	// already delivered to the channel is not queued again.
+	// already delivered to the channel is not queued again. A paused
+	// channel takes new items only up to a bounded backlog; the rest are
+	// dropped and counted (ChannelState.Dropped).
 	EnqueuePending(ctx context.Context, items []PendingItem) error
 	// Pending lists a channel's pending items, oldest first.
 	Pending(ctx context.Context, guildID, channelID string) ([]PendingItem, error)
-	// ClaimChannel takes the delivery lease of a channel for ttl. ok=false
+	// ClaimChannel takes the delivery claim of a channel for ttl. ok=false
 	// when another holder has it.
 	ClaimChannel(ctx context.Context, guildID, channelID string, ttl time.Duration) (token string, ok bool, err error)
-	// ReleaseChannel gives the lease back if token still holds it.
+	// RenewChannel extends the claim token holds to ttl from now; ECONFLICT
+	// when it no longer holds it.
+	RenewChannel(ctx context.Context, guildID, channelID, token string, ttl time.Duration) error
+	// ReleaseChannel gives the claim back if token still holds it.
 	ReleaseChannel(ctx context.Context, guildID, channelID, token string) error
 	// BeginDelivery returns the unfinished delivery of the channel if there
 	// is one, else freezes the current pending items into a new one (nil
-	// when nothing is pending). ECONFLICT when token no longer holds the lease.
+	// when nothing is pending). ECONFLICT when token no longer holds the claim.
 	BeginDelivery(ctx context.Context, guildID, channelID, token string, now time.Time) (*Delivery, error)
-	// MarkPartPosted records that part was confirmed by the chat service.
-	MarkPartPosted(ctx context.Context, d *Delivery, token string, part int, messageID string) error
+	// SetDeliveryParts stores the rendered parts of d (keys and bodies),
+	// replacing the list: at the first attempt, and when a refused part is
+	// replaced by smaller pieces. Sets d.Parts.
+	SetDeliveryParts(ctx context.Context, d *Delivery, token string, parts []DeliveryPart) error
+	// RecordAttempt records that a post of part key is being sent at at.
+	RecordAttempt(ctx context.Context, d *Delivery, token, key string, at time.Time) error
+	// MarkPartPosted records that the chat service has part key as messageID.
+	MarkPartPosted(ctx context.Context, d *Delivery, token, key, messageID string) error
+	// StrikePart counts a failure of part key that was its own and returns
+	// the count.
+	StrikePart(ctx context.Context, d *Delivery, token, key string) (int, error)
+	// SetPartAside records that part key is given up, and why.
+	SetPartAside(ctx context.Context, d *Delivery, token, key, reason string) error
 	// AckDelivery removes the delivery's items from the queue, remembers
-	// them as delivered, and ends the delivery, atomically.
+	// them as delivered, counts the parts set aside, and ends the delivery,
+	// atomically.
 	AckDelivery(ctx context.Context, d *Delivery, token string) error
 }
 
@@ -196,3 +252,52 @@ type LeaseStore interface {
 	// DropLease gives the lease back if holder has it.
 	DropLease(ctx context.Context, name, holder string) error
 }
+
+// DueEntry is one entry of a due queue (DueQueue) as taken by a worker.
+type DueEntry struct {
+	Member string    // what is due: a channel ("GUILD/CHANNEL"), a feed, ...
+	Due    time.Time // when it fell due (its time before it was taken)
+	// Held is the take's own mark (the deadline it set, unix ms): Finish and
+	// Extend succeed only while the entry still carries it, so a worker whose
+	// take lapsed, or whose entry was rescheduled meanwhile, changes nothing.
+	Held int64
+	// Failures counts the consecutive failed runs reported by Finish.
+	Failures int
+}
+
+// DueQueue holds members by due time, spread over several hash slots, for
+// work that any replica may do: digests that fall due, feeds to poll. A
+// worker takes due members for a while (their due time moves to the end of
+// the take, so a worker that dies gives them back by itself) and finishes
+// each with the next due time.
+type DueQueue interface {
+	// Shards is the number of parts the queue is spread over.
+	Shards() int
+	// Put sets member's due time (creating it). onlyEarlier keeps a due
+	// time that is already earlier; absentOnly keeps any existing one.
+	Put(ctx context.Context, member string, at time.Time, mode PutMode) error
+	// Remove drops member from the queue.
+	Remove(ctx context.Context, member string) error
+	// When returns member's due time; ok=false when it is not queued.
+	When(ctx context.Context, member string) (t time.Time, ok bool, err error)
+	// Take takes up to max members of one shard due at now, each until
+	// now+hold, oldest first.
+	Take(ctx context.Context, shard int, now time.Time, max int, hold time.Duration) ([]DueEntry, error)
+	// Finish ends a take: the member is due next at next (zero: removed),
+	// its failure count grows by one when failed, else resets. ok=false
+	// (and nothing changed) when the take no longer holds the member.
+	Finish(ctx context.Context, e DueEntry, next time.Time, failed bool) (ok bool, err error)
+	// Extend moves the end of a take to until; ok=false when the take no
+	// longer holds the member. On success e.Held is updated.
+	Extend(ctx context.Context, e *DueEntry, until time.Time) (ok bool, err error)
+}
+
+// PutMode says how DueQueue.Put treats a member that is already queued.
+type PutMode int
+
+// Put modes.
+const (
+	PutAlways    PutMode = iota // set the due time
+	PutIfEarlier                // set it only when earlier than the queued one
+	PutIfAbsent                 // add only members not queued yet
+)

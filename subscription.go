@@ -116,8 +116,22 @@ type ChannelState struct {
 	ChannelID    string    `json:"channel_id"`
 	PausedReason string    `json:"paused_reason,omitempty"` // set when the channel is gone or forbidden
 	PausedAt     time.Time `json:"paused_at,omitzero"`
+	// PausedBy is the kind of answer that paused the channel: PauseForbidden
+	// or PauseUnknownChannel.
+	PausedBy     string    `json:"paused_by,omitempty"`
 	LastDigestAt time.Time `json:"last_digest_at,omitzero"` // end of the last window delivered
+
+	// Counters kept by the store itself (not written by SetChannelState).
+	Dropped      int    `json:"-"` // items not queued because the channel was paused with a full backlog
+	SetAside     int    `json:"-"` // digest parts given up after the chat service refused them
+	LastSetAside string `json:"-"` // why the latest one was given up
 }
+
+// Kinds of pause (ChannelState.PausedBy).
+const (
+	PauseForbidden      = "forbidden"       // the bot may not post (or read) there
+	PauseUnknownChannel = "unknown_channel" // the channel no longer exists; removed after a grace period
+)
 
 // Hit is one subscription that matched an article, with the terms that made it match.
 type Hit struct {

@@ -251,7 +251,10 @@ func (x *Index) analyse(a *digestbot.Article, pub time.Time) docTerms {
 	text := analysis.Terms(a.Text)
 	add(title, true)
 	add(text, false)
-	add(fieldTerms(fieldSource, analysis.Terms(a.Source)), false)
+	// Every outlet's name on its own, as a phrase never spans two names.
+	for _, name := range a.SourceNames() {
+		add(fieldTerms(fieldSource, analysis.Terms(name)), false)
+	}
 	for _, tag := range a.Tags {
 		add(fieldTerms(fieldTag, analysis.Terms(tag)), false)
 	}
@@ -316,6 +319,12 @@ func contentHash(a *digestbot.Article) string {
 	h := sha256.New()
 	for _, s := range []string{a.Title, a.Text, a.Source, strings.Join(a.Tags, "\x1f"), a.Published.UTC().Format(time.RFC3339)} {
 		h.Write([]byte(s))
+		h.Write([]byte{0})
+	}
+	// The other outlets' names are written only when there are some, so a
+	// single-outlet article's hash is what it was before they were indexed.
+	if names := a.SourceNames(); len(names) > 1 {
+		h.Write([]byte(strings.Join(names[1:], "\x1f")))
 		h.Write([]byte{0})
 	}
 	if gs := scope(a.Guilds); len(gs) > 0 {

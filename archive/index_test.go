@@ -449,3 +449,59 @@ func TestRebuildReportsAFailedRead(t *testing.T) {
 		}
 	})
 }
+
+// TestSearchFindsEveryOutlet: a story that several outlets carried is found
+// by the name of any of them, with source: and with the source filter, but
+// an outlet's name is not a word of the story; a change to the outlets
+// alone is indexed anew.
+func TestSearchFindsEveryOutlet(t *testing.T) {
+	backends(t, store.Options{}, archive.Options{}, func(t *testing.T, b *backend) {
+		day := time.Date(2026, 11, 12, 0, 0, 0, 0, time.UTC)
+		a := &digestbot.Article{
+			ID: "vellmar", Title: "Vellmar University closes its institute", URL: "https://vellmar-courier.example/a",
+			Source: "Vellmar Courier", Published: day, Ingested: day,
+			Text: "The university senate voted to close the institute at the end of the year.",
+			Sources: []digestbot.Source{
+				{Name: "Vellmar Courier", URL: "https://vellmar-courier.example/a", Published: day},
+				{Name: "Northsound Radio", URL: "https://northsound-radio.example/b", Published: day.Add(-24 * time.Hour)},
+			},
+		}
+		b.ingest(t, append(loadFixtures(t), a))
+		for _, tt := range []struct {
+			name string
+			req  archive.Request
+			want []string
+		}{
+			{"second outlet, scoped", archive.Request{Query: "institute source:northsound"}, []string{"vellmar"}},
+			{"second outlet, phrase", archive.Request{Query: `source:"northsound radio"`}, []string{"vellmar"}},
+			{"second outlet, filter", archive.Request{Query: "institute", Source: "Northsound Radio"}, []string{"vellmar"}},
+			{"first outlet, filter", archive.Request{Query: "institute", Source: "vellmar courier"}, []string{"vellmar"}},
+			{"not a body word", archive.Request{Query: "northsound"}, []string{}},
+			{"a phrase does not span two outlets", archive.Request{Query: `source:"courier northsound"`}, []string{}},
+			{"the filter does not span two outlets", archive.Request{Query: "institute", Source: "courier northsound"}, []string{}},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				if got := ids(b.search(t, tt.req)); !slices.Equal(got, tt.want) {
+					t.Errorf("got %v, want %v", got, tt.want)
+				}
+			})
+		}
+
+		changed := *a
+		changed.Sources = []digestbot.Source{a.Sources[0], {Name: "Westfjord Radio", URL: "https://westfjord.example/c"}}
+		b.ingest(t, []*digestbot.Article{&changed})
+		if got := ids(b.search(t, archive.Request{Query: "source:westfjord"})); !slices.Equal(got, []string{"vellmar"}) {
+			t.Errorf("new outlet: %v", got)
+		}
+		if got := ids(b.search(t, archive.Request{Query: "source:northsound"})); len(got) != 0 {
+			t.Errorf("old outlet still found: %v", got)
+		}
+		stored, err := b.st.GetArticles(context.Background(), []string{"vellmar"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := stored[0].Sources; len(got) != 2 || got[1].Name != "Westfjord Radio" {
+			t.Errorf("stored sources %+v", got)
+		}
+	})
+}

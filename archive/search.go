@@ -24,7 +24,7 @@ const (
 type Request struct {
 	Query  string    // in the subscription query language
 	Since  time.Time // only articles published (else ingested) at or after Since; zero: all
-	Source string    // only articles whose source name contains these words, in order; "" = all
+	Source string    // only articles one of whose outlets' names holds these words, in order; "" = all
 	Limit  int       // page size; 0 = DefaultLimit, at most MaxLimit
 	Cursor string    // Page.Next of the previous page; "" = the first page
 	Now    time.Time // the reference time for recency; zero = the index clock
@@ -147,7 +147,7 @@ func (x *Index) Search(ctx context.Context, req Request) (*Page, error) {
 		if !req.Since.IsZero() && pubTime(a, a.Ingested).Before(req.Since) {
 			return nil, false
 		}
-		if sourceToks != nil && !containsSeq(analysis.Terms(a.Source), sourceToks) {
+		if sourceToks != nil && !slices.ContainsFunc(a.SourceNames(), func(name string) bool { return containsSeq(analysis.Terms(name), sourceToks) }) {
 			return nil, false
 		}
 		return q.Match(subscriptions.DocFromArticle(a))

@@ -73,6 +73,21 @@ type Options struct {
 
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+
+	// RateLimits shares Discord's rate limits with the other replicas
+	// (package store); nil: each process paces itself by Discord's answers.
+	RateLimits RateStore
+	// RequestsPerSecond is the global budget all replicas share; 0 means
+	// DefaultRequestsPerSecond.
+	RequestsPerSecond int
+	// TokenSource reads the token again after Discord refused it (a file
+	// an operator replaced); nil: only a restart brings a new token.
+	TokenSource func() (string, error)
+	// Version is the bot's version, for the User-Agent.
+	Version string
+	// Process names this process in the User-Agent of every call (Discord
+	// and proxies log it), e.g. the host and pid.
+	Process string
 }
 
 // Bot is a connected (or connectable) Discord front end.
@@ -83,6 +98,8 @@ type Bot struct {
 	defs    map[string]commands.Definition
 	limiter *limiter
 	appID   atomic.Value // string
+	token   atomic.Pointer[string]
+	refused atomic.Int64 // unix ms when Discord refused the token; 0 while it accepts it
 
 	mu       sync.Mutex
 	closed   bool
@@ -121,6 +138,9 @@ func New(opts Options) (*Bot, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.RequestsPerSecond <= 0 {
+		opts.RequestsPerSecond = DefaultRequestsPerSecond
+	}
 
 	s, err := discordgo.New("Bot " + strings.TrimPrefix(strings.TrimSpace(opts.Token), "Bot "))
 	if err != nil {
@@ -140,6 +160,25 @@ func New(opts Options) (*Bot, error) {
 		defs:    map[string]commands.Definition{},
 		limiter: newLimiter(opts.CommandsPerMinute, time.Minute),
 	}
+	tok := strings.TrimPrefix(strings.TrimSpace(opts.Token), "Bot ")
+	b.token.Store(&tok)
+	version := opts.Version
+	if version == "" {
+		version = "dev"
+	}
+	ua := "DiscordBot (https://github.com/digestbot/digestbot, " + version + ")"
+	if opts.Process != "" {
+		ua += " " + opts.Process
+	}
+	next := client.Transport
+	if next == nil {
+		next = http.DefaultTransport
+	}
+	client.Transport = &botTransport{
+		next: next, token: &b.token, userAgent: ua, limits: opts.RateLimits,
+		perSecond: opts.RequestsPerSecond, log: b.log, unauthorized: b.tokenRefused,
+	}
+	s.UserAgent = ua
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.appID.Store("")
 	for _, d := range commands.Definitions() {
@@ -211,7 +250,7 @@ func (b *Bot) Open(ctx context.Context) error {
 		if err != nil {
 			code := classify(err)
 			b.discordError("open", code)
-			if code == digestbot.EFORBIDDEN {
+			if code == digestbot.EUNAUTHORIZED || code == digestbot.EFORBIDDEN {
 				return digestbot.WrapError(code, err, "Discord refused the bot token (DISCORD_TOKEN)")
 			}
 			return digestbot.Errorf(digestbot.EUNAVAILABLE, "cannot connect to the Discord gateway through %s: %s", b.apiBase(), b.cause(err))

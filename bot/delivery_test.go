@@ -8,6 +8,7 @@ import (
 	"time"
 
 	digestbot "github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/backoff"
 	"github.com/digestbot/digestbot/digest"
 	"github.com/digestbot/digestbot/discordtest"
 	"github.com/digestbot/digestbot/store"
@@ -56,7 +57,7 @@ func TestDigestDeliveryThroughDiscord(t *testing.T) {
 	d := &digest.Deliverer{
 		Store: st, Transport: hs.bot, Attempts: 1,
 		Logger: slog.New(slog.DiscardHandler),
-		Sleep:  func(context.Context, time.Duration) error { return nil },
+		Retry:  backoff.Policy{First: time.Millisecond, Max: time.Millisecond},
 	}
 
 	enqueue("https://example.org/norway-facial-recognition", "Norway limits facial recognition in schools")

@@ -895,7 +895,7 @@ func TestOpenFailures(t *testing.T) {
 		opts Options
 		want string
 	}{
-		{"token refused", Options{Token: "wrong-token", APIBaseURL: srv.URL()}, digestbot.EFORBIDDEN},
+		{"token refused", Options{Token: "wrong-token", APIBaseURL: srv.URL()}, digestbot.EUNAUTHORIZED},
 		{"guild the bot is not in", Options{Token: discordtest.DefaultToken, APIBaseURL: srv.URL(), GuildID: "1999999999999999999"}, digestbot.EFORBIDDEN},
 		{"API unreachable", Options{Token: discordtest.DefaultToken, APIBaseURL: "http://127.0.0.1:1"}, digestbot.EUNAVAILABLE},
 	}

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -8,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
+	"strconv"
 	"time"
 
 	"github.com/bwmarrin/discordgo"
@@ -124,6 +127,8 @@ func (b *Bot) bucketWait(bucketID string) time.Duration {
 
 func postMessage(code, channelID string) string {
 	switch code {
+	case digestbot.EUNAUTHORIZED:
+		return "Discord refused the bot token"
 	case digestbot.EFORBIDDEN:
 		return fmt.Sprintf("the bot may not post in channel %s (missing access or permissions)", channelID)
 	case digestbot.ENOTFOUND:
@@ -133,7 +138,7 @@ func postMessage(code, channelID string) string {
 	case digestbot.EINVALID:
 		return fmt.Sprintf("Discord refused the digest message for channel %s", channelID)
 	default:
-		return "Discord cannot be reached; the digest will be posted later"
+		return "Discord did not confirm the post (it failed, or the answer was lost)"
 	}
 }
 
@@ -142,7 +147,9 @@ func classify(err error) string {
 	var rest *discordgo.RESTError
 	if errors.As(err, &rest) && rest.Response != nil {
 		switch s := rest.Response.StatusCode; {
-		case s == http.StatusUnauthorized || s == http.StatusForbidden:
+		case s == http.StatusUnauthorized:
+			return digestbot.EUNAUTHORIZED
+		case s == http.StatusForbidden:
 			return digestbot.EFORBIDDEN
 		case s == http.StatusNotFound:
 			return digestbot.ENOTFOUND
@@ -158,9 +165,102 @@ func classify(err error) string {
 	if errors.As(err, &rl) {
 		return digestbot.ELIMIT
 	}
-	// Network errors, timeouts, 5xx after discordgo's own retries, and
-	// answers that are not JSON (a proxy's 429 page): all transient.
+	// Network errors, timeouts, resets, 5xx after discordgo's own retries,
+	// and answers that are not JSON (a proxy's 429 page): all transient,
+	// and the message may have been stored.
 	return digestbot.EUNAVAILABLE
+}
+
+// Snowflakes: Discord ids carry their creation time in ms since 2015.
+const discordEpoch = 1420070400000
+
+// snowflakeAt is the smallest id of a message created at t.
+func snowflakeAt(t time.Time) string {
+	ms := t.UnixMilli() - discordEpoch
+	if ms < 0 {
+		ms = 0
+	}
+	return strconv.FormatInt(ms<<22, 10)
+}
+
+// snowflakeTime is when the message with this id was created.
+func snowflakeTime(id string) time.Time {
+	n, err := strconv.ParseInt(id, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	return time.UnixMilli(n>>22 + discordEpoch)
+}
+
+// maxHistoryPages bounds how much of a channel Recent reads: 5,000
+// messages, far more than any channel takes in the few minutes around a
+// post attempt.
+const maxHistoryPages = 50
+
+// Recent returns the messages this bot posted in a channel from `from` to
+// `to`, oldest first; it implements digest.Transport. It pages forward
+// through the channel's history from the first message id of `from`, so
+// what it reads depends on the span, not on how long ago it was.
+func (b *Bot) Recent(ctx context.Context, ch digestbot.ChannelRef, from, to time.Time) ([]digest.Posted, error) {
+	me := b.selfID()
+	after := snowflakeAt(from)
+	var out []digest.Posted
+	for range maxHistoryPages {
+		msgs, err := b.s.ChannelMessages(ch.ChannelID, 100, "", after, "", discordgo.WithContext(ctx))
+		if err != nil {
+			code := classify(err)
+			b.discordError("history", code)
+			msg := fmt.Sprintf("cannot read the recent messages of channel %s", ch.ChannelID)
+			if code == digestbot.EFORBIDDEN {
+				msg = fmt.Sprintf("the bot may not read the message history of channel %s (it needs Read Message History to check for a half-posted digest)", ch.ChannelID)
+			}
+			return nil, digestbot.WrapError(code, err, "%s", msg)
+		}
+		if len(msgs) == 0 {
+			return out, nil
+		}
+		slices.SortFunc(msgs, func(a, b *discordgo.Message) int {
+			return cmp.Compare(snowflakeTime(a.ID).UnixMilli(), snowflakeTime(b.ID).UnixMilli())
+		})
+		for _, m := range msgs {
+			if snowflakeTime(m.ID).After(to) {
+				return out, nil
+			}
+			if m.Author != nil && m.Author.ID == me {
+				out = append(out, digest.Posted{ID: m.ID, Msg: fromDiscord(m)})
+			}
+		}
+		if len(msgs) < 100 {
+			return out, nil
+		}
+		after = msgs[len(msgs)-1].ID
+	}
+	b.log.Warn("a channel's history around a post attempt is longer than expected; read the first part only", "channel", ch.ChannelID, "pages", maxHistoryPages)
+	return out, nil
+}
+
+// selfID is the bot's user id.
+func (b *Bot) selfID() string {
+	st := b.s.State
+	st.RLock()
+	defer st.RUnlock()
+	if st.User != nil && st.User.ID != "" {
+		return st.User.ID
+	}
+	return b.ApplicationID()
+}
+
+// fromDiscord reads a message back into the digest's terms.
+func fromDiscord(m *discordgo.Message) digest.Message {
+	out := digest.Message{Content: m.Content}
+	for _, e := range m.Embeds {
+		de := digest.Embed{Title: e.Title, URL: e.URL, Description: e.Description, Color: e.Color}
+		if e.Footer != nil {
+			de.Footer = e.Footer.Text
+		}
+		out.Embeds = append(out.Embeds, de)
+	}
+	return out
 }
 
 // discordNonce fits a nonce into Discord's 25 characters; a longer one is

@@ -234,7 +234,7 @@ func TestClassify(t *testing.T) {
 		want string
 	}{
 		{rest(403), digestbot.EFORBIDDEN},
-		{rest(401), digestbot.EFORBIDDEN},
+		{rest(401), digestbot.EUNAUTHORIZED},
 		{rest(404), digestbot.ENOTFOUND},
 		{rest(400), digestbot.EINVALID},
 		{rest(500), digestbot.EUNAVAILABLE},

@@ -10,8 +10,9 @@ import "time"
 // Config is the whole configuration.
 type Config struct {
 	// Secrets (never printed; Redacted replaces them).
-	DiscordToken string // DISCORD_TOKEN or the file DISCORD_TOKEN_FILE
-	IngestToken  string // DIGESTBOT_INGEST_TOKEN; empty: the push API refuses every request
+	DiscordToken     string // DISCORD_TOKEN or the file DISCORD_TOKEN_FILE
+	DiscordTokenFile string // DISCORD_TOKEN_FILE, read again when Discord refuses the token
+	IngestToken      string // DIGESTBOT_INGEST_TOKEN; empty: the push API refuses every request
 
 	RedisURL   string   // DIGESTBOT_REDIS_URL; empty: embedded in-memory store
 	RedisAddrs []string // parsed seed addresses (more than one: cluster)
@@ -33,6 +34,7 @@ type Config struct {
 	Schedule       ScheduleConfig
 	Limits         Limits
 	Polling        Polling
+	Delivery       Delivery
 	Permissions    Permissions
 	Retention      time.Duration // YAML retention, default 720h (30 days): how long articles are kept
 	GuildDataGrace time.Duration // YAML guild_data_grace, default 720h: data of a guild the bot left is deleted after this
@@ -75,6 +77,16 @@ type Polling struct {
 	MaxFailures  int           // YAML polling.max_failures, default 10: consecutive failures that pause a feed
 	Timeout      time.Duration // YAML polling.timeout, default 30s: total time for one fetch
 	MaxBodyBytes int64         // YAML polling.max_body_bytes, default 10 MiB
+}
+
+// Delivery is how digests are posted.
+type Delivery struct {
+	Workers           int           // YAML delivery.workers, default 8: digests posted at once by one process
+	RequestsPerSecond int           // YAML delivery.requests_per_second, default 48: Discord requests a second of all replicas together (Discord allows 50)
+	PausedBacklog     int           // YAML delivery.paused_backlog, default 500: items a paused channel keeps; more are dropped and counted
+	GoneChannelGrace  time.Duration // YAML delivery.gone_channel_grace, default 7d: a channel Discord says no longer exists is removed after this
+	ClaimTime         time.Duration // YAML delivery.claim_time, default 15s: how soon another replica finishes the delivery of one that died
+	NonceWindow       time.Duration // YAML delivery.nonce_window, default 2m: how long Discord is trusted to remember a message nonce
 }
 
 // Permissions says who may change a server's subscriptions.

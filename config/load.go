@@ -51,6 +51,14 @@ func defaults() *Config {
 			Timeout:      30 * time.Second,
 			MaxBodyBytes: 10 << 20,
 		},
+		Delivery: Delivery{
+			Workers:           8,
+			RequestsPerSecond: 48,
+			PausedBacklog:     500,
+			GoneChannelGrace:  7 * 24 * time.Hour,
+			ClaimTime:         15 * time.Second,
+			NonceWindow:       2 * time.Minute,
+		},
 		Retention:      30 * 24 * time.Hour,
 		GuildDataGrace: 30 * 24 * time.Hour,
 	}
@@ -82,6 +90,14 @@ type fileConfig struct {
 		Timeout      *string `yaml:"timeout"`
 		MaxBodyBytes *int64  `yaml:"max_body_bytes"`
 	} `yaml:"polling"`
+	Delivery struct {
+		Workers           *int    `yaml:"workers"`
+		RequestsPerSecond *int    `yaml:"requests_per_second"`
+		PausedBacklog     *int    `yaml:"paused_backlog"`
+		GoneChannelGrace  *string `yaml:"gone_channel_grace"`
+		ClaimTime         *string `yaml:"claim_time"`
+		NonceWindow       *string `yaml:"nonce_window"`
+	} `yaml:"delivery"`
 	Permissions struct {
 		Role *string `yaml:"role"`
 	} `yaml:"permissions"`
@@ -125,7 +141,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		if err != nil {
 			bad("DISCORD_TOKEN_FILE=%q: %v", tokFile, err)
 		}
-		c.DiscordToken = t
+		c.DiscordToken, c.DiscordTokenFile = t, tokFile
 	default:
 		c.DiscordToken = strings.TrimSpace(tok)
 	}
@@ -312,6 +328,21 @@ func (c *Config) applyFile(data []byte) Errors {
 			c.Polling.MaxBodyBytes = v
 		}
 	}
+	dl := f.Delivery
+	intKey(dl.Workers, &c.Delivery.Workers, "delivery.workers", 1, 256, bad)
+	intKey(dl.RequestsPerSecond, &c.Delivery.RequestsPerSecond, "delivery.requests_per_second", 1, 50, bad)
+	intKey(dl.PausedBacklog, &c.Delivery.PausedBacklog, "delivery.paused_backlog", 1, 100_000, bad)
+	if dl.GoneChannelGrace != nil {
+		c.Delivery.GoneChannelGrace = duration(*dl.GoneChannelGrace, "delivery.gone_channel_grace", time.Hour, MaxRetention, bad)
+	}
+	if dl.ClaimTime != nil {
+		c.Delivery.ClaimTime = duration(*dl.ClaimTime, "delivery.claim_time", 3*time.Second, 5*time.Minute, bad)
+	}
+	if dl.NonceWindow != nil {
+		// Longer than Discord keeps nonces would post copies; shorter only
+		// reads channels more often.
+		c.Delivery.NonceWindow = duration(*dl.NonceWindow, "delivery.nonce_window", time.Second, 2*time.Minute, bad)
+	}
 	if f.Permissions.Role != nil {
 		c.Permissions.ManagerRole = strings.TrimSpace(*f.Permissions.Role)
 	}
@@ -439,6 +470,9 @@ func checkListenAddr(v string) error {
 	}
 	return nil
 }
+
+// ReadTokenFile reads a token file as Load does: trimmed, not empty, small.
+func ReadTokenFile(path string) (string, error) { return readSecretFile(path) }
 
 func readSecretFile(path string) (string, error) {
 	f, err := os.Open(path)

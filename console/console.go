@@ -9,6 +9,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 
 	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/digest"
@@ -46,6 +47,12 @@ func (t *Transport) Post(ctx context.Context, ch digestbot.ChannelRef, msg diges
 		t.nonce[nonce] = id
 	}
 	return id, nil
+}
+
+// Recent returns nothing: a terminal never loses the answer to a post, so
+// no delivery needs to look for what it printed.
+func (t *Transport) Recent(context.Context, digestbot.ChannelRef, time.Time, time.Time) ([]digest.Posted, error) {
+	return nil, nil
 }
 
 // Format returns a message as Markdown: the content, then each embed as a

@@ -80,6 +80,12 @@ func testDemoPrintsDigests(t *testing.T, b *storetest.Backend) {
 			t.Errorf("demo output lacks %s (%s):\n%s", c.what, c.re, text)
 		}
 	}
+	// The newsletter's strike story lists Harbour Wire as its second
+	// outlet, and Harbour Wire's own feed carries the same report: the
+	// merged story shows that outlet once, with its link.
+	if n := strings.Count(text, "— [Harbour Wire](https://harbourwire.example/2026/11/24/rendal-strike) · 2026-11-24\n"); n != 1 {
+		t.Errorf("Harbour Wire's strike report is listed %d times, want once:\n%s", n, text)
+	}
 	// Everything was delivered: a second run posts nothing.
 	var again bytes.Buffer
 	d.Transport = console.New(&again)

@@ -86,18 +86,11 @@ type Item struct {
 	Title      string // plain text
 	URL        string // http(s) link of the first report; may be empty
 	Summary    string // Markdown: text escaped, matched terms in **bold**
-	Sources    []Source
+	Sources    []digestbot.Source
 	Published  time.Time // earliest report; zero when unknown
 	Terms      []string  // matched terms
 	Labels     []string  // every subscription label that matched, the section's first
 	ArticleIDs []string
-}
-
-// Source is one outlet's report of a story.
-type Source struct {
-	Name string
-	URL  string
-	Date time.Time // zero when unknown
 }
 
 // Compose builds the digest of a channel from its pending items and the
@@ -106,7 +99,10 @@ type Source struct {
 // nothing to show, which means: post nothing.
 //
 // Stories reported by several outlets are merged into one item that lists
-// every source. Two articles are the same story when their titles' Jaccard
+// every source; an article that itself names several outlets (a newsletter
+// story with a numbered source list) brings all of them, exactly as if
+// each had been a report of its own, and an outlet is listed once by name
+// and link. Two articles are the same story when their titles' Jaccard
 // similarity is at least opts.Similarity and they were published within
 // opts.MergeWindow of each other. A title's signature is the set of its
 // analysed tokens (analysis.Tokenize: case-, width- and accent-folded),
@@ -216,9 +212,15 @@ func Compose(ch ChannelInfo, items []digestbot.PendingItem, articles map[string]
 		var terms []string
 		for _, m := range c.members {
 			it.ArticleIDs = append(it.ArticleIDs, m.a.ID)
-			src := Source{Name: sourceName(m.a), URL: m.a.URL, Date: m.a.Published}
-			if !slices.ContainsFunc(it.Sources, func(s Source) bool { return s.Name == src.Name && s.URL == src.URL }) {
-				it.Sources = append(it.Sources, src)
+			srcs := m.a.AllSources()
+			if len(srcs) == 0 { // neither a name nor a link: still a report
+				srcs = []digestbot.Source{{Published: m.a.Published}}
+			}
+			for _, src := range srcs {
+				src.Name = sourceName(src)
+				if !slices.ContainsFunc(it.Sources, func(s digestbot.Source) bool { return s.Name == src.Name && s.URL == src.URL }) {
+					it.Sources = append(it.Sources, src)
+				}
 			}
 			for _, h := range m.hits {
 				if !slices.Contains(it.Labels, h.Label) {
@@ -321,11 +323,13 @@ func withinWindow(a, b time.Time, w time.Duration) bool {
 	return d <= w && d >= -w
 }
 
-func sourceName(a *digestbot.Article) string {
-	if s := strings.TrimSpace(a.Source); s != "" {
-		return s
+// sourceName is the name an outlet is shown by: its own, else the host of
+// its link.
+func sourceName(s digestbot.Source) string {
+	if name := strings.TrimSpace(s.Name); name != "" {
+		return name
 	}
-	if host := hostOf(a.URL); host != "" {
+	if host := hostOf(s.URL); host != "" {
 		return host
 	}
 	return "unknown source"

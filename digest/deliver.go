@@ -2,33 +2,55 @@ package digest
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
+	"encoding/json"
+	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	digestbot "github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/backoff"
 )
 
-// Transport posts one message to a chat channel. nonce is stable for a
-// (channel, window, part): a transport must make a second post with the
-// same nonce return the first message instead of a copy (Discord:
-// enforce_nonce). Errors are *digestbot.Error: ENOTFOUND or EFORBIDDEN when
-// the channel is gone or the bot may not post there; EUNAVAILABLE or ELIMIT
-// for failures worth retrying.
+// Transport posts to a chat channel and reads back what the bot posted
+// there.
 type Transport interface {
+	// Post posts one message. nonce is stable for a (channel, window, part):
+	// while the chat service remembers it, a second post with the same
+	// nonce returns the first message instead of a copy (Discord:
+	// enforce_nonce). Errors are *digestbot.Error: EINVALID when the chat
+	// service refused the message itself (Discord's 400); EUNAUTHORIZED when
+	// it refused the bot's credentials; ENOTFOUND or EFORBIDDEN when the
+	// channel is gone or the bot may not post there; ELIMIT or EUNAVAILABLE
+	// for failures worth retrying (the message may have been stored).
 	Post(ctx context.Context, ch digestbot.ChannelRef, msg Message, nonce string) (messageID string, err error)
+	// Recent returns the messages this bot posted in the channel from
+	// `from` to `to` (by the chat service's clock), oldest first. Errors as
+	// for Post.
+	Recent(ctx context.Context, ch digestbot.ChannelRef, from, to time.Time) ([]Posted, error)
+}
+
+// Posted is a message the bot posted, as read back from the channel.
+type Posted struct {
+	ID  string
+	Msg Message
 }
 
 // Store is what delivery needs of the store (package store implements it).
 type Store interface {
 	Pending(ctx context.Context, guildID, channelID string) ([]digestbot.PendingItem, error)
 	ClaimChannel(ctx context.Context, guildID, channelID string, ttl time.Duration) (token string, ok bool, err error)
+	RenewChannel(ctx context.Context, guildID, channelID, token string, ttl time.Duration) error
 	ReleaseChannel(ctx context.Context, guildID, channelID, token string) error
 	BeginDelivery(ctx context.Context, guildID, channelID, token string, now time.Time) (*digestbot.Delivery, error)
-	MarkPartPosted(ctx context.Context, d *digestbot.Delivery, token string, part int, messageID string) error
+	SetDeliveryParts(ctx context.Context, d *digestbot.Delivery, token string, parts []digestbot.DeliveryPart) error
+	RecordAttempt(ctx context.Context, d *digestbot.Delivery, token, key string, at time.Time) error
+	MarkPartPosted(ctx context.Context, d *digestbot.Delivery, token, key, messageID string) error
+	StrikePart(ctx context.Context, d *digestbot.Delivery, token, key string) (int, error)
+	SetPartAside(ctx context.Context, d *digestbot.Delivery, token, key, reason string) error
 	AckDelivery(ctx context.Context, d *digestbot.Delivery, token string) error
 	GetArticles(ctx context.Context, ids []string) ([]*digestbot.Article, error)
 	ChannelState(ctx context.Context, guildID, channelID string) (*digestbot.ChannelState, error)
@@ -37,18 +59,49 @@ type Store interface {
 
 // Defaults of Deliverer.
 const (
-	DefaultLeaseTTL = 5 * time.Minute
-	DefaultAttempts = 3
-	DefaultBackoff  = 2 * time.Second
+	// DefaultClaimTTL is how long a channel's delivery claim lasts without
+	// renewal: short, so that when a replica dies another finishes its
+	// delivery within seconds. The holder renews it every third of that.
+	DefaultClaimTTL = 15 * time.Second
+	// DefaultNonceWindow is how long the chat service is trusted to
+	// remember a nonce. Discord keeps them "a few minutes"; two is safe.
+	DefaultNonceWindow = 2 * time.Minute
+	// DefaultSearchSlack widens the search around an attempt for clock
+	// differences and for a request that took long to be stored.
+	DefaultSearchSlack = time.Minute
+	DefaultAttempts    = 3
+	// DefaultMaxPartFailures is how many failures of its own a part may
+	// have, over all deliveries, before it is set aside as poison. Only a
+	// failure while the chat service took other posts counts: an outage
+	// sets nothing aside.
+	DefaultMaxPartFailures = 5
+	// DefaultStopGrace is how long a post in flight may finish after a stop.
+	DefaultStopGrace = 5 * time.Second
 )
 
-// Deliverer delivers a channel's digest: it claims the channel (one replica
-// at a time), freezes the pending items into a delivery, composes and
-// renders them, posts each part not yet confirmed with a stable nonce,
-// records each confirmed part, and only then acknowledges the items. A
-// crash at any point leaves the delivery to be resumed by the next attempt,
-// which composes the same parts and sends the same nonces, so a part the
-// chat service already has is not posted twice.
+// Delivery events, counted by Deliverer.Event.
+const (
+	EventPosted   = "posted"    // a part reached the channel
+	EventFound    = "found"     // an interrupted part was found in the channel, not posted again
+	EventRefused  = "refused"   // the chat service refused a part (re-rendered smaller)
+	EventSetAside = "set_aside" // a part was given up
+	EventPaused   = "paused"    // a channel was paused
+)
+
+// Deliverer delivers a channel's digest.
+//
+// Protocol: claim the channel (a short claim, renewed while delivering);
+// freeze the pending items into a delivery; render them once into parts
+// and store the parts; then for each part not yet confirmed: record the
+// attempt's time, post with the part's nonce and marker, and record the
+// message id; finally acknowledge the items. A crash anywhere leaves the
+// delivery for the next attempt on any replica, which posts the same parts.
+// Before posting a part that was attempted longer ago than the chat
+// service remembers nonces, it reads the bot's own messages in the channel
+// around each earlier attempt and looks for the part's marker: a part found
+// there is recorded as posted, not posted again. That holds for any gap
+// between the crash and the retry, seconds or weeks, because it reads the
+// channel at the time of the attempts, not at the time of the retry.
 type Deliverer struct {
 	Store     Store
 	Transport Transport
@@ -57,36 +110,39 @@ type Deliverer struct {
 	Limits    Limits           // zero: DiscordLimits
 	Compose   ComposeOptions   // Now is set from the delivery
 	// Channel gives the channel's display name and time zone; optional.
-	Channel  func(ctx context.Context, ref digestbot.ChannelRef) ChannelInfo
-	LeaseTTL time.Duration // how long a claim lasts; default DefaultLeaseTTL
-	Attempts int           // tries per part on retryable errors; default DefaultAttempts
-	Backoff  time.Duration // wait before the second try, doubling; default DefaultBackoff
-	// Sleep waits between tries; default a timer that honours ctx.
-	Sleep func(ctx context.Context, d time.Duration) error
+	Channel func(ctx context.Context, ref digestbot.ChannelRef) ChannelInfo
 
-	cacheOnce sync.Once
-	cache     *ArticleCache // used when Compose.Cache is nil
+	ClaimTTL        time.Duration  // default DefaultClaimTTL
+	NonceWindow     time.Duration  // default DefaultNonceWindow
+	SearchSlack     time.Duration  // default DefaultSearchSlack
+	Attempts        int            // tries per part in one delivery; default DefaultAttempts
+	Retry           backoff.Policy // between tries; zero: 2 s doubling to 30 s
+	MaxPartFailures int            // default DefaultMaxPartFailures
+	StopGrace       time.Duration  // default DefaultStopGrace
+	// Event is told of each delivery event (EventPosted, ...); optional.
+	Event func(kind string)
+
+	cacheOnce   sync.Once
+	cache       *ArticleCache // used when Compose.Cache is nil
+	lastSuccess atomic.Int64  // unix ms of the latest post any channel took
 }
 
 // Result says what a delivery did.
 type Result struct {
-	WindowID     string
-	Items        int  // pending items covered
-	Stories      int  // items in the digest
-	Parts        int  // messages of the digest
-	Posted       int  // messages posted by this call (the others were confirmed before)
-	Busy         bool // another worker holds the channel; nothing done
+	WindowID string
+	Items    int  // pending items covered
+	Stories  int  // items in the digest
+	Parts    int  // messages of the digest
+	Posted   int  // messages posted by this call
+	Found    int  // parts of an interrupted delivery found already in the channel
+	SetAside int  // parts given up by this call
+	Busy     bool // another worker holds the channel; nothing done
+	// Interrupted: the delivery stopped part-way (a stop, or the claim was
+	// lost); what was posted is recorded and the rest follows on the next
+	// attempt, by any replica, without a second copy of anything.
+	Interrupted  bool
 	Paused       bool // the channel is paused; nothing posted, items kept
 	PausedReason string
-}
-
-// Nonce returns the nonce of one part of one delivery: 24 hex characters
-// (Discord allows 25), the same on every retry.
-func Nonce(ref digestbot.ChannelRef, windowID string, part int) string {
-	h := sha256.New()
-	h.Write([]byte(ref.GuildID + "\x00" + ref.ChannelID + "\x00" + windowID + "\x00"))
-	h.Write([]byte{byte(part >> 24), byte(part >> 16), byte(part >> 8), byte(part)})
-	return hex.EncodeToString(h.Sum(nil))[:24]
 }
 
 func (d *Deliverer) now() time.Time {
@@ -110,6 +166,25 @@ func (d *Deliverer) limits() Limits {
 	return d.Limits
 }
 
+func (d *Deliverer) event(kind string) {
+	if d.Event != nil {
+		d.Event(kind)
+	}
+}
+
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func (d *Deliverer) claimTTL() time.Duration { return orDefault(d.ClaimTTL, DefaultClaimTTL) }
+
+// ClaimTime is how long a claim of a replica that died keeps its channel
+// busy: a channel found busy is worth trying again after that.
+func (d *Deliverer) ClaimTime() time.Duration { return d.claimTTL() }
+
 func (d *Deliverer) info(ctx context.Context, ref digestbot.ChannelRef) ChannelInfo {
 	if d.Channel != nil {
 		info := d.Channel(ctx, ref)
@@ -119,12 +194,17 @@ func (d *Deliverer) info(ctx context.Context, ref digestbot.ChannelRef) ChannelI
 	return ChannelInfo{Ref: ref}
 }
 
+// bookkeeping returns a context for recording what already happened: it
+// outlives a stop (the step is done, its record must not be lost) but is
+// bounded.
+func bookkeeping(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+}
+
 // Deliver delivers the channel's pending items, if any. A channel that is
 // paused, or claimed by another worker, is left alone (Result says which).
-// When the chat service says the channel is gone or forbidden, the channel
-// is paused with the reason and its items kept. When posting keeps failing
-// otherwise, Deliver returns the error and the items stay pending for the
-// next attempt.
+// When ctx ends, the post in flight may finish within StopGrace, what is
+// known is recorded, and Deliver returns with Interrupted set.
 func (d *Deliverer) Deliver(ctx context.Context, ref digestbot.ChannelRef) (res Result, err error) {
 	st, err := d.Store.ChannelState(ctx, ref.GuildID, ref.ChannelID)
 	if err != nil {
@@ -133,10 +213,7 @@ func (d *Deliverer) Deliver(ctx context.Context, ref digestbot.ChannelRef) (res 
 	if st.PausedReason != "" {
 		return Result{Paused: true, PausedReason: st.PausedReason}, nil
 	}
-	ttl := d.LeaseTTL
-	if ttl <= 0 {
-		ttl = DefaultLeaseTTL
-	}
+	ttl := d.claimTTL()
 	token, ok, err := d.Store.ClaimChannel(ctx, ref.GuildID, ref.ChannelID, ttl)
 	if err != nil {
 		return res, err
@@ -144,12 +221,40 @@ func (d *Deliverer) Deliver(ctx context.Context, ref digestbot.ChannelRef) (res 
 	if !ok {
 		return Result{Busy: true}, nil
 	}
+	// The claim is renewed while the delivery runs; if it cannot be (it
+	// lapsed: this process stalled, or Redis was away), claimCtx ends at
+	// once, because another replica may be delivering now.
+	claimCtx, lost := context.WithCancelCause(context.WithoutCancel(ctx))
+	renewDone := make(chan struct{})
+	go func() {
+		defer close(renewDone)
+		t := time.NewTicker(ttl / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-claimCtx.Done():
+				return
+			case <-t.C:
+				rctx, cancel := context.WithTimeout(claimCtx, ttl/3)
+				err := d.Store.RenewChannel(rctx, ref.GuildID, ref.ChannelID, token, ttl)
+				cancel()
+				if digestbot.ErrorCode(err) == digestbot.ECONFLICT {
+					lost(err)
+					return
+				}
+				if err != nil {
+					d.log().Warn("digest: cannot renew the delivery claim; retrying", "guild", ref.GuildID, "channel", ref.ChannelID, "err", err)
+				}
+			}
+		}
+	}()
 	defer func() {
-		// Release even when ctx is done; a lost lease just means it expired.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		lost(nil)
+		<-renewDone
+		rctx, cancel := bookkeeping(ctx)
 		defer cancel()
 		if rerr := d.Store.ReleaseChannel(rctx, ref.GuildID, ref.ChannelID, token); rerr != nil && digestbot.ErrorCode(rerr) != digestbot.ECONFLICT {
-			d.log().Warn("digest: cannot release channel lease", "guild", ref.GuildID, "channel", ref.ChannelID, "err", rerr)
+			d.log().Warn("digest: cannot release the delivery claim; it lapses by itself", "guild", ref.GuildID, "channel", ref.ChannelID, "err", rerr)
 		}
 	}()
 
@@ -162,45 +267,294 @@ func (d *Deliverer) Deliver(ctx context.Context, ref digestbot.ChannelRef) (res 
 		return res, d.markDelivered(ctx, st, now) // nothing pending: the window closes empty
 	}
 	res.WindowID, res.Items = del.WindowID, len(del.Items)
-	msgs, dg, err := d.compose(ctx, ref, del.Items, del.StartedAt)
-	if err != nil {
-		return res, err
-	}
-	if dg != nil {
-		res.Stories = dg.Stories
-	}
-	res.Parts = len(msgs)
 	log := d.log().With("guild", ref.GuildID, "channel", ref.ChannelID, "window", del.WindowID)
-	for i, msg := range msgs {
-		if _, done := del.PostedParts[i]; done {
+	if del.Parts == nil {
+		msgs, dg, err := d.compose(ctx, ref, del.Items, del.StartedAt)
+		if err != nil {
+			return res, err
+		}
+		parts := make([]digestbot.DeliveryPart, len(msgs))
+		for i, m := range msgs {
+			parts[i] = digestbot.DeliveryPart{Key: strconv.Itoa(i), Body: encodeMessage(m)}
+		}
+		if err := d.Store.SetDeliveryParts(ctx, del, token, parts); err != nil {
+			return res, err
+		}
+		if dg != nil {
+			res.Stories = dg.Stories
+		}
+	}
+
+	run := &partRun{d: d, ref: ref, del: del, token: token, ctx: ctx, claimCtx: claimCtx, log: log, res: &res}
+	for i := 0; i < len(del.Parts); i++ {
+		if del.Parts[i].Done() {
 			continue
 		}
-		id, err := d.post(ctx, ref, msg, Nonce(ref, del.WindowID, i))
+		if ctx.Err() != nil || claimCtx.Err() != nil {
+			res.Interrupted = true
+			log.Info("digest: delivery interrupted; the rest follows on the next attempt", "posted", res.Posted, "parts", len(del.Parts))
+			return res, nil
+		}
+		again, err := run.part(i)
 		if err != nil {
-			switch digestbot.ErrorCode(err) {
-			case digestbot.ENOTFOUND, digestbot.EFORBIDDEN:
-				reason := pauseReason(err)
-				log.Warn("digest: channel paused", "reason", reason, "err", err)
-				st.PausedReason, st.PausedAt = reason, d.now()
-				if serr := d.Store.SetChannelState(ctx, st); serr != nil {
-					return res, serr
-				}
-				res.Paused, res.PausedReason = true, reason
+			res.Parts = len(del.Parts)
+			if res.Paused {
 				return res, nil
 			}
-			log.Warn("digest: post failed; items stay pending", "part", i, "err", err)
+			if ctx.Err() != nil || claimCtx.Err() != nil {
+				res.Interrupted = true
+				return res, nil
+			}
 			return res, err
 		}
-		if err := d.Store.MarkPartPosted(ctx, del, token, i, id); err != nil {
-			return res, err
+		if again {
+			i-- // the part was replaced by smaller pieces: deliver those
 		}
-		res.Posted++
 	}
-	if err := d.Store.AckDelivery(ctx, del, token); err != nil {
+	res.Parts = len(del.Parts)
+	actx, cancel := bookkeeping(ctx)
+	defer cancel()
+	if err := d.Store.AckDelivery(actx, del, token); err != nil {
 		return res, err
 	}
-	log.Info("digest: delivered", "items", res.Items, "stories", res.Stories, "parts", res.Parts, "posted", res.Posted)
-	return res, d.markDelivered(ctx, st, now)
+	log.Info("digest: delivered", "items", res.Items, "parts", res.Parts, "posted", res.Posted, "found", res.Found, "set_aside", res.SetAside)
+	return res, d.markDelivered(actx, st, now)
+}
+
+// partRun delivers the parts of one delivery.
+type partRun struct {
+	d             *Deliverer
+	ref           digestbot.ChannelRef
+	del           *digestbot.Delivery
+	token         string
+	ctx, claimCtx context.Context
+	log           *slog.Logger
+	res           *Result
+}
+
+// part delivers part i. again is true when the part was replaced by
+// smaller pieces that start at i. An error leaves the part for the next
+// attempt (the delivery stops there: parts go out in order).
+func (r *partRun) part(i int) (again bool, err error) {
+	d, p := r.d, r.del.Parts[i]
+	nonce := Nonce(r.ref, r.del.WindowID, p.Key)
+	msg, err := decodeMessage(p.Body)
+	if err != nil {
+		return false, r.setAside(p.Key, "the stored message could not be read")
+	}
+	msg = WithMarker(msg, Marker(nonce), d.limits())
+	attempts := orDefault(d.Attempts, DefaultAttempts)
+	retry := d.Retry
+	if retry.First == 0 {
+		retry = backoff.Policy{First: 2 * time.Second, Max: 30 * time.Second}
+	}
+	for a := 1; ; a++ {
+		if found, err := r.alreadyThere(i, nonce); err != nil || found {
+			return false, err
+		}
+		p = r.del.Parts[i]
+		if max := orDefault(d.MaxPartFailures, DefaultMaxPartFailures); p.Strikes >= max {
+			return false, r.setAside(p.Key, fmt.Sprintf("the chat service failed it %d times while taking other posts", p.Strikes))
+		}
+		id, err := r.post(p.Key, msg, nonce)
+		if err == nil {
+			return false, r.posted(p.Key, id)
+		}
+		switch digestbot.ErrorCode(err) {
+		case digestbot.EINVALID:
+			d.event(EventRefused)
+			return r.refused(i, err)
+		case digestbot.ENOTFOUND, digestbot.EFORBIDDEN:
+			return false, r.pause(err, "")
+		case digestbot.EUNAUTHORIZED:
+			return false, err
+		}
+		if r.othersGotThrough(r.del.Parts[i]) {
+			if err := r.record(func(ctx context.Context) error {
+				_, err := d.Store.StrikePart(ctx, r.del, r.token, p.Key)
+				return err
+			}); err != nil {
+				return false, err
+			}
+		}
+		if a >= attempts || r.claimCtx.Err() != nil {
+			r.log.Warn("digest: post failed; the part stays for the next attempt", "part", p.Key, "err", err)
+			return false, err
+		}
+		if werr := backoff.Wait(r.ctx, retry.Delay(a)); werr != nil {
+			return false, err
+		}
+	}
+}
+
+// alreadyThere reports whether part i reached the channel in an earlier
+// attempt that the chat service no longer de-duplicates, by reading the
+// channel around each earlier attempt; a part found is recorded as posted.
+func (r *partRun) alreadyThere(i int, nonce string) (bool, error) {
+	d, p := r.d, r.del.Parts[i]
+	if len(p.Attempts) == 0 {
+		return false, nil
+	}
+	window := orDefault(d.NonceWindow, DefaultNonceWindow)
+	if d.now().Sub(p.Attempts[0]) < window {
+		return false, nil // the nonce still answers for every earlier attempt
+	}
+	slack := orDefault(d.SearchSlack, DefaultSearchSlack)
+	marker := Marker(nonce)
+	for _, span := range searchSpans(p.Attempts, slack) {
+		msgs, err := d.Transport.Recent(r.claimCtx, r.ref, span[0], span[1])
+		if err != nil {
+			if c := digestbot.ErrorCode(err); c == digestbot.EFORBIDDEN || c == digestbot.ENOTFOUND {
+				return false, r.pause(err, "the bot cannot check the channel for a half-posted digest: ")
+			}
+			return false, err
+		}
+		for _, m := range msgs {
+			if MarkerOf(m.Msg) == marker {
+				r.log.Info("digest: an interrupted part is already in the channel; not posting it again", "part", p.Key, "message", m.ID)
+				d.event(EventFound)
+				r.res.Found++
+				return true, r.record(func(ctx context.Context) error {
+					return d.Store.MarkPartPosted(ctx, r.del, r.token, p.Key, m.ID)
+				})
+			}
+		}
+	}
+	return false, nil
+}
+
+// searchSpans turns attempt times into the spans of the channel to read:
+// each attempt widened by slack on both sides, overlapping spans merged.
+func searchSpans(attempts []time.Time, slack time.Duration) [][2]time.Time {
+	ts := slices.Clone(attempts)
+	slices.SortFunc(ts, func(a, b time.Time) int { return a.Compare(b) })
+	var out [][2]time.Time
+	for _, t := range ts {
+		from, to := t.Add(-slack), t.Add(slack)
+		if n := len(out); n > 0 && !from.After(out[n-1][1]) {
+			out[n-1][1] = to
+			continue
+		}
+		out = append(out, [2]time.Time{from, to})
+	}
+	return out
+}
+
+// othersGotThrough reports, after a failed attempt of p, whether the chat
+// service took a post of this process since p's previous attempt (or in
+// the minute before its first): then the failure is p's own, not an
+// outage's.
+func (r *partRun) othersGotThrough(p digestbot.DeliveryPart) bool {
+	last := r.d.lastSuccess.Load()
+	if last == 0 || len(p.Attempts) == 0 {
+		return false
+	}
+	since := p.Attempts[len(p.Attempts)-1].Add(-time.Minute)
+	if len(p.Attempts) > 1 {
+		since = p.Attempts[len(p.Attempts)-2]
+	}
+	return last >= since.UnixMilli()
+}
+
+// post records the attempt, then posts. The post may finish within
+// StopGrace after a stop, never after the claim is lost.
+func (r *partRun) post(key string, msg Message, nonce string) (string, error) {
+	d := r.d
+	if err := d.Store.RecordAttempt(r.claimCtx, r.del, r.token, key, d.now()); err != nil {
+		return "", err
+	}
+	pctx, cancel := context.WithCancel(r.claimCtx)
+	defer cancel()
+	stop := context.AfterFunc(r.ctx, func() {
+		t := time.AfterFunc(orDefault(d.StopGrace, DefaultStopGrace), cancel)
+		context.AfterFunc(pctx, func() { t.Stop() })
+	})
+	defer stop()
+	return d.Transport.Post(pctx, r.ref, msg, nonce)
+}
+
+// record runs a bookkeeping step that must survive a stop.
+func (r *partRun) record(f func(ctx context.Context) error) error {
+	ctx, cancel := bookkeeping(r.claimCtx)
+	defer cancel()
+	if r.claimCtx.Err() != nil {
+		return context.Cause(r.claimCtx)
+	}
+	return f(ctx)
+}
+
+func (r *partRun) posted(key, id string) error {
+	r.d.lastSuccess.Store(r.d.now().UnixMilli())
+	r.d.event(EventPosted)
+	r.res.Posted++
+	return r.record(func(ctx context.Context) error { return r.d.Store.MarkPartPosted(ctx, r.del, r.token, key, id) })
+}
+
+func (r *partRun) setAside(key, reason string) error {
+	r.log.Warn("digest: part set aside", "part", key, "reason", reason)
+	r.d.event(EventSetAside)
+	r.res.SetAside++
+	return r.record(func(ctx context.Context) error { return r.d.Store.SetPartAside(ctx, r.del, r.token, key, reason) })
+}
+
+// refused handles a part the chat service refused as it is: a part of
+// several stories is split into one message per story; a single story is
+// re-rendered with its title and link only; what still cannot be posted is
+// set aside, and the rest of the digest goes on.
+func (r *partRun) refused(i int, cause error) (again bool, err error) {
+	p := r.del.Parts[i]
+	msg, err := decodeMessage(p.Body)
+	if err != nil {
+		return false, r.setAside(p.Key, "the stored message could not be read")
+	}
+	pieces := splitMessage(msg)
+	if len(pieces) == 1 {
+		small, ok := shrinkMessage(msg)
+		if !ok {
+			return false, r.setAside(p.Key, "the chat service refused it: "+digestbot.ErrorMessage(cause))
+		}
+		pieces = []Message{small}
+	}
+	r.log.Warn("digest: the chat service refused a part; posting it smaller", "part", p.Key, "pieces", len(pieces), "err", cause)
+	parts := slices.Clone(r.del.Parts[:i])
+	suffix := ".s"
+	for j, m := range pieces {
+		if len(pieces) > 1 {
+			suffix = "." + strconv.Itoa(j)
+		}
+		parts = append(parts, digestbot.DeliveryPart{Key: p.Key + suffix, Body: encodeMessage(m)})
+	}
+	parts = append(parts, r.del.Parts[i+1:]...)
+	// The refused part leaves the list: nothing of it reached the channel.
+	err = r.record(func(ctx context.Context) error { return r.d.Store.SetDeliveryParts(ctx, r.del, r.token, parts) })
+	return err == nil, err
+}
+
+// pause pauses the channel because the chat service said it is gone or
+// forbidden; its items stay pending (up to the store's backlog). prefix,
+// when set, says what the bot was doing.
+func (r *partRun) pause(cause error, prefix string) error {
+	kind, reason := digestbot.PauseForbidden, "the bot may not post in this channel: "+digestbot.ErrorMessage(cause)
+	if digestbot.ErrorCode(cause) == digestbot.ENOTFOUND {
+		kind, reason = digestbot.PauseUnknownChannel, "the channel no longer exists: "+digestbot.ErrorMessage(cause)
+	} else if prefix != "" {
+		reason = prefix + digestbot.ErrorMessage(cause)
+	}
+	r.log.Warn("digest: channel paused", "reason", reason)
+	r.d.event(EventPaused)
+	r.res.Paused, r.res.PausedReason = true, reason
+	err := r.record(func(ctx context.Context) error {
+		st, err := r.d.Store.ChannelState(ctx, r.ref.GuildID, r.ref.ChannelID)
+		if err != nil {
+			return err
+		}
+		st.PausedReason, st.PausedBy, st.PausedAt = reason, kind, r.d.now()
+		return r.d.Store.SetChannelState(ctx, st)
+	})
+	if err != nil {
+		return err
+	}
+	return cause
 }
 
 // Resume lifts a channel's pause (set when the chat service said the
@@ -217,7 +571,7 @@ func (d *Deliverer) Resume(ctx context.Context, ref digestbot.ChannelRef) (resum
 		return false, nil
 	}
 	st.GuildID, st.ChannelID = ref.GuildID, ref.ChannelID
-	st.PausedReason, st.PausedAt = "", time.Time{}
+	st.PausedReason, st.PausedBy, st.PausedAt = "", "", time.Time{}
 	if err := d.Store.SetChannelState(ctx, st); err != nil {
 		return false, err
 	}
@@ -237,58 +591,6 @@ func (d *Deliverer) markDelivered(ctx context.Context, old *digestbot.ChannelSta
 		st.LastDigestAt = at
 	}
 	return d.Store.SetChannelState(ctx, st)
-}
-
-func pauseReason(err error) string {
-	if digestbot.ErrorCode(err) == digestbot.ENOTFOUND {
-		return "the channel no longer exists: " + digestbot.ErrorMessage(err)
-	}
-	return "the bot may not post in this channel: " + digestbot.ErrorMessage(err)
-}
-
-// post posts one message, retrying retryable failures with backoff.
-func (d *Deliverer) post(ctx context.Context, ref digestbot.ChannelRef, msg Message, nonce string) (string, error) {
-	attempts := d.Attempts
-	if attempts <= 0 {
-		attempts = DefaultAttempts
-	}
-	wait := d.Backoff
-	if wait <= 0 {
-		wait = DefaultBackoff
-	}
-	var err error
-	for a := 0; a < attempts; a++ {
-		if a > 0 {
-			if serr := d.sleep(ctx, wait); serr != nil {
-				return "", errors.Join(err, serr)
-			}
-			wait *= 2
-		}
-		var id string
-		id, err = d.Transport.Post(ctx, ref, msg, nonce)
-		if err == nil {
-			return id, nil
-		}
-		switch digestbot.ErrorCode(err) {
-		case digestbot.ENOTFOUND, digestbot.EFORBIDDEN, digestbot.EINVALID:
-			return "", err // retrying cannot help
-		}
-	}
-	return "", err
-}
-
-func (d *Deliverer) sleep(ctx context.Context, wait time.Duration) error {
-	if d.Sleep != nil {
-		return d.Sleep(ctx, wait)
-	}
-	t := time.NewTimer(wait)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // compose loads the items' articles, composes at `at` and renders.
@@ -314,8 +616,14 @@ func (d *Deliverer) compose(ctx context.Context, ref digestbot.ChannelRef, items
 		opts.Cache = d.cache
 	}
 	dg := Compose(d.info(ctx, ref), items, arts, opts)
-	return Render(dg, d.limits()), dg, nil
+	// Room for the marker line on every message.
+	lim := d.limits()
+	lim.Content -= markerPrefixLen
+	return Render(dg, lim), dg, nil
 }
+
+// markerPrefixLen is what the marker line takes of a message's content.
+const markerPrefixLen = len(markerPrefix) + markerLen + 1
 
 // Preview composes and renders what the channel would receive now, without
 // posting or acknowledging anything. Both results are nil when nothing is
@@ -330,4 +638,18 @@ func (d *Deliverer) Preview(ctx context.Context, ref digestbot.ChannelRef) (*Dig
 	}
 	msgs, dg, err := d.compose(ctx, ref, items, d.now())
 	return dg, msgs, err
+}
+
+func encodeMessage(m Message) string {
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(fmt.Sprintf("digest: encoding a message: %v", err)) // plain structs only
+	}
+	return string(b)
+}
+
+func decodeMessage(s string) (Message, error) {
+	var m Message
+	err := json.Unmarshal([]byte(s), &m)
+	return m, err
 }

@@ -3,48 +3,92 @@ package digest
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	digestbot "github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/backoff"
 	"github.com/digestbot/digestbot/store"
 	"github.com/digestbot/digestbot/store/storetest"
 )
 
-// fakeChat is a chat service that, like Discord with enforce_nonce, answers
-// a repeated nonce with the first message instead of posting again.
-type fakeChat struct {
-	mu      sync.Mutex
-	posted  []Message         // every message that reached the channel, in order
-	byNonce map[string]string // nonce -> message id
-	calls   int
-	// fail decides the outcome of call n (1-based) after the message is
-	// recorded or not: return (record, err).
-	fail func(n int) (record bool, err error)
-	// block, when set, holds every Post until it is closed.
-	block chan struct{}
+var quietLog = slog.New(slog.DiscardHandler)
+
+// testClock is a clock tests move by hand.
+type testClock struct{ ms atomic.Int64 }
+
+func newClock(t time.Time) *testClock { c := &testClock{}; c.ms.Store(t.UnixMilli()); return c }
+func (c *testClock) Now() time.Time   { return time.UnixMilli(c.ms.Load()).UTC() }
+func (c *testClock) Advance(d time.Duration) {
+	c.ms.Add(d.Milliseconds())
 }
 
-func newFakeChat() *fakeChat { return &fakeChat{byNonce: map[string]string{}} }
+// fakeChat is a chat service that behaves like Discord where delivery
+// depends on it: a repeated nonce returns the first message only while the
+// nonce is remembered (nonceTTL), and the channel's history lists what was
+// posted, with the time it was stored.
+type fakeChat struct {
+	mu       sync.Mutex
+	clock    *testClock
+	nonceTTL time.Duration
+	posted   []Posted             // every message that reached the channel, in order
+	at       []time.Time          // when each was stored
+	byNonce  map[string]nonceSeen // nonce -> message
+	calls    int
+	recent   int // Recent calls
+	// fail decides the outcome of call n (1-based): whether the message is
+	// stored, and the error answered.
+	fail func(n int, msg Message) (record bool, err error)
+	// recentErr, when set, is what Recent answers.
+	recentErr error
+	// block, when set, holds every Post until it is closed.
+	block chan struct{}
+	// started is told of each Post as it begins.
+	started chan struct{}
+}
+
+type nonceSeen struct {
+	id string
+	at time.Time
+}
+
+func newFakeChat(c *testClock) *fakeChat {
+	return &fakeChat{clock: c, nonceTTL: 2 * time.Minute, byNonce: map[string]nonceSeen{}}
+}
 
 func (f *fakeChat) Post(ctx context.Context, ch digestbot.ChannelRef, msg Message, nonce string) (string, error) {
+	if f.started != nil {
+		f.started <- struct{}{}
+	}
 	if f.block != nil {
-		<-f.block
+		select {
+		case <-f.block:
+		case <-ctx.Done():
+			return "", digestbot.WrapError(digestbot.EUNAVAILABLE, ctx.Err(), "gave up")
+		}
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
 	record, err := true, error(nil)
 	if f.fail != nil {
-		record, err = f.fail(f.calls)
+		record, err = f.fail(f.calls, msg)
 	}
-	id, seen := f.byNonce[nonce]
-	if record && !seen {
+	now := f.clock.Now()
+	seen, dup := f.byNonce[nonce]
+	if dup && now.Sub(seen.at) >= f.nonceTTL {
+		dup = false // forgotten: a repeated nonce posts a copy
+	}
+	id := seen.id
+	if record && !dup {
 		id = fmt.Sprintf("m%d", len(f.posted)+1)
-		f.byNonce[nonce] = id
-		f.posted = append(f.posted, msg)
+		f.byNonce[nonce] = nonceSeen{id, now}
+		f.posted = append(f.posted, Posted{ID: id, Msg: msg})
+		f.at = append(f.at, now)
 	}
 	if err != nil {
 		return "", err
@@ -52,10 +96,30 @@ func (f *fakeChat) Post(ctx context.Context, ch digestbot.ChannelRef, msg Messag
 	return id, nil
 }
 
+func (f *fakeChat) Recent(ctx context.Context, ch digestbot.ChannelRef, from, to time.Time) ([]Posted, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.recent++
+	if f.recentErr != nil {
+		return nil, f.recentErr
+	}
+	var out []Posted
+	for i, p := range f.posted {
+		if !f.at[i].Before(from) && !f.at[i].After(to) {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
 func (f *fakeChat) messages() []Message {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]Message(nil), f.posted...)
+	out := make([]Message, len(f.posted))
+	for i, p := range f.posted {
+		out[i] = p.Msg
+	}
+	return out
 }
 
 // seed stores n distinct articles and queues them for ref.
@@ -101,10 +165,10 @@ func checkEachOnce(t *testing.T, msgs []Message, arts []*digestbot.Article) {
 	}
 }
 
-func newDeliverer(st Store, tr Transport) *Deliverer {
+func newDeliverer(st Store, tr Transport, c *testClock) *Deliverer {
 	return &Deliverer{
-		Store: st, Transport: tr, Clock: func() time.Time { return now },
-		Attempts: 1, Sleep: func(context.Context, time.Duration) error { return nil },
+		Store: st, Transport: tr, Clock: c.Now, Logger: quietLog,
+		Attempts: 1, Retry: backoff.Policy{First: time.Millisecond, Max: time.Millisecond},
 		Compose: ComposeOptions{MaxItemsPerSection: 100},
 	}
 }
@@ -125,9 +189,10 @@ func TestDeliverPostsThenAcknowledges(t *testing.T) {
 func testDeliverPostsThenAcknowledges(t *testing.T, b *storetest.Backend) {
 	st := b.Open(t, store.Options{})
 	ctx := context.Background()
+	clock := newClock(now)
 	arts := seed(t, st, ref, 25) // 25 stories: 3 messages of at most 10 embeds
-	chat := newFakeChat()
-	res, err := newDeliverer(st, chat).Deliver(ctx, ref)
+	chat := newFakeChat(clock)
+	res, err := newDeliverer(st, chat, clock).Deliver(ctx, ref)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,6 +200,11 @@ func testDeliverPostsThenAcknowledges(t *testing.T, b *storetest.Backend) {
 		t.Errorf("result %+v, want 25 items in 3 parts, all posted", res)
 	}
 	checkEachOnce(t, chat.messages(), arts)
+	for i, m := range chat.messages() {
+		if MarkerOf(m) == "" || TextLen(m.Content) > DiscordLimits.Content {
+			t.Errorf("message %d carries no marker or is too long: %q", i, m.Content)
+		}
+	}
 	if n := pending(t, st, ref); n != 0 {
 		t.Errorf("%d items still pending after delivery", n)
 	}
@@ -143,55 +213,68 @@ func testDeliverPostsThenAcknowledges(t *testing.T, b *storetest.Backend) {
 		t.Errorf("LastDigestAt = %v, want %v", state.LastDigestAt, now)
 	}
 	// Nothing pending: nothing posted.
-	res, err = newDeliverer(st, chat).Deliver(ctx, ref)
+	res, err = newDeliverer(st, chat, clock).Deliver(ctx, ref)
 	if err != nil || res.Posted != 0 || len(chat.messages()) != 3 {
 		t.Errorf("second delivery: %+v, %v, %d messages; want nothing posted", res, err, len(chat.messages()))
 	}
 }
 
-func TestCrashBetweenPostAndAcknowledge(t *testing.T) {
-	storetest.EachRealBackend(t, testCrashBetweenPostAndAcknowledge)
+// A delivery interrupted after the chat service stored a part but before
+// its answer arrived is finished by the next attempt with every part
+// exactly once: within the nonce window the nonce answers; after it (a
+// restart a minute, an hour or a week later) the channel is read for the
+// parts' markers. The gap does not change how much is read.
+func TestInterruptedDeliveryIsFinishedOnce(t *testing.T) {
+	storetest.EachRealBackend(t, testInterruptedDeliveryIsFinishedOnce)
 }
 
-func testCrashBetweenPostAndAcknowledge(t *testing.T, b *storetest.Backend) {
-	tests := []struct {
-		name string
-		fail func(n int) (bool, error)
-	}{
-		{"chat confirms nothing after posting part 1", func(n int) (bool, error) {
-			if n == 1 {
+func testInterruptedDeliveryIsFinishedOnce(t *testing.T, b *storetest.Backend) {
+	lostAnswer := func(part int) func(n int, _ Message) (bool, error) {
+		return func(n int, _ Message) (bool, error) {
+			if n == part {
 				return true, digestbot.Errorf(digestbot.EUNAVAILABLE, "connection reset after the request was sent")
 			}
 			return true, nil
-		}},
-		{"chat fails after posting part 2", func(n int) (bool, error) {
-			if n == 2 {
-				return true, digestbot.Errorf(digestbot.EUNAVAILABLE, "502 bad gateway")
-			}
-			return true, nil
-		}},
-		{"rate limited before posting part 3", func(n int) (bool, error) {
+		}
+	}
+	tests := []struct {
+		name       string
+		fail       func(n int, _ Message) (bool, error)
+		gap        time.Duration
+		wantSearch bool
+		wantFound  int
+	}{
+		{"answer to part 1 lost, retried at once", lostAnswer(1), 0, false, 0},
+		{"answer to part 2 lost, retried a minute later", lostAnswer(2), time.Minute, false, 0},
+		{"answer to part 1 lost, retried three minutes later", lostAnswer(1), 3 * time.Minute, true, 1},
+		{"answer to part 2 lost, retried a week later", lostAnswer(2), 7 * 24 * time.Hour, true, 1},
+		// Not stored, but the bot cannot know that: it looks, finds
+		// nothing, and posts.
+		{"rate limited before part 3 was stored, retried a day later", func(n int, _ Message) (bool, error) {
 			if n == 3 {
 				return false, digestbot.Errorf(digestbot.ELIMIT, "429 too many requests")
 			}
 			return true, nil
-		}},
+		}, 24 * time.Hour, true, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := b.Open(t, store.Options{})
 			ctx := context.Background()
+			clock := newClock(now)
 			arts := seed(t, st, ref, 25)
-			chat := newFakeChat()
+			chat := newFakeChat(clock)
 			chat.fail = tt.fail
-			if _, err := newDeliverer(st, chat).Deliver(ctx, ref); err == nil {
+			if _, err := newDeliverer(st, chat, clock).Deliver(ctx, ref); err == nil {
 				t.Fatal("first delivery succeeded, want the injected failure")
 			}
 			if n := pending(t, st, ref); n != 25 {
 				t.Fatalf("%d items pending after the failure, want all 25 kept", n)
 			}
-			// A new worker (a restarted process) finishes the delivery.
-			res, err := newDeliverer(st, chat).Deliver(ctx, ref)
+			clock.Advance(tt.gap)
+			chat.fail = nil
+			// A new worker (a restarted process, another replica) finishes.
+			res, err := newDeliverer(st, chat, clock).Deliver(ctx, ref)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -202,8 +285,69 @@ func testCrashBetweenPostAndAcknowledge(t *testing.T, b *storetest.Backend) {
 			if n := pending(t, st, ref); n != 0 || res.Parts != 3 {
 				t.Errorf("%d pending, %d parts; want 0 pending, 3 parts", n, res.Parts)
 			}
+			if (chat.recent > 0) != tt.wantSearch {
+				t.Errorf("read the channel %d times; want a search %v", chat.recent, tt.wantSearch)
+			}
+			if res.Found != tt.wantFound {
+				t.Errorf("found %d parts in the channel, want %d", res.Found, tt.wantFound)
+			}
 		})
 	}
+}
+
+// The claim of a replica that died lapses within the claim time; another
+// replica finishes its delivery.
+func TestAnotherReplicaFinishesAfterTheClaimLapses(t *testing.T) {
+	storetest.EachRealBackend(t, testAnotherReplicaFinishesAfterTheClaimLapses)
+}
+
+func testAnotherReplicaFinishesAfterTheClaimLapses(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
+	ctx := context.Background()
+	clock := newClock(now)
+	arts := seed(t, st, ref, 25)
+	chat := newFakeChat(clock)
+	// The "dead" replica: claimed, began, posted part 0, never released.
+	tok, _, err := st.ClaimChannel(ctx, ref.GuildID, ref.ChannelID, 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := newDeliverer(st, chat, clock)
+	del, err := st.BeginDelivery(ctx, ref.GuildID, ref.ChannelID, tok, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, _, err := dead.compose(ctx, ref, del.Items, del.StartedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var parts []digestbot.DeliveryPart
+	for i, m := range msgs {
+		parts = append(parts, digestbot.DeliveryPart{Key: fmt.Sprint(i), Body: encodeMessage(m)})
+	}
+	if err := st.SetDeliveryParts(ctx, del, tok, parts); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RecordAttempt(ctx, del, tok, "0", clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	m0, _ := decodeMessage(parts[0].Body)
+	if _, err := chat.Post(ctx, ref, WithMarker(m0, Marker(Nonce(ref, del.WindowID, "0")), DiscordLimits), Nonce(ref, del.WindowID, "0")); err != nil {
+		t.Fatal(err)
+	}
+	other := b.Replica(t, st)
+	live := newDeliverer(other, chat, clock)
+	res, err := live.Deliver(ctx, ref)
+	if err != nil || !res.Busy {
+		t.Fatalf("while the claim holds: %+v, %v; want busy", res, err)
+	}
+	time.Sleep(400 * time.Millisecond)
+	clock.Advance(10 * time.Minute) // a slow takeover: the nonce is forgotten
+	res, err = live.Deliver(ctx, ref)
+	if err != nil || res.Busy || res.Found != 1 || res.Posted != 2 {
+		t.Fatalf("after the claim lapsed: %+v, %v; want part 0 found, 2 posted", res, err)
+	}
+	checkEachOnce(t, chat.messages(), arts)
 }
 
 func TestTwoWorkersRaceForOneChannel(t *testing.T) {
@@ -213,15 +357,16 @@ func TestTwoWorkersRaceForOneChannel(t *testing.T) {
 func testTwoWorkersRaceForOneChannel(t *testing.T, b *storetest.Backend) {
 	st := b.Open(t, store.Options{})
 	ctx := context.Background()
+	clock := newClock(now)
 	arts := seed(t, st, ref, 5)
-	chat := newFakeChat()
+	chat := newFakeChat(clock)
 	chat.block = make(chan struct{})
 	// Two replicas, each with its own connection to the same Redis and keys.
 	other := b.Replica(t, st)
 	results := make(chan Result, 2)
 	for _, replica := range []*store.Store{st, other} {
 		go func() {
-			res, err := newDeliverer(replica, chat).Deliver(ctx, ref)
+			res, err := newDeliverer(replica, chat, clock).Deliver(ctx, ref)
 			if err != nil {
 				t.Error(err)
 			}
@@ -240,76 +385,288 @@ func testTwoWorkersRaceForOneChannel(t *testing.T, b *storetest.Backend) {
 	checkEachOnce(t, chat.messages(), arts)
 }
 
+// A stop while a part is being posted lets that post finish (within the
+// grace), records it, releases the claim, and says the delivery was
+// interrupted: the next attempt posts only the rest.
+func TestStopLetsThePostInFlightFinish(t *testing.T) {
+	storetest.EachRealBackend(t, testStopLetsThePostInFlightFinish)
+}
+
+func testStopLetsThePostInFlightFinish(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
+	clock := newClock(now)
+	arts := seed(t, st, ref, 25)
+	chat := newFakeChat(clock)
+	chat.block = make(chan struct{})
+	chat.started = make(chan struct{}, 10)
+	ctx, stop := context.WithCancel(context.Background())
+	d := newDeliverer(st, chat, clock)
+	d.StopGrace = 5 * time.Second
+	done := make(chan Result, 1)
+	go func() {
+		res, err := d.Deliver(ctx, ref)
+		if err != nil {
+			t.Error(err)
+		}
+		done <- res
+	}()
+	<-chat.started
+	stop() // SIGTERM while part 0 is in flight
+	time.Sleep(50 * time.Millisecond)
+	close(chat.block) // Discord answers within the grace
+	res := <-done
+	if !res.Interrupted || res.Posted != 1 {
+		t.Fatalf("stopped delivery: %+v; want interrupted after posting 1", res)
+	}
+	chat.started = nil
+	// The claim was released: another worker goes on at once.
+	res, err := newDeliverer(st, chat, clock).Deliver(context.Background(), ref)
+	if err != nil || res.Busy || res.Posted != 2 {
+		t.Fatalf("next attempt: %+v, %v; want the 2 other parts", res, err)
+	}
+	checkEachOnce(t, chat.messages(), arts)
+}
+
+// A part the chat service refuses is split into single stories; a story
+// still refused is posted as its title and link; one refused even so is
+// set aside with a record; the rest of the digest arrives.
+func TestRefusedPartsAreSplitShrunkOrSetAside(t *testing.T) {
+	storetest.EachRealBackend(t, testRefusedPartsAreSplitShrunkOrSetAside)
+}
+
+func testRefusedPartsAreSplitShrunkOrSetAside(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
+	ctx := context.Background()
+	clock := newClock(now)
+	arts := seed(t, st, ref, 25)
+	poison, big := arts[3].URL, arts[7].URL
+	chat := newFakeChat(clock)
+	chat.fail = func(n int, m Message) (bool, error) {
+		for _, e := range m.Embeds {
+			if e.URL == poison || (e.URL == big && e.Description != "") {
+				return false, digestbot.Errorf(digestbot.EINVALID, "Invalid Form Body")
+			}
+		}
+		return true, nil
+	}
+	var events sync.Map
+	d := newDeliverer(st, chat, clock)
+	d.Event = func(kind string) { v, _ := events.LoadOrStore(kind, new(atomic.Int32)); v.(*atomic.Int32).Add(1) }
+	res, err := d.Deliver(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.SetAside != 1 || pending(t, st, ref) != 0 {
+		t.Errorf("result %+v, %d pending; want one part set aside, nothing pending", res, pending(t, st, ref))
+	}
+	var rest []*digestbot.Article
+	for _, a := range arts {
+		if a.URL != poison {
+			rest = append(rest, a)
+		}
+	}
+	checkEachOnce(t, chat.messages(), rest)
+	for _, m := range chat.messages() {
+		for _, e := range m.Embeds {
+			if e.URL == big && e.Description != "" {
+				t.Errorf("the refused story was posted in full")
+			}
+		}
+	}
+	cs, _ := st.ChannelState(ctx, ref.GuildID, ref.ChannelID)
+	if cs.SetAside != 1 || !strings.Contains(cs.LastSetAside, "refused") {
+		t.Errorf("channel state %+v, want the part set aside recorded", cs)
+	}
+	// Stories 7 and 3 are in two different messages: each message refused
+	// (2), each one's refused story alone (2), story 3 as title and link (1).
+	for kind, want := range map[string]int32{EventSetAside: 1, EventRefused: 5} {
+		v, _ := events.Load(kind)
+		if v == nil || v.(*atomic.Int32).Load() != want {
+			t.Errorf("%s events: %v, want %d", kind, v, want)
+		}
+	}
+}
+
+// A part that keeps failing while the chat service takes other posts is
+// poison: after MaxPartFailures such failures it is set aside and the rest
+// goes on. In an outage (nothing gets through) nothing is set aside.
+func TestPoisonPartIsSetAsideButAnOutageIsNot(t *testing.T) {
+	storetest.EachRealBackend(t, testPoisonPartIsSetAsideButAnOutageIsNot)
+}
+
+func testPoisonPartIsSetAsideButAnOutageIsNot(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
+	ctx := context.Background()
+	clock := newClock(now)
+	arts := seed(t, st, ref, 25)
+	chat := newFakeChat(clock)
+	var outage atomic.Bool
+	outage.Store(true)
+	chat.fail = func(n int, m Message) (bool, error) {
+		if outage.Load() {
+			return false, digestbot.Errorf(digestbot.EUNAVAILABLE, "503")
+		}
+		for _, e := range m.Embeds {
+			if strings.HasSuffix(e.Title, " report 15") {
+				return false, digestbot.Errorf(digestbot.EUNAVAILABLE, "500")
+			}
+		}
+		return true, nil
+	}
+	d := newDeliverer(st, chat, clock)
+	d.MaxPartFailures = 3
+	for range 6 {
+		clock.Advance(time.Minute)
+		if res, err := d.Deliver(ctx, ref); err == nil || res.SetAside != 0 {
+			t.Fatalf("during an outage: %+v, %v; want a failure and nothing set aside", res, err)
+		}
+	}
+	// Discord is back for everything but the part with story 15; other
+	// channels' digests get through between the retries.
+	outage.Store(false)
+	other := digestbot.ChannelRef{GuildID: "g1", ChannelID: "c2"}
+	var res Result
+	var err error
+	for i := range 6 {
+		clock.Advance(time.Minute)
+		a := seed(t, st, digestbot.ChannelRef{GuildID: "g1", ChannelID: fmt.Sprintf("c2-%d", i)}, 1)[0]
+		if err := st.EnqueuePending(ctx, []digestbot.PendingItem{{GuildID: other.GuildID, ChannelID: other.ChannelID, ArticleID: a.ID,
+			Hits: []digestbot.Hit{{SubscriptionID: "s9", Label: "x"}}, QueuedAt: clock.Now()}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Deliver(ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Second)
+		if res, err = d.Deliver(ctx, ref); err == nil {
+			break
+		}
+	}
+	if err != nil || res.SetAside != 1 {
+		t.Fatalf("with other posts getting through: %+v, %v; want the part set aside", res, err)
+	}
+	if pending(t, st, ref) != 0 {
+		t.Errorf("items left pending")
+	}
+	var kept []*digestbot.Article
+	shown := map[string]bool{}
+	for _, m := range chat.messages() {
+		for _, e := range m.Embeds {
+			shown[e.URL] = true
+		}
+	}
+	for _, a := range arts {
+		if shown[a.URL] {
+			kept = append(kept, a)
+		}
+	}
+	if len(kept) < 15 {
+		t.Errorf("%d of 25 stories arrived; only the poison part's should be missing", len(kept))
+	}
+}
+
 func TestGoneOrForbiddenChannelPauses(t *testing.T) {
 	storetest.EachRealBackend(t, testGoneOrForbiddenChannelPauses)
 }
 
 func testGoneOrForbiddenChannelPauses(t *testing.T, b *storetest.Backend) {
 	tests := []struct {
-		name, code, want string
+		name, code, want, kind string
 	}{
-		{"forbidden", digestbot.EFORBIDDEN, "may not post"},
-		{"gone", digestbot.ENOTFOUND, "no longer exists"},
+		{"forbidden", digestbot.EFORBIDDEN, "may not post", digestbot.PauseForbidden},
+		{"gone", digestbot.ENOTFOUND, "no longer exists", digestbot.PauseUnknownChannel},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			st := b.Open(t, store.Options{})
 			ctx := context.Background()
+			clock := newClock(now)
 			seed(t, st, ref, 3)
-			chat := newFakeChat()
-			chat.fail = func(int) (bool, error) { return false, digestbot.Errorf(tt.code, "Missing Access") }
-			res, err := newDeliverer(st, chat).Deliver(ctx, ref)
+			chat := newFakeChat(clock)
+			chat.fail = func(int, Message) (bool, error) { return false, digestbot.Errorf(tt.code, "Missing Access") }
+			res, err := newDeliverer(st, chat, clock).Deliver(ctx, ref)
 			if err != nil || !res.Paused {
 				t.Fatalf("Deliver = %+v, %v; want paused", res, err)
 			}
 			state, _ := st.ChannelState(ctx, ref.GuildID, ref.ChannelID)
-			if !strings.Contains(state.PausedReason, tt.want) || state.PausedAt.IsZero() {
-				t.Errorf("state %+v, want paused with a reason containing %q", state, tt.want)
+			if !strings.Contains(state.PausedReason, tt.want) || state.PausedAt.IsZero() || state.PausedBy != tt.kind {
+				t.Errorf("state %+v, want paused (%s) with a reason containing %q", state, tt.kind, tt.want)
 			}
 			if n := pending(t, st, ref); n != 3 {
 				t.Errorf("%d pending, want the 3 items kept", n)
 			}
 			calls := chat.calls
-			if res, _ := newDeliverer(st, chat).Deliver(ctx, ref); !res.Paused || chat.calls != calls {
+			if res, _ := newDeliverer(st, chat, clock).Deliver(ctx, ref); !res.Paused || chat.calls != calls {
 				t.Errorf("a paused channel was posted to again")
 			}
 			// Someone acts in the channel again: resume, and the kept items arrive.
 			chat.fail = nil
-			if ok, err := newDeliverer(st, chat).Resume(ctx, ref); !ok || err != nil {
+			if ok, err := newDeliverer(st, chat, clock).Resume(ctx, ref); !ok || err != nil {
 				t.Fatalf("Resume = %v, %v; want resumed", ok, err)
 			}
-			if res, err := newDeliverer(st, chat).Deliver(ctx, ref); err != nil || res.Paused || len(chat.messages()) != 1 {
+			if res, err := newDeliverer(st, chat, clock).Deliver(ctx, ref); err != nil || res.Paused || len(chat.messages()) != 1 {
 				t.Errorf("after Resume: %+v, %v, %d messages; want the kept items posted", res, err, len(chat.messages()))
 			}
-			if ok, _ := newDeliverer(st, chat).Resume(ctx, ref); ok {
+			if ok, _ := newDeliverer(st, chat, clock).Resume(ctx, ref); ok {
 				t.Errorf("Resume of a channel that is not paused reported a change")
 			}
 		})
 	}
 }
 
-func TestRetryWithBackoff(t *testing.T) { storetest.EachRealBackend(t, testRetryWithBackoff) }
+// A refused token holds the delivery without pausing anything; a channel
+// whose history cannot be read (to check for a half-posted digest) is
+// paused with a reason that says what permission it needs.
+func TestTokenRefusedPausesNothing(t *testing.T) {
+	storetest.EachRealBackend(t, testTokenRefusedPausesNothing)
+}
+
+func testTokenRefusedPausesNothing(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
+	ctx := context.Background()
+	clock := newClock(now)
+	seed(t, st, ref, 3)
+	chat := newFakeChat(clock)
+	chat.fail = func(int, Message) (bool, error) { return false, digestbot.Errorf(digestbot.EUNAUTHORIZED, "401") }
+	_, err := newDeliverer(st, chat, clock).Deliver(ctx, ref)
+	if digestbot.ErrorCode(err) != digestbot.EUNAUTHORIZED {
+		t.Fatalf("Deliver = %v, want EUNAUTHORIZED", err)
+	}
+	if cs, _ := st.ChannelState(ctx, ref.GuildID, ref.ChannelID); cs.PausedReason != "" || pending(t, st, ref) != 3 {
+		t.Fatalf("after a 401: state %+v, %d pending; want nothing paused, all kept", cs, pending(t, st, ref))
+	}
+	clock.Advance(time.Hour)
+	chat.fail = nil
+	chat.recentErr = digestbot.Errorf(digestbot.EFORBIDDEN, "the bot may not read the message history")
+	res, err := newDeliverer(st, chat, clock).Deliver(ctx, ref)
+	if err != nil || !res.Paused || !strings.Contains(res.PausedReason, "message history") || len(chat.messages()) != 0 {
+		t.Fatalf("history unreadable: %+v, %v, %d messages; want paused, nothing posted", res, err, len(chat.messages()))
+	}
+}
+
+func TestRetryWithBackoff(t *testing.T) {
+	storetest.EachRealBackend(t, testRetryWithBackoff)
+}
 
 func testRetryWithBackoff(t *testing.T, b *storetest.Backend) {
 	st := b.Open(t, store.Options{})
 	ctx := context.Background()
+	clock := newClock(now)
 	arts := seed(t, st, ref, 2)
-	chat := newFakeChat()
-	chat.fail = func(n int) (bool, error) {
+	chat := newFakeChat(clock)
+	chat.fail = func(n int, _ Message) (bool, error) {
 		if n < 3 {
 			return false, digestbot.Errorf(digestbot.EUNAVAILABLE, "503")
 		}
 		return true, nil
 	}
-	var waits []time.Duration
-	d := newDeliverer(st, chat)
-	d.Attempts, d.Backoff = 4, time.Second
-	d.Sleep = func(_ context.Context, w time.Duration) error { waits = append(waits, w); return nil }
+	d := newDeliverer(st, chat, clock)
+	d.Attempts = 4
 	if _, err := d.Deliver(ctx, ref); err != nil {
 		t.Fatal(err)
 	}
-	if fmt.Sprint(waits) != "[1s 2s]" {
-		t.Errorf("waits %v, want [1s 2s]", waits)
+	if chat.calls != 3 {
+		t.Errorf("%d calls, want 3 (two failures, then success)", chat.calls)
 	}
 	checkEachOnce(t, chat.messages(), arts)
 }
@@ -318,27 +675,28 @@ func TestRedisRestartMidRun(t *testing.T) {
 	srv := storetest.RealRedis(t)
 	st := storetest.OpenOn(t, store.Options{URL: srv.URL})
 	ctx := context.Background()
+	clock := newClock(now)
 	arts := seed(t, st, ref, 25)
-	chat := newFakeChat()
+	chat := newFakeChat(clock)
 	// Redis dies right after the chat service took part 1.
-	chat.fail = func(n int) (bool, error) {
+	chat.fail = func(n int, _ Message) (bool, error) {
 		if n == 1 {
 			srv.Stop()
 		}
 		return true, nil
 	}
-	// A short lease: the crashed worker cannot release it, so it must expire.
-	d := newDeliverer(st, chat)
-	d.LeaseTTL = time.Second
+	// A short claim: the crashed worker cannot release it, so it must lapse.
+	d := newDeliverer(st, chat, clock)
+	d.ClaimTTL = time.Second
 	if _, err := d.Deliver(ctx, ref); digestbot.ErrorCode(err) != digestbot.EUNAVAILABLE {
 		t.Fatalf("Deliver with Redis down: %v, want EUNAVAILABLE", err)
 	}
 	srv.Start()
 	chat.fail = nil
 	var err error
-	for range 100 { // the client reconnects on its own; the old lease is held until it expires
+	for range 100 { // the client reconnects on its own; the old claim is held until it lapses
 		var res Result
-		if res, err = newDeliverer(st, chat).Deliver(ctx, ref); err == nil && !res.Busy {
+		if res, err = newDeliverer(st, chat, clock).Deliver(ctx, ref); err == nil && !res.Busy {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -355,18 +713,30 @@ func TestRedisRestartMidRun(t *testing.T) {
 	checkEachOnce(t, chat.messages(), arts)
 }
 
-func TestPreviewPostsNothing(t *testing.T) { storetest.EachRealBackend(t, testPreviewPostsNothing) }
+func TestPreviewPostsNothing(t *testing.T) {
+	storetest.EachRealBackend(t, testPreviewPostsNothing)
+}
 
 func testPreviewPostsNothing(t *testing.T, b *storetest.Backend) {
 	st := b.Open(t, store.Options{})
 	ctx := context.Background()
+	clock := newClock(now)
 	seed(t, st, ref, 4)
-	chat := newFakeChat()
-	dg, msgs, err := newDeliverer(st, chat).Preview(ctx, ref)
+	chat := newFakeChat(clock)
+	dg, msgs, err := newDeliverer(st, chat, clock).Preview(ctx, ref)
 	if err != nil || dg == nil || len(msgs) != 1 || len(msgs[0].Embeds) != 4 {
 		t.Fatalf("Preview = %v, %d messages, %v", dg, len(msgs), err)
 	}
 	if len(chat.messages()) != 0 || pending(t, st, ref) != 4 {
 		t.Errorf("preview posted or acknowledged")
+	}
+}
+
+func TestSearchSpansMergeNearbyAttempts(t *testing.T) {
+	t0 := now
+	got := searchSpans([]time.Time{t0.Add(time.Hour), t0, t0.Add(30 * time.Second)}, time.Minute)
+	if len(got) != 2 || !got[0][0].Equal(t0.Add(-time.Minute)) || !got[0][1].Equal(t0.Add(90*time.Second)) ||
+		!got[1][0].Equal(t0.Add(59*time.Minute)) {
+		t.Errorf("spans %v", got)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/analysis"
 )
 
@@ -206,7 +207,7 @@ func itemEmbed(it Item, color int, loc *time.Location, limits Limits) Embed {
 
 // sourcesBlock lists every source on its own line, as many as fit in max;
 // the rest are counted, so no link is ever cut.
-func sourcesBlock(sources []Source, loc *time.Location, max int) string {
+func sourcesBlock(sources []digestbot.Source, loc *time.Location, max int) string {
 	var lines []string
 	n := 0
 	for i, s := range sources {
@@ -232,13 +233,13 @@ func sourcesBlock(sources []Source, loc *time.Location, max int) string {
 
 // sourceLink is "[Name](url) · 2021-03-20", without the link when the URL
 // is not usable.
-func sourceLink(s Source, loc *time.Location) string {
+func sourceLink(s digestbot.Source, loc *time.Location) string {
 	name := EscapeMarkdown(cutPlain(s.Name, 100))
 	if validURL(s.URL) && !strings.ContainsAny(s.URL, "()<> ") {
 		name = "[" + name + "](" + s.URL + ")"
 	}
-	if !s.Date.IsZero() {
-		name += " · " + s.Date.In(loc).Format(dateLayout)
+	if !s.Published.IsZero() {
+		name += " · " + s.Published.In(loc).Format(dateLayout)
 	}
 	return name
 }
@@ -356,4 +357,44 @@ func openMarkers(s string) string {
 		out += "**"
 	}
 	return out
+}
+
+// splitMessage splits a message of several embeds into one message per
+// embed, the content going with the first: when the chat service refuses
+// a message, the pieces that it takes still reach the channel.
+func splitMessage(m Message) []Message {
+	if len(m.Embeds) <= 1 {
+		return []Message{m}
+	}
+	out := make([]Message, len(m.Embeds))
+	for i, e := range m.Embeds {
+		out[i] = Message{Embeds: []Embed{e}}
+	}
+	out[0].Content = m.Content
+	return out
+}
+
+// shrinkedContent is the content a shrunk message keeps.
+const shrinkedContent = 500
+
+// shrinkMessage renders a message of at most one story smaller: the story's
+// title, link and date only, and a short content. ok is false when there is
+// nothing left to take away.
+func shrinkMessage(m Message) (Message, bool) {
+	out := Message{Content: m.Content}
+	changed := false
+	if TextLen(out.Content) > shrinkedContent {
+		out.Content, changed = cutMarkdown(out.Content, shrinkedContent), true
+	}
+	for _, e := range m.Embeds {
+		small := Embed{Title: e.Title, URL: e.URL, Timestamp: e.Timestamp, Color: e.Color}
+		if small.Title == "" {
+			small.Title = "(untitled story)"
+		}
+		if e.Description != "" || e.Footer != "" || len(e.Fields) > 0 || small.Title != e.Title {
+			changed = true
+		}
+		out.Embeds = append(out.Embeds, small)
+	}
+	return out, changed
 }

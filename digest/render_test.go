@@ -8,17 +8,19 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	digestbot "github.com/digestbot/digestbot"
 )
 
 // bigStory is one story reported by 30 outlets, with a 10,000-character
 // summary, beside a small one in a second section.
 func bigStory() *Digest {
-	var sources []Source
+	var sources []digestbot.Source
 	for i := range 30 {
-		sources = append(sources, Source{
-			Name: fmt.Sprintf("Outlet %02d", i+1),
-			URL:  fmt.Sprintf("https://outlet%02d.example/2026/11/20/harbour-strike-continues-for-a-third-day-%d", i+1, i),
-			Date: day.Add(time.Duration(i) * time.Hour),
+		sources = append(sources, digestbot.Source{
+			Name:      fmt.Sprintf("Outlet %02d", i+1),
+			URL:       fmt.Sprintf("https://outlet%02d.example/2026/11/20/harbour-strike-continues-for-a-third-day-%d", i+1, i),
+			Published: day.Add(time.Duration(i) * time.Hour),
 		})
 	}
 	sentence := "Dock workers in the **harbour** walked out again on Friday, and the ferries to the islands stayed tied up for a third day. "
@@ -36,7 +38,7 @@ func bigStory() *Digest {
 			}}},
 			{Label: "topic:weather", Color: LabelColor("topic:weather"), Items: []Item{{
 				Title: "Gale warning for the outer islands", URL: "https://weather.example/gale",
-				Summary: "A **gale** is expected overnight.", Sources: []Source{{Name: "Weather Office", URL: "https://weather.example/gale", Date: day}}, Published: day,
+				Summary: "A **gale** is expected overnight.", Sources: []digestbot.Source{{Name: "Weather Office", URL: "https://weather.example/gale", Published: day}}, Published: day,
 			}}},
 		},
 	}
@@ -216,7 +218,7 @@ func TestRenderRespectsLimits(t *testing.T) {
 			for i := range 1 + r.IntN(14) {
 				it := Item{Title: randomText(r, 1+r.IntN(400)), URL: fmt.Sprintf("https://example.com/%d/%d/%s", s, i, strings.Repeat("p", r.IntN(300))), Summary: randomText(r, r.IntN(9000)), Published: day}
 				for k := range r.IntN(40) {
-					it.Sources = append(it.Sources, Source{Name: randomText(r, 1+r.IntN(30)), URL: fmt.Sprintf("https://s%d.example/%d/%d/%d", k, s, i, k), Date: day})
+					it.Sources = append(it.Sources, digestbot.Source{Name: randomText(r, 1+r.IntN(30)), URL: fmt.Sprintf("https://s%d.example/%d/%d/%d", k, s, i, k), Published: day})
 				}
 				sec.Items = append(sec.Items, it)
 				d.Stories++
@@ -245,7 +247,7 @@ func FuzzRender(f *testing.F) {
 		l.Title = 10 + abs(descMax)%240
 		it := Item{Title: title, URL: "https://example.com/a", Summary: summary, Published: day}
 		for i := range abs(nSources) % 40 {
-			it.Sources = append(it.Sources, Source{Name: source, URL: fmt.Sprintf("https://s%d.example/x", i), Date: day})
+			it.Sources = append(it.Sources, digestbot.Source{Name: source, URL: fmt.Sprintf("https://s%d.example/x", i), Published: day})
 		}
 		d := &Digest{Channel: ref, GeneratedAt: now, Stories: 1, Sections: []Section{{Label: label, Items: []Item{it}, More: 1, Lookup: "/lookup query:" + label}}}
 		msgs := Render(d, l)

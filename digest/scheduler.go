@@ -3,23 +3,26 @@ package digest
 import (
 	"context"
 	"errors"
-	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/robfig/cron/v3"
-
 	digestbot "github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/backoff"
+	"github.com/digestbot/digestbot/due"
 	"github.com/digestbot/digestbot/schedule"
 )
 
 // SchedulerStore is what the scheduler reads (package store implements it).
 type SchedulerStore interface {
-	AllSchedules(ctx context.Context) ([]*digestbot.ChannelSchedule, error)
+	// ChannelSchedules returns a channel's own schedule and its guild's
+	// default, each nil when not set.
+	ChannelSchedules(ctx context.Context, guildID, channelID string) (own, guild *digestbot.ChannelSchedule, err error)
+	// Channels lists the channels that have subscriptions.
 	Channels(ctx context.Context) ([]digestbot.ChannelRef, error)
-	ChannelState(ctx context.Context, guildID, channelID string) (*digestbot.ChannelState, error)
-	Pending(ctx context.Context, guildID, channelID string) ([]digestbot.PendingItem, error)
+	// Subscriptions lists a channel's subscriptions.
+	Subscriptions(ctx context.Context, guildID, channelID string) ([]*digestbot.Subscription, error)
 }
 
 // Defaults is the global schedule from the configuration.
@@ -29,37 +32,48 @@ type Defaults struct {
 	MinInterval time.Duration // 0 = schedule.DefaultMinInterval
 }
 
-// Scheduler runs every channel's digest on the channel's schedule: its own,
-// else its guild's default, else the global default. Schedules live in the
-// store; Reload (called by the bot after a /schedule change, and every
-// Refresh by itself) applies changes without a restart. At Start it sends
-// once every digest that fell due while the bot was down.
+// Defaults of Scheduler.
+const (
+	// DefaultSpread spreads channels that share a due minute over its first
+	// half, so a default "daily 08:00" does not fire every channel in the
+	// same instant, and each still arrives within the minute when Discord's
+	// limits allow.
+	DefaultSpread = 30 * time.Second
+)
+
+// Scheduler posts each channel's digest when it falls due. The due times
+// live in Redis, in the "digests" due queue (one entry per channel, spread
+// over hash slots), and whichever replica has a free worker takes what is
+// due: no replica holds a timer per channel, adding a replica adds
+// workers, and a digest that fell due while every replica was down is due
+// still, so it goes out once when one comes back. robfig/cron (through
+// package schedule) parses the schedules and computes the next times.
 type Scheduler struct {
 	Store    SchedulerStore
+	Queue    digestbot.DueQueue                                                  // the "digests" queue
 	Deliver  func(ctx context.Context, ref digestbot.ChannelRef) (Result, error) // usually (*Deliverer).Deliver
 	Defaults Defaults
-	Refresh  time.Duration    // re-read schedules this often; default 1m
-	Workers  int              // deliveries at once; default 8
-	Retry    time.Duration    // first retry after a failed delivery, doubling; default 1m
-	RetryMax time.Duration    // longest wait between retries; default 30m
-	Clock    func() time.Time // default time.Now
-	Logger   *slog.Logger     // default slog.Default()
+	Spread   time.Duration // default DefaultSpread
+	Workers  int           // deliveries at once in this process; default 8
+	// Retry paces a channel whose delivery failed; default 1 min doubling
+	// to 30 min.
+	Retry backoff.Policy
+	// Busy is the wait before a channel found busy (claimed by a replica
+	// that may have died) is tried again: the claim time. Default 15 s.
+	Busy time.Duration
+	// Gate, when set and false, holds deliveries back (the bot's token was
+	// refused); they are not failures and nothing is paused.
+	Gate   func() bool
+	Clock  func() time.Time // default time.Now
+	Logger *slog.Logger     // default slog.Default()
 
-	mu      sync.Mutex
-	cron    *cron.Cron
-	ctx     context.Context
-	cancel  context.CancelFunc
-	entries map[digestbot.ChannelRef]*entry
-	slots   chan struct{}
-	done    sync.WaitGroup
+	mu     sync.Mutex
+	parsed map[[2]string]parsed // (spec, zone) -> schedule, shared by most channels
 }
 
-type entry struct {
-	id     cron.EntryID
-	key    string // spec and zone, to notice changes
-	sched  *schedule.Schedule
-	failed int         // consecutive failed deliveries
-	retry  *time.Timer // pending retry, if any
+type parsed struct {
+	s   *schedule.Schedule
+	err error
 }
 
 func (s *Scheduler) now() time.Time {
@@ -76,313 +90,203 @@ func (s *Scheduler) log() *slog.Logger {
 	return slog.Default()
 }
 
-// Start loads the schedules, starts the timers, and in the background
-// sends the digests that fell due while the bot was down. It returns an
-// error when the store cannot be read.
-func (s *Scheduler) Start(ctx context.Context) error {
-	if s.Deliver == nil || s.Store == nil {
-		return errors.New("digest scheduler: Store and Deliver are required")
+// Check validates the default schedule.
+func (s *Scheduler) Check() error {
+	if s.Deliver == nil || s.Store == nil || s.Queue == nil {
+		return errors.New("digest scheduler: Store, Queue and Deliver are required")
 	}
 	if _, err := schedule.Parse(s.Defaults.Spec, s.Defaults.TimeZone, s.Defaults.MinInterval); err != nil {
-		return fmt.Errorf("digest scheduler: default schedule: %w", err)
+		return errors.New("digest scheduler: default schedule: " + err.Error())
 	}
-	s.mu.Lock()
-	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	s.cron = schedule.NewCron(s.log(), cron.WithLocation(time.UTC))
-	s.entries = map[digestbot.ChannelRef]*entry{}
-	workers := s.Workers
-	if workers <= 0 {
-		workers = 8
-	}
-	s.slots = make(chan struct{}, workers)
-	s.mu.Unlock()
-	if err := s.Reload(ctx); err != nil {
-		s.cancel()
+	return nil
+}
+
+// Run takes due digests and delivers them until ctx ends, then waits for
+// the deliveries in flight (each bounded by the deliverer's stop grace).
+func (s *Scheduler) Run(ctx context.Context) error {
+	if err := s.Check(); err != nil {
 		return err
 	}
-	s.cron.Start()
-	refresh := s.Refresh
-	if refresh <= 0 {
-		refresh = time.Minute
+	// A take lasts as long as a delivery claim: when a replica dies, its
+	// due channels and its channels' claims come back together.
+	w := &due.Worker{
+		Name: "digests", Queue: s.Queue, Workers: s.Workers, Gate: s.Gate, Hold: s.Busy,
+		Clock: s.Clock, Logger: s.Logger, Handle: s.handle,
 	}
-	s.done.Add(2)
-	go func() {
-		defer s.done.Done()
-		s.catchUp(s.ctx)
-	}()
-	go func() {
-		defer s.done.Done()
-		t := time.NewTicker(refresh)
-		defer t.Stop()
-		for {
-			select {
-			case <-s.ctx.Done():
-				return
-			case <-t.C:
-				if err := s.Reload(s.ctx); err != nil {
-					s.log().Warn("digest scheduler: cannot reload schedules", "err", err)
-				}
-			}
-		}
-	}()
+	w.Run(ctx)
 	return nil
 }
 
-// Stop stops the timers and waits, at most until ctx is done, for running
-// deliveries to finish.
-func (s *Scheduler) Stop(ctx context.Context) error {
-	s.mu.Lock()
-	if s.cron == nil {
-		s.mu.Unlock()
-		return nil
+// handle delivers one due channel and says when it is due next.
+func (s *Scheduler) handle(ctx context.Context, e digestbot.DueEntry) due.Outcome {
+	ref, ok := digestbot.ChannelRefFromKey(e.Member)
+	if !ok {
+		s.log().Warn("digest scheduler: dropping a malformed due entry", "member", e.Member)
+		return due.Outcome{}
 	}
-	stopped := s.cron.Stop()
-	for _, e := range s.entries {
-		if e.retry != nil {
-			e.retry.Stop()
+	log := s.log().With("guild", ref.GuildID, "channel", ref.ChannelID)
+	res, err := s.Deliver(ctx, ref)
+	now := s.now()
+	switch {
+	case err == nil && res.Busy:
+		busy := s.Busy
+		if busy <= 0 {
+			busy = DefaultClaimTTL
+		}
+		// The holder may have died: its claim lapses within the claim
+		// time, then this channel's delivery is finished here.
+		return due.Outcome{Next: now.Add(busy + busy/4)}
+	case err == nil && res.Interrupted, err != nil && ctx.Err() != nil:
+		return due.Outcome{Next: now} // stopping: another replica takes it at once
+	case digestbot.ErrorCode(err) == digestbot.EUNAUTHORIZED:
+		return due.Outcome{Next: now.Add(time.Minute)}
+	case err != nil:
+		retry := s.Retry
+		if retry.First == 0 {
+			retry = backoff.Policy{First: time.Minute, Max: 30 * time.Minute}
+		}
+		wait := retry.Delay(e.Failures + 1)
+		log.Warn("digest scheduler: delivery failed; will retry", "window", res.WindowID, "attempt", e.Failures+1,
+			"retry_in", wait.Round(time.Second), "err", err)
+		return due.Outcome{Next: now.Add(wait), Failed: true}
+	}
+	if res.Items == 0 && !res.Paused {
+		subs, err := s.Store.Subscriptions(ctx, ref.GuildID, ref.ChannelID)
+		if err == nil && len(subs) == 0 {
+			return due.Outcome{} // nothing left to deliver, nobody subscribed
 		}
 	}
-	s.mu.Unlock()
-	bg := make(chan struct{})
-	go func() {
-		<-stopped.Done()
-		s.cancel()
-		s.done.Wait()
-		close(bg)
-	}()
-	select {
-	case <-bg:
-		return nil
-	case <-ctx.Done():
-		s.cancel() // interrupt deliveries still running; their items stay pending
-		return fmt.Errorf("digest scheduler: stop: %w", ctx.Err())
+	sched, err := s.Resolve(ctx, ref)
+	if err != nil {
+		return due.Outcome{Next: now.Add(time.Minute), Failed: true}
 	}
+	return due.Outcome{Next: s.nextDue(ref, sched, now)}
 }
 
-// Reload reads every channel and schedule from the store and updates the
-// timers whose schedule changed, adds new channels and drops channels that
-// no longer have subscriptions.
-func (s *Scheduler) Reload(ctx context.Context) error {
+// spread is the channel's fixed offset within its due minute.
+func (s *Scheduler) spread(ref digestbot.ChannelRef) time.Duration {
+	w := s.Spread
+	if w <= 0 {
+		w = DefaultSpread
+	}
+	h := fnv.New64a()
+	h.Write([]byte(ref.Key()))
+	return time.Duration(h.Sum64() % uint64(w/time.Millisecond) * uint64(time.Millisecond))
+}
+
+// nextDue is the channel's next due time after now: the schedule's next
+// time plus the channel's spread.
+func (s *Scheduler) nextDue(ref digestbot.ChannelRef, sched *schedule.Schedule, now time.Time) time.Time {
+	off := s.spread(ref)
+	return sched.Next(now.Add(-off)).Add(off)
+}
+
+// Resolve returns the channel's schedule: its own, else its guild's
+// default, else the global default (the zone likewise). A stored schedule
+// that no longer parses (say, the minimum interval was raised) is skipped
+// with a warning.
+func (s *Scheduler) Resolve(ctx context.Context, ref digestbot.ChannelRef) (*schedule.Schedule, error) {
+	own, guild, err := s.Store.ChannelSchedules(ctx, ref.GuildID, ref.ChannelID)
+	if err != nil {
+		return nil, err
+	}
+	var all []*digestbot.ChannelSchedule
+	if own != nil {
+		own.GuildID, own.ChannelID = ref.GuildID, ref.ChannelID
+		all = append(all, own)
+	}
+	if guild != nil {
+		guild.GuildID, guild.ChannelID = ref.GuildID, ""
+		all = append(all, guild)
+	}
+	t := NewScheduleTable(all, s.Defaults)
+	t.parse = s.parse
+	sched, problems := t.Resolve(ref)
+	for _, p := range problems {
+		s.log().Warn("digest scheduler: stored schedule ignored", "guild", ref.GuildID, "channel", ref.ChannelID, "err", p)
+	}
+	return sched, nil
+}
+
+// parse is schedule.Parse, remembered: most channels share a few schedules.
+func (s *Scheduler) parse(spec, tz string) (*schedule.Schedule, error) {
+	k := [2]string{spec, tz}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p, ok := s.parsed[k]; ok {
+		return p.s, p.err
+	}
+	if s.parsed == nil || len(s.parsed) > 10000 {
+		s.parsed = map[[2]string]parsed{} // bounded: specs come from users
+	}
+	sc, err := schedule.Parse(spec, tz, s.Defaults.MinInterval)
+	s.parsed[k] = parsed{sc, err}
+	return sc, err
+}
+
+// Reschedule sets the channel's next digest from its schedule as it is now
+// (after /schedule changed it).
+func (s *Scheduler) Reschedule(ctx context.Context, ref digestbot.ChannelRef) error {
+	sched, err := s.Resolve(ctx, ref)
+	if err != nil {
+		return err
+	}
+	return s.Queue.Put(ctx, ref.Key(), s.nextDue(ref, sched, s.now()), digestbot.PutAlways)
+}
+
+// Ensure gives a channel a next digest if it has none (a new
+// subscription); a channel already scheduled keeps its time.
+func (s *Scheduler) Ensure(ctx context.Context, ref digestbot.ChannelRef) error {
+	sched, err := s.Resolve(ctx, ref)
+	if err != nil {
+		return err
+	}
+	return s.Queue.Put(ctx, ref.Key(), s.nextDue(ref, sched, s.now()), digestbot.PutIfAbsent)
+}
+
+// Soon makes the channel due at `at` unless it is due earlier already (an
+// interrupted /digest now, an instant alert).
+func (s *Scheduler) Soon(ctx context.Context, ref digestbot.ChannelRef, at time.Time) error {
+	return s.Queue.Put(ctx, ref.Key(), at, digestbot.PutIfEarlier)
+}
+
+// NextRun returns when the channel's next digest is due; ok=false when it
+// has none.
+func (s *Scheduler) NextRun(ctx context.Context, ref digestbot.ChannelRef) (time.Time, bool, error) {
+	return s.Queue.When(ctx, ref.Key())
+}
+
+// Sweep gives every channel with subscriptions a next digest if it has
+// none: channels subscribed before this version, or whose entry was lost.
+// Idempotent; one replica runs it now and then.
+func (s *Scheduler) Sweep(ctx context.Context) (added int, err error) {
 	refs, err := s.Store.Channels(ctx)
 	if err != nil {
-		return fmt.Errorf("digest scheduler: list channels: %w", err)
+		return 0, err
 	}
-	all, err := s.Store.AllSchedules(ctx)
-	if err != nil {
-		return fmt.Errorf("digest scheduler: list schedules: %w", err)
-	}
-	table := NewScheduleTable(all, s.Defaults)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.cron == nil {
-		return errors.New("digest scheduler: Reload before Start")
-	}
-	live := make(map[digestbot.ChannelRef]bool, len(refs))
 	for _, ref := range refs {
-		live[ref] = true
-		sched, problems := table.Resolve(ref)
-		for _, p := range problems {
-			s.log().Warn("digest scheduler: stored schedule ignored", "guild", ref.GuildID, "channel", ref.ChannelID, "err", p)
+		if _, ok, err := s.Queue.When(ctx, ref.Key()); err != nil {
+			return added, err
+		} else if ok {
+			continue
 		}
-		key := sched.Spec() + "\x00" + sched.TimeZone()
-		if e := s.entries[ref]; e != nil {
-			if e.key == key {
-				continue
-			}
-			s.cron.Remove(e.id)
+		if err := s.Ensure(ctx, ref); err != nil {
+			return added, err
 		}
-		e := &entry{key: key, sched: sched}
-		e.id = s.cron.Schedule(sched.CronSchedule(), cron.FuncJob(func() { s.run(ref) }))
-		if old := s.entries[ref]; old != nil {
-			e.failed, e.retry = old.failed, old.retry
-		}
-		s.entries[ref] = e
+		added++
 	}
-	for ref, e := range s.entries {
-		if !live[ref] {
-			s.cron.Remove(e.id)
-			if e.retry != nil {
-				e.retry.Stop()
-			}
-			delete(s.entries, ref)
-		}
-	}
-	return nil
+	return added, nil
 }
 
-// NextRun returns when the channel's next digest is due, as scheduled now.
-func (s *Scheduler) NextRun(ref digestbot.ChannelRef) (time.Time, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e := s.entries[ref]
-	if e == nil {
-		return time.Time{}, false
-	}
-	return e.sched.Next(s.now()), true
-}
-
-// ChannelInfo returns the channel's time zone as scheduled (UTC for a
-// channel it does not know). Set it as Deliverer.Channel so that digests
+// ChannelInfo returns the channel's time zone as scheduled (UTC when its
+// schedule cannot be read). Set it as Deliverer.Channel so that digests
 // show dates in the zone the channel's schedule is written in.
 func (s *Scheduler) ChannelInfo(ctx context.Context, ref digestbot.ChannelRef) ChannelInfo {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	info := ChannelInfo{Ref: ref, Location: time.UTC}
-	if e := s.entries[ref]; e != nil {
-		info.Location = e.sched.Location()
+	if sched, err := s.Resolve(ctx, ref); err == nil {
+		info.Location = sched.Location()
 	}
 	return info
-}
-
-// run delivers one channel's digest (called by cron, through its chain, and
-// by retries).
-func (s *Scheduler) run(ref digestbot.ChannelRef) {
-	ctx := s.ctx
-	select {
-	case s.slots <- struct{}{}:
-	case <-ctx.Done():
-		return
-	}
-	defer func() { <-s.slots }()
-	s.mu.Lock()
-	e := s.entries[ref]
-	s.mu.Unlock()
-	if e == nil {
-		return
-	}
-	// Every replica runs every schedule; the lease lets one deliver at a
-	// time, and this check keeps a replica that comes a moment later from
-	// sending the items that arrived since as a second digest of the window.
-	if due, err := Missed(ctx, s.Store, ref, e.sched, s.now()); err == nil && !due {
-		return
-	}
-	res, err := s.Deliver(ctx, ref)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e = s.entries[ref]; e == nil {
-		return
-	}
-	if err == nil {
-		e.failed = 0
-		return
-	}
-	if ctx.Err() != nil {
-		return
-	}
-	e.failed++
-	wait := s.Retry
-	if wait <= 0 {
-		wait = time.Minute
-	}
-	maxWait := s.RetryMax
-	if maxWait <= 0 {
-		maxWait = 30 * time.Minute
-	}
-	for i := 1; i < e.failed && wait < maxWait; i++ {
-		wait *= 2
-	}
-	wait = min(wait, maxWait)
-	s.log().Warn("digest scheduler: delivery failed; will retry", "guild", ref.GuildID, "channel", ref.ChannelID,
-		"window", res.WindowID, "attempt", e.failed, "retry_in", wait, "err", err)
-	if e.retry != nil {
-		e.retry.Stop()
-	}
-	id := e.id
-	e.retry = time.AfterFunc(wait, func() {
-		s.mu.Lock()
-		job := s.cron.Entry(id).WrappedJob // shares skip-if-still-running with the schedule
-		s.mu.Unlock()
-		if job != nil && s.ctx.Err() == nil {
-			job.Run()
-		}
-	})
-}
-
-// catchUp sends, once, each digest that fell due while the bot was down: a
-// channel whose schedule had a due time after its last digest (or, never
-// delivered, after its oldest pending item) and before now.
-func (s *Scheduler) catchUp(ctx context.Context) {
-	s.mu.Lock()
-	type due struct {
-		ref digestbot.ChannelRef
-		id  cron.EntryID
-		s   *schedule.Schedule
-	}
-	var list []due
-	for ref, e := range s.entries {
-		list = append(list, due{ref, e.id, e.sched})
-	}
-	s.mu.Unlock()
-	now := s.now()
-	jobs := make(chan cron.Job)
-	var wg sync.WaitGroup
-	n := 0
-	for range cap(s.slots) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for job := range jobs {
-				job.Run()
-			}
-		}()
-	}
-	for _, d := range list {
-		if ctx.Err() != nil {
-			break
-		}
-		missed, err := Missed(ctx, s.Store, d.ref, d.s, now)
-		if err != nil {
-			s.log().Warn("digest scheduler: cannot check for a missed digest", "guild", d.ref.GuildID, "channel", d.ref.ChannelID, "err", err)
-			continue
-		}
-		if !missed {
-			continue
-		}
-		s.mu.Lock()
-		job := s.cron.Entry(d.id).WrappedJob
-		s.mu.Unlock()
-		if job != nil {
-			n++
-			jobs <- job
-		}
-	}
-	close(jobs)
-	wg.Wait()
-	if n > 0 {
-		s.log().Info("digest scheduler: sent digests that fell due while the bot was down", "channels", n)
-	}
-}
-
-// Missed reports whether a digest of the channel fell due before now and
-// was not sent: the schedule's first time after the last digest (or, when
-// none was ever sent, after the oldest pending item was queued) is not
-// after now. A paused channel has missed nothing.
-func Missed(ctx context.Context, st SchedulerStore, ref digestbot.ChannelRef, sched *schedule.Schedule, now time.Time) (bool, error) {
-	state, err := st.ChannelState(ctx, ref.GuildID, ref.ChannelID)
-	if err != nil {
-		return false, err
-	}
-	if state.PausedReason != "" {
-		return false, nil
-	}
-	since := state.LastDigestAt
-	if since.IsZero() {
-		items, err := st.Pending(ctx, ref.GuildID, ref.ChannelID)
-		if err != nil {
-			return false, err
-		}
-		if len(items) == 0 {
-			return false, nil
-		}
-		since = items[0].QueuedAt
-		for _, it := range items {
-			if it.QueuedAt.Before(since) {
-				since = it.QueuedAt
-			}
-		}
-	}
-	next := sched.Next(since)
-	return !next.IsZero() && !next.After(now), nil
 }
 
 // ScheduleTable resolves channel schedules from the stored ones and the
@@ -392,28 +296,22 @@ type ScheduleTable struct {
 	own      map[digestbot.ChannelRef]*digestbot.ChannelSchedule
 	guild    map[string]*digestbot.ChannelSchedule
 	defaults Defaults
-	parsed   map[[2]string]parsed // (spec, zone): most channels share a few
-}
-
-type parsed struct {
-	s   *schedule.Schedule
-	err error
-}
-
-// parse is schedule.Parse, remembered per table.
-func (t *ScheduleTable) parse(spec, tz string) (*schedule.Schedule, error) {
-	k := [2]string{spec, tz}
-	if p, ok := t.parsed[k]; ok {
-		return p.s, p.err
-	}
-	s, err := schedule.Parse(spec, tz, t.defaults.MinInterval)
-	t.parsed[k] = parsed{s, err}
-	return s, err
+	parse    func(spec, tz string) (*schedule.Schedule, error)
 }
 
 // NewScheduleTable indexes stored schedules (ChannelID "" = a guild default).
 func NewScheduleTable(all []*digestbot.ChannelSchedule, d Defaults) *ScheduleTable {
-	t := &ScheduleTable{own: map[digestbot.ChannelRef]*digestbot.ChannelSchedule{}, guild: map[string]*digestbot.ChannelSchedule{}, defaults: d, parsed: map[[2]string]parsed{}}
+	t := &ScheduleTable{own: map[digestbot.ChannelRef]*digestbot.ChannelSchedule{}, guild: map[string]*digestbot.ChannelSchedule{}, defaults: d}
+	memo := map[[2]string]parsed{}
+	t.parse = func(spec, tz string) (*schedule.Schedule, error) {
+		k := [2]string{spec, tz}
+		if p, ok := memo[k]; ok {
+			return p.s, p.err
+		}
+		s, err := schedule.Parse(spec, tz, d.MinInterval)
+		memo[k] = parsed{s, err}
+		return s, err
+	}
 	for _, cs := range all {
 		if cs.ChannelID == "" {
 			t.guild[cs.GuildID] = cs
@@ -427,7 +325,7 @@ func NewScheduleTable(all []*digestbot.ChannelSchedule, d Defaults) *ScheduleTab
 // Resolve returns the channel's schedule: the spec of the channel, else of
 // its guild, else the global default; the zone likewise. A stored schedule
 // that no longer parses (say, the minimum interval was raised) is skipped
-// and reported in problems. The global default must parse (Start checks).
+// and reported in problems. The global default must parse (Check checks).
 func (t *ScheduleTable) Resolve(ref digestbot.ChannelRef) (*schedule.Schedule, []error) {
 	var problems []error
 	var levels []*digestbot.ChannelSchedule

@@ -2,12 +2,13 @@ package digest
 
 import (
 	"context"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	digestbot "github.com/digestbot/digestbot"
-	"github.com/digestbot/digestbot/schedule"
 	"github.com/digestbot/digestbot/store"
 	"github.com/digestbot/digestbot/store/storetest"
 )
@@ -45,167 +46,213 @@ func TestScheduleTableResolve(t *testing.T) {
 	}
 }
 
-// stateStore is a SchedulerStore of one channel.
-type stateStore struct {
-	state   digestbot.ChannelState
-	pending []digestbot.PendingItem
-}
-
-func (s *stateStore) AllSchedules(context.Context) ([]*digestbot.ChannelSchedule, error) {
-	return nil, nil
-}
-func (s *stateStore) Channels(context.Context) ([]digestbot.ChannelRef, error) { return nil, nil }
-func (s *stateStore) ChannelState(context.Context, string, string) (*digestbot.ChannelState, error) {
-	st := s.state
-	return &st, nil
-}
-func (s *stateStore) Pending(context.Context, string, string) ([]digestbot.PendingItem, error) {
-	return s.pending, nil
-}
-
-func TestMissed(t *testing.T) {
-	daily, err := schedule.Parse("daily 08:00", "UTC", 0)
-	if err != nil {
-		t.Fatal(err)
+// schedStore is a store with subscriptions for the scheduler's tests.
+func schedStore(t *testing.T, b *storetest.Backend, refs ...digestbot.ChannelRef) *store.Store {
+	t.Helper()
+	st := b.Open(t, store.Options{})
+	for i, ref := range refs {
+		sub := &digestbot.Subscription{GuildID: ref.GuildID, ChannelID: ref.ChannelID, Query: fmt.Sprintf("w%d", i), CreatedAt: now}
+		sub.ID = digestbot.SubscriptionID(sub.GuildID, sub.ChannelID, sub.Query, "")
+		if _, err := st.AddSubscription(context.Background(), sub, 100000); err != nil {
+			t.Fatal(err)
+		}
 	}
-	at := func(d, h int) time.Time { return time.Date(2026, 11, d, h, 0, 0, 0, time.UTC) }
-	now := at(27, 10) // 10:00, two hours after today's digest was due
+	return st
+}
+
+func channels(n int) []digestbot.ChannelRef {
+	var out []digestbot.ChannelRef
+	for i := range n {
+		out = append(out, digestbot.ChannelRef{GuildID: fmt.Sprintf("g%d", i%7), ChannelID: fmt.Sprintf("c%d", i)})
+	}
+	return out
+}
+
+// Three replicas share the due digests: each channel's digest goes out
+// once, every replica does some of the work, and each channel is then due
+// at its schedule's next time, spread within the first half-minute.
+func TestReplicasShareDueDigests(t *testing.T) {
+	storetest.EachRealBackend(t, testReplicasShareDueDigests)
+}
+
+func testReplicasShareDueDigests(t *testing.T, b *storetest.Backend) {
+	refs := channels(90)
+	st := schedStore(t, b, refs...)
+	ctx := context.Background()
+	clock := newClock(time.Now().UTC())
+	var mu sync.Mutex
+	runs := map[digestbot.ChannelRef]int{}
+	byReplica := map[int]int{}
+	done := make(chan struct{})
+	var total atomic.Int32
+	runCtx, stop := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	for r := range 3 {
+		rst := st // each replica with its own connection to the same Redis
+		if r > 0 {
+			rst = b.Replica(t, st)
+		}
+		s := &Scheduler{
+			Store: rst, Queue: rst.DueQueue("digests"), Clock: clock.Now, Logger: quietLog, Workers: 4,
+			Defaults: Defaults{Spec: "daily 08:00", TimeZone: "UTC"},
+			Deliver: func(ctx context.Context, ref digestbot.ChannelRef) (Result, error) {
+				mu.Lock()
+				runs[ref]++
+				byReplica[r]++
+				mu.Unlock()
+				if total.Add(1) == int32(len(refs)) {
+					close(done)
+				}
+				return Result{Items: 1, Posted: 1}, nil
+			},
+		}
+		if r == 0 {
+			for _, ref := range refs {
+				if err := s.Queue.Put(ctx, ref.Key(), clock.Now().Add(-time.Minute), digestbot.PutAlways); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = s.Run(runCtx) }()
+	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%d of %d digests went out", total.Load(), len(refs))
+	}
+	time.Sleep(200 * time.Millisecond)
+	stop()
+	wg.Wait()
+	for _, ref := range refs {
+		if runs[ref] != 1 {
+			t.Errorf("%v delivered %d times, want once", ref, runs[ref])
+		}
+	}
+	for r := range 3 {
+		if byReplica[r] == 0 {
+			t.Errorf("replica %d delivered nothing: %v", r, byReplica)
+		}
+	}
+	q := st.DueQueue("digests")
+	next := time.Date(clock.Now().Year(), clock.Now().Month(), clock.Now().Day(), 8, 0, 0, 0, time.UTC)
+	if !next.After(clock.Now()) {
+		next = next.Add(24 * time.Hour)
+	}
+	distinct := map[time.Time]bool{}
+	for _, ref := range refs {
+		at, ok, err := q.When(ctx, ref.Key())
+		if err != nil || !ok || at.Before(next) || !at.Before(next.Add(DefaultSpread)) {
+			t.Fatalf("%v next due %v (%v, %v), want within 30 s after %v", ref, at, ok, err, next)
+		}
+		distinct[at] = true
+	}
+	if len(distinct) < len(refs)/2 {
+		t.Errorf("%d distinct due times for %d channels: not spread", len(distinct), len(refs))
+	}
+}
+
+// What a delivery answers decides when the channel is due again.
+func TestOutcomes(t *testing.T) {
+	storetest.EachRealBackend(t, testOutcomes)
+}
+
+func testOutcomes(t *testing.T, b *storetest.Backend) {
+	ref := digestbot.ChannelRef{GuildID: "g1", ChannelID: "c1"}
+	clock := newClock(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
 	tests := []struct {
-		name  string
-		store stateStore
-		want  bool
+		name       string
+		res        Result
+		err        error
+		failures   int
+		wantAfter  time.Duration // due again at least this long after now
+		wantBefore time.Duration // and before this
+		wantFailed bool
 	}{
-		{"sent today at 08:00", stateStore{state: digestbot.ChannelState{LastDigestAt: at(27, 8)}}, false},
-		{"last sent yesterday: today's was missed", stateStore{state: digestbot.ChannelState{LastDigestAt: at(26, 8)}}, true},
-		{"last sent days ago: sent once", stateStore{state: digestbot.ChannelState{LastDigestAt: at(20, 8)}}, true},
-		{"never sent, items waiting since yesterday", stateStore{pending: []digestbot.PendingItem{{QueuedAt: at(26, 12)}, {QueuedAt: at(26, 9)}}}, true},
-		{"never sent, items queued after the due time", stateStore{pending: []digestbot.PendingItem{{QueuedAt: at(27, 9)}}}, false},
-		{"never sent, nothing pending", stateStore{}, false},
-		{"paused", stateStore{state: digestbot.ChannelState{LastDigestAt: at(20, 8), PausedReason: "forbidden"}}, false},
+		{"delivered: next schedule", Result{Items: 3}, nil, 0, 22 * time.Hour, 22*time.Hour + DefaultSpread, false},
+		{"busy: soon after the claim can have lapsed", Result{Busy: true}, nil, 0, DefaultClaimTTL, 2 * DefaultClaimTTL, false},
+		{"interrupted by a stop: at once", Result{Interrupted: true}, nil, 0, 0, time.Second, false},
+		{"token refused: in a minute, not a failure", Result{}, digestbot.Errorf(digestbot.EUNAUTHORIZED, "401"), 0, time.Minute, time.Minute + time.Second, false},
+		{"failed: backoff", Result{}, digestbot.Errorf(digestbot.EUNAVAILABLE, "503"), 0, 47 * time.Second, time.Minute + time.Second, true},
+		{"failed a fifth time: longer", Result{}, digestbot.Errorf(digestbot.EUNAVAILABLE, "503"), 4, 12*time.Minute + 47*time.Second, 16*time.Minute + time.Second, true},
+		{"paused: next schedule", Result{Paused: true}, nil, 0, 22 * time.Hour, 22*time.Hour + DefaultSpread, false},
 	}
+	st := schedStore(t, b, ref)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Missed(context.Background(), &tt.store, ref, daily, now)
-			if err != nil || got != tt.want {
-				t.Errorf("Missed = %v, %v; want %v", got, err, tt.want)
+			s := &Scheduler{
+				Store: st, Queue: st.DueQueue("digests"), Clock: clock.Now, Logger: quietLog,
+				Defaults: Defaults{Spec: "daily 08:00", TimeZone: "UTC"},
+				Deliver:  func(context.Context, digestbot.ChannelRef) (Result, error) { return tt.res, tt.err },
+			}
+			out := s.handle(context.Background(), digestbot.DueEntry{Member: ref.Key(), Failures: tt.failures})
+			wait := out.Next.Sub(clock.Now())
+			if wait < tt.wantAfter || wait >= tt.wantBefore || out.Failed != tt.wantFailed {
+				t.Errorf("next in %v (failed %v), want in [%v, %v) (failed %v)", wait, out.Failed, tt.wantAfter, tt.wantBefore, tt.wantFailed)
 			}
 		})
 	}
-}
-
-// calls records deliveries.
-type calls struct {
-	mu   sync.Mutex
-	refs []digestbot.ChannelRef
-	ch   chan digestbot.ChannelRef
-}
-
-func (c *calls) deliver(ctx context.Context, ref digestbot.ChannelRef) (Result, error) {
-	c.mu.Lock()
-	c.refs = append(c.refs, ref)
-	c.mu.Unlock()
-	select {
-	case c.ch <- ref:
-	default:
+	// A channel with nothing pending and no subscription left leaves the queue.
+	s := &Scheduler{
+		Store: st, Queue: st.DueQueue("digests"), Clock: clock.Now, Logger: quietLog, Defaults: Defaults{Spec: "daily 08:00"},
+		Deliver: func(context.Context, digestbot.ChannelRef) (Result, error) { return Result{}, nil },
 	}
-	return Result{}, nil
-}
-
-func subscribe(t *testing.T, st *store.Store, refs ...digestbot.ChannelRef) {
-	t.Helper()
-	for _, r := range refs {
-		s := &digestbot.Subscription{GuildID: r.GuildID, ChannelID: r.ChannelID, Query: "harbour", CreatedAt: day}
-		s.ID = digestbot.SubscriptionID(s.GuildID, s.ChannelID, s.Query, "")
-		if _, err := st.AddSubscription(context.Background(), s, 100); err != nil {
-			t.Fatal(err)
-		}
+	gone := digestbot.ChannelRef{GuildID: "g1", ChannelID: "unsubscribed"}
+	if out := s.handle(context.Background(), digestbot.DueEntry{Member: gone.Key()}); !out.Next.IsZero() {
+		t.Errorf("a channel without subscriptions is due again at %v", out.Next)
 	}
 }
 
-func TestSchedulerCatchesUpAndReloads(t *testing.T) {
-	storetest.EachRealBackend(t, testSchedulerCatchesUpAndReloads)
+// Ensure keeps a due time, Reschedule moves it, Sweep schedules the
+// subscribed channels that have none, and a digest missed while every
+// replica was down is still due.
+func TestEnsureRescheduleSweep(t *testing.T) {
+	storetest.EachRealBackend(t, testEnsureRescheduleSweep)
 }
 
-func testSchedulerCatchesUpAndReloads(t *testing.T, b *storetest.Backend) {
-	st := b.Open(t, store.Options{})
+func testEnsureRescheduleSweep(t *testing.T, b *storetest.Backend) {
+	refs := channels(5)
+	st := schedStore(t, b, refs...)
 	ctx := context.Background()
-	late := digestbot.ChannelRef{GuildID: "g1", ChannelID: "late"}
-	fresh := digestbot.ChannelRef{GuildID: "g1", ChannelID: "fresh"}
-	subscribe(t, st, late, fresh)
-	wall := time.Now()
-	for ref, last := range map[digestbot.ChannelRef]time.Time{late: wall.Add(-72 * time.Hour), fresh: wall} {
-		if err := st.SetChannelState(ctx, &digestbot.ChannelState{GuildID: ref.GuildID, ChannelID: ref.ChannelID, LastDigestAt: last}); err != nil {
-			t.Fatal(err)
-		}
+	clock := newClock(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
+	s := &Scheduler{
+		Store: st, Queue: st.DueQueue("digests"), Clock: clock.Now, Logger: quietLog,
+		Defaults: Defaults{Spec: "daily 08:00", TimeZone: "UTC"},
+		Deliver:  func(context.Context, digestbot.ChannelRef) (Result, error) { return Result{}, nil },
 	}
-	c := &calls{ch: make(chan digestbot.ChannelRef, 10)}
-	s := &Scheduler{Store: st, Deliver: c.deliver, Defaults: Defaults{Spec: "daily 08:00", TimeZone: "UTC"}, Refresh: time.Hour}
-	if err := s.Start(ctx); err != nil {
+	missed := clock.Now().Add(-7 * 24 * time.Hour)
+	if err := s.Queue.Put(ctx, refs[0].Key(), missed, digestbot.PutAlways); err != nil {
 		t.Fatal(err)
 	}
-	if got := <-c.ch; got != late {
-		t.Errorf("caught up %v, want %v", got, late)
-	}
-	// A schedule change applies on Reload, without a restart.
-	if err := st.SetSchedule(ctx, &digestbot.ChannelSchedule{GuildID: "g1", ChannelID: "fresh", Spec: "weekly mon 09:00", TimeZone: "Asia/Tokyo"}); err != nil {
+	if err := s.Ensure(ctx, refs[0]); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Reload(ctx); err != nil {
+	if at, _, _ := s.NextRun(ctx, refs[0]); !at.Equal(missed) {
+		t.Errorf("Ensure moved a due time to %v", at)
+	}
+	added, err := s.Sweep(ctx)
+	if err != nil || added != 4 {
+		t.Fatalf("Sweep = %d, %v; want the 4 channels without a due time", added, err)
+	}
+	if err := st.SetSchedule(ctx, &digestbot.ChannelSchedule{GuildID: refs[1].GuildID, ChannelID: refs[1].ChannelID, Spec: "hourly"}); err != nil {
 		t.Fatal(err)
 	}
-	want, _ := schedule.Parse("weekly mon 09:00", "Asia/Tokyo", 0)
-	if next, ok := s.NextRun(fresh); !ok || !next.Equal(want.Next(time.Now())) {
-		t.Errorf("NextRun after the change = %v, want %v", next, want.Next(time.Now()))
-	}
-	if info := s.ChannelInfo(ctx, fresh); info.Location.String() != "Asia/Tokyo" {
-		t.Errorf("ChannelInfo zone = %v, want the schedule's Asia/Tokyo", info.Location)
-	}
-	if err := s.Stop(ctx); err != nil {
+	if err := s.Reschedule(ctx, refs[1]); err != nil {
 		t.Fatal(err)
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.refs) != 1 {
-		t.Errorf("deliveries at start: %v, want only the late channel, once", c.refs)
+	at, _, _ := s.NextRun(ctx, refs[1])
+	if at.Before(clock.Now()) || at.After(clock.Now().Add(time.Hour+DefaultSpread)) {
+		t.Errorf("after /schedule hourly the channel is due %v", at)
 	}
-}
-
-func TestSchedulerSurvivesAPanickingDelivery(t *testing.T) {
-	storetest.EachRealBackend(t, testSchedulerSurvivesAPanickingDelivery)
-}
-
-func testSchedulerSurvivesAPanickingDelivery(t *testing.T, b *storetest.Backend) {
-	st := b.Open(t, store.Options{})
-	ctx := context.Background()
-	subscribe(t, st, ref)
-	if err := st.SetChannelState(ctx, &digestbot.ChannelState{GuildID: ref.GuildID, ChannelID: ref.ChannelID, LastDigestAt: day}); err != nil {
-		t.Fatal(err)
+	if loc := s.ChannelInfo(ctx, refs[1]).Location; loc != time.UTC {
+		t.Errorf("ChannelInfo location %v", loc)
 	}
-	c := &calls{ch: make(chan digestbot.ChannelRef, 10)}
-	var mu sync.Mutex
-	n := 0
-	deliver := func(ctx context.Context, r digestbot.ChannelRef) (Result, error) {
-		mu.Lock()
-		n++
-		first := n == 1
-		mu.Unlock()
-		if first {
-			panic("delivery bug")
-		}
-		return c.deliver(ctx, r)
+	es, _ := s.Queue.Take(ctx, 0, clock.Now(), 100, time.Minute)
+	for sh := 1; sh < s.Queue.Shards(); sh++ {
+		more, _ := s.Queue.Take(ctx, sh, clock.Now(), 100, time.Minute)
+		es = append(es, more...)
 	}
-	s := &Scheduler{Store: st, Deliver: deliver, Defaults: Defaults{Spec: "@every 1s", MinInterval: time.Second}, Refresh: time.Hour}
-	if err := s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer s.Stop(ctx)
-	// The first run panics; the schedule must still run the job again.
-	select {
-	case got := <-c.ch:
-		if got != ref {
-			t.Errorf("delivered %v, want %v", got, ref)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("the schedule never ran again after a panic")
+	if len(es) != 1 || es[0].Member != refs[0].Key() {
+		t.Errorf("due now: %+v, want only the missed digest", es)
 	}
 }

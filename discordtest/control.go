@@ -15,6 +15,7 @@ import (
 //	GET  /_discordtest/interactions/{id}   the reply, 404 until there is one
 //	GET  /_discordtest/channels/{id}/messages
 //	GET  /_discordtest/state               ids of the app, guild and channel; registered commands
+//	GET  /_discordtest/stats               message creates, 429s for exceeded limits, injected faults
 func (s *Server) controlRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /_discordtest/interactions", s.controlInteraction)
 	mux.HandleFunc("GET /_discordtest/interactions/{id}", s.controlReply)
@@ -24,6 +25,9 @@ func (s *Server) controlRoutes(mux *http.ServeMux) {
 			msgs = []Message{}
 		}
 		writeJSON(w, http.StatusOK, msgs)
+	})
+	mux.HandleFunc("GET /_discordtest/stats", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, s.Stats())
 	})
 	mux.HandleFunc("GET /_discordtest/state", func(w http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()

@@ -358,7 +358,7 @@ func (s *Server) webhookEdit(w http.ResponseWriter, r *http.Request) {
 		pi.edits = append(pi.edits, d)
 	}
 	s.notifyLocked()
-	writeJSON(w, http.StatusOK, messageJSON(Message{ID: s.newIDLocked(), Content: d.Content, Embeds: d.Embeds, Flags: d.Flags}, s.botUser()))
+	writeJSON(w, http.StatusOK, messageJSON(Message{ID: s.newIDLocked(), Content: d.Content, Embeds: d.Embeds, Flags: d.Flags}, s.botUser(), true))
 }
 
 func (s *Server) webhookDelete(w http.ResponseWriter, r *http.Request) {
@@ -388,7 +388,7 @@ func (s *Server) webhookFollowup(w http.ResponseWriter, r *http.Request) {
 	}
 	pi.followups = append(pi.followups, d)
 	s.notifyLocked()
-	writeJSON(w, http.StatusOK, messageJSON(Message{ID: s.newIDLocked(), Content: d.Content, Embeds: d.Embeds, Flags: d.Flags}, s.botUser()))
+	writeJSON(w, http.StatusOK, messageJSON(Message{ID: s.newIDLocked(), Content: d.Content, Embeds: d.Embeds, Flags: d.Flags}, s.botUser(), true))
 }
 
 // WaitCallback waits for the callback of an interaction.

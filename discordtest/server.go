@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -60,6 +59,7 @@ type Message struct {
 	Nonce        string          `json:"nonce,omitempty"`
 	EnforceNonce bool            `json:"enforce_nonce,omitempty"`
 	Flags        int             `json:"flags,omitempty"`
+	CreatedAt    time.Time       `json:"created_at"`
 	// Raw is the request body as received.
 	Raw json.RawMessage `json:"-"`
 }
@@ -87,15 +87,6 @@ type CommandSet struct {
 	Commands []json.RawMessage // as sent
 }
 
-// Fault is what the next message creates answer instead of success.
-type Fault struct {
-	Status     int           // 429, 500, 403, 404, ...
-	RetryAfter time.Duration // for 429: the body's retry_after and the headers
-	// Commit creates the message although the answer is an error: the
-	// crash-between-post-and-acknowledgement case a nonce must absorb.
-	Commit bool
-}
-
 // Server is a Discord-compatible server on 127.0.0.1.
 type Server struct {
 	// AppID is the application id (also the bot user id), given in READY.
@@ -113,18 +104,17 @@ type Server struct {
 	tb  TB
 	srv *httptest.Server
 
-	mu       sync.Mutex
-	changed  chan struct{} // closed and replaced on every recorded change
-	nextID   int64
-	guilds   map[string]*Guild
-	channels map[string]*Channel
+	mu            sync.Mutex
+	changed       chan struct{} // closed and replaced on every recorded change
+	nextID        int64
+	lastMessageID int64
+	guilds        map[string]*Guild
+	channels      map[string]*Channel
 
 	commandSets   []CommandSet
 	cmdIDs        map[string]string // command name -> id given at registration
 	messages      []Message
-	attempts      int               // message create requests, faults included
-	nonces        map[string]string // channel id + nonce -> message id
-	faults        []Fault
+	ms            messageState                   // message creates: faults, nonces, rate limits
 	cbFaults      []Fault                        // for interaction callbacks
 	interactions  map[string]*pendingInteraction // by interaction id
 	tokens        map[string]*pendingInteraction // by token
@@ -184,7 +174,6 @@ func newServer(tb TB) *Server {
 		nextID:            1200000000000000000,
 		guilds:            map[string]*Guild{},
 		channels:          map[string]*Channel{},
-		nonces:            map[string]string{},
 		cmdIDs:            map[string]string{},
 		interactions:      map[string]*pendingInteraction{},
 		tokens:            map[string]*pendingInteraction{},
@@ -227,6 +216,21 @@ func (s *Server) ID() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.newIDLocked()
+}
+
+// discordEpoch is the start of Discord's snowflakes (2015-01-01, in ms).
+const discordEpoch = 1420070400000
+
+// newMessageIDLocked returns a snowflake for a message: its upper bits are
+// the creation time, as Discord's are, so that a client may page a
+// channel's history by time; increasing within this server.
+func (s *Server) newMessageIDLocked(at time.Time) string {
+	id := (at.UnixMilli() - discordEpoch) << 22
+	if id <= s.lastMessageID {
+		id = s.lastMessageID + 1
+	}
+	s.lastMessageID = id
+	return strconv.FormatInt(id, 10)
 }
 
 func (s *Server) newIDLocked() string {
@@ -311,15 +315,6 @@ func (s *Server) GuildOutage(guildID string) {
 	s.dispatchGuild(guildID, "GUILD_DELETE", map[string]any{"id": guildID, "unavailable": true})
 }
 
-// FailMessages makes the next n message creates (any channel) answer with f.
-func (s *Server) FailMessages(n int, f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, f)
-	}
-}
-
 // FailCallbacks makes the next n interaction callbacks answer with f
 // (Commit is ignored: a failed callback acknowledges nothing).
 func (s *Server) FailCallbacks(n int, f Fault) {
@@ -328,43 +323,6 @@ func (s *Server) FailCallbacks(n int, f Fault) {
 	for range n {
 		s.cbFaults = append(s.cbFaults, f)
 	}
-}
-
-// Messages returns the messages created in a channel, oldest first.
-func (s *Server) Messages(channelID string) []Message {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []Message
-	for _, m := range s.messages {
-		if m.ChannelID == channelID {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
-// MessageAttempts returns how many message create requests arrived,
-// failed ones included.
-func (s *Server) MessageAttempts() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.attempts
-}
-
-// WaitMessages waits until a channel holds at least n messages and returns them.
-func (s *Server) WaitMessages(channelID string, n int) []Message {
-	s.tb.Helper()
-	var out []Message
-	s.waitFor(fmt.Sprintf("%d messages in channel %s", n, channelID), func() bool {
-		out = nil
-		for _, m := range s.messages {
-			if m.ChannelID == channelID {
-				out = append(out, m)
-			}
-		}
-		return len(out) >= n
-	})
-	return out
 }
 
 // CommandSets returns every bulk overwrite received, oldest first.
@@ -451,6 +409,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("PUT /api/v9/applications/{app}/guilds/{guild}/commands", s.auth(s.putCommands))
 	mux.HandleFunc("GET /api/v9/channels/{id}", s.auth(s.getChannel))
 	mux.HandleFunc("POST /api/v9/channels/{id}/messages", s.auth(s.createMessage))
+	mux.HandleFunc("GET /api/v9/channels/{id}/messages", s.auth(s.listMessages))
 	mux.HandleFunc("GET /api/v9/guilds/{id}/roles", s.auth(s.getRoles))
 	mux.HandleFunc("POST /api/v9/interactions/{id}/{token}/callback", s.interactionCallback)
 	mux.HandleFunc("PATCH /api/v9/webhooks/{app}/{token}/messages/{msg}", s.webhookEdit)
@@ -470,7 +429,11 @@ func (s *Server) routes() http.Handler {
 		if strings.HasPrefix(r.URL.Path, "/api/") {
 			s.mu.Lock()
 			s.requests = append(s.requests, r.Method+" "+r.URL.Path)
+			limited := s.globalLimited(w, r)
 			s.mu.Unlock()
+			if limited {
+				return
+			}
 		}
 		mux.ServeHTTP(w, r)
 	})
@@ -479,7 +442,10 @@ func (s *Server) routes() http.Handler {
 // auth refuses calls without the bot token, as Discord does.
 func (s *Server) auth(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("Authorization") != "Bot "+s.Token {
+		s.mu.Lock()
+		tok := s.Token
+		s.mu.Unlock()
+		if r.Header.Get("Authorization") != "Bot "+tok {
 			writeError(w, http.StatusUnauthorized, 0, "401: Unauthorized")
 			return
 		}
@@ -590,125 +556,6 @@ func rolesJSON(g *Guild) []map[string]any {
 	out := []map[string]any{}
 	for id, name := range g.Roles {
 		out = append(out, map[string]any{"id": id, "name": name, "permissions": "0", "position": 0})
-	}
-	return out
-}
-
-func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
-	channelID := r.PathValue("id")
-	var body struct {
-		Content      string          `json:"content"`
-		Embeds       []Embed         `json:"embeds"`
-		Components   json.RawMessage `json:"components"`
-		Nonce        any             `json:"nonce"`
-		EnforceNonce bool            `json:"enforce_nonce"`
-		Flags        int             `json:"flags"`
-	}
-	raw, err := readBody(r)
-	if err == nil {
-		err = json.Unmarshal(raw, &body)
-	}
-	if err != nil {
-		writeError(w, http.StatusBadRequest, 50109, "The request body contains invalid JSON.")
-		return
-	}
-	nonce := ""
-	switch v := body.Nonce.(type) {
-	case string:
-		nonce = v
-	case float64:
-		nonce = strconv.FormatFloat(v, 'f', -1, 64)
-	}
-	if len(nonce) > 25 {
-		writeError(w, http.StatusBadRequest, 50035, "Invalid Form Body (nonce: Must be 25 or fewer in length.)")
-		return
-	}
-	if body.Content == "" && len(body.Embeds) == 0 {
-		writeError(w, http.StatusBadRequest, 50006, "Cannot send an empty message")
-		return
-	}
-
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.attempts++
-	s.notifyLocked()
-	var fault *Fault
-	if len(s.faults) > 0 {
-		fault = &s.faults[0]
-		s.faults = s.faults[1:]
-	}
-	c := s.channels[channelID]
-	if fault == nil || fault.Commit {
-		if c == nil {
-			writeError(w, http.StatusNotFound, 10003, "Unknown Channel")
-			return
-		}
-	}
-	key := channelID + "\x00" + nonce
-	msg, dup := Message{}, false
-	if nonce != "" && body.EnforceNonce {
-		if id, ok := s.nonces[key]; ok {
-			for _, m := range s.messages {
-				if m.ID == id {
-					msg, dup = m, true
-				}
-			}
-		}
-	}
-	if !dup && (fault == nil || fault.Commit) {
-		msg = Message{
-			ID: s.newIDLocked(), ChannelID: channelID, Content: body.Content, Embeds: body.Embeds,
-			Components: body.Components, Nonce: nonce, EnforceNonce: body.EnforceNonce, Flags: body.Flags, Raw: raw,
-		}
-		s.messages = append(s.messages, msg)
-		if nonce != "" && body.EnforceNonce {
-			s.nonces[key] = msg.ID
-		}
-	}
-	if fault != nil {
-		writeFault(w, *fault)
-		return
-	}
-	writeJSON(w, http.StatusOK, messageJSON(msg, s.botUser()))
-}
-
-func writeFault(w http.ResponseWriter, f Fault) {
-	switch f.Status {
-	case http.StatusTooManyRequests:
-		secs := f.RetryAfter.Seconds()
-		h := w.Header()
-		h.Set("Retry-After", strconv.Itoa(int(math.Ceil(secs))))
-		h.Set("X-RateLimit-Limit", "5")
-		h.Set("X-RateLimit-Remaining", "0")
-		h.Set("X-RateLimit-Reset-After", strconv.FormatFloat(secs, 'f', 3, 64))
-		h.Set("X-RateLimit-Reset", strconv.FormatFloat(float64(time.Now().Add(f.RetryAfter).UnixMilli())/1000, 'f', 3, 64))
-		h.Set("X-RateLimit-Bucket", "digestbot-test-bucket")
-		h.Set("X-RateLimit-Scope", "user")
-		writeJSON(w, f.Status, map[string]any{
-			"message": "You are being rate limited.", "retry_after": secs, "global": false, "code": 0,
-		})
-	case http.StatusForbidden:
-		writeError(w, f.Status, 50001, "Missing Access")
-	case http.StatusNotFound:
-		writeError(w, f.Status, 10003, "Unknown Channel")
-	default:
-		writeError(w, f.Status, 0, http.StatusText(f.Status))
-	}
-}
-
-func messageJSON(m Message, author map[string]any) map[string]any {
-	out := map[string]any{
-		"id": m.ID, "channel_id": m.ChannelID, "content": m.Content, "embeds": m.Embeds,
-		"author": author, "type": 0, "timestamp": time.Now().UTC().Format(time.RFC3339), "flags": m.Flags,
-	}
-	if out["embeds"] == nil {
-		out["embeds"] = []Embed{}
-	}
-	if m.Nonce != "" {
-		out["nonce"] = m.Nonce
-	}
-	if len(m.Components) > 0 {
-		out["components"] = m.Components
 	}
 	return out
 }

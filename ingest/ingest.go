@@ -268,31 +268,21 @@ func parseNewsletter(data []byte, name string, opts LoadOptions) ([]*digestbot.A
 	arts := make([]*digestbot.Article, 0, len(stories))
 	for _, st := range stories {
 		first := st.Sources[0]
-		paras := append([]string(nil), st.Paragraphs...)
-		if len(st.Sources) > 1 {
-			var others []string
-			for _, s := range st.Sources[1:] {
-				o := s.Name
-				if !s.Published.IsZero() {
-					o += ", " + s.Published.Format("January 2, 2006")
-				}
-				if s.URL != "" {
-					o += ", " + s.URL
-				}
-				others = append(others, o)
-			}
-			paras = append(paras, "Other sources: "+strings.Join(others, "; "))
-		}
 		source := first.Name
 		if opts.SourceName != "" {
 			source = opts.SourceName
 		}
+		var others []digestbot.Source
+		for _, s := range st.Sources[1:] {
+			others = append(others, digestbot.Source{Name: s.Name, URL: s.URL, Published: s.Published})
+		}
 		a := newArticle(rawArticle{
 			title:     st.Title,
-			text:      strings.Join(paras, "\n\n"),
+			text:      strings.Join(st.Paragraphs, "\n\n"),
 			url:       first.URL,
 			source:    source,
 			published: first.Published,
+			others:    others,
 			feed:      name,
 		}, now)
 		if a == nil {
@@ -311,6 +301,7 @@ type rawArticle struct {
 	guid        string
 	source      string
 	published   time.Time
+	others      []digestbot.Source // the outlets after the first, as written
 	tags        []string
 	language    string
 	feed        string
@@ -349,10 +340,28 @@ func newArticle(r rawArticle, now time.Time) *digestbot.Article {
 		Language: r.language,
 		Feed:     r.feed,
 	}
-	if !r.published.IsZero() && checkPublished(r.published, now) == "" {
-		a.Published = r.published.UTC()
+	a.Published = trustedTime(r.published, now)
+	if len(r.others) > 0 {
+		a.Sources = append(make([]digestbot.Source, 0, 1+len(r.others)),
+			digestbot.Source{Name: a.Source, URL: a.URL, Published: a.Published})
+		for _, o := range r.others {
+			s := digestbot.Source{Name: FoldSpace(o.Name), Published: trustedTime(o.Published, now)}
+			s.URL, _ = CanonicalURL(o.URL, r.base)
+			if s.Name == "" && s.URL != "" {
+				s.Name = hostOf(s.URL)
+			}
+			a.Sources = append(a.Sources, s)
+		}
 	}
 	return a
+}
+
+// trustedTime is t in UTC when checkPublished trusts it, else zero.
+func trustedTime(t, now time.Time) time.Time {
+	if t.IsZero() || checkPublished(t, now) != "" {
+		return time.Time{}
+	}
+	return t.UTC()
 }
 
 // maxPublishedAhead is how far after the ingest time a publication time is

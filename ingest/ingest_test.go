@@ -24,6 +24,7 @@ type want struct {
 	summary   string // checked when set
 	tags      []string
 	language  string
+	sources   []digestbot.SourceJSON // every outlet, when the story lists several; else it must list one
 }
 
 func checkArticles(t *testing.T, got []*digestbot.Article, wants []want) {
@@ -60,6 +61,12 @@ func checkArticles(t *testing.T, got []*digestbot.Article, wants []want) {
 		}
 		if w.language != "" && a.Language != w.language {
 			t.Errorf("[%d] language %q, want %q", i, a.Language, w.language)
+		}
+		if w.sources != nil && !reflect.DeepEqual(j.Sources, w.sources) {
+			t.Errorf("[%d] sources\n got %+v\nwant %+v", i, j.Sources, w.sources)
+		}
+		if w.sources == nil && (len(a.Sources) != 0 || len(j.Sources) > 1) {
+			t.Errorf("[%d] one outlet, yet sources %+v", i, a.Sources)
 		}
 		if err := a.Validate(); err != nil {
 			t.Errorf("[%d] invalid article: %v", i, err)
@@ -119,8 +126,13 @@ func TestLoadFormats(t *testing.T) {
 				title: "Lighthouse Restoration Wins Heritage Grant", url: "https://heritage-today.example/grants/lighthouse",
 				source: "Heritage Today", published: "2024-03-02T00:00:00Z",
 				text: "Volunteers who have repaired the north lighthouse for three years received a national heritage grant this week.\n\n" +
-					"The money pays for a new lamp housing and a small visitor room.\n\n" +
-					"Other sources: The Island Post, March 1, 2024, http://Island-Post.example:80/lighthouse-grant",
+					"The money pays for a new lamp housing and a small visitor room.",
+				// The second outlet is a source with its own date and
+				// canonical link, not a line of the text.
+				sources: []digestbot.SourceJSON{
+					{Name: "Heritage Today", URL: "https://heritage-today.example/grants/lighthouse", Published: "2024-03-02T00:00:00Z"},
+					{Name: "The Island Post", URL: "http://island-post.example/lighthouse-grant", Published: "2024-03-01T00:00:00Z"},
+				},
 			},
 			{title: "Storm Damage Survey Published", url: "https://bay-council.example/reports/storm-survey", source: "Bay Council", published: "2024-02-28T00:00:00Z"},
 		}},
@@ -312,37 +324,82 @@ func TestLoadStdinAndOverrides(t *testing.T) {
 	}
 }
 
-// TestSampleNewsletter reads the project's sample brief when it is present.
+// TestSampleNewsletter reads the project's sample newsletter, the one the
+// README's examples use: page chrome, single and numbered source blocks,
+// three date styles, a Chinese story and tracking parameters in a link.
 func TestSampleNewsletter(t *testing.T) {
-	path := filepath.Join("..", "..", "shared", "samples", "china-brief-2021-03-20.txt")
-	if _, err := os.Stat(path); err != nil {
-		t.Skip("sample newsletter not present")
-	}
-	arts, err := Load(context.Background(), path, LoadOptions{})
+	arts, err := Load(context.Background(), filepath.Join("..", "samples", "estuary-brief-2026-11-13.txt"), LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(arts) != 8 {
-		t.Fatalf("%d articles, want 8", len(arts))
+	want := []struct{ title, source, date, url string }{
+		{"Vellmar University Closes Its Lanternhall Institute", "Vellmar Courier", "2026-11-12", "https://vellmar-courier.example/campus/2026/11/12/lanternhall-closes"},
+		{"Rendal Station Pauses Facial Recognition Gates", "Harbour Wire", "2026-11-10", "https://harbourwire.example/2026/11/10/rendal-gates"},
+		{"灯塔学院关闭后，晚间语言课搬进维尔马市图书馆", "海港晚报", "2026-11-12", "https://haigang-evening.example/culture/vellmar-library-classes"},
+		{"Facial Recognition Cameras Found in Forty Shops", "Bayline Business Review", "2026-11-09", "https://bayline-review.example/retail/facial-recognition-shops?ref=brief"},
+		{"Rendal Dock Workers Win a Cap on Night Shifts", "Rendal Evening Post", "2026-11-12", "https://rendal-post.example/local/night-shift-deal"},
+		{"First Chip Export Licences Granted After Six Weeks", "Eastshore Tech", "2026-11-09", "https://eastshore-tech.example/policy/first-chip-licences"},
+		{"Ferry Operator Left Passenger Lists Open Online", "Coastal Radio", "2026-11-06", "https://coastal-radio.example/news/ferry-passenger-lists"},
+		{"Harbour Seals Counted at a Record Number", "Island Nature Notes", "2026-11-08", "https://island-nature.example/seals-november"},
 	}
-	sources := []string{"Xinhua", "Verisk Maplecroft", "Radio France Internationale", "BBC Chinese", "Radio Free Asia", "China Central Television", "People’s Daily", "Kyodo News"}
-	dates := []string{"2021-03-20", "2021-03-18", "2021-03-19", "2021-03-20", "2021-03-19", "2021-03-15", "2021-03-18", "2021-03-17"}
+	if len(arts) != len(want) {
+		t.Fatalf("%d articles, want %d", len(arts), len(want))
+	}
 	for i, a := range arts {
-		if a.Source != sources[i] {
-			t.Errorf("[%d] source %q, want %q", i, a.Source, sources[i])
+		w := want[i]
+		if a.Title != w.title || a.Source != w.source || a.Published.Format("2006-01-02") != w.date || a.URL != w.url {
+			t.Errorf("[%d] %q %q %s %q\nwant %q %q %s %q", i, a.Title, a.Source, a.Published.Format("2006-01-02"), a.URL, w.title, w.source, w.date, w.url)
 		}
-		if got := a.Published.Format("2006-01-02"); got != dates[i] {
-			t.Errorf("[%d] published %s, want %s", i, got, dates[i])
+		if a.Summary == "" || a.Text == "" {
+			t.Errorf("[%d] no text or summary", i)
 		}
-		if a.URL == "" || a.Title == "" || a.Summary == "" {
-			t.Errorf("[%d] missing url, title or summary: %+v", i, a)
+		if strings.Contains(a.Text, "Share this") || strings.Contains(a.Text, "Back to top") || strings.Contains(a.Text, "Skip to content") {
+			t.Errorf("[%d] page chrome in the text: %q", i, a.Text)
+		}
+		if err := a.Validate(); err != nil {
+			t.Errorf("[%d] %v", i, err)
 		}
 	}
-	if arts[0].Title != "Xinhua: China Has a Red Line that Cannot Be Touched" {
-		t.Errorf("first title %q: page chrome not skipped", arts[0].Title)
+	// Every outlet of a numbered list is a source of its story, with its
+	// own date and link (tracking parameters removed), and none of them is
+	// in the story's text.
+	day := func(d int) time.Time { return time.Date(2026, 11, d, 0, 0, 0, 0, time.UTC) }
+	numbered := map[int][]digestbot.Source{
+		0: {
+			{Name: "Vellmar Courier", URL: "https://vellmar-courier.example/campus/2026/11/12/lanternhall-closes", Published: day(12)},
+			{Name: "Northsound Radio", URL: "https://northsound-radio.example/news/vellmar-institute-vote", Published: day(11)},
+		},
+		4: {
+			{Name: "Rendal Evening Post", URL: "https://rendal-post.example/local/night-shift-deal", Published: day(12)},
+			{Name: "Harbour Wire", URL: "https://harbourwire.example/2026/11/12/rendal-deal", Published: day(12)},
+			{Name: "Coastal Ledger", URL: "https://coastal-ledger.example/labour/rendal-night-shifts", Published: day(13)},
+		},
 	}
-	if !strings.HasPrefix(arts[2].URL, "https://www.rfi.fr/cn/") {
-		t.Errorf("numbered-source story URL %q", arts[2].URL)
+	for i, a := range arts {
+		if !reflect.DeepEqual(a.Sources, numbered[i]) {
+			t.Errorf("[%d] sources %+v\nwant %+v", i, a.Sources, numbered[i])
+		}
+		for _, s := range numbered[i] {
+			if strings.Contains(a.Text, s.Name) || strings.Contains(a.Summary, s.Name) {
+				t.Errorf("[%d] outlet %q is in the text or summary", i, s.Name)
+			}
+		}
+	}
+}
+
+// TestNewsletterSourceNameOverride: --name renames the first outlet of a
+// numbered list, which stays the article's own source, and keeps the others.
+func TestNewsletterSourceNameOverride(t *testing.T) {
+	arts, err := Load(context.Background(), "testdata/newsletter.txt", LoadOptions{SourceName: "Harbour Brief"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := arts[1]
+	if err := a.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if a.Source != "Harbour Brief" || len(a.Sources) != 2 || a.Sources[0].Name != "Harbour Brief" || a.Sources[1].Name != "The Island Post" {
+		t.Errorf("source %q, sources %+v", a.Source, a.Sources)
 	}
 }
 

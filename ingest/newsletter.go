@@ -75,10 +75,11 @@ var chromeLines = map[string]bool{
 // passed over and dropped; short lines ending in a full stop are the
 // story's paragraphs). When the first story has no such prose line, its
 // first line is the title and the rest is kept as text, as for later stories. Known navigation lines ("Skip to content", "Back
-// to top", ...) are dropped at the start of every story. With a numbered list, the article's
-// Source, Published and URL come from the first entry; the other entries are
-// kept at the end of the article text as an "Other sources:" paragraph, so
-// that their names and links stay searchable and visible.
+// to top", ...) are dropped at the start of every story. With a numbered list, every
+// entry is a source of the story (Article.Sources, with its own name, date
+// and link) and the first also gives the article's Source, Published and
+// URL; no entry becomes part of the story's text. A list may hold at most
+// digestbot.MaxSources entries.
 func ParseNewsletter(text, name string) ([]NewsletterStory, error) {
 	text = strings.TrimPrefix(text, "\ufeff")
 	lines := strings.Split(strings.ReplaceAll(strings.ReplaceAll(text, "\r\n", "\n"), "\r", "\n"), "\n")
@@ -131,6 +132,10 @@ func ParseNewsletter(text, name string) ([]NewsletterStory, error) {
 				src, err := parseSourceEntry(e[2], name, j+1)
 				if err != nil {
 					return nil, err
+				}
+				if len(sources) == digestbot.MaxSources {
+					return nil, digestbot.Errorf(digestbot.EINVALID,
+						"%s:%d: more than %d sources for one story", name, j+1, digestbot.MaxSources)
 				}
 				i = j
 				if k := next(j + 1); src.URL == "" && k < len(lines) && isURLLine(lines[k]) {

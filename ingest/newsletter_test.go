@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -164,6 +165,7 @@ func TestParseNewsletterErrors(t *testing.T) {
 		{"source without story", "Source: Somebody, May 1, 2024\nhttps://x.example/\n", "brief.txt:1: source line without a story"},
 		{"unreadable date", "Title\n\nBody text that reads like a sentence of prose here.\n\nSource: Outlet, 32 Foo 2024\n", "brief.txt:5: cannot read the date"},
 		{"empty list", "Title\n\nBody.\n\nSource:\n\nsomething else\n", "brief.txt:5:"},
+		{"too many sources", "Title\n\nBody.\n\nSource:\n" + numberedSources(digestbot.MaxSources+1), fmt.Sprintf("brief.txt:%d: more than %d sources for one story", 6+2*digestbot.MaxSources, digestbot.MaxSources)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,8 +183,17 @@ func TestParseNewsletterErrors(t *testing.T) {
 	}
 }
 
+// numberedSources is a numbered source list of n outlets, each with a link.
+func numberedSources(n int) string {
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(&b, "%d. Outlet %d, 2024-05-01\nhttps://o%d.example/story\n", i, i, i)
+	}
+	return b.String()
+}
+
 func FuzzNewsletter(f *testing.F) {
-	for _, name := range []string{"testdata/newsletter.txt", "testdata/newsletter-bad-date.txt", "testdata/newsletter-bad-list.txt", "testdata/newsletter-short-paras.txt"} {
+	for _, name := range []string{"testdata/newsletter.txt", "testdata/newsletter-bad-date.txt", "testdata/newsletter-bad-list.txt", "testdata/newsletter-short-paras.txt", "../samples/estuary-brief-2026-11-13.txt"} {
 		if b, err := os.ReadFile(name); err == nil {
 			f.Add(string(b))
 		}
@@ -209,9 +220,17 @@ func FuzzNewsletter(f *testing.F) {
 		if err != nil {
 			return
 		}
-		for _, a := range arts {
+		for i, a := range arts {
 			if a.ID == "" || !utf8.ValidString(a.Title) && utf8.ValidString(text) {
 				t.Fatalf("bad article %+v", a)
+			}
+			// Sources are those of the story (one article per story, as
+			// long as no two share an id), and every article can be stored.
+			if len(arts) == len(stories) && len(a.Sources) != len(stories[i].Sources) && len(stories[i].Sources) > 1 {
+				t.Fatalf("%d sources, the story lists %d", len(a.Sources), len(stories[i].Sources))
+			}
+			if err := a.Validate(); err != nil && utf8.ValidString(text) {
+				t.Fatalf("invalid article: %v", err)
 			}
 		}
 	})

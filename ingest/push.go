@@ -10,7 +10,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -62,10 +64,11 @@ type pushItem struct {
 
 // PushHandler serves POST /v1/articles: a JSON array of article objects
 // (the ArticleJSON shape: title, url, source, published RFC 3339, summary,
-// text, tags, plus guid and language; any other field makes the item
-// invalid; id is ignored — it is derived as for feeds; a published time
-// more than 48h after the ingest time or before 1970 makes the item
-// invalid, see checkPublished), authorised by
+// text, tags, sources, plus guid and language; any other field makes the
+// item invalid; id is ignored — it is derived as for feeds; a published
+// time more than 48h after the ingest time or before 1970 makes the item
+// invalid, see checkPublished; sources, every outlet of the story, is
+// checked by pushSources), authorised by
 // "Authorization: Bearer TOKEN". Every item is validated and normalised on
 // its own; the valid ones are stored in one batch and the reply lists a
 // result per item, in order: {"results":[{"index","id","status","error"}]}.
@@ -202,6 +205,7 @@ func pushArticle(raw json.RawMessage, now time.Time) (*digestbot.Article, error)
 	if err != nil {
 		return nil, err
 	}
+	takeFirstSource(&it)
 	if FoldSpace(it.Title) == "" {
 		return nil, digestbot.Errorf(digestbot.EINVALID, "title is required")
 	}
@@ -235,13 +239,17 @@ func pushArticle(raw json.RawMessage, now time.Time) (*digestbot.Article, error)
 	if FoldSpace(it.Source) == "" && canon == "" {
 		return nil, digestbot.Errorf(digestbot.EINVALID, "an article needs a url or a source")
 	}
-	source := it.Source
-	if FoldSpace(source) == "" {
+	source := FoldSpace(it.Source)
+	if source == "" {
 		source = hostOf(canon)
+	}
+	others, err := pushSources(it.Sources, digestbot.Source{Name: source, URL: canon, Published: pub}, now)
+	if err != nil {
+		return nil, err
 	}
 	a := newArticle(rawArticle{
 		title: it.Title, text: it.Text, html: true, url: canon, guid: it.GUID,
-		source: source, published: pub, tags: it.Tags, language: languageTag(it.Language),
+		source: source, published: pub, others: others, tags: it.Tags, language: languageTag(it.Language),
 		feed: "push",
 	}, now)
 	if s := FoldSpace(it.Summary); s != "" {
@@ -254,10 +262,126 @@ func pushArticle(raw json.RawMessage, now time.Time) (*digestbot.Article, error)
 	return a, nil
 }
 
+// takeFirstSource fills the item's source, url and published, where they
+// are left out, from the first of its "sources": the item's own outlet.
+func takeFirstSource(it *pushItem) {
+	if len(it.Sources) == 0 {
+		return
+	}
+	first := it.Sources[0]
+	for _, f := range [][2]*string{{&it.Source, &first.Name}, {&it.URL, &first.URL}, {&it.Published, &first.Published}} {
+		if strings.TrimSpace(*f[0]) == "" {
+			*f[0] = *f[1]
+		}
+	}
+}
+
+// pushSources checks the item's "sources", the form ArticleJSON prints:
+// every outlet of the story, the first being the item's own, which must
+// agree with the item's source, url and published (own, normalised). Each
+// entry is checked as the item's own fields are: a link must be http(s),
+// a date RFC 3339 and trusted by checkPublished. It returns the outlets
+// after the first.
+func pushSources(entries []digestbot.SourceJSON, own digestbot.Source, now time.Time) ([]digestbot.Source, error) {
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	if len(entries) > digestbot.MaxSources {
+		return nil, digestbot.Errorf(digestbot.EINVALID, "%d sources; the limit is %d", len(entries), digestbot.MaxSources)
+	}
+	out := make([]digestbot.Source, len(entries))
+	for i, e := range entries {
+		src := digestbot.Source{Name: FoldSpace(e.Name)}
+		if strings.TrimSpace(e.URL) != "" {
+			var ok bool
+			if src.URL, ok = CanonicalURL(e.URL, ""); !ok {
+				return nil, digestbot.Errorf(digestbot.EINVALID, "sources[%d]: url %q is not an absolute http or https URL (of at most %d bytes)", i, e.URL, digestbot.MaxURLLen)
+			}
+		}
+		switch {
+		case src.Name == "" && src.URL == "":
+			return nil, digestbot.Errorf(digestbot.EINVALID, "sources[%d] has neither a name nor a url", i)
+		case src.Name == "":
+			src.Name = hostOf(src.URL)
+		}
+		if e.Published != "" {
+			t, err := time.Parse(time.RFC3339, e.Published)
+			if err != nil {
+				return nil, digestbot.Errorf(digestbot.EINVALID, "sources[%d]: published %q is not an RFC 3339 time such as 2024-03-20T08:00:00Z", i, e.Published)
+			}
+			if why := checkPublished(t, now); why != "" {
+				return nil, digestbot.Errorf(digestbot.EINVALID, "sources[%d]: published %s %s", i, e.Published, why)
+			}
+			src.Published = t.UTC()
+		}
+		out[i] = src
+	}
+	first := out[0]
+	stamp := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format(time.RFC3339)
+	}
+	for _, f := range []struct {
+		field, entry, item string
+		same               bool
+	}{
+		{"source", first.Name, own.Name, first.Name == own.Name},
+		{"url", first.URL, own.URL, first.URL == own.URL},
+		{"published", stamp(first.Published), stamp(own.Published), first.Published.Equal(own.Published)},
+	} {
+		if !f.same {
+			return nil, digestbot.Errorf(digestbot.EINVALID,
+				"the %s of sources[0] (%q) is not the item's %s (%q): the first of sources is the item's own outlet; leave source, url and published out, or make them agree",
+				f.field, f.entry, f.field, f.item)
+		}
+	}
+	return out[1:], nil
+}
+
 // pushFields are the fields of a pushed item, in the order the API
 // documents them; any other field refuses the item, since a misspelled
 // field ("sumary") silently dropped would lose the client's data.
-var pushFields = []string{"id", "title", "url", "source", "published", "summary", "text", "tags", "guid", "language"}
+var pushFields = []string{"id", "title", "url", "source", "published", "summary", "text", "tags", "sources", "guid", "language"}
+
+// sourceFields are the fields of an entry of "sources".
+var sourceFields = []string{"name", "url", "published"}
+
+// decodeSources reads the "sources" of an item as strictly as the item
+// itself: a list of objects whose fields are sourceFields, each a string
+// (or null); null is no list.
+func decodeSources(raw json.RawMessage) ([]digestbot.SourceJSON, error) {
+	var entries []json.RawMessage
+	if err := json.Unmarshal(raw, &entries); err != nil {
+		return nil, digestbot.Errorf(digestbot.EINVALID, `"sources" must be a list of objects {"name", "url", "published"}, not %s`, jsonKind(raw))
+	}
+	out := make([]digestbot.SourceJSON, len(entries))
+	for i, e := range entries {
+		var fields map[string]json.RawMessage
+		if jsonKind(e) != "an object" || json.Unmarshal(e, &fields) != nil {
+			return nil, digestbot.Errorf(digestbot.EINVALID, "sources[%d] must be an object {\"name\", \"url\", \"published\"}, not %s", i, jsonKind(e))
+		}
+		keys := slices.Sorted(maps.Keys(fields))
+		for _, k := range keys {
+			var target *string
+			switch {
+			case strings.EqualFold(k, "name"):
+				target = &out[i].Name
+			case strings.EqualFold(k, "url"):
+				target = &out[i].URL
+			case strings.EqualFold(k, "published"):
+				target = &out[i].Published
+			default:
+				return nil, digestbot.Errorf(digestbot.EINVALID, "sources[%d]: unknown field %q; the fields are %s", i, k, strings.Join(sourceFields, ", "))
+			}
+			if err := json.Unmarshal(fields[k], target); err != nil {
+				return nil, digestbot.Errorf(digestbot.EINVALID, "sources[%d]: %q must be a string, not %s", i, k, jsonKind(fields[k]))
+			}
+		}
+	}
+	return out, nil
+}
 
 // decodePushItem reads one item of a push request. Its errors name the
 // field and the JSON kind expected, never a Go type: they go to the client.
@@ -289,6 +413,12 @@ func decodePushItem(raw json.RawMessage) (pushItem, error) {
 		target, want := it.field(key)
 		if target == nil {
 			return it, digestbot.Errorf(digestbot.EINVALID, "unknown field %q; the fields are %s", key, strings.Join(pushFields, ", "))
+		}
+		if list, ok := target.(*[]digestbot.SourceJSON); ok {
+			if *list, err = decodeSources(value); err != nil {
+				return it, err
+			}
+			continue
 		}
 		// null leaves the field empty, as it did before fields were checked.
 		if err := json.Unmarshal(value, target); err != nil {
@@ -322,6 +452,8 @@ func (it *pushItem) field(key string) (any, string) {
 			return &it.Text, "a string"
 		case "tags":
 			return &it.Tags, "a list of strings"
+		case "sources":
+			return &it.Sources, `a list of objects {"name", "url", "published"}`
 		case "guid":
 			return &it.GUID, "a string"
 		case "language":

@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	digestbot "github.com/digestbot/digestbot"
 )
@@ -251,7 +253,7 @@ func checkNoGoTypes(t *testing.T, msg string) {
 // the wrong JSON kind and an unknown field are refused in the API's words,
 // naming the field; the other items of the request are stored.
 func TestPushItemErrors(t *testing.T) {
-	const fields = "the fields are id, title, url, source, published, summary, text, tags, guid, language"
+	const fields = "the fields are id, title, url, source, published, summary, text, tags, sources, guid, language"
 	tests := []struct{ name, item, want string }{
 		{"tags a string", `{"title":"t","url":"https://a.example/1","tags":"asia"}`, `"tags" must be a list of strings, not a string`},
 		{"tags hold a number", `{"title":"t","url":"https://a.example/1","tags":["asia",5]}`, `"tags" must be a list of strings, not an array`},
@@ -286,6 +288,82 @@ func TestPushItemErrors(t *testing.T) {
 			checkNoGoTypes(t, got[0].Error)
 			if got[1].Status != "new" || sink.count() != 1 {
 				t.Errorf("the good item: %+v, %d stored", got[1], sink.count())
+			}
+		})
+	}
+}
+
+// TestPushSources: "sources" takes every outlet of a story in the form the
+// commands print it; the first is the item's own outlet and fills the
+// item's source, url and published when they are left out; entries are
+// checked as strictly as the item's own fields.
+func TestPushSources(t *testing.T) {
+	// An article as ingest --json prints it goes back in unchanged.
+	arts, err := Load(context.Background(), "testdata/newsletter.txt", LoadOptions{Now: fixedNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	printed, err := json.Marshal(arts[1].JSON(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := `{"name":"Second Wire","url":"https://second.example/b?utm_source=x","published":"2024-05-02T00:00:00Z"}`
+	tests := []struct {
+		name, item string
+		sources    []digestbot.Source // stored, when valid
+		err        string             // else
+	}{
+		{"as the commands print it", string(printed), arts[1].Sources, ""},
+		{"own fields taken from the first", `{"title":"t","sources":[{"name":"First Desk","url":"https://first.example/a","published":"2024-05-01T00:00:00Z"},` + second + `]}`,
+			[]digestbot.Source{
+				{Name: "First Desk", URL: "https://first.example/a", Published: time.Date(2024, 5, 1, 0, 0, 0, 0, time.UTC)},
+				{Name: "Second Wire", URL: "https://second.example/b", Published: time.Date(2024, 5, 2, 0, 0, 0, 0, time.UTC)},
+			}, ""},
+		{"own fields agree", `{"title":"t","source":"First Desk","url":"https://FIRST.example/a","sources":[{"name":"First Desk","url":"https://first.example/a"},{"url":"https://second.example/b"}]}`,
+			[]digestbot.Source{{Name: "First Desk", URL: "https://first.example/a"}, {Name: "second.example", URL: "https://second.example/b"}}, ""},
+		{"one entry is no list", `{"title":"t","sources":[{"name":"First Desk","url":"https://first.example/a"}]}`, nil, ""},
+		{"own source disagrees", `{"title":"t","source":"Other","url":"https://first.example/a","sources":[{"name":"First Desk","url":"https://first.example/a"},` + second + `]}`,
+			nil, `the source of sources[0] ("First Desk") is not the item's source ("Other"): the first of sources is the item's own outlet`},
+		{"own date disagrees", `{"title":"t","url":"https://first.example/a","published":"2024-05-03T00:00:00Z","sources":[{"name":"first.example","url":"https://first.example/a","published":"2024-05-01T00:00:00Z"}]}`,
+			nil, `the published of sources[0] ("2024-05-01T00:00:00Z") is not the item's published ("2024-05-03T00:00:00Z")`},
+		{"own link disagrees", `{"title":"t","url":"https://first.example/x","sources":[{"url":"https://first.example/a"}]}`,
+			nil, `the url of sources[0] ("https://first.example/a") is not the item's url ("https://first.example/x")`},
+		{"bad link", `{"title":"t","sources":[{"name":"A","url":"https://a.example/"},{"name":"B","url":"ftp://b.example/"}]}`, nil, `sources[1]: url "ftp://b.example/" is not an absolute http or https URL`},
+		{"bad date", `{"title":"t","sources":[{"name":"A","url":"https://a.example/"},{"name":"B","published":"May 2"}]}`, nil, `sources[1]: published "May 2" is not an RFC 3339 time`},
+		{"date far ahead", `{"title":"t","sources":[{"name":"A","url":"https://a.example/"},{"name":"B","published":"2030-01-01T00:00:00Z"}]}`, nil, "sources[1]: published 2030-01-01T00:00:00Z is more than 48h in the future"},
+		{"empty entry", `{"title":"t","sources":[{"name":"A","url":"https://a.example/"},{"name":" "}]}`, nil, "sources[1] has neither a name nor a url"},
+		{"misspelled field", `{"title":"t","sources":[{"name":"A","url":"https://a.example/"},{"nmae":"B"}]}`, nil, `sources[1]: unknown field "nmae"; the fields are name, url, published`},
+		{"entry a string", `{"title":"t","sources":["A"]}`, nil, "sources[0] must be an object"},
+		{"name a number", `{"title":"t","sources":[{"name":5}]}`, nil, `sources[0]: "name" must be a string, not a number`},
+		{"not a list", `{"title":"t","sources":{"name":"A"}}`, nil, `"sources" must be a list of objects`},
+		{"too many", `{"title":"t","sources":[` + strings.Repeat(`{"name":"A"},`, digestbot.MaxSources) + `{"name":"A"}]}`, nil, fmt.Sprintf("%d sources; the limit is %d", digestbot.MaxSources+1, digestbot.MaxSources)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sink := newMemSink()
+			h := PushHandler(PushOptions{Token: "tok", Articles: sink, Now: fixedNow})
+			code, out := pushRequest(t, h, "Bearer tok", `[`+tt.item+`]`)
+			var got []PushResult
+			b, _ := json.Marshal(out["results"])
+			if err := json.Unmarshal(b, &got); err != nil || code != http.StatusOK || len(got) != 1 {
+				t.Fatalf("status %d, results %v: %v", code, out, err)
+			}
+			if tt.err != "" {
+				if got[0].Status != "invalid" || !strings.Contains(got[0].Error, tt.err) || sink.count() != 0 {
+					t.Errorf("%s %q, %d stored; want invalid %q", got[0].Status, got[0].Error, sink.count(), tt.err)
+				}
+				checkNoGoTypes(t, got[0].Error)
+				return
+			}
+			a := sink.byID[got[0].ID]
+			if got[0].Status != "new" || a == nil {
+				t.Fatalf("%s %q", got[0].Status, got[0].Error)
+			}
+			if !reflect.DeepEqual(a.Sources, tt.sources) {
+				t.Errorf("sources %+v\nwant %+v", a.Sources, tt.sources)
+			}
+			if err := a.Validate(); err != nil {
+				t.Error(err)
 			}
 		})
 	}
@@ -327,6 +405,7 @@ func FuzzPushBody(f *testing.F) {
 		`[{"title":"Harbour reopens","url":"https://a.example/1","source":"Wire","published":"2026-03-20T08:00:00Z","tags":["port"]}]`,
 		`[{"title":"","url":"x"},{"title":"t","source":"s"},{"title":"t","source":"s"}]`,
 		`{"title":"not an array"}`, `[`, `[]`, `[1,"a",null,{}]`, `[{"title":"t","url":"https://a.example/#x","published":"yesterday"}]`,
+		`[{"title":"t","sources":[{"name":"A","url":"https://a.example/","published":"2026-03-20T00:00:00Z"},{"name":"B","url":"https://b.example/x"}]},{"title":"u","source":"C","sources":[{"name":"D"},{"nmae":"E"}]}]`,
 	} {
 		f.Add([]byte(s))
 	}

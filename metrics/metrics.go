@@ -18,8 +18,9 @@ type Metrics struct {
 
 	ArticlesIngested *prometheus.CounterVec // by outcome: new, updated, unchanged
 	FeedFailures     prometheus.Counter
-	Matches          prometheus.Counter // pending items written by the matcher
-	DigestsPosted    prometheus.Counter // digest messages confirmed by the chat service
+	Matches          prometheus.Counter     // pending items written by the matcher
+	DigestsPosted    prometheus.Counter     // digest messages confirmed by the chat service
+	DeliveryEvents   *prometheus.CounterVec // by event: posted, found, refused, set_aside, paused, removed
 	DiscordErrors    *prometheus.CounterVec
 	DiscordRateLimit prometheus.Counter
 	CommandSeconds   *prometheus.HistogramVec
@@ -43,6 +44,10 @@ func New() *Metrics {
 		DigestsPosted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "digestbot_digest_messages_posted_total", Help: "Digest messages confirmed by Discord.",
 		}),
+		DeliveryEvents: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "digestbot_delivery_events_total",
+			Help: "Digest delivery events: posted (a message reached the channel), found (an interrupted message was found in the channel, not posted again), refused (Discord refused a message; posted smaller), set_aside (a message given up), paused (a channel paused), removed (a channel that no longer exists removed).",
+		}, []string{"event"}),
 		DiscordErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "digestbot_discord_errors_total", Help: "Discord REST errors, by kind.",
 		}, []string{"kind"}),
@@ -54,7 +59,7 @@ func New() *Metrics {
 			Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
 		}, []string{"command"}),
 	}
-	reg.MustRegister(m.ArticlesIngested, m.FeedFailures, m.Matches, m.DigestsPosted, m.DiscordErrors, m.DiscordRateLimit, m.CommandSeconds)
+	reg.MustRegister(m.ArticlesIngested, m.FeedFailures, m.Matches, m.DigestsPosted, m.DeliveryEvents, m.DiscordErrors, m.DiscordRateLimit, m.CommandSeconds)
 	return m
 }
 

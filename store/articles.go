@@ -249,11 +249,20 @@ func (s *Store) putBatch(ctx context.Context, articles []*digestbot.Article) (ou
 }
 
 // contentHash digests what readers see of an article (title, text, summary,
-// tags), so that a re-put can tell an update from a repeat without sending
-// the stored article back.
+// tags, and the outlets of a story that several carried), so that a re-put
+// can tell an update from a repeat without sending the stored article back.
 func contentHash(a *digestbot.Article) string {
 	h := sha256.New()
-	for _, f := range append([]string{a.Title, a.Text, a.Summary}, a.Tags...) {
+	fields := append([]string{a.Title, a.Text, a.Summary}, a.Tags...)
+	if len(a.Sources) > 0 {
+		// Only then, so that a single-outlet article keeps the hash it had
+		// before outlets were stored. The separator cannot be a tag.
+		fields = append(fields, "\x00sources")
+		for _, src := range a.Sources {
+			fields = append(fields, src.Name, src.URL, src.Published.UTC().Format(time.RFC3339))
+		}
+	}
+	for _, f := range fields {
 		// Length-prefixed, so that moving text between fields changes the hash.
 		var n [8]byte
 		binary.BigEndian.PutUint64(n[:], uint64(len(f)))

@@ -45,6 +45,12 @@
 //	                                     written only by the poller
 //	P feedresume                 hash    feed URL -> pending resume request id ("unix ms-random");
 //	                                     deleted by the poller once applied, only if unchanged
+//	P{due:QUEUE:N}               zset    due queue QUEUE ("digests", "feeds"), shard N of 16:
+//	                                     member -> unix ms when due; a taken member carries the
+//	                                     end of its take instead (see DueQueue)
+//	P{due:QUEUE:N}:failures      hash    member -> consecutive failed runs
+//	P channels:gone              zset    "GUILD/CHANNEL" -> unix ms since the chat service
+//	                                     said the channel no longer exists
 //	P{g:GUILD}:subs              hash    subscription id -> Subscription JSON
 //	P{g:GUILD}:topics            hash    topic name -> Topic JSON
 //	P{g:GUILD}:feeds             hash    feed URL -> Feed JSON
@@ -55,10 +61,17 @@
 //	P{c:GUILD:CHANNEL}:pending   hash    article id -> PendingItem JSON
 //	P{c:GUILD:CHANNEL}:delivered zset    article id -> unix ms delivered; entries and key
 //	                                     expire after the retention window
-//	P{c:GUILD:CHANNEL}:lease     string  delivery lease token, PX = lease ttl
+//	P{c:GUILD:CHANNEL}:claim     string  delivery claim token, PX = claim time (seconds,
+//	                                     renewed while the delivery runs)
 //	P{c:GUILD:CHANNEL}:outbox    hash    unfinished delivery: "window", "ids" (article ids,
-//	                                     newline separated), "data" (Delivery JSON),
-//	                                     "part:N" -> posted message id
+//	                                     newline separated), "data" (items JSON), "parts"
+//	                                     (rendered messages JSON), "try:KEY" (unix ms of each
+//	                                     post attempt), "posted:KEY" -> message id,
+//	                                     "aside:KEY" -> why the part was given up,
+//	                                     "strike:KEY" -> its failures while others got through
+//	P{c:GUILD:CHANNEL}:paused    string  set while the channel is paused (bounds its backlog)
+//	P{c:GUILD:CHANNEL}:stats     hash    "dropped" (items not queued while paused), "aside"
+//	                                     (parts given up), "last_aside" (why)
 //	P{c:GUILD:CHANNEL}:state     string  ChannelState JSON
 //
 // All suites run on a single redis-server, on a three-master Redis Cluster
@@ -75,10 +88,11 @@
 // it. EnqueuePending writes every channel with one Lua call per channel
 // (pipelined, one round trip for the batch); only an article that is already
 // pending falls back to a WATCH transaction that merges the hits. The delivery
-// protocol (ClaimChannel, BeginDelivery, MarkPartPosted, AckDelivery) works on
-// the channel's slot only: the lease is SET NX PX with a random token, and
-// every later step checks the token inside the same script or transaction
-// that writes, returning ECONFLICT when the lease has passed to someone else.
+// protocol (ClaimChannel, BeginDelivery, SetDeliveryParts, RecordAttempt,
+// MarkPartPosted, SetPartAside, AckDelivery) works on the channel's slot
+// only: the claim is SET NX PX with a random token, and every later step
+// checks the token inside the same script or transaction that writes,
+// returning ECONFLICT when the claim has passed to someone else.
 //
 // Cross-slot bookkeeping (the guilds set, a guild's channel set, the change
 // feed) is written in the same pipeline or right after the atomic step; the

@@ -64,6 +64,9 @@ func (s *Store) DeleteGuild(ctx context.Context, guildID string) error {
 		}
 		pipe.Del(ctx, keys...) // one slot per channel
 	}
+	for _, c := range chans {
+		s.unlistChannel(ctx, pipe, guildID, c)
+	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return s.fail("delete guild channels", err)
 	}
@@ -82,4 +85,47 @@ func (s *Store) DeleteGuild(ctx context.Context, guildID string) error {
 	}
 	s.appendChange(ctx, digestbot.SubscriptionChange{Op: "delete_guild", GuildID: guildID})
 	return nil
+}
+
+// unlistChannel queues, on pipe, the removal of a channel from the lists
+// outside its own slot: the digests due queue and the gone channels.
+func (s *Store) unlistChannel(ctx context.Context, pipe redis.Pipeliner, guildID, channelID string) {
+	member := digestbot.ChannelRef{GuildID: guildID, ChannelID: channelID}.Key()
+	q := s.DueQueue("digests").(*dueQueue)
+	k := q.keys(q.shardOf(member))
+	pipe.ZRem(ctx, k[0], member)
+	pipe.HDel(ctx, k[1], member)
+	pipe.ZRem(ctx, s.goneKey(), member)
+}
+
+// DeleteChannel deletes everything of one channel of a guild: its
+// subscriptions (through the change feed, so matchers drop them), its own
+// schedule, its pending items, deliveries, state and due digest. For a
+// channel that no longer exists. Safe to run again after a failure.
+func (s *Store) DeleteChannel(ctx context.Context, guildID, channelID string) error {
+	if err := checkGuildChannel(guildID, channelID); err != nil {
+		return err
+	}
+	subs, err := s.Subscriptions(ctx, guildID, channelID)
+	if err != nil {
+		return err
+	}
+	for _, sub := range subs {
+		if _, err := s.RemoveSubscription(ctx, guildID, sub.ID); err != nil && digestbot.ErrorCode(err) != digestbot.ENOTFOUND {
+			return err
+		}
+	}
+	keys := make([]string, len(channelKinds))
+	for i, k := range channelKinds {
+		keys[i] = s.channelKey(guildID, channelID, k)
+	}
+	if err := s.rdb.Del(ctx, keys...).Err(); err != nil {
+		return s.fail("delete channel", err)
+	}
+	pipe := s.rdb.Pipeline()
+	pipe.HDel(ctx, s.guildKey(guildID, "schedules"), channelID)
+	pipe.SRem(ctx, s.guildKey(guildID, "channels"), channelID)
+	s.unlistChannel(ctx, pipe, guildID, channelID)
+	_, err = pipe.Exec(ctx)
+	return s.fail("delete channel", err)
 }

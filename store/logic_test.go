@@ -102,16 +102,18 @@ func TestCheckID(t *testing.T) {
 	}
 }
 
-func TestRetryDelay(t *testing.T) {
+func TestOpenRetryWaitsLongerUpToHalfAMinute(t *testing.T) {
+	p := openBackoff
+	p.Jitter = -1
 	tests := []struct {
 		attempt int
 		want    string
 	}{
-		{0, "500ms"}, {1, "1s"}, {2, "2s"}, {5, "16s"}, {6, "30s"}, {1000, "30s"},
+		{1, "500ms"}, {2, "1s"}, {3, "2s"}, {6, "16s"}, {7, "30s"}, {1000, "30s"},
 	}
 	for _, tc := range tests {
-		if got := retryDelay(tc.attempt).String(); got != tc.want {
-			t.Errorf("retryDelay(%d) = %s, want %s", tc.attempt, got, tc.want)
+		if got := p.Delay(tc.attempt).String(); got != tc.want {
+			t.Errorf("Delay(%d) = %s, want %s", tc.attempt, got, tc.want)
 		}
 	}
 }

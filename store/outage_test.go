@@ -95,7 +95,10 @@ func TestRestartKeepsPending(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.MarkPartPosted(c, d, tok, 0, "m0"); err != nil {
+	if err := st.SetDeliveryParts(c, d, tok, []digestbot.DeliveryPart{{Key: "0", Body: "b0"}, {Key: "1", Body: "b1"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.MarkPartPosted(c, d, tok, "0", "m0"); err != nil {
 		t.Fatal(err)
 	}
 
@@ -117,9 +120,9 @@ func TestRestartKeepsPending(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.WindowID != d.WindowID || again.PostedParts[0] != "m0" || len(again.Items) != 20 {
-		t.Fatalf("delivery after the restart = window %s parts %v items %d; want window %s with part 0 posted and 20 items",
-			again.WindowID, again.PostedParts, len(again.Items), d.WindowID)
+	if again.WindowID != d.WindowID || len(again.Parts) != 2 || again.Parts[0].Posted != "m0" || len(again.Items) != 20 {
+		t.Fatalf("delivery after the restart = window %s parts %+v items %d; want window %s with part 0 posted and 20 items",
+			again.WindowID, again.Parts, len(again.Items), d.WindowID)
 	}
 }
 

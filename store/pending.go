@@ -4,10 +4,8 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"fmt"
 	"maps"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -15,67 +13,26 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// enqueueScript adds pending items of one channel. KEYS: pending, delivered.
-// ARGV: article id, item JSON, ... An item already delivered is skipped; one
-// already pending is left alone and its id returned, so the caller merges
-// the hits (rare: a JSON merge in Lua would depend on the cjson build).
+// enqueueScript adds pending items of one channel. KEYS: pending,
+// delivered, paused, stats. ARGV: backlog, then article id, item JSON, ...
+// An item already delivered is skipped; one already pending is left alone
+// and its id returned, so the caller merges the hits (rare: a JSON merge in
+// Lua would depend on the cjson build). While the channel is paused, items
+// beyond the backlog are dropped and counted in stats "dropped".
 var enqueueScript = redis.NewScript(`
 local clash = {}
-for i = 1, #ARGV, 2 do
+local paused = redis.call('EXISTS', KEYS[3]) == 1
+local backlog = tonumber(ARGV[1])
+for i = 2, #ARGV, 2 do
   if not redis.call('ZSCORE', KEYS[2], ARGV[i]) then
-    if redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i+1]) == 0 then
+    if paused and redis.call('HEXISTS', KEYS[1], ARGV[i]) == 0 and redis.call('HLEN', KEYS[1]) >= backlog then
+      redis.call('HINCRBY', KEYS[4], 'dropped', 1)
+    elseif redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i+1]) == 0 then
       clash[#clash+1] = ARGV[i]
     end
   end
 end
 return clash
-`)
-
-// releaseScript deletes the lease if the token holds it. KEYS: lease.
-var releaseScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('DEL', KEYS[1])
-  return 1
-end
-return 0
-`)
-
-// renewScript extends the lease if the token holds it. KEYS: lease. ARGV:
-// token, ttl ms.
-var renewScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) == ARGV[1] then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-`)
-
-// markScript records a posted part. KEYS: lease, outbox. ARGV: token,
-// window, part, message id.
-var markScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-if redis.call('HGET', KEYS[2], 'window') ~= ARGV[2] then return -2 end
-redis.call('HSET', KEYS[2], 'part:' .. ARGV[3], ARGV[4])
-return 1
-`)
-
-// ackScript ends a delivery. KEYS: lease, outbox, pending, delivered. ARGV:
-// token, window, now ms, retention cutoff ms, retention ms. The frozen ids
-// come from the outbox itself, so exactly the frozen items leave the queue.
-var ackScript = redis.NewScript(`
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
-local w = redis.call('HGET', KEYS[2], 'window')
-if not w then return 0 end
-if w ~= ARGV[2] then return -2 end
-local ids = redis.call('HGET', KEYS[2], 'ids') or ''
-for id in string.gmatch(ids, '[^\n]+') do
-  redis.call('HDEL', KEYS[3], id)
-  redis.call('ZADD', KEYS[4], ARGV[3], id)
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[4])
-redis.call('PEXPIRE', KEYS[4], ARGV[5])
-redis.call('DEL', KEYS[2])
-return 1
 `)
 
 // maxMergeAttempts bounds the optimistic retries of a hit merge.
@@ -114,7 +71,8 @@ func (s *Store) EnqueuePending(ctx context.Context, items []digestbot.PendingIte
 	cmds := make([]*redis.Cmd, len(order))
 	for i, ref := range order {
 		its := byChan[ref]
-		args := make([]any, 0, 2*len(its))
+		args := make([]any, 0, 1+2*len(its))
+		args = append(args, s.pausedBacklog)
 		for _, it := range its {
 			args = append(args, it.ArticleID, encode(it))
 		}
@@ -122,6 +80,8 @@ func (s *Store) EnqueuePending(ctx context.Context, items []digestbot.PendingIte
 		cmds[i] = enqueueScript.Eval(ctx, pipe, []string{
 			s.channelKey(ref.GuildID, ref.ChannelID, "pending"),
 			s.channelKey(ref.GuildID, ref.ChannelID, "delivered"),
+			s.channelKey(ref.GuildID, ref.ChannelID, "paused"),
+			s.channelKey(ref.GuildID, ref.ChannelID, "stats"),
 		}, args...)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
@@ -281,261 +241,4 @@ func sortPending(items []digestbot.PendingItem) {
 	slices.SortFunc(items, func(a, b digestbot.PendingItem) int {
 		return cmp.Or(a.QueuedAt.Compare(b.QueuedAt), cmp.Compare(a.ArticleID, b.ArticleID))
 	})
-}
-
-// ClaimChannel takes the delivery lease of a channel for ttl. ok=false when
-// another holder has it.
-func (s *Store) ClaimChannel(ctx context.Context, guildID, channelID string, ttl time.Duration) (string, bool, error) {
-	if err := checkGuildChannel(guildID, channelID); err != nil {
-		return "", false, err
-	}
-	if ttl < time.Millisecond {
-		return "", false, digestbot.Errorf(digestbot.EINVALID, "lease time %v is too short", ttl)
-	}
-	token := newToken()
-	ok, err := s.rdb.SetNX(ctx, s.channelKey(guildID, channelID, "lease"), token, ttl).Result()
-	if err != nil {
-		return "", false, s.fail("claim channel", err)
-	}
-	if !ok {
-		return "", false, nil
-	}
-	return token, true, nil
-}
-
-// ReleaseChannel gives the lease back. ECONFLICT when token no longer holds
-// it (it expired, and perhaps another worker holds it now).
-func (s *Store) ReleaseChannel(ctx context.Context, guildID, channelID, token string) error {
-	if err := checkGuildChannel(guildID, channelID); err != nil {
-		return err
-	}
-	n, err := releaseScript.Run(ctx, s.rdb, []string{s.channelKey(guildID, channelID, "lease")}, token).Int64()
-	if err != nil {
-		return s.fail("release channel", err)
-	}
-	if n == 0 {
-		return leaseLost(channelID)
-	}
-	return nil
-}
-
-// RenewChannel extends the lease that token holds to ttl from now, for a
-// delivery that takes longer than the first claim allowed. ECONFLICT when
-// token no longer holds it. (Not part of digestbot.Store.)
-func (s *Store) RenewChannel(ctx context.Context, guildID, channelID, token string, ttl time.Duration) error {
-	if err := checkGuildChannel(guildID, channelID); err != nil {
-		return err
-	}
-	if ttl < time.Millisecond {
-		return digestbot.Errorf(digestbot.EINVALID, "lease time %v is too short", ttl)
-	}
-	n, err := renewScript.Run(ctx, s.rdb, []string{s.channelKey(guildID, channelID, "lease")}, token, ttl.Milliseconds()).Int64()
-	if err != nil {
-		return s.fail("renew channel lease", err)
-	}
-	if n == 0 {
-		return leaseLost(channelID)
-	}
-	return nil
-}
-
-func leaseLost(channelID string) error {
-	return digestbot.Errorf(digestbot.ECONFLICT, "the delivery lease of channel %s has expired or passed to another worker", channelID)
-}
-
-// outboxData is the frozen part of a delivery, stored in the outbox.
-type outboxData struct {
-	WindowID  string                  `json:"window_id"`
-	Items     []digestbot.PendingItem `json:"items"`
-	StartedAt time.Time               `json:"started_at"`
-}
-
-// BeginDelivery returns the unfinished delivery of the channel if there is
-// one, else freezes the current pending items into a new delivery with a new
-// WindowID (nil when nothing is pending). Items queued longer ago than the
-// retention window (their articles have expired) are dropped, not frozen.
-// ECONFLICT when token no longer holds the lease.
-func (s *Store) BeginDelivery(ctx context.Context, guildID, channelID, token string, now time.Time) (*digestbot.Delivery, error) {
-	if err := checkGuildChannel(guildID, channelID); err != nil {
-		return nil, err
-	}
-	lease := s.channelKey(guildID, channelID, "lease")
-	outbox := s.channelKey(guildID, channelID, "outbox")
-	pending := s.channelKey(guildID, channelID, "pending")
-	cutoff := s.retentionCutoff()
-	var d *digestbot.Delivery
-	tx := func(tx *redis.Tx) error {
-		d = nil
-		holder, err := tx.Get(ctx, lease).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return err
-		}
-		if holder != token || token == "" {
-			return leaseLost(channelID)
-		}
-		ob, err := tx.HGetAll(ctx, outbox).Result()
-		if err != nil {
-			return err
-		}
-		if len(ob) > 0 {
-			d, err = deliveryFromOutbox(guildID, channelID, ob)
-			return err
-		}
-		vals, err := tx.HVals(ctx, pending).Result()
-		if err != nil {
-			return err
-		}
-		if len(vals) == 0 {
-			return nil
-		}
-		all, err := decodePending(vals)
-		if err != nil {
-			return err
-		}
-		// Items queued before the retention window point at articles that
-		// have expired: drop them instead of delivering empty stories.
-		items, stale := splitStale(all, cutoff)
-		if len(items) == 0 {
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.HDel(ctx, pending, stale...)
-				return nil
-			})
-			return err
-		}
-		data := outboxData{WindowID: newToken()[:16], Items: items, StartedAt: now.UTC()}
-		ids := make([]string, len(items))
-		for i, it := range items {
-			ids[i] = it.ArticleID
-		}
-		_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			if len(stale) > 0 {
-				p.HDel(ctx, pending, stale...)
-			}
-			p.HSet(ctx, outbox, "window", data.WindowID, "ids", strings.Join(ids, "\n"), "data", encode(data))
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		d = &digestbot.Delivery{
-			GuildID: guildID, ChannelID: channelID, WindowID: data.WindowID,
-			Items: items, PostedParts: map[int]string{}, StartedAt: data.StartedAt,
-		}
-		return nil
-	}
-	for range maxMergeAttempts {
-		err := s.rdb.Watch(ctx, tx, lease, outbox, pending)
-		if errors.Is(err, redis.TxFailedErr) {
-			continue // an item arrived meanwhile: freeze again
-		}
-		if err != nil {
-			return nil, s.fail("begin delivery", err)
-		}
-		return d, nil
-	}
-	return nil, digestbot.Errorf(digestbot.EUNAVAILABLE, "the pending queue of channel %s is too busy; try again", channelID)
-}
-
-// splitStale separates items queued before cutoff (their ids) from the rest.
-func splitStale(items []digestbot.PendingItem, cutoff time.Time) (fresh []digestbot.PendingItem, stale []string) {
-	for _, it := range items {
-		if it.QueuedAt.Before(cutoff) {
-			stale = append(stale, it.ArticleID)
-		} else {
-			fresh = append(fresh, it)
-		}
-	}
-	return fresh, stale
-}
-
-func deliveryFromOutbox(guildID, channelID string, ob map[string]string) (*digestbot.Delivery, error) {
-	data, err := decode[outboxData]("read outbox", ob["data"])
-	if err != nil {
-		return nil, err
-	}
-	d := &digestbot.Delivery{
-		GuildID: guildID, ChannelID: channelID, WindowID: data.WindowID,
-		Items: data.Items, PostedParts: map[int]string{}, StartedAt: data.StartedAt,
-	}
-	for k, v := range ob {
-		if p, ok := strings.CutPrefix(k, "part:"); ok {
-			n, err := strconv.Atoi(p)
-			if err != nil {
-				return nil, digestbot.WrapError(digestbot.EINTERNAL, fmt.Errorf("read outbox: field %q", k), "stored data is damaged")
-			}
-			d.PostedParts[n] = v
-		}
-	}
-	return d, nil
-}
-
-func checkDelivery(d *digestbot.Delivery) error {
-	if d == nil {
-		return digestbot.Errorf(digestbot.EINVALID, "delivery is missing")
-	}
-	if err := checkGuildChannel(d.GuildID, d.ChannelID); err != nil {
-		return err
-	}
-	if d.WindowID == "" {
-		return digestbot.Errorf(digestbot.EINVALID, "delivery has no window id")
-	}
-	return nil
-}
-
-// MarkPartPosted records that part of d was confirmed by the chat service
-// (and sets d.PostedParts[part]). ECONFLICT when token no longer holds the
-// lease or the delivery has ended.
-func (s *Store) MarkPartPosted(ctx context.Context, d *digestbot.Delivery, token string, part int, messageID string) error {
-	if err := checkDelivery(d); err != nil {
-		return err
-	}
-	if part < 0 {
-		return digestbot.Errorf(digestbot.EINVALID, "part %d is negative", part)
-	}
-	n, err := markScript.Run(ctx, s.rdb, []string{
-		s.channelKey(d.GuildID, d.ChannelID, "lease"),
-		s.channelKey(d.GuildID, d.ChannelID, "outbox"),
-	}, token, d.WindowID, part, messageID).Int64()
-	if err != nil {
-		return s.fail("mark part posted", err)
-	}
-	switch n {
-	case -1:
-		return leaseLost(d.ChannelID)
-	case -2:
-		return digestbot.Errorf(digestbot.ECONFLICT, "delivery %s to channel %s has already ended", d.WindowID, d.ChannelID)
-	}
-	if d.PostedParts == nil {
-		d.PostedParts = map[int]string{}
-	}
-	d.PostedParts[part] = messageID
-	return nil
-}
-
-// AckDelivery removes exactly the delivery's frozen items from the queue
-// (items enqueued since stay), remembers them as delivered for the retention
-// window, and ends the delivery, atomically. Acknowledging a delivery that
-// has already been acknowledged is a no-op. ECONFLICT when token no longer
-// holds the lease, or the channel's unfinished delivery is another one.
-func (s *Store) AckDelivery(ctx context.Context, d *digestbot.Delivery, token string) error {
-	if err := checkDelivery(d); err != nil {
-		return err
-	}
-	now := s.now()
-	n, err := ackScript.Run(ctx, s.rdb, []string{
-		s.channelKey(d.GuildID, d.ChannelID, "lease"),
-		s.channelKey(d.GuildID, d.ChannelID, "outbox"),
-		s.channelKey(d.GuildID, d.ChannelID, "pending"),
-		s.channelKey(d.GuildID, d.ChannelID, "delivered"),
-	}, token, d.WindowID, ms(now), ms(now.Add(-s.retention)), s.retention.Milliseconds()).Int64()
-	if err != nil {
-		return s.fail("acknowledge delivery", err)
-	}
-	switch n {
-	case -1:
-		return leaseLost(d.ChannelID)
-	case -2:
-		return digestbot.Errorf(digestbot.ECONFLICT, "delivery %s to channel %s is not the channel's current delivery", d.WindowID, d.ChannelID)
-	}
-	return nil
 }

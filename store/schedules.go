@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
+	"time"
 
 	"github.com/digestbot/digestbot"
 	"github.com/redis/go-redis/v9"
@@ -53,6 +55,27 @@ func (s *Store) Schedule(ctx context.Context, guildID, channelID string) (*diges
 	return decode[digestbot.ChannelSchedule]("read schedule", v)
 }
 
+// ChannelSchedules returns a channel's own schedule and its guild's
+// default, each nil when not set, in one round trip.
+func (s *Store) ChannelSchedules(ctx context.Context, guildID, channelID string) (own, guild *digestbot.ChannelSchedule, err error) {
+	if err := checkGuildChannel(guildID, channelID); err != nil {
+		return nil, nil, err
+	}
+	vals, err := s.rdb.HMGet(ctx, s.guildKey(guildID, "schedules"), channelID, "").Result()
+	if err != nil {
+		return nil, nil, s.fail("read schedules", err)
+	}
+	var out [2]*digestbot.ChannelSchedule
+	for i, v := range vals {
+		if str, ok := v.(string); ok && str != "" {
+			if out[i], err = decode[digestbot.ChannelSchedule]("read schedule", str); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	return out[0], out[1], nil
+}
+
 // AllSchedules lists every stored schedule, by guild then channel (the
 // guild default first).
 func (s *Store) AllSchedules(ctx context.Context) ([]*digestbot.ChannelSchedule, error) {
@@ -78,17 +101,29 @@ func (s *Store) ChannelState(ctx context.Context, guildID, channelID string) (*d
 	if err := checkGuildChannel(guildID, channelID); err != nil {
 		return nil, err
 	}
-	v, err := s.rdb.Get(ctx, s.channelKey(guildID, channelID, "state")).Result()
-	if errors.Is(err, redis.Nil) {
-		return &digestbot.ChannelState{GuildID: guildID, ChannelID: channelID}, nil
-	}
-	if err != nil {
+	pipe := s.rdb.Pipeline()
+	get := pipe.Get(ctx, s.channelKey(guildID, channelID, "state"))
+	stats := pipe.HGetAll(ctx, s.channelKey(guildID, channelID, "stats"))
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, s.fail("read channel state", err)
 	}
-	return decode[digestbot.ChannelState]("read channel state", v)
+	st := &digestbot.ChannelState{GuildID: guildID, ChannelID: channelID}
+	if v, err := get.Result(); err == nil {
+		if st, err = decode[digestbot.ChannelState]("read channel state", v); err != nil {
+			return nil, err
+		}
+	}
+	c := stats.Val()
+	st.Dropped, _ = strconv.Atoi(c["dropped"])
+	st.SetAside, _ = strconv.Atoi(c["aside"])
+	st.LastSetAside = c["last_aside"]
+	return st, nil
 }
 
-// SetChannelState stores what is known about delivering to a channel.
+// SetChannelState stores what is known about delivering to a channel. A
+// paused channel is marked so that EnqueuePending bounds its backlog, and
+// one paused because it no longer exists is listed for removal
+// (GoneChannels).
 func (s *Store) SetChannelState(ctx context.Context, st *digestbot.ChannelState) error {
 	if st == nil {
 		return digestbot.Errorf(digestbot.EINVALID, "channel state is missing")
@@ -99,7 +134,43 @@ func (s *Store) SetChannelState(ctx context.Context, st *digestbot.ChannelState)
 	if err := s.trackChannels(ctx, st.GuildID, st.ChannelID); err != nil {
 		return err
 	}
-	return s.fail("set channel state", s.rdb.Set(ctx, s.channelKey(st.GuildID, st.ChannelID, "state"), encode(st), 0).Err())
+	paused := s.channelKey(st.GuildID, st.ChannelID, "paused")
+	pipe := s.rdb.TxPipeline()
+	pipe.Set(ctx, s.channelKey(st.GuildID, st.ChannelID, "state"), encode(st), 0)
+	if st.PausedReason != "" {
+		pipe.Set(ctx, paused, st.PausedBy, 0)
+	} else {
+		pipe.Del(ctx, paused)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return s.fail("set channel state", err)
+	}
+	member := digestbot.ChannelRef{GuildID: st.GuildID, ChannelID: st.ChannelID}.Key()
+	var err error
+	if st.PausedBy == digestbot.PauseUnknownChannel && st.PausedReason != "" {
+		err = s.rdb.ZAddNX(ctx, s.goneKey(), redis.Z{Score: float64(ms(st.PausedAt)), Member: member}).Err()
+	} else {
+		err = s.rdb.ZRem(ctx, s.goneKey(), member).Err()
+	}
+	return s.fail("set channel state", err)
+}
+
+func (s *Store) goneKey() string { return s.prefix + "channels:gone" }
+
+// GoneChannels lists the channels paused because the chat service said
+// they no longer exist, since before t.
+func (s *Store) GoneChannels(ctx context.Context, before time.Time) ([]digestbot.ChannelRef, error) {
+	vals, err := s.rdb.ZRangeByScore(ctx, s.goneKey(), &redis.ZRangeBy{Min: "-inf", Max: "(" + strconv.FormatInt(ms(before), 10)}).Result()
+	if err != nil {
+		return nil, s.fail("list gone channels", err)
+	}
+	out := make([]digestbot.ChannelRef, 0, len(vals))
+	for _, v := range vals {
+		if ref, ok := digestbot.ChannelRefFromKey(v); ok {
+			out = append(out, ref)
+		}
+	}
+	return out, nil
 }
 
 // trackChannels records, before any per-channel key is written, that the

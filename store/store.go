@@ -19,6 +19,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/backoff"
 	"github.com/digestbot/digestbot/redisurl"
 	"github.com/redis/go-redis/v9"
 )
@@ -27,6 +28,10 @@ import (
 const (
 	DefaultPrefix    = "digestbot:"
 	DefaultRetention = 30 * 24 * time.Hour
+	// DefaultPausedBacklog bounds what a paused channel keeps: a few
+	// digests' worth, so a channel that comes back gets its news and one
+	// that never does costs little.
+	DefaultPausedBacklog = 500
 )
 
 // openTimeout bounds the first ping of Open.
@@ -45,6 +50,9 @@ type Options struct {
 	Retention time.Duration
 	// Logger receives start-up and background messages; default slog.Default().
 	Logger *slog.Logger
+	// PausedBacklog is how many items a paused channel keeps pending; new
+	// ones beyond it are dropped and counted. Default DefaultPausedBacklog.
+	PausedBacklog int
 }
 
 // Store implements digestbot.Store over Redis.
@@ -53,6 +61,8 @@ type Store struct {
 	prefix    string
 	retention time.Duration
 	log       *slog.Logger
+	// pausedBacklog: see Options.PausedBacklog.
+	pausedBacklog int
 
 	// Embedded store only.
 	mini    *miniredis.Miniredis
@@ -96,11 +106,9 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	return s, nil
 }
 
-// Retry delays of OpenRetry.
-const (
-	retryFirst = 500 * time.Millisecond
-	retryMax   = 30 * time.Second
-)
+// openBackoff paces OpenRetry: 0.5 s doubling to 30 s, jittered so that
+// replicas restarted together do not knock on Redis in step.
+var openBackoff = backoff.Policy{First: 500 * time.Millisecond, Max: 30 * time.Second}
 
 // OpenRetry is Open for a long-running process: while Redis is unavailable
 // it logs and tries again with exponential backoff (0.5 s doubling to 30 s),
@@ -115,7 +123,7 @@ func OpenRetry(ctx context.Context, opts Options) (*Store, error) {
 		if err == nil || digestbot.ErrorCode(err) != digestbot.EUNAVAILABLE {
 			return s, err
 		}
-		wait := retryDelay(attempt)
+		wait := openBackoff.Delay(attempt + 1)
 		log.Warn("store: Redis is unavailable; retrying", "attempt", attempt+1, "retry_in", wait, "err", err)
 		select {
 		case <-ctx.Done():
@@ -123,18 +131,6 @@ func OpenRetry(ctx context.Context, opts Options) (*Store, error) {
 		case <-time.After(wait):
 		}
 	}
-}
-
-// retryDelay is the wait after the attempt-th failed connection (from 0).
-func retryDelay(attempt int) time.Duration {
-	d := retryFirst
-	for range attempt {
-		d *= 2
-		if d >= retryMax {
-			return retryMax
-		}
-	}
-	return d
 }
 
 // OpenEmbedded starts an in-process Redis (miniredis) on a loopback port and
@@ -181,6 +177,10 @@ func newStore(rdb redis.UniversalClient, opts Options) *Store {
 	}
 	if s.retention <= 0 {
 		s.retention = DefaultRetention
+	}
+	s.pausedBacklog = opts.PausedBacklog
+	if s.pausedBacklog <= 0 {
+		s.pausedBacklog = DefaultPausedBacklog
 	}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -302,7 +302,7 @@ func (s *Store) channelKey(guildID, channelID, kind string) string {
 // guildKinds and channelKinds list every key of a guild, for DeleteGuild.
 var (
 	guildKinds   = []string{"subs", "topics", "feeds", "schedules", "channels"}
-	channelKinds = []string{"pending", "delivered", "lease", "outbox", "state"}
+	channelKinds = []string{"pending", "delivered", "claim", "outbox", "state", "paused", "stats"}
 )
 
 // checkID refuses ids that could break out of a hash tag or a key.

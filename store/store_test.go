@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -52,6 +53,7 @@ func TestStore(t *testing.T) {
 		run  func(t *testing.T, b backend)
 	}{
 		{"articles new, updated, unchanged", testPutArticles},
+		{"article sources", testArticleSources},
 		{"ingest log paging", testIngestLog},
 		{"retention expiry", testRetention},
 		{"watermarks", testWatermarks},
@@ -65,7 +67,7 @@ func TestStore(t *testing.T) {
 		{"feed resume requests", testFeedResume},
 		{"schedules and channel state", testSchedules},
 		{"pending merge and delivered skip", testPending},
-		{"delivery lease", testLease},
+		{"delivery claim", testClaim},
 		{"delivery protocol", testDelivery},
 		{"delivery resumes after a crash", testDeliveryCrash},
 		{"delete guild", testDeleteGuild},
@@ -205,6 +207,56 @@ func testPutArticles(t *testing.T, b backend) {
 			t.Fatal("a valid article of a refused batch was stored")
 		}
 	})
+}
+
+// testArticleSources: every outlet of a story is stored and read back; a
+// change to an outlet is an update; sources that disagree with the
+// article's own outlet are refused.
+func testArticleSources(t *testing.T, b backend) {
+	st := b.open(t, store.Options{})
+	c := ctx(t)
+	day := time.Date(2026, 11, 12, 0, 0, 0, 0, time.UTC)
+	a := article(1)
+	a.Published = day
+	a.Sources = []digestbot.Source{
+		{Name: a.Source, URL: a.URL, Published: day},
+		{Name: "Northsound Radio", URL: "https://northsound-radio.example/b", Published: day.Add(-24 * time.Hour)},
+		{Name: "Island Notes"},
+	}
+	single := article(2)
+	if out, err := st.PutArticles(c, []*digestbot.Article{a, single}); err != nil || out[0] != digestbot.PutNew {
+		t.Fatalf("put = %v, %v", out, err)
+	}
+	got, err := st.GetArticles(c, []string{a.ID, single.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got[0].Sources, a.Sources) {
+		t.Errorf("sources read back %+v\nwant %+v", got[0].Sources, a.Sources)
+	}
+	if got[1].Sources != nil {
+		t.Errorf("a single-outlet article reads back sources %+v", got[1].Sources)
+	}
+	if out, _ := st.PutArticles(c, []*digestbot.Article{a}); out[0] != digestbot.PutUnchanged {
+		t.Errorf("same put again: %v, want unchanged", out[0])
+	}
+	moved := *a
+	moved.Sources = slices.Clone(a.Sources)
+	moved.Sources[1].URL = "https://northsound-radio.example/b-corrected"
+	if out, _ := st.PutArticles(c, []*digestbot.Article{&moved}); out[0] != digestbot.PutUpdated {
+		t.Errorf("second outlet's link changed: %v, want updated", out[0])
+	}
+	if got, _ := st.GetArticles(c, []string{a.ID}); got[0].Sources[1].URL != moved.Sources[1].URL {
+		t.Errorf("stored link %q after the update", got[0].Sources[1].URL)
+	}
+
+	bad := article(3)
+	bad.Sources = []digestbot.Source{{Name: "Someone Else", URL: bad.URL}, {Name: "Northsound Radio"}}
+	_, err = st.PutArticles(c, []*digestbot.Article{bad})
+	wantCode(t, err, digestbot.EINVALID)
+	if got, _ := st.GetArticles(c, []string{bad.ID}); got[0] != nil {
+		t.Error("an article whose first source is not its own was stored")
+	}
 }
 
 func testIngestLog(t *testing.T, b backend) {
@@ -825,7 +877,7 @@ func testPending(t *testing.T, b backend) {
 	})
 }
 
-func testLease(t *testing.T, b backend) {
+func testClaim(t *testing.T, b backend) {
 	st := b.open(t, store.Options{})
 	c := ctx(t)
 	var wg sync.WaitGroup
@@ -850,7 +902,7 @@ func testLease(t *testing.T, b backend) {
 	}
 	wantCode(t, st.ReleaseChannel(c, "g1", "c1", "not-the-token"), digestbot.ECONFLICT)
 	if _, ok, _ := st.ClaimChannel(c, "g1", "c1", time.Minute); ok {
-		t.Fatal("a wrong token released the lease")
+		t.Fatal("a wrong token released the claim")
 	}
 	if err := st.ReleaseChannel(c, "g1", "c1", winners[0]); err != nil {
 		t.Fatal(err)
@@ -862,9 +914,9 @@ func testLease(t *testing.T, b backend) {
 	if err := st.RenewChannel(c, "g1", "c1", tok, time.Hour); err != nil {
 		t.Fatal(err)
 	}
-	ttl, err := st.Client().PTTL(c, st.Prefix()+"{c:g1:c1}:lease").Result()
+	ttl, err := st.Client().PTTL(c, st.Prefix()+"{c:g1:c1}:claim").Result()
 	if err != nil || ttl < 30*time.Minute {
-		t.Fatalf("renewed lease ttl = %v, %v; want about an hour", ttl, err)
+		t.Fatalf("renewed claim ttl = %v, %v; want about an hour", ttl, err)
 	}
 	wantCode(t, st.RenewChannel(c, "g1", "c1", winners[0], time.Hour), digestbot.ECONFLICT)
 }
@@ -897,9 +949,30 @@ func testDelivery(t *testing.T, b backend) {
 	if err != nil || again.WindowID != d.WindowID || len(again.Items) != 2 {
 		t.Fatalf("second begin = %+v, %v; want the same unfinished delivery", again, err)
 	}
-	wantCode(t, st.MarkPartPosted(c, d, "stolen", 0, "m0"), digestbot.ECONFLICT)
-	if err := st.MarkPartPosted(c, d, tok, 0, "m0"); err != nil {
+	parts := []digestbot.DeliveryPart{{Key: "0", Body: "first"}, {Key: "1", Body: "second"}}
+	wantCode(t, st.SetDeliveryParts(c, d, "stolen", parts), digestbot.ECONFLICT)
+	if err := st.SetDeliveryParts(c, d, tok, parts); err != nil {
 		t.Fatal(err)
+	}
+	wantCode(t, st.MarkPartPosted(c, d, "stolen", "0", "m0"), digestbot.ECONFLICT)
+	wantCode(t, st.MarkPartPosted(c, d, tok, "9", "m0"), digestbot.EINVALID)
+	at := time.UnixMilli(time.Now().UnixMilli()).UTC()
+	if err := st.RecordAttempt(c, d, tok, "0", at); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.RecordAttempt(c, d, tok, "0", at.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.MarkPartPosted(c, d, tok, "0", "m0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.SetPartAside(c, d, tok, "1", "Discord refused it"); err != nil {
+		t.Fatal(err)
+	}
+	again, err = st.BeginDelivery(c, "g1", "c1", tok, time.Now())
+	if err != nil || len(again.Parts) != 2 || again.Parts[0].Posted != "m0" || again.Parts[1].Body != "second" ||
+		len(again.Parts[0].Attempts) != 2 || !again.Parts[0].Attempts[1].Equal(at.Add(time.Second)) || again.Parts[1].SetAside == "" {
+		t.Fatalf("resumed parts = %+v, %v; want what was recorded", again.Parts, err)
 	}
 	wantCode(t, st.AckDelivery(c, d, "stolen"), digestbot.ECONFLICT)
 	if err := st.AckDelivery(c, d, tok); err != nil {
@@ -912,7 +985,10 @@ func testDelivery(t *testing.T, b backend) {
 	if err != nil || len(p) != 1 || p[0].ArticleID != "a3" {
 		t.Fatalf("after ack pending = %+v, %v; want exactly the item that arrived during delivery", p, err)
 	}
-	wantCode(t, st.MarkPartPosted(c, d, tok, 1, "m1"), digestbot.ECONFLICT)
+	wantCode(t, st.MarkPartPosted(c, d, tok, "1", "m1"), digestbot.ECONFLICT)
+	if cs, err := st.ChannelState(c, "g1", "c1"); err != nil || cs.SetAside != 1 || cs.LastSetAside != "Discord refused it" {
+		t.Fatalf("channel state after an ack with a part set aside = %+v, %v", cs, err)
+	}
 	next, err := st.BeginDelivery(c, "g1", "c1", tok, time.Now())
 	if err != nil || next == nil || next.WindowID == d.WindowID || len(next.Items) != 1 {
 		t.Fatalf("next delivery = %+v, %v; want a new window with a3", next, err)
@@ -933,10 +1009,13 @@ func testDeliveryCrash(t *testing.T, b backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.MarkPartPosted(c, d1, tok1, 0, "m0"); err != nil {
+	if err := st.SetDeliveryParts(c, d1, tok1, []digestbot.DeliveryPart{{Key: "0", Body: "b"}}); err != nil {
 		t.Fatal(err)
 	}
-	// The worker "crashes": its lease runs out and another worker claims.
+	if err := st.MarkPartPosted(c, d1, tok1, "0", "m0"); err != nil {
+		t.Fatal(err)
+	}
+	// The worker "crashes": its claim lapses and another worker claims.
 	var tok2 string
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		var ok bool
@@ -948,7 +1027,7 @@ func testDeliveryCrash(t *testing.T, b backend) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the lease of a crashed worker never expired")
+			t.Fatal("the claim of a crashed worker never lapsed")
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -956,7 +1035,7 @@ func testDeliveryCrash(t *testing.T, b backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d2.WindowID != d1.WindowID || len(d2.Items) != 1 || d2.Items[0].ArticleID != "a1" || d2.PostedParts[0] != "m0" {
+	if d2.WindowID != d1.WindowID || len(d2.Items) != 1 || d2.Items[0].ArticleID != "a1" || len(d2.Parts) != 1 || d2.Parts[0].Posted != "m0" {
 		t.Fatalf("resumed delivery = %+v; want window %s with a1 and part 0 already posted", d2, d1.WindowID)
 	}
 	wantCode(t, st.AckDelivery(c, d1, tok1), digestbot.ECONFLICT)

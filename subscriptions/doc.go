@@ -50,6 +50,28 @@ func NewDoc(title, text, source string, tags []string) *Doc {
 // spends far less in the garbage collector) with one Doc it resets. Match
 // results do not point into a Doc, so they stay valid.
 func (d *Doc) Reset(title, text, source string, tags []string) {
+	d.resetBody(title, text, tags)
+	d.source.reset(analysis.AppendTokens(d.source.toks[:0], source))
+	d.source.bounds = d.source.bounds[:0]
+}
+
+// ResetArticle is Reset for an article: its source field holds the name
+// of every outlet (Article.AllSources), each a part of its own, so that
+// source:NAME finds a story whatever place its outlet has in the list and
+// a phrase never spans two names.
+func (d *Doc) ResetArticle(a *digestbot.Article) {
+	d.resetBody(a.Title, a.Text, a.Tags)
+	toks := d.source.toks[:0]
+	d.source.bounds = d.source.bounds[:0]
+	for _, name := range a.SourceNames() {
+		toks = analysis.AppendTokens(toks, name)
+		d.source.bounds = append(d.source.bounds, int32(len(toks)))
+	}
+	d.source.reset(toks)
+}
+
+// resetBody analyses the title, text and tags.
+func (d *Doc) resetBody(title, text string, tags []string) {
 	toks := d.body.toks[:0]
 	if n := (len(title)+len(text))/5 + 8; cap(toks) < n {
 		toks = make([]analysis.Token, 0, n)
@@ -60,8 +82,6 @@ func (d *Doc) Reset(title, text, source string, tags []string) {
 	d.body.reset(toks)
 	d.body.bounds = append(d.body.bounds[:0], int32(d.nTitle))
 
-	d.source.reset(analysis.AppendTokens(d.source.toks[:0], source))
-
 	toks = d.tags.toks[:0]
 	d.tags.bounds = d.tags.bounds[:0]
 	for _, tag := range tags {
@@ -71,9 +91,12 @@ func (d *Doc) Reset(title, text, source string, tags []string) {
 	d.tags.reset(toks)
 }
 
-// DocFromArticle analyses an article: its title, text, source name and tags.
+// DocFromArticle analyses an article: its title, text, the names of its
+// outlets and its tags (see ResetArticle).
 func DocFromArticle(a *digestbot.Article) *Doc {
-	return NewDoc(a.Title, a.Text, a.Source, a.Tags)
+	d := &Doc{}
+	d.ResetArticle(a)
+	return d
 }
 
 // index builds the term map of the field. The Index does not need it (it

@@ -531,7 +531,7 @@ func (m *Matcher) matchEntries(ctx context.Context, x *Index, entries []digestbo
 		if ingested.IsZero() {
 			ingested = a.Ingested
 		}
-		doc.Reset(a.Title, a.Text, a.Source, a.Tags)
+		doc.ResetArticle(a)
 		byChannel := map[digestbot.ChannelRef]int{}
 		found = x.AppendMatches(found[:0], &doc)
 		for _, hit := range found {

@@ -420,3 +420,36 @@ func TestMatcherReloadHealsLostChanges(t *testing.T) {
 		t.Errorf("after the reload: %+v, removed subscription still indexed: %v", st, m.index.Has(gone.ID))
 	}
 }
+
+// TestMatcherMatchesEveryOutletOfAStory: source: finds a story by any of
+// its outlets (here the second of a numbered list), a phrase never spans
+// two outlet names, and an outlet's name is not a word of the story.
+func TestMatcherMatchesEveryOutletOfAStory(t *testing.T) {
+	f := newFakeStore()
+	clk := &testClock{t0}
+	queries := map[string]bool{ // query: matches
+		`source:Northsound`:           true,
+		`source:"Northsound Radio"`:   true,
+		`source:Courier`:              true,
+		`source:"Courier Northsound"`: false,
+		`Northsound`:                  false,
+		`source:Tessaly`:              false,
+	}
+	for q := range queries {
+		f.subscribe(&digestbot.Subscription{GuildID: "g1", ChannelID: "c1", Query: q, CreatedAt: t0})
+	}
+	f.ingest("vellmar", "Vellmar University closes its institute", "The senate voted to close the institute.", t0.Add(time.Minute))
+	a := f.articles["vellmar"]
+	a.Source, a.URL = "Vellmar Courier", "https://vellmar-courier.example/a"
+	a.Sources = []digestbot.Source{{Name: a.Source, URL: a.URL}, {Name: "Northsound Radio", URL: "https://northsound-radio.example/b"}}
+	run(t, newTestMatcher(f, clk, 0))
+	sameLines(t, f.queued(), []string{
+		`c1 vellmar source:"Northsound Radio"[Northsound,Radio] source:Courier[Courier] source:Northsound[Northsound]`,
+	})
+	// Query.Match on the article reads the same outlets.
+	for q, ok := range queries {
+		if _, got := MustParse(q).Match(DocFromArticle(a)); got != ok {
+			t.Errorf("Match(%s) = %v, want %v", q, got, ok)
+		}
+	}
+}

@@ -29,6 +29,7 @@ type core struct {
 	index     *archive.Index
 	matcher   *subscriptions.Matcher
 	deliverer *digest.Deliverer
+	sched     *digest.Scheduler
 	fetcher   *ingest.Fetcher
 	service   *botcommands.Service
 	// onStored runs after articles are stored (poller, push API, commands).
@@ -82,11 +83,24 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 	c.index = newArchive(st)
 	c.matcher = subscriptions.NewMatcher(st, subscriptions.MatcherOptions{GlobalTopics: c.topics, Logger: log, Now: now, Backfill: cfg.Backfill})
 	c.deliverer = &digest.Deliverer{
-		Store:   st,
-		Logger:  log,
-		Clock:   now,
-		Compose: digest.ComposeOptions{MaxItemsPerSection: cfg.Limits.ItemsPerSection, Topics: topicQueries(c.topics)},
+		Store:       st,
+		Logger:      log,
+		Clock:       now,
+		Compose:     digest.ComposeOptions{MaxItemsPerSection: cfg.Limits.ItemsPerSection, Topics: topicQueries(c.topics)},
+		ClaimTTL:    cfg.Delivery.ClaimTime,
+		NonceWindow: cfg.Delivery.NonceWindow,
 	}
+	c.sched = &digest.Scheduler{
+		Store:    st,
+		Queue:    st.DueQueue("digests"),
+		Deliver:  c.deliverer.Deliver,
+		Defaults: digest.Defaults{Spec: cfg.Schedule.Default, TimeZone: cfg.Schedule.TimeZone, MinInterval: cfg.Schedule.MinInterval},
+		Workers:  cfg.Delivery.Workers,
+		Busy:     c.deliverer.ClaimTime(),
+		Clock:    now,
+		Logger:   log,
+	}
+	c.deliverer.Channel = c.sched.ChannelInfo // dates in each channel's schedule zone
 	c.fetcher = newFetcher(cfg)
 	c.onStored = archiveHook(c.index, st, log)
 	c.service = &botcommands.Service{
@@ -101,18 +115,23 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 			_, msgs, err := c.deliverer.Preview(ctx, ref)
 			return msgs, err
 		},
-		PostNow: func(ctx context.Context, ref digestbot.ChannelRef) (int, error) {
+		PostNow: func(ctx context.Context, ref digestbot.ChannelRef) (digest.Result, error) {
 			res, err := c.deliverer.Deliver(ctx, ref)
-			if err != nil {
-				return 0, err
+			if res.Busy || res.Interrupted || (err != nil && digestbot.ErrorCode(err) == digestbot.EUNAVAILABLE) {
+				// Whatever is left goes out as soon as the channel is free:
+				// within the claim time, by any replica.
+				at := now().Add(c.deliverer.ClaimTime())
+				if serr := c.sched.Soon(context.WithoutCancel(ctx), ref, at); serr != nil {
+					log.Warn("could not schedule the rest of a digest; it goes out with the next one", "guild", ref.GuildID, "channel", ref.ChannelID, "err", serr)
+				}
 			}
-			if res.Busy {
-				return 0, digestbot.Errorf(digestbot.ECONFLICT, "a digest for this channel is being posted right now; try again in a minute")
+			return res, err
+		},
+		ScheduleChanged: c.scheduleChanged,
+		ChannelSubscribed: func(ctx context.Context, ref digestbot.ChannelRef) {
+			if err := c.sched.Ensure(ctx, ref); err != nil {
+				log.Warn("could not schedule a newly subscribed channel; the hourly sweep will", "guild", ref.GuildID, "channel", ref.ChannelID, "err", err)
 			}
-			if res.Paused {
-				return 0, digestbot.Errorf(digestbot.EUNAVAILABLE, "delivery to this channel is paused: %s", res.PausedReason)
-			}
-			return res.Stories, nil
 		},
 		ResumeChannel: c.deliverer.Resume,
 		Search:        lookupSearch(c.index),
@@ -126,6 +145,47 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 		Log: log,
 	}
 	return c
+}
+
+// sweepSchedules gives every subscribed channel a due digest if it has
+// none, in one replica at a time.
+func (c *core) sweepSchedules(ctx context.Context) {
+	_, err := c.jobLease("schedule-sweep").Do(ctx, 0, func(ctx context.Context) error {
+		added, err := c.sched.Sweep(ctx)
+		if added > 0 {
+			c.log.Info("scheduled the digests of channels that had none", "channels", added)
+		}
+		return err
+	})
+	if err != nil && ctx.Err() == nil {
+		c.log.Warn("checking every channel's next digest failed; it is tried again in an hour", "err", err)
+	}
+}
+
+// scheduleChanged moves a channel's next digest to its new schedule; for a
+// guild default (no channel), every channel of the guild that follows it.
+func (c *core) scheduleChanged(ctx context.Context, ref digestbot.ChannelRef) {
+	refs := []digestbot.ChannelRef{ref}
+	if ref.ChannelID == "" {
+		subs, err := c.st.Subscriptions(ctx, ref.GuildID, "")
+		if err != nil {
+			c.log.Warn("could not list a guild's channels to reschedule them", "guild", ref.GuildID, "err", err)
+			return
+		}
+		refs = nil
+		seen := map[string]bool{}
+		for _, s := range subs {
+			if !seen[s.ChannelID] {
+				seen[s.ChannelID] = true
+				refs = append(refs, digestbot.ChannelRef{GuildID: ref.GuildID, ChannelID: s.ChannelID})
+			}
+		}
+	}
+	for _, r := range refs {
+		if err := c.sched.Reschedule(ctx, r); err != nil {
+			c.log.Warn("could not reschedule a channel's digest", "guild", r.GuildID, "channel", r.ChannelID, "err", err)
+		}
+	}
 }
 
 // archiveHook returns the after-store hook that indexes new and changed

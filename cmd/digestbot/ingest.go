@@ -160,6 +160,7 @@ func printArticles(w io.Writer, arts []*digestbot.Article, asJSON bool) error {
 		if a.URL != "" {
 			fmt.Fprintf(w, "            %s\n", a.URL)
 		}
+		writeOtherSources(w, "            ", a)
 	}
 	return nil
 }

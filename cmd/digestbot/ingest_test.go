@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -15,14 +16,10 @@ import (
 	"github.com/digestbot/digestbot/store/storetest"
 )
 
-const sampleBrief = "../../../shared/samples/china-brief-2021-03-20.txt"
-
+// TestIngestDryRunJSON runs the README's first ingest example: every story
+// of the sample newsletter as one complete JSON article, nothing stored.
 func TestIngestDryRunJSON(t *testing.T) {
-	src := sampleBrief
-	if _, err := os.Stat(src); err != nil {
-		src = "../../ingest/testdata/newsletter.txt"
-	}
-	out, errOut, code := runCLI(t, nil, "ingest", "--dry-run", "--json", src)
+	out, errOut, code := runCLI(t, nil, "ingest", "--dry-run", "--json", sampleBrief)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
@@ -36,22 +33,55 @@ func TestIngestDryRunJSON(t *testing.T) {
 		}
 		arts = append(arts, a)
 	}
-	want := 3
-	if src == sampleBrief {
-		want = 8
-	}
-	if len(arts) != want {
-		t.Fatalf("%d articles, want %d", len(arts), want)
+	if len(arts) != 8 {
+		t.Fatalf("%d articles, want 8", len(arts))
 	}
 	for _, a := range arts {
-		if a.ID == "" || a.Title == "" || a.URL == "" || a.Source == "" || a.Published == "" || a.Tags == nil {
+		if a.ID == "" || a.Title == "" || a.URL == "" || a.Source == "" || a.Published == "" || a.Summary == "" || a.Tags == nil {
 			t.Errorf("incomplete article %+v", a)
 		}
+		// "sources" lists every outlet; the first is the article's own.
+		if first := (digestbot.SourceJSON{Name: a.Source, URL: a.URL, Published: a.Published}); len(a.Sources) == 0 || a.Sources[0] != first {
+			t.Errorf("%q: sources %+v do not start with its own outlet", a.Title, a.Sources)
+		}
 	}
-	if src == sampleBrief && (arts[2].Source != "Radio France Internationale" || arts[2].Published != "2021-03-19T00:00:00Z") {
-		t.Errorf("numbered-source story: %+v", arts[2])
+	wantSources := map[int][]digestbot.SourceJSON{
+		0: {
+			{Name: "Vellmar Courier", URL: "https://vellmar-courier.example/campus/2026/11/12/lanternhall-closes", Published: "2026-11-12T00:00:00Z"},
+			{Name: "Northsound Radio", URL: "https://northsound-radio.example/news/vellmar-institute-vote", Published: "2026-11-11T00:00:00Z"},
+		},
+		4: {
+			{Name: "Rendal Evening Post", URL: "https://rendal-post.example/local/night-shift-deal", Published: "2026-11-12T00:00:00Z"},
+			{Name: "Harbour Wire", URL: "https://harbourwire.example/2026/11/12/rendal-deal", Published: "2026-11-12T00:00:00Z"},
+			{Name: "Coastal Ledger", URL: "https://coastal-ledger.example/labour/rendal-night-shifts", Published: "2026-11-13T00:00:00Z"},
+		},
 	}
-	if !strings.Contains(errOut, "nothing stored") {
+	for i, a := range arts {
+		want, numbered := wantSources[i]
+		if numbered && !slices.Equal(a.Sources, want) || !numbered && len(a.Sources) != 1 {
+			t.Errorf("%q: sources %+v, want %+v", a.Title, a.Sources, want)
+		}
+		for _, s := range a.Sources[min(1, len(a.Sources)):] {
+			if strings.Contains(a.Text, s.Name) || strings.Contains(a.Text, s.URL) {
+				t.Errorf("%q: outlet %s is in the text", a.Title, s.Name)
+			}
+		}
+	}
+	// The lead story (after the page chrome) has a numbered source list:
+	// the first entry is its source, date and link.
+	if a := arts[0]; a.Title != "Vellmar University Closes Its Lanternhall Institute" || a.Source != "Vellmar Courier" ||
+		a.Published != "2026-11-12T00:00:00Z" || a.URL != "https://vellmar-courier.example/campus/2026/11/12/lanternhall-closes" {
+		t.Errorf("numbered-source story: %+v", a)
+	}
+	// The Chinese story keeps its outlet and its Chinese date.
+	if a := arts[2]; a.Source != "海港晚报" || a.Published != "2026-11-12T00:00:00Z" || !strings.Contains(a.Text, "灯塔学院") {
+		t.Errorf("Chinese story: %+v", a)
+	}
+	// The tracking parameters and the fragment are gone from the link.
+	if a := arts[3]; a.URL != "https://bayline-review.example/retail/facial-recognition-shops?ref=brief" {
+		t.Errorf("tracking URL not made canonical: %q", a.URL)
+	}
+	if !strings.Contains(errOut, "8 articles (dry run: nothing stored)") {
 		t.Errorf("stderr %q does not say nothing was stored", errOut)
 	}
 }
@@ -93,11 +123,7 @@ func TestIngestErrors(t *testing.T) {
 func TestIngestTwice(t *testing.T) { storetest.EachBackend(t, testIngestTwice) }
 
 func testIngestTwice(t *testing.T, b *storetest.Backend) {
-	src := sampleBrief
-	want := 8
-	if _, err := os.Stat(src); err != nil {
-		src, want = "../../ingest/testdata/newsletter.txt", 3
-	}
+	src, want := sampleBrief, 8
 	ctx := context.Background()
 	st := b.Open(t, store.Options{})
 	arts, err := ingest.Load(ctx, src, ingest.LoadOptions{})

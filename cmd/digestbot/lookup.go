@@ -32,8 +32,10 @@ func lookupSearch(idx *archive.Index) func(ctx context.Context, q botcommands.Lo
 		out := &botcommands.LookupPage{Next: page.Next, Total: page.Total}
 		for _, r := range page.Results {
 			a := r.Article
+			// Every outlet is named, so that a story found by its second
+			// outlet (source: or the source option) shows that outlet.
 			out.Results = append(out.Results, botcommands.LookupResult{
-				Title: a.Title, URL: a.URL, Source: a.Source, Published: a.Published, Snippet: r.Snippet,
+				Title: a.Title, URL: a.URL, Source: strings.Join(a.SourceNames(), ", "), Published: a.Published, Snippet: r.Snippet,
 			})
 		}
 		return out, nil
@@ -193,6 +195,7 @@ func printLookup(w io.Writer, page *archive.Page, req archive.Request) error {
 			fmt.Fprintf(&b, " · %s", a.URL)
 		}
 		b.WriteString("\n")
+		writeOtherSources(&b, "   ", a)
 		if r.Snippet != "" {
 			fmt.Fprintf(&b, "   %s\n", r.Snippet)
 		}

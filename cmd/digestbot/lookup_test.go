@@ -3,7 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -125,38 +125,49 @@ func testLookupCommand(t *testing.T, b *storetest.Backend) {
 	}
 }
 
-// TestLookupChinaBrief is the issue's must-show on the shared sample, when
-// it is there: Confucius finds the Norway story first, and the phrase
-// "personal information" finds the LINE story.
-func TestLookupChinaBrief(t *testing.T) {
-	const sample = "../../../shared/samples/china-brief-2021-03-20.txt"
-	if _, err := os.Stat(sample); err != nil {
-		t.Skip("shared sample not present")
-	}
-	storetest.EachRealBackend(t, func(t *testing.T, b *storetest.Backend) { testLookupChinaBrief(t, b, sample) })
-}
+// TestLookupSampleBrief runs the README's lookup example on the sample
+// newsletter: Lanternhall finds the story about the institute first and
+// the Chinese story that names it second, and a phrase finds its one story.
+func TestLookupSampleBrief(t *testing.T) { storetest.EachRealBackend(t, testLookupSampleBrief) }
 
-func testLookupChinaBrief(t *testing.T, b *storetest.Backend, sample string) {
+func testLookupSampleBrief(t *testing.T, b *storetest.Backend) {
 	envv, st := cliEnv(t, b)
-	as, err := ingest.Load(context.Background(), sample, ingest.LoadOptions{})
+	as, err := ingest.Load(context.Background(), sampleBrief, ingest.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	storeAndIndex(t, st, as)
 
-	out, errOut, code := runCLI(t, envv, "lookup", "--json", "Confucius")
+	out, errOut, code := runCLI(t, envv, "lookup", "--json", "--since", "2026-11-01", "Lanternhall")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var first digestbot.ArticleJSON
-	if err := json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &first); err != nil {
-		t.Fatalf("%v in %q", err, out)
+	var titles []string
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		var a digestbot.ArticleJSON
+		if err := json.Unmarshal([]byte(l), &a); err != nil {
+			t.Fatalf("%v in %q", err, out)
+		}
+		titles = append(titles, a.Title)
 	}
-	if !strings.Contains(first.Title, "Norway") {
-		t.Errorf("first result for Confucius is %q", first.Title)
+	if want := []string{"Vellmar University Closes Its Lanternhall Institute", "灯塔学院关闭后，晚间语言课搬进维尔马市图书馆"}; !slices.Equal(titles, want) {
+		t.Errorf("lookup Lanternhall found %q, want %q", titles, want)
+	}
+	// The source filter and source: find a story by its second outlet.
+	for _, args := range [][]string{{"lookup", "Lanternhall", "--source", "Northsound Radio"}, {"lookup", "source:northsound"}} {
+		out, errOut, code = runCLI(t, envv, args...)
+		if code != 0 || !strings.Contains(out, "1. Vellmar University Closes Its Lanternhall Institute\n") ||
+			!strings.Contains(out, "   also: Northsound Radio · 2026-11-11 · https://northsound-radio.example/news/vellmar-institute-vote\n") || !strings.Contains(out, "1 article matches") {
+			t.Errorf("%q: exit %d, stdout %s, stderr %s", args, code, out, errOut)
+		}
+	}
+	// In chat, the result found by its second outlet names both outlets.
+	page, err := lookupSearch(newArchive(st))(context.Background(), botcommands.LookupQuery{Query: "Lanternhall", Source: "Northsound Radio", Limit: 5})
+	if err != nil || len(page.Results) != 1 || page.Results[0].Source != "Vellmar Courier, Northsound Radio" {
+		t.Errorf("chat lookup by the second outlet: %+v, %v", page, err)
 	}
 	out, errOut, code = runCLI(t, envv, "lookup", `"personal information"`)
-	if code != 0 || !strings.Contains(out, "LINE") {
+	if code != 0 || !strings.Contains(out, "1. Ferry Operator Left Passenger Lists Open Online") || !strings.Contains(out, "1 article matches") {
 		t.Errorf("exit %d, stdout %s, stderr %s", code, out, errOut)
 	}
 }

@@ -72,7 +72,7 @@ func cmdMatch(ctx context.Context, e *env, args []string) error {
 	// story the user had in mind: say so.
 	var d subscriptions.Doc
 	for _, a := range arts {
-		d.Reset(a.Title, a.Text, a.Source, a.Tags)
+		d.ResetArticle(a)
 		if ex := q.Excluded(&d); len(ex) > 0 {
 			fmt.Fprintf(sum, "  left out by %s: %s\n", strings.Join(ex, ", "), a.Title)
 		}
@@ -121,7 +121,7 @@ func matchArticles(q *subscriptions.Query, arts []*digestbot.Article) []articleM
 	var out []articleMatch
 	var d subscriptions.Doc
 	for _, a := range arts {
-		d.Reset(a.Title, a.Text, a.Source, a.Tags)
+		d.ResetArticle(a)
 		if terms, ok := q.Match(&d); ok {
 			out = append(out, articleMatch{a, terms})
 		}
@@ -150,9 +150,30 @@ func printMatches(w io.Writer, hits []articleMatch, asJSON bool) error {
 		if a.URL != "" {
 			fmt.Fprintf(w, " · %s", a.URL)
 		}
-		if _, err := fmt.Fprintf(w, "\n  matched: %s\n\n", strings.Join(h.terms, ", ")); err != nil {
+		fmt.Fprintln(w)
+		writeOtherSources(w, "  ", a)
+		if _, err := fmt.Fprintf(w, "  matched: %s\n\n", strings.Join(h.terms, ", ")); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// writeOtherSources lists the outlets of a story after its first, one a
+// line: "also: Northsound Radio · 2026-11-11 · https://…".
+func writeOtherSources(w io.Writer, indent string, a *digestbot.Article) {
+	if len(a.Sources) < 2 {
+		return
+	}
+	for _, s := range a.Sources[1:] {
+		date := "no date"
+		if !s.Published.IsZero() {
+			date = s.Published.UTC().Format("2006-01-02")
+		}
+		fmt.Fprintf(w, "%salso: %s · %s", indent, s.Name, date)
+		if s.URL != "" {
+			fmt.Fprintf(w, " · %s", s.URL)
+		}
+		fmt.Fprintln(w)
+	}
 }

@@ -56,35 +56,66 @@ func TestMatchCommandErrors(t *testing.T) {
 	}
 }
 
-// matchSample is the sample newsletter of the shared samples, when present.
-const matchSample = "../../../shared/samples/china-brief-2021-03-20.txt"
+// sampleBrief is the project's sample newsletter, the one the README's
+// examples read.
+const sampleBrief = "../../samples/estuary-brief-2026-11-13.txt"
 
+// TestMatchCommandOnSample runs the README's match examples on the sample
+// newsletter: a word finds its two stories (one in Chinese that names the
+// institute in Latin letters), and the phrase query with an exclusion keeps
+// one story and names the one it left out.
 func TestMatchCommandOnSample(t *testing.T) {
-	if _, err := os.Stat(matchSample); err != nil {
-		t.Skip("sample newsletter not present")
-	}
-	out, _, code := runCLI(t, nil, "match", "--json", "Confucius Institute", matchSample)
+	out, _, code := runCLI(t, nil, "match", "--json", "Lanternhall", sampleBrief)
 	if code != 0 {
 		t.Fatalf("exit %d", code)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
-	if len(lines) != 1 {
-		t.Fatalf("want exactly the Norway story, got %d lines:\n%s", len(lines), out)
+	if len(lines) != 2 {
+		t.Fatalf("want the Vellmar story and the Chinese library story, got %d lines:\n%s", len(lines), out)
 	}
-	var a digestbot.ArticleJSON
-	if err := json.Unmarshal([]byte(lines[0]), &a); err != nil {
-		t.Fatal(err)
+	var titles []string
+	for _, l := range lines {
+		var a digestbot.ArticleJSON
+		if err := json.Unmarshal([]byte(l), &a); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(a.Matched, []string{"Lanternhall"}) {
+			t.Errorf("%q matched %q", a.Title, a.Matched)
+		}
+		titles = append(titles, a.Title)
 	}
-	if !strings.Contains(a.Title, "Norway") || !reflect.DeepEqual(a.Matched, []string{"Confucius", "Institute"}) {
-		t.Errorf("got %q matched %q", a.Title, a.Matched)
+	if want := []string{"Vellmar University Closes Its Lanternhall Institute", "灯塔学院关闭后，晚间语言课搬进维尔马市图书馆"}; !reflect.DeepEqual(titles, want) {
+		t.Errorf("titles %q, want %q", titles, want)
 	}
-	out, errOut, code := runCLI(t, nil, "match", "--json", `"facial recognition" -BMW`, matchSample)
-	if code != 0 || out != "" {
-		t.Errorf("exit %d, output %q: want nothing, the facial recognition story names BMW", code, out)
+
+	out, errOut, code := runCLI(t, nil, "match", `"facial recognition" -Calloway`, sampleBrief)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	// ... and the summary says which story the exclusion left out.
-	if strings.Count(errOut, "left out by -BMW: ") != 1 {
-		t.Errorf("summary %q does not name the story -BMW left out", errOut)
+	// Without --json the closing count and the story the exclusion left out
+	// follow the matches on stdout.
+	want := "Rendal Station Pauses Facial Recognition Gates\n" +
+		"  Harbour Wire · 2026-11-10 · https://harbourwire.example/2026/11/10/rendal-gates\n" +
+		"  matched: facial recognition\n\n" +
+		"1 of 8 articles match \"facial recognition\" -Calloway\n" +
+		"  left out by -Calloway: Facial Recognition Cameras Found in Forty Shops\n"
+	if out != want || errOut != "" {
+		t.Errorf("stdout\n%s\nstderr %q\nwant stdout\n%s", out, errOut, want)
+	}
+
+	// The second outlet of a numbered source list is a source, shown
+	// under the first, and not a word of the story.
+	out, errOut, code = runCLI(t, nil, "match", `source:"Northsound Radio"`, sampleBrief)
+	want = "Vellmar University Closes Its Lanternhall Institute\n" +
+		"  Vellmar Courier · 2026-11-12 · https://vellmar-courier.example/campus/2026/11/12/lanternhall-closes\n" +
+		"  also: Northsound Radio · 2026-11-11 · https://northsound-radio.example/news/vellmar-institute-vote\n" +
+		"  matched: Northsound Radio\n\n" +
+		"1 of 8 articles match source:\"Northsound Radio\"\n"
+	if code != 0 || out != want {
+		t.Errorf("exit %d, stdout\n%s\nstderr %q\nwant stdout\n%s", code, out, errOut, want)
+	}
+	if out, _, _ := runCLI(t, nil, "match", "Northsound", sampleBrief); out != "0 of 8 articles match Northsound\n" {
+		t.Errorf("an outlet's name matched as a word of the story:\n%s", out)
 	}
 }
 
@@ -130,11 +161,11 @@ func TestBenchGenAndMatch(t *testing.T) {
 	}
 }
 
-// TestQueriesMayStartWithAnExclusion: '-bmw china' is a query, not a flag,
+// TestQueriesMayStartWithAnExclusion: '-calloway facial' is a query, not a flag,
 // for match and lookup; a mistyped --flag is still refused.
 func TestQueriesMayStartWithAnExclusion(t *testing.T) {
-	if out, errOut, code := runCLI(t, nil, "match", "-bmw facial", "testdata/brief.txt"); code != 0 || !strings.Contains(out, "0 of 2 articles match -bmw facial") {
-		t.Errorf("match '-bmw facial': exit %d, %q %q", code, out, errOut)
+	if out, errOut, code := runCLI(t, nil, "match", "-calloway facial", sampleBrief); code != 0 || !strings.Contains(out, "1 of 8 articles match -calloway facial") {
+		t.Errorf("match '-calloway facial': exit %d, %q %q", code, out, errOut)
 	}
 	if _, errOut, code := runCLI(t, nil, "lookup", "-acme", "earnings"); code != 0 {
 		t.Errorf("lookup -acme earnings: exit %d, %q", code, errOut)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	digestbot "github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/backoff"
 	"github.com/digestbot/digestbot/bot"
 	"github.com/digestbot/digestbot/config"
 	"github.com/digestbot/digestbot/digest"
@@ -53,9 +54,10 @@ func runBot(ctx context.Context, e *env, args []string) error {
 	// starts; the parts that need the store are filled in once it is open.
 	m := metrics.New()
 	var (
-		ready   atomic.Pointer[store.Store]
-		gateway atomic.Pointer[bot.Bot]
-		push    lazyHandler
+		ready      atomic.Pointer[store.Store]
+		gateway    atomic.Pointer[bot.Bot]
+		tokenCheck atomic.Pointer[bot.Bot]
+		push       lazyHandler
 	)
 	var srv *httpapi.Server
 	if cfg.HTTPAddr != "" {
@@ -77,6 +79,12 @@ func runBot(ctx context.Context, e *env, args []string) error {
 					}
 					return nil
 				}},
+				{Name: "discord token", Test: func(context.Context) error {
+					if b := tokenCheck.Load(); b != nil {
+						return b.TokenProblem()
+					}
+					return nil
+				}},
 			},
 			Logger: log,
 		})
@@ -89,7 +97,7 @@ func runBot(ctx context.Context, e *env, args []string) error {
 
 	// Store: an unreachable Redis is retried with backoff until it answers or we are stopped.
 	var st *store.Store
-	opts := store.Options{URL: cfg.RedisURL, Prefix: cfg.KeyPrefix, Retention: cfg.Retention, Logger: log}
+	opts := store.Options{URL: cfg.RedisURL, Prefix: cfg.KeyPrefix, Retention: cfg.Retention, Logger: log, PausedBacklog: cfg.Delivery.PausedBacklog}
 	if cfg.RedisURL == "" {
 		log.Warn("DIGESTBOT_REDIS_URL is unset: using the embedded in-memory store; nothing is persisted")
 		st, err = store.OpenEmbedded(ctx, opts)
@@ -144,27 +152,27 @@ func runBot(ctx context.Context, e *env, args []string) error {
 				log.Error("could not record a guild leave", "guild", guildID, "err", err)
 			}
 		},
-		OnDiscordError: func(op, code string) { m.DiscordErrors.WithLabelValues(code).Inc() },
-		OnRateLimited:  func(string) { m.DiscordRateLimit.Inc() },
-		OnCommand:      func(name string, d time.Duration, _ string) { m.ObserveCommand(name, d) },
+		OnDiscordError:    func(op, code string) { m.DiscordErrors.WithLabelValues(code).Inc() },
+		OnRateLimited:     func(string) { m.DiscordRateLimit.Inc() },
+		OnCommand:         func(name string, d time.Duration, _ string) { m.ObserveCommand(name, d) },
+		RateLimits:        st,
+		RequestsPerSecond: cfg.Delivery.RequestsPerSecond,
+		TokenSource:       tokenSource(cfg),
+		Version:           Version,
+		Process:           c.holder,
 	})
 	if err != nil {
 		return err
 	}
-	c.deliverer.Transport = countingTransport{b, m}
-
-	sched := &digest.Scheduler{
-		Store:    st,
-		Deliver:  c.deliverer.Deliver,
-		Defaults: digest.Defaults{Spec: cfg.Schedule.Default, TimeZone: cfg.Schedule.TimeZone, MinInterval: cfg.Schedule.MinInterval},
-		Logger:   log,
-	}
-	c.deliverer.Channel = sched.ChannelInfo // dates in each channel's schedule zone
-	c.service.ScheduleChanged = func(ctx context.Context, _ digestbot.ChannelRef) {
-		if err := sched.Reload(ctx); err != nil {
-			log.Warn("schedule reload failed; the periodic refresh will retry", "err", err)
+	c.deliverer.Transport = b
+	c.deliverer.Event = func(kind string) {
+		m.DeliveryEvents.WithLabelValues(kind).Inc()
+		if kind == digest.EventPosted {
+			m.DigestsPosted.Inc()
 		}
 	}
+	c.sched.Gate = b.TokenOK
+	tokenCheck.Store(b)
 
 	// Background jobs run until jobsCtx ends.
 	jobsCtx, stopJobs := context.WithCancel(ctx)
@@ -201,7 +209,11 @@ func runBot(ctx context.Context, e *env, args []string) error {
 	}); err != nil {
 		return digestbot.Errorf(digestbot.EINVALID, "schedule.match %q: %v", cfg.Schedule.MatchEvery, err)
 	}
-	if _, err := jobs.AddFunc("@every 1h", func() { deleteLeftGuilds(jobsCtx, st, cfg.GuildDataGrace, log) }); err != nil {
+	if _, err := jobs.AddFunc("@every 1h", func() {
+		deleteLeftGuilds(jobsCtx, st, cfg.GuildDataGrace, log)
+		removeGoneChannels(jobsCtx, st, cfg.Delivery.GoneChannelGrace, log, m)
+		c.sweepSchedules(jobsCtx)
+	}); err != nil {
 		return err
 	}
 
@@ -215,10 +227,16 @@ func runBot(ctx context.Context, e *env, args []string) error {
 		}
 		return err
 	}
-	if err := sched.Start(jobsCtx); err != nil {
+	if err := c.sched.Check(); err != nil {
 		b.Close()
 		return err
 	}
+	schedDone := make(chan struct{})
+	go func() {
+		defer close(schedDone)
+		c.sweepSchedules(jobsCtx) // channels subscribed before due times lived in Redis
+		_ = c.sched.Run(jobsCtx)
+	}()
 	jobs.Start()
 	// Polling starts last: a start that fails above leaves nothing running
 	// that would still write to the store as it closes.
@@ -234,19 +252,23 @@ func runBot(ctx context.Context, e *env, args []string) error {
 	deadline, cancel := context.WithTimeout(context.Background(), shutdownBudget)
 	defer cancel()
 	// Reverse order of start: stop taking interactions and close the gateway
-	// (REST still works for digests in flight), let running digests finish,
-	// then stop the jobs and the HTTP endpoint.
+	// (REST still works for digests in flight); stop taking due digests and
+	// let each post in flight finish (bounded by the deliverer's stop
+	// grace), record it and release the channel's claim, so another
+	// replica goes on at once; then stop the jobs and the HTTP endpoint.
 	if err := b.Close(); err != nil {
 		log.Warn("closing the gateway", "err", err)
 	}
-	if err := sched.Stop(deadline); err != nil {
-		log.Warn("digests still running at shutdown; they resume at the next start", "err", err)
+	stopJobs()
+	select {
+	case <-schedDone:
+	case <-deadline.Done():
+		log.Warn("digests still being posted at shutdown; another replica or the next start finishes them")
 	}
 	select {
 	case <-jobs.Stop().Done():
 	case <-deadline.Done():
 	}
-	stopJobs()
 	select {
 	case <-pollDone:
 	case <-deadline.Done():
@@ -258,18 +280,13 @@ func runBot(ctx context.Context, e *env, args []string) error {
 	return nil
 }
 
-// countingTransport counts confirmed digest messages.
-type countingTransport struct {
-	digest.Transport
-	m *metrics.Metrics
-}
-
-func (t countingTransport) Post(ctx context.Context, ch digestbot.ChannelRef, msg digest.Message, nonce string) (string, error) {
-	id, err := t.Transport.Post(ctx, ch, msg, nonce)
-	if err == nil {
-		t.m.DigestsPosted.Inc()
+// tokenSource reads the token file again when Discord refuses the token;
+// nil for a token from the environment, which only a restart replaces.
+func tokenSource(cfg *config.Config) func() (string, error) {
+	if cfg.DiscordTokenFile == "" {
+		return nil
 	}
-	return id, err
+	return func() (string, error) { return config.ReadTokenFile(cfg.DiscordTokenFile) }
 }
 
 // configFeeds turns the configuration's feeds into domain feeds.
@@ -279,6 +296,25 @@ func configFeeds(cfg *config.Config) []*digestbot.Feed {
 		out = append(out, &digestbot.Feed{URL: f.URL, Name: f.Name, Interval: f.Interval})
 	}
 	return out
+}
+
+// removeGoneChannels deletes the subscriptions and data of channels Discord
+// said no longer exist, once they have been gone longer than grace (a
+// channel that comes back before is resumed by the first command there).
+func removeGoneChannels(ctx context.Context, st *store.Store, grace time.Duration, log *slog.Logger, m *metrics.Metrics) {
+	gone, err := st.GoneChannels(ctx, time.Now().Add(-grace))
+	if err != nil {
+		log.Warn("listing channels that no longer exist", "err", err)
+		return
+	}
+	for _, ref := range gone {
+		if err := st.DeleteChannel(ctx, ref.GuildID, ref.ChannelID); err != nil {
+			log.Error("removing a channel that no longer exists", "guild", ref.GuildID, "channel", ref.ChannelID, "err", err)
+			continue
+		}
+		m.DeliveryEvents.WithLabelValues("removed").Inc()
+		log.Info("removed a channel that no longer exists, with its subscriptions", "guild", ref.GuildID, "channel", ref.ChannelID, "grace", grace)
+	}
 }
 
 // deleteLeftGuilds deletes the data of guilds the bot left more than grace ago.
@@ -302,8 +338,8 @@ func deleteLeftGuilds(ctx context.Context, st *store.Store, grace time.Duration,
 // store is retried; a refused token or missing access ends the start at
 // once, since waiting cannot fix it.
 func openGateway(ctx context.Context, b *bot.Bot, log *slog.Logger) error {
-	wait := time.Second
-	for {
+	retry := backoff.Policy{First: time.Second, Max: 30 * time.Second}
+	for attempt := 1; ; attempt++ {
 		err := b.Open(ctx)
 		if err == nil {
 			return nil
@@ -311,13 +347,11 @@ func openGateway(ctx context.Context, b *bot.Bot, log *slog.Logger) error {
 		if digestbot.ErrorCode(err) != digestbot.EUNAVAILABLE || ctx.Err() != nil {
 			return err
 		}
-		log.Warn("cannot reach Discord yet; retrying", "in", wait, "err", err)
-		select {
-		case <-ctx.Done():
+		wait := retry.Delay(attempt)
+		log.Warn("cannot reach Discord yet; retrying", "in", wait.Round(time.Millisecond), "err", err)
+		if backoff.Wait(ctx, wait) != nil {
 			return err
-		case <-time.After(wait):
 		}
-		wait = min(2*wait, 30*time.Second)
 	}
 }
 

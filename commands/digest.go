@@ -1,0 +1,99 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	digestbot "github.com/digestbot/digestbot"
+)
+
+// resume lifts a delivery pause; a manager acting on the channel is the
+// sign that it works again. Failures are logged: the command goes on.
+func (s *Service) resume(ctx context.Context, ref digestbot.ChannelRef) bool {
+	if s.ResumeChannel == nil {
+		return false
+	}
+	resumed, err := s.ResumeChannel(ctx, ref)
+	if err != nil && s.Log != nil {
+		s.Log.Warn("could not resume a paused channel", "guild", ref.GuildID, "channel", ref.ChannelID, "err", err)
+	}
+	return resumed
+}
+
+func (s *Service) matchNow(ctx context.Context) error {
+	if s.MatchNow == nil {
+		return nil
+	}
+	return s.MatchNow(ctx)
+}
+
+func (s *Service) digestPreview(ctx context.Context, req *Request) (*Response, error) {
+	ref, err := s.channel(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.matchNow(ctx); err != nil {
+		return nil, err
+	}
+	if s.Preview == nil {
+		return nil, digestbot.Errorf(digestbot.EUNAVAILABLE, "previews are not available here")
+	}
+	msgs, err := s.Preview(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if len(msgs) == 0 {
+		return &Response{Content: fmt.Sprintf("Nothing is waiting for <#%s>: the next digest would be empty and will not be posted.", ref.ChannelID), Ephemeral: true}, nil
+	}
+	// An interaction reply is one message: show the first, say how many follow.
+	r := &Response{Content: msgs[0].Content, Embeds: msgs[0].Embeds, Ephemeral: true}
+	if len(msgs) > 1 {
+		r.Content = strings.TrimSpace(r.Content + fmt.Sprintf("\n(preview of message 1 of %d)", len(msgs)))
+	}
+	return r, nil
+}
+
+func (s *Service) digestNow(ctx context.Context, req *Request) (*Response, error) {
+	ref, err := s.channel(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.matchNow(ctx); err != nil {
+		return nil, err
+	}
+	if s.PostNow == nil {
+		return nil, digestbot.Errorf(digestbot.EUNAVAILABLE, "posting is not available here")
+	}
+	// A manager asking for a digest now is the signal that the channel works again.
+	s.resume(ctx, ref)
+	res, err := s.PostNow(ctx, ref)
+	if err != nil {
+		if digestbot.ErrorCode(err) == digestbot.EUNAVAILABLE && res.WindowID != "" {
+			// Say what happened, not "later": some messages may be in the
+			// channel already, and none will be posted twice.
+			return &Response{Content: fmt.Sprintf("Posted %d of %d messages of the digest to <#%s>; Discord did not confirm the rest. "+
+				"They are retried shortly, and no message is posted twice.", res.Posted+res.Found, res.Parts, ref.ChannelID), Ephemeral: true}, nil
+		}
+		return nil, err
+	}
+	switch {
+	case res.Busy:
+		return &Response{Content: fmt.Sprintf("A digest for <#%s> is being posted right now; it is complete within a minute.", ref.ChannelID), Ephemeral: true}, nil
+	case res.Paused:
+		return nil, digestbot.Errorf(digestbot.EUNAVAILABLE, "delivery to this channel is paused: %s", res.PausedReason)
+	case res.Interrupted:
+		return &Response{Content: fmt.Sprintf("Posted %d of %d messages of the digest to <#%s>; the bot is restarting, so the rest follows within a minute, and no message is posted twice.",
+			res.Posted+res.Found, res.Parts, ref.ChannelID), Ephemeral: true}, nil
+	case res.Items == 0:
+		return &Response{Content: fmt.Sprintf("Nothing is waiting for <#%s>; no digest posted.", ref.ChannelID), Ephemeral: true}, nil
+	}
+	msg := fmt.Sprintf("Posted a digest of %s to <#%s>.", stories(res.Stories), ref.ChannelID)
+	if res.Stories == 0 {
+		msg = fmt.Sprintf("Finished posting the digest to <#%s>.", ref.ChannelID)
+	}
+	if res.SetAside > 0 {
+		msg += fmt.Sprintf(" Discord refused %s of it; see /subscriptions.", plural(res.SetAside, "one message", fmt.Sprintf("%d messages", res.SetAside)))
+	}
+	return &Response{Content: msg, Ephemeral: true}, nil
+}
