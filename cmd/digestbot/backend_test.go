@@ -17,10 +17,7 @@ import (
 // run a key prefix of its own.
 func cliEnv(t *testing.T, b *storetest.Backend) (map[string]string, *store.Store) {
 	t.Helper()
-	u := b.URL
-	if b.Name == storetest.RedisCluster {
-		u = storetest.ClusterNodeURLs(t)[0]
-	}
+	u := cliURL(t, b)
 	prefix := storetest.UniquePrefix()
 	cfg := filepath.Join(t.TempDir(), "digestbot.yaml")
 	if err := os.WriteFile(cfg, []byte("redis:\n  prefix: \""+prefix+"\"\n"), 0o600); err != nil {
@@ -28,4 +25,14 @@ func cliEnv(t *testing.T, b *storetest.Backend) (map[string]string, *store.Store
 	}
 	st := b.Open(t, store.Options{Prefix: prefix})
 	return map[string]string{"DIGESTBOT_REDIS_URL": u, "DIGESTBOT_CONFIG": cfg}, st
+}
+
+// cliURL is the DIGESTBOT_REDIS_URL of a process on backend b: the
+// server's URL, or the address of one node of the cluster.
+func cliURL(t *testing.T, b *storetest.Backend) string {
+	t.Helper()
+	if b.Name == storetest.RedisCluster {
+		return storetest.ClusterNodeURLs(t)[0]
+	}
+	return b.URL
 }
