@@ -41,6 +41,12 @@
 //	P guilds:left                zset    guild -> unix ms when the bot left it
 //	P lease:NAME                 string  holder of a process-wide job lease ("poller",
 //	                                     "matcher"), PX = lease ttl
+//	P{ratelimit}:global          string  next free slot of Discord's global budget (unix µs),
+//	                                     shared by every replica; PX 60 s
+//	P{ratelimit}:global:block    string  unix µs until which Discord blocked every request
+//	                                     (a global 429); one slot with the above, read together
+//	P{rl:ROUTE}                  hash    a Discord route's bucket as last reported: "rem",
+//	                                     "reset" (unix µs), "probe"; one slot per route
 //	P feedhealth                 hash    feed URL -> FeedHealth JSON (shared by every guild);
 //	                                     written only by the poller
 //	P feedresume                 hash    feed URL -> pending resume request id ("unix ms-random");
