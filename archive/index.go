@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/digestbot/digestbot"
@@ -507,11 +508,14 @@ func (x *Index) Clear(ctx context.Context) error {
 // keys lists every key of the index (SCAN; for maintenance and tests).
 func (x *Index) keys(ctx context.Context) ([]string, error) {
 	var out []string
+	var mu sync.Mutex // ForEachMaster scans the masters at the same time
 	pattern := escapeGlob(x.base) + "*"
 	scan := func(ctx context.Context, c *redis.Client) error {
 		it := c.Scan(ctx, 0, pattern, 1000).Iterator()
 		for it.Next(ctx) {
+			mu.Lock()
 			out = append(out, it.Val())
+			mu.Unlock()
 		}
 		return it.Err()
 	}

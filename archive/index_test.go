@@ -60,19 +60,18 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// backends runs f against a real redis-server and the embedded store.
+// backends runs f against a real redis-server, a real Redis Cluster and
+// the embedded store.
 func backends(t *testing.T, sopts store.Options, iopts archive.Options, f func(t *testing.T, b *backend)) {
-	t.Run("real", func(t *testing.T) {
-		st := storetest.OpenWith(t, sopts)
+	storetest.EachBackend(t, func(t *testing.T, sb *storetest.Backend) {
+		st := sb.Open(t, sopts)
 		o := iopts
 		o.Articles = st
-		f(t, &backend{st: st, idx: archive.New(st.Client(), st.Prefix(), o)})
-	})
-	t.Run("embedded", func(t *testing.T) {
-		st := storetest.OpenEmbeddedWith(t, sopts)
+		if !sb.Embedded() {
+			f(t, &backend{st: st, idx: archive.New(st.Client(), st.Prefix(), o)})
+			return
+		}
 		c := &clock{}
-		o := iopts
-		o.Articles = st
 		o.Now = c.now
 		b := &backend{st: st, idx: archive.New(st.Client(), st.Prefix(), o)}
 		b.advance = func(d time.Duration) {

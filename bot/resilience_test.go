@@ -13,6 +13,7 @@ import (
 	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/digest"
 	"github.com/digestbot/digestbot/discordtest"
+	"github.com/digestbot/digestbot/store"
 	"github.com/digestbot/digestbot/store/storetest"
 )
 
@@ -103,10 +104,14 @@ func TestRefusedTokenIsNoticedAndRecovered(t *testing.T) {
 // Discord's limits through Redis: against a server that enforces the
 // global limit and the per-channel buckets, neither gets a 429.
 func TestReplicasShareDiscordsLimits(t *testing.T) {
+	storetest.EachRealBackend(t, testReplicasShareDiscordsLimits)
+}
+
+func testReplicasShareDiscordsLimits(t *testing.T, backend *storetest.Backend) {
 	t.Parallel()
 	srv := discordtest.New(t)
 	srv.SetLimits(discordtest.Limits{Global: 20, PerChannel: 5, PerChannelWindow: time.Second})
-	st := storetest.Open(t)
+	st := backend.Open(t, store.Options{})
 	var chans []string
 	for i := range 4 {
 		chans = append(chans, srv.AddChannel(srv.GuildID, fmt.Sprint("c", i)))

@@ -15,14 +15,14 @@ import (
 
 var testNow = time.Date(2026, 3, 20, 9, 30, 0, 0, time.UTC)
 
-func newService(t *testing.T) *Service {
+func newService(t *testing.T, b *storetest.Backend) *Service {
 	t.Helper()
 	cfg, err := config.Load(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &Service{
-		Store:        storetest.OpenEmbedded(t),
+		Store:        b.Open(t, store.Options{}),
 		Config:       cfg,
 		GlobalTopics: []*digestbot.Topic{{Name: "surveillance", Query: `"facial recognition" OR surveillance`}},
 		Now:          func() time.Time { return testNow },
@@ -49,7 +49,11 @@ func mustHandle(t *testing.T, s *Service, r *Request) *Response {
 }
 
 func TestSubscribeReportsQueryMatchesAndNextDigest(t *testing.T) {
-	s := newService(t)
+	storetest.EachBackend(t, testSubscribeReportsQueryMatchesAndNextDigest)
+}
+
+func testSubscribeReportsQueryMatchesAndNextDigest(t *testing.T, b *storetest.Backend) {
+	s := newService(t, b)
 	ctx := context.Background()
 	// Two archived articles of the last week, one matching.
 	old := testNow.Add(-48 * time.Hour)
@@ -82,7 +86,11 @@ func TestSubscribeReportsQueryMatchesAndNextDigest(t *testing.T) {
 }
 
 func TestCommandsRefuseBadInputAndChangeNothing(t *testing.T) {
-	s := newService(t)
+	storetest.EachBackend(t, testCommandsRefuseBadInputAndChangeNothing)
+}
+
+func testCommandsRefuseBadInputAndChangeNothing(t *testing.T, b *storetest.Backend) {
+	s := newService(t, b)
 	ctx := context.Background()
 	tests := []struct {
 		name string
@@ -123,7 +131,11 @@ func TestCommandsRefuseBadInputAndChangeNothing(t *testing.T) {
 }
 
 func TestManageCommandsNeedPermission(t *testing.T) {
-	s := newService(t)
+	storetest.EachBackend(t, testManageCommandsNeedPermission)
+}
+
+func testManageCommandsNeedPermission(t *testing.T, b *storetest.Backend) {
+	s := newService(t, b)
 	for _, name := range []string{"subscribe", "unsubscribe", "schedule", "digest now", "feeds add", "feeds remove", "topics create", "topics delete"} {
 		r := req(name, "query", "x", "subscription", "x", "when", "hourly", "url", "https://example.org/f", "name", "t")
 		// Drop options the command does not have; permission is checked first anyway.
@@ -151,7 +163,11 @@ func TestManageCommandsNeedPermission(t *testing.T) {
 }
 
 func TestGuildIsolation(t *testing.T) {
-	s := newService(t)
+	storetest.EachBackend(t, testGuildIsolation)
+}
+
+func testGuildIsolation(t *testing.T, b *storetest.Backend) {
+	s := newService(t, b)
 	mustHandle(t, s, req("subscribe", "query", "drones"))
 	subs, _ := s.Store.Subscriptions(context.Background(), "100", "200")
 	other := req("unsubscribe", "subscription", subs[0].ID)
@@ -172,7 +188,11 @@ func TestGuildIsolation(t *testing.T) {
 }
 
 func TestTopics(t *testing.T) {
-	s := newService(t)
+	storetest.EachBackend(t, testTopics)
+}
+
+func testTopics(t *testing.T, b *storetest.Backend) {
+	s := newService(t, b)
 	resp := mustHandle(t, s, req("topics create", "name", "Drones", "query", "drone OR UAV"))
 	if !strings.Contains(resp.Content, "**drones**") || !strings.Contains(resp.Content, " OR ") {
 		t.Errorf("create: %s", resp.Content)
@@ -192,7 +212,11 @@ func TestTopics(t *testing.T) {
 }
 
 func TestAutocompleteTimezoneAtMost25(t *testing.T) {
-	s := newService(t)
+	storetest.EachBackend(t, testAutocompleteTimezoneAtMost25)
+}
+
+func testAutocompleteTimezoneAtMost25(t *testing.T, b *storetest.Backend) {
+	s := newService(t, b)
 	all, _ := s.Autocomplete(context.Background(), &Request{GuildID: "100", Focused: "timezone", Options: map[string]string{}})
 	if len(all) != 25 {
 		t.Errorf("%d choices, Discord allows at most 25", len(all))
@@ -204,7 +228,11 @@ func TestAutocompleteTimezoneAtMost25(t *testing.T) {
 }
 
 func TestLookupPagesWithButtons(t *testing.T) {
-	s := newService(t)
+	storetest.EachBackend(t, testLookupPagesWithButtons)
+}
+
+func testLookupPagesWithButtons(t *testing.T, b *storetest.Backend) {
+	s := newService(t, b)
 	var seen []LookupQuery
 	s.Search = func(_ context.Context, q LookupQuery) (*LookupPage, error) {
 		seen = append(seen, q)
@@ -238,12 +266,16 @@ func TestLookupPagesWithButtons(t *testing.T) {
 		t.Error("another server used our lookup's button")
 	}
 
-	// Another replica on the same store answers the button: nothing of the
-	// lookup lives only in the process that ran it.
+	// Another replica, with its own connection to the same Redis, answers
+	// the button: nothing of the lookup lives only in the process that ran it.
 	replica := *s
+	replica.Store = b.Replica(t, s.Store.(*store.Store))
 	again := mustHandle(t, &replica, req("button", "id", resp.Buttons[1].CustomID))
 	if len(again.Embeds) != 1 || again.Embeds[0].URL != "https://example.org/1" {
 		t.Errorf("share through another replica: %+v", again)
+	}
+	if !b.Embedded() {
+		return // a real server's clock stays; the store suite waits out a short lifetime there
 	}
 	// The buttons stop working with the interaction token, after 15 minutes.
 	if err := s.Store.(*store.Store).AdvanceClock(16 * time.Minute); err != nil {
@@ -256,7 +288,11 @@ func TestLookupPagesWithButtons(t *testing.T) {
 }
 
 func TestSubscribeResumesAPausedChannel(t *testing.T) {
-	s := newService(t)
+	storetest.EachBackend(t, testSubscribeResumesAPausedChannel)
+}
+
+func testSubscribeResumesAPausedChannel(t *testing.T, b *storetest.Backend) {
+	s := newService(t, b)
 	ctx := context.Background()
 	if err := s.Store.SetChannelState(ctx, &digestbot.ChannelState{GuildID: "100", ChannelID: "200", PausedReason: "channel not found", PausedAt: testNow}); err != nil {
 		t.Fatal(err)
@@ -281,7 +317,11 @@ func TestSubscribeResumesAPausedChannel(t *testing.T) {
 }
 
 func TestFeedsAddRefusesNonHTTP(t *testing.T) {
-	s := newService(t)
+	storetest.EachBackend(t, testFeedsAddRefusesNonHTTP)
+}
+
+func testFeedsAddRefusesNonHTTP(t *testing.T, b *storetest.Backend) {
+	s := newService(t, b)
 	checked := 0
 	s.CheckFeed = func(context.Context, string) (int, error) { checked++; return 1, nil }
 	for _, u := range []string{"/etc/hostname", "file:///etc/passwd", "ftp://example.org/feed", "http://", "https://user:pw@example.org/feed"} {
@@ -304,7 +344,11 @@ func TestFeedsAddRefusesNonHTTP(t *testing.T) {
 }
 
 func TestTopicDeleteRefusesWhileReferenced(t *testing.T) {
-	s := newService(t)
+	storetest.EachBackend(t, testTopicDeleteRefusesWhileReferenced)
+}
+
+func testTopicDeleteRefusesWhileReferenced(t *testing.T, b *storetest.Backend) {
+	s := newService(t, b)
 	mustHandle(t, s, req("topics create", "name", "t1", "query", "port"))
 	mustHandle(t, s, req("topics create", "name", "t2", "query", "topic:t1 OR ferry"))
 	if _, err := s.Handle(context.Background(), req("topics delete", "name", "t1")); digestbot.ErrorCode(err) != digestbot.ECONFLICT {
@@ -317,7 +361,11 @@ func TestTopicDeleteRefusesWhileReferenced(t *testing.T) {
 }
 
 func TestTopicsLeaveOperatorTopicsAlone(t *testing.T) {
-	s := newService(t)
+	storetest.EachBackend(t, testTopicsLeaveOperatorTopicsAlone)
+}
+
+func testTopicsLeaveOperatorTopicsAlone(t *testing.T, b *storetest.Backend) {
+	s := newService(t, b)
 	ctx := context.Background()
 	mustHandle(t, s, req("subscribe", "topic", "surveillance"))
 
@@ -343,7 +391,7 @@ func TestTopicsLeaveOperatorTopicsAlone(t *testing.T) {
 
 	// A server that got a topic of that name before the check keeps it
 	// its own: it may change and delete it (which brings back the operator's).
-	legacy := newService(t)
+	legacy := newService(t, b)
 	if err := legacy.Store.PutTopic(ctx, &digestbot.Topic{GuildID: "100", Name: "surveillance", Query: "BMW"}, 10); err != nil {
 		t.Fatal(err)
 	}
@@ -355,7 +403,11 @@ func TestTopicsLeaveOperatorTopicsAlone(t *testing.T) {
 }
 
 func TestScheduleRepliesSayTheChannelChanges(t *testing.T) {
-	s := newService(t)
+	storetest.EachBackend(t, testScheduleRepliesSayTheChannelChanges)
+}
+
+func testScheduleRepliesSayTheChannelChanges(t *testing.T, b *storetest.Backend) {
+	s := newService(t, b)
 	const whole = "this applies to every subscription of the channel"
 	mustHandle(t, s, req("subscribe", "query", "drones"))
 	sub := mustHandle(t, s, req("subscribe", "query", "ferries", "schedule", "hourly"))
@@ -373,7 +425,11 @@ func TestScheduleRepliesSayTheChannelChanges(t *testing.T) {
 }
 
 func TestScheduleTimezoneAloneKeepsTheSchedule(t *testing.T) {
-	s := newService(t)
+	storetest.EachBackend(t, testScheduleTimezoneAloneKeepsTheSchedule)
+}
+
+func testScheduleTimezoneAloneKeepsTheSchedule(t *testing.T, b *storetest.Backend) {
+	s := newService(t, b)
 	ctx := context.Background()
 	var changed int
 	s.ScheduleChanged = func(context.Context, digestbot.ChannelRef) { changed++ }
@@ -421,10 +477,14 @@ func TestScheduleTimezoneAloneKeepsTheSchedule(t *testing.T) {
 }
 
 func TestRepliesCountRight(t *testing.T) {
+	storetest.EachBackend(t, testRepliesCountRight)
+}
+
+func testRepliesCountRight(t *testing.T, b *storetest.Backend) {
 	ctx := context.Background()
 	t.Run("lookup", func(t *testing.T) {
 		for total, want := range map[int]string{1: "1 article matches `x`:", 2: "2 articles match `x`:"} {
-			s := newService(t)
+			s := newService(t, b)
 			s.Search = func(context.Context, LookupQuery) (*LookupPage, error) {
 				return &LookupPage{Total: total, Results: []LookupResult{{Title: "T", URL: "https://example.org/t", Source: "S"}}}, nil
 			}
@@ -435,7 +495,7 @@ func TestRepliesCountRight(t *testing.T) {
 	})
 	t.Run("recent matches", func(t *testing.T) {
 		for n, want := range map[int]string{0: "in the last 7 days, none match", 1: "in the last 7 days, 1 matches", 2: "in the last 7 days, 2 match"} {
-			s := newService(t)
+			s := newService(t, b)
 			var arts []*digestbot.Article
 			for i := 0; i < n; i++ {
 				arts = append(arts, &digestbot.Article{ID: fmt.Sprintf("k%d", i), Title: "Kelp farm opens", URL: fmt.Sprintf("https://example.org/k%d", i), Source: "S", Ingested: testNow.Add(-time.Hour)})
@@ -451,7 +511,7 @@ func TestRepliesCountRight(t *testing.T) {
 		}
 	})
 	t.Run("limits of one", func(t *testing.T) {
-		s := newService(t)
+		s := newService(t, b)
 		s.Config.Limits.SubscriptionsPerGuild, s.Config.Limits.TopicsPerGuild, s.Config.Limits.FeedsPerGuild = 1, 1, 1
 		s.CheckFeed = func(context.Context, string) (int, error) { return 1, nil }
 		mustHandle(t, s, req("subscribe", "query", "drones"))
@@ -475,7 +535,7 @@ func TestRepliesCountRight(t *testing.T) {
 		}
 	})
 	t.Run("one of a kind", func(t *testing.T) {
-		s := newService(t)
+		s := newService(t, b)
 		mustHandle(t, s, req("topics create", "name", "t1", "query", "port"))
 		mustHandle(t, s, req("subscribe", "topic", "t1"))
 		if got := mustHandle(t, s, req("subscriptions")).Content; !strings.Contains(got, "<#200> — 1 subscription:") {
@@ -499,7 +559,11 @@ func TestRepliesCountRight(t *testing.T) {
 // TestQueryOfOneTopicIsTheTopic: /subscribe query:topic:NAME and
 // /subscribe topic:NAME are the same subscription.
 func TestQueryOfOneTopicIsTheTopic(t *testing.T) {
-	s := newService(t)
+	storetest.EachBackend(t, testQueryOfOneTopicIsTheTopic)
+}
+
+func testQueryOfOneTopicIsTheTopic(t *testing.T, b *storetest.Backend) {
+	s := newService(t, b)
 	mustHandle(t, s, req("subscribe", "topic", "surveillance"))
 	again := mustHandle(t, s, req("subscribe", "query", "topic:surveillance"))
 	if !strings.Contains(again.Content, "already subscribed") {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/digestbot/digestbot/console"
 	"github.com/digestbot/digestbot/digest"
+	"github.com/digestbot/digestbot/store"
 	"github.com/digestbot/digestbot/store/storetest"
 )
 
@@ -39,8 +40,13 @@ func TestBundledSamplesParse(t *testing.T) {
 	}
 }
 
-func TestDemoPrintsDigests(t *testing.T) {
-	st := storetest.OpenEmbedded(t)
+// TestDemoPrintsDigests runs the demo's set-up and deliveries on every
+// backend: the demo command uses the embedded store, but the same steps on
+// a cluster exercise a whole matcher-to-digest cycle there.
+func TestDemoPrintsDigests(t *testing.T) { storetest.EachBackend(t, testDemoPrintsDigests) }
+
+func testDemoPrintsDigests(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	ctx := context.Background()
 	now := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	env, err := Setup(ctx, st, now, nil)

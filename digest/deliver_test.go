@@ -246,7 +246,11 @@ func pending(t *testing.T, st *store.Store, ref digestbot.ChannelRef) int {
 }
 
 func TestDeliverPostsThenAcknowledges(t *testing.T) {
-	st := storetest.Open(t)
+	storetest.EachRealBackend(t, testDeliverPostsThenAcknowledges)
+}
+
+func testDeliverPostsThenAcknowledges(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	ctx := context.Background()
 	clock := newClock(now)
 	// 25 stories: 10 in the channel, 15 in a thread of 2 messages.
@@ -289,6 +293,10 @@ func TestDeliverPostsThenAcknowledges(t *testing.T) {
 // restart a minute, an hour or a week later) the channel is read for the
 // parts' markers. The gap does not change how much is read.
 func TestInterruptedDeliveryIsFinishedOnce(t *testing.T) {
+	storetest.EachRealBackend(t, testInterruptedDeliveryIsFinishedOnce)
+}
+
+func testInterruptedDeliveryIsFinishedOnce(t *testing.T, b *storetest.Backend) {
 	lostAnswer := func(part int) func(n int, _ Message) (bool, error) {
 		return func(n int, _ Message) (bool, error) {
 			if n == part {
@@ -319,7 +327,7 @@ func TestInterruptedDeliveryIsFinishedOnce(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st := storetest.Open(t)
+			st := b.Open(t, store.Options{})
 			ctx := context.Background()
 			clock := newClock(now)
 			arts := seed(t, st, ref, 25)
@@ -358,7 +366,11 @@ func TestInterruptedDeliveryIsFinishedOnce(t *testing.T) {
 // The claim of a replica that died lapses within the claim time; another
 // replica finishes its delivery.
 func TestAnotherReplicaFinishesAfterTheClaimLapses(t *testing.T) {
-	st := storetest.Open(t)
+	storetest.EachRealBackend(t, testAnotherReplicaFinishesAfterTheClaimLapses)
+}
+
+func testAnotherReplicaFinishesAfterTheClaimLapses(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	ctx := context.Background()
 	clock := newClock(now)
 	arts := seed(t, st, ref, 25)
@@ -388,7 +400,7 @@ func TestAnotherReplicaFinishesAfterTheClaimLapses(t *testing.T) {
 	if _, err := chat.Post(ctx, ref, WithMarker(b0.Message, Marker(Nonce(ref, del.WindowID, "0")), DiscordLimits), Nonce(ref, del.WindowID, "0")); err != nil {
 		t.Fatal(err)
 	}
-	other := storetest.OpenOn(t, store.Options{URL: storetest.Shared(t).URL, Prefix: st.Prefix()})
+	other := b.Replica(t, st)
 	live := newDeliverer(other, chat, clock)
 	res, err := live.Deliver(ctx, ref)
 	if err != nil || !res.Busy {
@@ -404,14 +416,18 @@ func TestAnotherReplicaFinishesAfterTheClaimLapses(t *testing.T) {
 }
 
 func TestTwoWorkersRaceForOneChannel(t *testing.T) {
-	st := storetest.Open(t)
+	storetest.EachRealBackend(t, testTwoWorkersRaceForOneChannel)
+}
+
+func testTwoWorkersRaceForOneChannel(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	ctx := context.Background()
 	clock := newClock(now)
 	arts := seed(t, st, ref, 5)
 	chat := newFakeChat(clock)
 	chat.block = make(chan struct{})
 	// Two replicas, each with its own connection to the same Redis and keys.
-	other := storetest.OpenOn(t, store.Options{URL: storetest.Shared(t).URL, Prefix: st.Prefix()})
+	other := b.Replica(t, st)
 	results := make(chan Result, 2)
 	for _, replica := range []*store.Store{st, other} {
 		go func() {
@@ -438,7 +454,11 @@ func TestTwoWorkersRaceForOneChannel(t *testing.T) {
 // grace), records it, releases the claim, and says the delivery was
 // interrupted: the next attempt posts only the rest.
 func TestStopLetsThePostInFlightFinish(t *testing.T) {
-	st := storetest.Open(t)
+	storetest.EachRealBackend(t, testStopLetsThePostInFlightFinish)
+}
+
+func testStopLetsThePostInFlightFinish(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	clock := newClock(now)
 	arts := seed(t, st, ref, 25)
 	chat := newFakeChat(clock)
@@ -476,7 +496,11 @@ func TestStopLetsThePostInFlightFinish(t *testing.T) {
 // still refused is posted as its title and link; one refused even so is
 // set aside with a record; the rest of the digest arrives.
 func TestRefusedPartsAreSplitShrunkOrSetAside(t *testing.T) {
-	st := storetest.Open(t)
+	storetest.EachRealBackend(t, testRefusedPartsAreSplitShrunkOrSetAside)
+}
+
+func testRefusedPartsAreSplitShrunkOrSetAside(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	ctx := context.Background()
 	clock := newClock(now)
 	arts := seed(t, st, ref, 25)
@@ -532,7 +556,11 @@ func TestRefusedPartsAreSplitShrunkOrSetAside(t *testing.T) {
 // poison: after MaxPartFailures such failures it is set aside and the rest
 // goes on. In an outage (nothing gets through) nothing is set aside.
 func TestPoisonPartIsSetAsideButAnOutageIsNot(t *testing.T) {
-	st := storetest.Open(t)
+	storetest.EachRealBackend(t, testPoisonPartIsSetAsideButAnOutageIsNot)
+}
+
+func testPoisonPartIsSetAsideButAnOutageIsNot(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	ctx := context.Background()
 	clock := newClock(now)
 	arts := seed(t, st, ref, 25)
@@ -603,6 +631,10 @@ func TestPoisonPartIsSetAsideButAnOutageIsNot(t *testing.T) {
 }
 
 func TestGoneOrForbiddenChannelPauses(t *testing.T) {
+	storetest.EachRealBackend(t, testGoneOrForbiddenChannelPauses)
+}
+
+func testGoneOrForbiddenChannelPauses(t *testing.T, b *storetest.Backend) {
 	tests := []struct {
 		name, code, want, kind string
 	}{
@@ -611,7 +643,7 @@ func TestGoneOrForbiddenChannelPauses(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st := storetest.Open(t)
+			st := b.Open(t, store.Options{})
 			ctx := context.Background()
 			clock := newClock(now)
 			seed(t, st, ref, 3)
@@ -651,7 +683,11 @@ func TestGoneOrForbiddenChannelPauses(t *testing.T) {
 // whose history cannot be read (to check for a half-posted digest) is
 // paused with a reason that says what permission it needs.
 func TestTokenRefusedPausesNothing(t *testing.T) {
-	st := storetest.Open(t)
+	storetest.EachRealBackend(t, testTokenRefusedPausesNothing)
+}
+
+func testTokenRefusedPausesNothing(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	ctx := context.Background()
 	clock := newClock(now)
 	seed(t, st, ref, 3)
@@ -674,7 +710,11 @@ func TestTokenRefusedPausesNothing(t *testing.T) {
 }
 
 func TestRetryWithBackoff(t *testing.T) {
-	st := storetest.Open(t)
+	storetest.EachRealBackend(t, testRetryWithBackoff)
+}
+
+func testRetryWithBackoff(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	ctx := context.Background()
 	clock := newClock(now)
 	arts := seed(t, st, ref, 2)
@@ -739,7 +779,11 @@ func TestRedisRestartMidRun(t *testing.T) {
 }
 
 func TestPreviewPostsNothing(t *testing.T) {
-	st := storetest.Open(t)
+	storetest.EachRealBackend(t, testPreviewPostsNothing)
+}
+
+func testPreviewPostsNothing(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	ctx := context.Background()
 	clock := newClock(now)
 	seed(t, st, ref, 4)

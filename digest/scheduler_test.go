@@ -47,9 +47,9 @@ func TestScheduleTableResolve(t *testing.T) {
 }
 
 // schedStore is a store with subscriptions for the scheduler's tests.
-func schedStore(t *testing.T, refs ...digestbot.ChannelRef) *store.Store {
+func schedStore(t *testing.T, b *storetest.Backend, refs ...digestbot.ChannelRef) *store.Store {
 	t.Helper()
-	st := storetest.Open(t)
+	st := b.Open(t, store.Options{})
 	for i, ref := range refs {
 		sub := &digestbot.Subscription{GuildID: ref.GuildID, ChannelID: ref.ChannelID, Query: fmt.Sprintf("w%d", i), CreatedAt: now}
 		sub.ID = digestbot.SubscriptionID(sub.GuildID, sub.ChannelID, sub.Query, "")
@@ -72,8 +72,12 @@ func channels(n int) []digestbot.ChannelRef {
 // once, every replica does some of the work, and each channel is then due
 // at its schedule's next time, spread within the first half-minute.
 func TestReplicasShareDueDigests(t *testing.T) {
+	storetest.EachRealBackend(t, testReplicasShareDueDigests)
+}
+
+func testReplicasShareDueDigests(t *testing.T, b *storetest.Backend) {
 	refs := channels(90)
-	st := schedStore(t, refs...)
+	st := schedStore(t, b, refs...)
 	ctx := context.Background()
 	clock := newClock(time.Now().UTC())
 	var mu sync.Mutex
@@ -84,8 +88,12 @@ func TestReplicasShareDueDigests(t *testing.T) {
 	runCtx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	for r := range 3 {
+		rst := st // each replica with its own connection to the same Redis
+		if r > 0 {
+			rst = b.Replica(t, st)
+		}
 		s := &Scheduler{
-			Store: st, Queue: st.DueQueue("digests"), Clock: clock.Now, Logger: quietLog, Workers: 4,
+			Store: rst, Queue: rst.DueQueue("digests"), Clock: clock.Now, Logger: quietLog, Workers: 4,
 			Defaults: Defaults{Spec: "daily 08:00", TimeZone: "UTC"},
 			Deliver: func(ctx context.Context, ref digestbot.ChannelRef) (Result, error) {
 				mu.Lock()
@@ -146,6 +154,10 @@ func TestReplicasShareDueDigests(t *testing.T) {
 
 // What a delivery answers decides when the channel is due again.
 func TestOutcomes(t *testing.T) {
+	storetest.EachRealBackend(t, testOutcomes)
+}
+
+func testOutcomes(t *testing.T, b *storetest.Backend) {
 	ref := digestbot.ChannelRef{GuildID: "g1", ChannelID: "c1"}
 	clock := newClock(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
 	tests := []struct {
@@ -165,7 +177,7 @@ func TestOutcomes(t *testing.T) {
 		{"failed a fifth time: longer", Result{}, digestbot.Errorf(digestbot.EUNAVAILABLE, "503"), 4, 12*time.Minute + 47*time.Second, 16*time.Minute + time.Second, true},
 		{"paused: next schedule", Result{Paused: true}, nil, 0, 22 * time.Hour, 22*time.Hour + DefaultSpread, false},
 	}
-	st := schedStore(t, ref)
+	st := schedStore(t, b, ref)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := &Scheduler{
@@ -195,8 +207,12 @@ func TestOutcomes(t *testing.T) {
 // subscribed channels that have none, and a digest missed while every
 // replica was down is still due.
 func TestEnsureRescheduleSweep(t *testing.T) {
+	storetest.EachRealBackend(t, testEnsureRescheduleSweep)
+}
+
+func testEnsureRescheduleSweep(t *testing.T, b *storetest.Backend) {
 	refs := channels(5)
-	st := schedStore(t, refs...)
+	st := schedStore(t, b, refs...)
 	ctx := context.Background()
 	clock := newClock(time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC))
 	s := &Scheduler{

@@ -10,6 +10,7 @@ import (
 
 	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/due"
+	"github.com/digestbot/digestbot/store"
 	"github.com/digestbot/digestbot/store/storetest"
 )
 
@@ -17,7 +18,11 @@ import (
 // every due entry runs exactly once per due time, and entries come back at
 // the time their handler gives.
 func TestReplicasShareTheQueue(t *testing.T) {
-	st := storetest.Open(t)
+	storetest.EachRealBackend(t, testReplicasShareTheQueue)
+}
+
+func testReplicasShareTheQueue(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	q := st.DueQueue("test")
 	ctx := context.Background()
 	now := time.Now()
@@ -82,7 +87,11 @@ func TestReplicasShareTheQueue(t *testing.T) {
 // A handler that panics does not stop the worker; the entry is retried
 // later, counted as a failure.
 func TestAPanicIsAFailureRetriedLater(t *testing.T) {
-	st := storetest.OpenEmbedded(t)
+	storetest.EachBackend(t, testAPanicIsAFailureRetriedLater)
+}
+
+func testAPanicIsAFailureRetriedLater(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	q := st.DueQueue("test")
 	ctx := context.Background()
 	if err := q.Put(ctx, "boom", time.Now().Add(-time.Second), digestbot.PutAlways); err != nil {
@@ -140,7 +149,11 @@ func TestAPanicIsAFailureRetriedLater(t *testing.T) {
 
 // A closed gate takes nothing; opening it lets the work run.
 func TestGateHoldsWorkBack(t *testing.T) {
-	st := storetest.OpenEmbedded(t)
+	storetest.EachBackend(t, testGateHoldsWorkBack)
+}
+
+func testGateHoldsWorkBack(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	q := st.DueQueue("test")
 	ctx := context.Background()
 	if err := q.Put(ctx, "x", time.Now().Add(-time.Second), digestbot.PutAlways); err != nil {
@@ -174,7 +187,11 @@ func TestGateHoldsWorkBack(t *testing.T) {
 // A run longer than the take keeps its entry: the take is renewed, so no
 // other replica runs it meanwhile.
 func TestALongRunKeepsItsTake(t *testing.T) {
-	st := storetest.Open(t)
+	storetest.EachRealBackend(t, testALongRunKeepsItsTake)
+}
+
+func testALongRunKeepsItsTake(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	q := st.DueQueue("test")
 	ctx := context.Background()
 	if err := q.Put(ctx, "slow", time.Now().Add(-time.Second), digestbot.PutAlways); err != nil {

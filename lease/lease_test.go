@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/digestbot/digestbot/store"
 	"github.com/digestbot/digestbot/store/storetest"
 )
 
@@ -24,7 +25,11 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestOneReplicaRunsTheJobAndAnotherTakesOver(t *testing.T) {
-	st := storetest.OpenEmbedded(t)
+	storetest.EachBackend(t, testOneReplicaRunsTheJobAndAnotherTakesOver)
+}
+
+func testOneReplicaRunsTheJobAndAnotherTakesOver(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	var running, maxRunning atomic.Int32
 	var mu sync.Mutex
 	who := ""
@@ -46,7 +51,11 @@ func TestOneReplicaRunsTheJobAndAnotherTakesOver(t *testing.T) {
 	for _, name := range []string{"a", "b"} {
 		ctx, cancel := context.WithCancel(context.Background())
 		ctxs[name] = cancel
-		l := &Lease{Store: st, Name: "poller", Holder: name, TTL: 300 * time.Millisecond}
+		replica := st // each replica with its own connection to the same Redis
+		if name == "b" {
+			replica = b.Replica(t, st)
+		}
+		l := &Lease{Store: replica, Name: "poller", Holder: name, TTL: 300 * time.Millisecond}
 		wg.Add(1)
 		go func() { defer wg.Done(); l.Run(ctx, job(name)) }()
 	}
@@ -74,7 +83,11 @@ func TestOneReplicaRunsTheJobAndAnotherTakesOver(t *testing.T) {
 }
 
 func TestJobStopsWhenTheLeaseIsLost(t *testing.T) {
-	st := storetest.OpenEmbedded(t)
+	storetest.EachBackend(t, testJobStopsWhenTheLeaseIsLost)
+}
+
+func testJobStopsWhenTheLeaseIsLost(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	rec := &recordingStore{Store: st}
@@ -106,7 +119,11 @@ func TestJobStopsWhenTheLeaseIsLost(t *testing.T) {
 }
 
 func TestDoSkipsWhileAnotherHoldsTheLease(t *testing.T) {
-	st := storetest.OpenEmbedded(t)
+	storetest.EachBackend(t, testDoSkipsWhileAnotherHoldsTheLease)
+}
+
+func testDoSkipsWhileAnotherHoldsTheLease(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	ctx := context.Background()
 	if ok, _ := st.HoldLease(ctx, "matcher", "other", time.Minute); !ok {
 		t.Fatal("could not take a free lease")
@@ -154,7 +171,11 @@ func (r *recordingStore) lastHolder() string {
 // TestDoRecoversAPanickingJob: a job that panics is reported as an error
 // and its lease handed back; the process goes on.
 func TestDoRecoversAPanickingJob(t *testing.T) {
-	st := storetest.OpenEmbedded(t)
+	storetest.EachBackend(t, testDoRecoversAPanickingJob)
+}
+
+func testDoRecoversAPanickingJob(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	ctx := context.Background()
 	l := &Lease{Store: st, Name: "matcher", Holder: "me"}
 	ran, err := l.Do(ctx, 0, func(context.Context) error {
@@ -174,7 +195,11 @@ func TestDoRecoversAPanickingJob(t *testing.T) {
 // not let a second job in while the first holds the lease, and the first
 // one's end does not release the lease of the second.
 func TestTwoHoldsInOneProcessAreTwoHolders(t *testing.T) {
-	st := storetest.OpenEmbedded(t)
+	storetest.EachBackend(t, testTwoHoldsInOneProcessAreTwoHolders)
+}
+
+func testTwoHoldsInOneProcessAreTwoHolders(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	ctx := context.Background()
 	l := &Lease{Store: st, Name: "matcher", Holder: "same-process"}
 	inside, release := make(chan struct{}), make(chan struct{})

@@ -23,7 +23,8 @@ const urlHelp = "use redis://[user:password@]host:port[/db], rediss:// for TLS, 
 	"or several comma-separated host:port or redis:// seed addresses for a Redis Cluster"
 
 // Parse turns a Redis URL into client options: one address is a single
-// server, several comma-separated seeds are a cluster. A bad URL is an
+// server (store.Open then asks it whether it is a node of a cluster),
+// several comma-separated seeds are a cluster. A bad URL is an
 // EINVALID error that says what is wrong and what is accepted, with any
 // password hidden.
 func Parse(raw string) (*redis.UniversalOptions, error) {

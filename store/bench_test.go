@@ -107,3 +107,57 @@ func BenchmarkEnqueuePending(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N*channels*perChannel)/b.Elapsed().Seconds(), "items/s")
 }
+
+// BenchmarkRedisMemory measures what a subscription and a pending digest
+// item cost in Redis, for the README's sizing rule (articles: see the
+// archive's Lookup100k benchmark). Run it alone and without
+// DIGESTBOT_TEST_REDIS_URL, so that the redis-server holds nothing else:
+//
+//	go test ./store -run '^$' -bench RedisMemory -benchtime 1x
+//
+// 100,000 subscriptions (1,000 servers × 10 channels × 10 queries of
+// three words, as /subscribe writes them, each with its change-feed entry)
+// and 100,000 pending items (1,000 channels × 100 articles, one hit each),
+// used_memory after minus before, divided by the count.
+func BenchmarkRedisMemory(b *testing.B) {
+	const guilds, channels, perChannel = 1000, 10, 10
+	for b.Loop() {
+		st := storetest.Open(b)
+		ctx := b.Context()
+		created := time.Date(2026, 3, 20, 8, 0, 0, 0, time.UTC)
+		before := storetest.UsedMemory(b, st)
+		n := 0
+		for g := range guilds {
+			for c := range channels {
+				for q := range perChannel {
+					s := &digestbot.Subscription{
+						GuildID: fmt.Sprintf("11000000000000%05d", g), ChannelID: fmt.Sprintf("12000000000%05d%02d", g, c),
+						Query: fmt.Sprintf("harbour strike %d", q*7+c), CreatedBy: "130000000000000001", CreatedAt: created,
+					}
+					s.ID = digestbot.SubscriptionID(s.GuildID, s.ChannelID, s.Query, "")
+					if _, err := st.AddSubscription(ctx, s, 100); err != nil {
+						b.Fatal(err)
+					}
+					n++
+				}
+			}
+		}
+		afterSubs := storetest.UsedMemory(b, st)
+		var items []digestbot.PendingItem
+		for ch := range guilds {
+			for a := range 100 {
+				items = append(items, digestbot.PendingItem{
+					GuildID: fmt.Sprintf("11000000000000%05d", ch), ChannelID: fmt.Sprintf("12000000000%05d00", ch),
+					ArticleID: fmt.Sprintf("%032x", ch*1000+a), QueuedAt: created,
+					Hits: []digestbot.Hit{{SubscriptionID: "s1", Label: "harbour strike", Terms: []string{"harbour", "strike"}}},
+				})
+			}
+		}
+		if err := st.EnqueuePending(ctx, items); err != nil {
+			b.Fatal(err)
+		}
+		afterPending := storetest.UsedMemory(b, st)
+		b.ReportMetric(float64(afterSubs-before)/float64(n), "B/subscription")
+		b.ReportMetric(float64(afterPending-afterSubs)/float64(len(items)), "B/pending-item")
+	}
+}

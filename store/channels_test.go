@@ -7,17 +7,17 @@ import (
 
 	"github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/store"
+	"github.com/digestbot/digestbot/store/storetest"
 )
 
 // TestChannels runs the paused-channel and channel-removal suite on every
 // backend.
 func TestChannels(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Run("a paused channel keeps a bounded backlog", func(t *testing.T) { testPausedBacklog(t, b) })
-			t.Run("a gone channel is listed and deleted", func(t *testing.T) { testGoneChannel(t, b) })
-		})
-	}
+	storetest.EachBackend(t, func(t *testing.T, sb *storetest.Backend) {
+		b := backend{sb}
+		t.Run("a paused channel keeps a bounded backlog", func(t *testing.T) { testPausedBacklog(t, b) })
+		t.Run("a gone channel is listed and deleted", func(t *testing.T) { testGoneChannel(t, b) })
+	})
 }
 
 func testPausedBacklog(t *testing.T, b backend) {

@@ -5,7 +5,11 @@
 //
 // Open connects (EINVALID for a bad URL, EUNAVAILABLE within a few seconds
 // when Redis does not answer); OpenRetry keeps trying with backoff, for the
-// long-running bot; OpenEmbedded starts the in-process store. Every call is
+// long-running bot; OpenEmbedded starts the in-process store. Several
+// comma-separated seeds are a Redis Cluster; one address is asked CLUSTER
+// INFO, and a node of a cluster gets a cluster client all the same (with
+// the URL's credentials and TLS for every node), so a managed cluster's
+// single endpoint works; ServerInfo says what was found. Every call is
 // bounded by dial, read and write timeouts; network failures and timeouts
 // come back as EUNAVAILABLE, never as a hang or a panic. Client and Prefix
 // let other packages keep their own keys next to the store's.
@@ -37,6 +41,12 @@
 //	P guilds:left                zset    guild -> unix ms when the bot left it
 //	P lease:NAME                 string  holder of a process-wide job lease ("poller",
 //	                                     "matcher"), PX = lease ttl
+//	P{ratelimit}:global          string  next free slot of Discord's global budget (unix µs),
+//	                                     shared by every replica; PX 60 s
+//	P{ratelimit}:global:block    string  unix µs until which Discord blocked every request
+//	                                     (a global 429); one slot with the above, read together
+//	P{rl:ROUTE}                  hash    a Discord route's bucket as last reported: "rem",
+//	                                     "reset" (unix µs), "probe"; one slot per route
 //	P feedhealth                 hash    feed URL -> FeedHealth JSON (shared by every guild);
 //	                                     written only by the poller
 //	P feedresume                 hash    feed URL -> pending resume request id ("unix ms-random");
@@ -70,9 +80,9 @@
 //	                                     (parts given up), "last_aside" (why)
 //	P{c:GUILD:CHANNEL}:state     string  ChannelState JSON
 //
-// All suites run on a single redis-server, on a three-node Redis Cluster
-// and on the embedded store (see store_test.go), so a multi-key operation
-// that crossed slots would fail in the tests.
+// All suites run on a single redis-server, on a three-master Redis Cluster
+// and on the embedded store (storetest.EachBackend), so a multi-key
+// operation that crossed slots would fail in the tests.
 //
 // Guild and channel ids may not contain '{', '}', ':' or white space, so a
 // key of one guild can never be read as a key of another.

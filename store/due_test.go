@@ -9,17 +9,17 @@ import (
 
 	"github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/store"
+	"github.com/digestbot/digestbot/store/storetest"
 )
 
 // TestDueQueue runs the due-queue suite on every backend.
 func TestDueQueue(t *testing.T) {
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			t.Run("put modes", func(t *testing.T) { testDuePutModes(t, b) })
-			t.Run("take, finish and a lapsed take", func(t *testing.T) { testDueTakeFinish(t, b) })
-			t.Run("concurrent takers take each member once", func(t *testing.T) { testDueConcurrentTakers(t, b) })
-		})
-	}
+	storetest.EachBackend(t, func(t *testing.T, sb *storetest.Backend) {
+		b := backend{sb}
+		t.Run("put modes", func(t *testing.T) { testDuePutModes(t, b) })
+		t.Run("take, finish and a lapsed take", func(t *testing.T) { testDueTakeFinish(t, b) })
+		t.Run("concurrent takers take each member once", func(t *testing.T) { testDueConcurrentTakers(t, b) })
+	})
 }
 
 func takeAll(t *testing.T, q digestbot.DueQueue, now time.Time, hold time.Duration) []digestbot.DueEntry {

@@ -76,7 +76,10 @@ return 1
 
 func us(t time.Time) int64 { return t.UnixMicro() }
 
-func (s *Store) rateKey(name string) string { return s.prefix + "ratelimit:" + name }
+// rateKey names a key of the global budget. The global script reads the
+// next slot and the block together, so they share a hash tag (one Redis
+// Cluster slot).
+func (s *Store) rateKey(name string) string { return s.prefix + "{ratelimit}:" + name }
 
 // routeKey spreads the buckets (one per channel route) over hash slots.
 func (s *Store) routeKey(route string) string { return s.prefix + "{rl:" + route + "}" }

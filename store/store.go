@@ -95,6 +95,12 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		_ = s.rdb.Close()
 		return nil, err
 	}
+	if !uo.IsClusterMode {
+		if err := s.findCluster(ctx, uo); err != nil {
+			_ = s.rdb.Close()
+			return nil, err
+		}
+	}
 	s.log.Info("store: connected to Redis", "addrs", strings.Join(uo.Addrs, ","),
 		"cluster", uo.IsClusterMode, "tls", uo.TLSConfig != nil, "prefix", s.prefix)
 	return s, nil
@@ -333,6 +339,10 @@ func (s *Store) fail(op string, err error) error {
 	if msg := err.Error(); strings.HasPrefix(msg, "WRONGPASS") || strings.HasPrefix(msg, "NOAUTH") {
 		return digestbot.WrapError(digestbot.EINVALID, fmt.Errorf("%s: %w", op, err),
 			"Redis refused the user name or password of the Redis URL")
+	}
+	if strings.Contains(err.Error(), "SELECT is not allowed in cluster mode") {
+		return digestbot.WrapError(digestbot.EINVALID, fmt.Errorf("%s: %w", op, err),
+			"the Redis URL names a database, but the server is a node of a Redis Cluster, which has database 0 only; drop the /N after the address")
 	}
 	if unavailable(err) {
 		return digestbot.WrapError(digestbot.EUNAVAILABLE, fmt.Errorf("%s: %w", op, err),

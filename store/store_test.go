@@ -18,54 +18,35 @@ import (
 
 var _ digestbot.Store = (*store.Store)(nil)
 
-// backend is one place the suite runs: a real redis-server or the embedded
-// store.
-type backend struct {
-	name string
-	open func(t *testing.T, opts store.Options) *store.Store
-	// age lets d pass for the keys of st: a real wait on a real server,
-	// the embedded clock moved forward on the embedded one.
-	age func(t *testing.T, st *store.Store, d time.Duration)
-	// shortRetention is a retention that age can get past in a test.
-	shortRetention time.Duration
+// backend is one place the suite runs: a real redis-server, a real Redis
+// Cluster or the embedded store.
+type backend struct{ *storetest.Backend }
+
+func (b backend) open(t *testing.T, opts store.Options) *store.Store { return b.Open(t, opts) }
+
+// age lets d pass for the keys of st: a real wait on a real server, the
+// embedded clock moved forward on the embedded one.
+func (b backend) age(t *testing.T, st *store.Store, d time.Duration) {
+	if b.Embedded() {
+		if err := st.AdvanceClock(d); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	t.Logf("waiting %v for keys to expire on the real %s", d, b.Name)
+	time.Sleep(d)
 }
 
-var backends = []backend{
-	{
-		name: "real",
-		open: func(t *testing.T, opts store.Options) *store.Store { return storetest.OpenWith(t, opts) },
-		age: func(t *testing.T, _ *store.Store, d time.Duration) {
-			t.Logf("waiting %v for keys to expire on the real server", d)
-			time.Sleep(d)
-		},
-		shortRetention: 2 * time.Second,
-	},
-	{
-		name: "cluster",
-		open: func(t *testing.T, opts store.Options) *store.Store {
-			opts.URL = storetest.Cluster(t)
-			return storetest.OpenOn(t, opts)
-		},
-		age: func(t *testing.T, _ *store.Store, d time.Duration) {
-			t.Logf("waiting %v for keys to expire on the real cluster", d)
-			time.Sleep(d)
-		},
-		shortRetention: 2 * time.Second,
-	},
-	{
-		name: "embedded",
-		open: func(t *testing.T, opts store.Options) *store.Store { return storetest.OpenEmbeddedWith(t, opts) },
-		age: func(t *testing.T, st *store.Store, d time.Duration) {
-			if err := st.AdvanceClock(d); err != nil {
-				t.Fatal(err)
-			}
-		},
-		shortRetention: time.Hour,
-	},
+// shortRetention is a retention that age can get past in a test.
+func (b backend) shortRetention() time.Duration {
+	if b.Embedded() {
+		return time.Hour
+	}
+	return 2 * time.Second
 }
 
-// TestStore runs the same suite against a real redis-server and against the
-// embedded store.
+// TestStore runs the same suite against a real redis-server, a real Redis
+// Cluster and the embedded store.
 func TestStore(t *testing.T) {
 	cases := []struct {
 		name string
@@ -96,22 +77,12 @@ func TestStore(t *testing.T) {
 		{"article visibility merges", testArticleScope},
 		{"article visibility and content", testArticleScopeContent},
 	}
-	for _, b := range backends {
-		t.Run(b.name, func(t *testing.T) {
-			switch b.name {
-			case "real":
-				srv := storetest.Shared(t) // skips (or fails in CI) without a real server
-				t.Logf("store suite: %s", srv.Describe())
-			case "cluster":
-				t.Logf("store suite: real Redis Cluster (3 redis-server nodes) at %s", storetest.Cluster(t))
-			default:
-				t.Log("store suite: embedded store (miniredis)")
-			}
-			for _, c := range cases {
-				t.Run(c.name, func(t *testing.T) { c.run(t, b) })
-			}
-		})
-	}
+	storetest.EachBackend(t, func(t *testing.T, sb *storetest.Backend) {
+		b := backend{sb}
+		for _, c := range cases {
+			t.Run(c.name, func(t *testing.T) { c.run(t, b) })
+		}
+	})
 }
 
 func ctx(t *testing.T) context.Context {
@@ -336,7 +307,7 @@ func testIngestLog(t *testing.T, b backend) {
 }
 
 func testRetention(t *testing.T, b backend) {
-	st := b.open(t, store.Options{Retention: b.shortRetention})
+	st := b.open(t, store.Options{Retention: b.shortRetention()})
 	c := ctx(t)
 	a := article(1)
 	if _, err := st.PutArticles(c, []*digestbot.Article{a}); err != nil {
@@ -348,7 +319,7 @@ func testRetention(t *testing.T, b backend) {
 	if err := st.EnqueuePending(c, []digestbot.PendingItem{item("g1", "c1", a.ID, "s1")}); err != nil {
 		t.Fatal(err)
 	}
-	b.age(t, st, b.shortRetention+time.Second)
+	b.age(t, st, b.shortRetention()+time.Second)
 
 	got, err := st.GetArticles(c, []string{a.ID})
 	if err != nil {
@@ -1172,7 +1143,7 @@ func testLookupState(t *testing.T, b backend) {
 	st := b.open(t, store.Options{})
 	c := ctx(t)
 	ttl := time.Second
-	if b.name == "embedded" {
+	if b.Embedded() {
 		ttl = 15 * time.Minute
 	}
 	if err := st.SaveLookup(c, "g1", "abc123", []byte(`{"query":"x"}`), ttl); err != nil {
@@ -1203,7 +1174,7 @@ func testJobLeases(t *testing.T, b backend) {
 	st := b.open(t, store.Options{})
 	c := ctx(t)
 	ttl := time.Second
-	if b.name == "embedded" {
+	if b.Embedded() {
 		ttl = time.Minute
 	}
 	hold := func(holder string) bool {

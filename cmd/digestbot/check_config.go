@@ -5,10 +5,12 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"strings"
 	"time"
 
 	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/redisurl"
+	"github.com/digestbot/digestbot/store"
 )
 
 func cmdCheckConfig(ctx context.Context, e *env, args []string) error {
@@ -33,7 +35,15 @@ func cmdCheckConfig(ctx context.Context, e *env, args []string) error {
 			return err
 		}
 		defer st.Close()
-		fmt.Fprintln(e.stdout, "redis: reachable")
+		what := "the embedded in-memory store"
+		if cfg.RedisURL != "" {
+			si, err := st.ServerInfo(ctx)
+			if err != nil {
+				return storeOpenError(cfg.RedisURL, err)
+			}
+			what = describeServer(si)
+		}
+		fmt.Fprintln(e.stdout, "redis: reachable: "+what)
 	}
 	if cfg.DiscordToken == "" {
 		// Exit 0 all the same: demo, ingest, match and lookup need no token.
@@ -42,6 +52,27 @@ func cmdCheckConfig(ctx context.Context, e *env, args []string) error {
 	}
 	fmt.Fprintln(e.stdout, "configuration OK")
 	return nil
+}
+
+// describeServer says what check-config --connect found: one server or a
+// cluster (a URL of one node finds the cluster too), its version and the
+// memory in use (to hold against the sizing rule of the README).
+func describeServer(si store.ServerInfo) string {
+	what := "a single Redis server"
+	if si.Cluster {
+		what = fmt.Sprintf("a Redis Cluster of %d masters", si.Masters)
+	}
+	var about []string
+	if si.Version != "" {
+		about = append(about, "Redis "+si.Version)
+	}
+	if si.UsedMemory > 0 {
+		about = append(about, fmt.Sprintf("%.1f MiB in use", float64(si.UsedMemory)/(1<<20)))
+	}
+	if len(about) > 0 {
+		what += " (" + strings.Join(about, ", ") + ")"
+	}
+	return what
 }
 
 // probeTimeout bounds each step of probeRedis.

@@ -159,10 +159,20 @@ func TestCheckConfigConnectNamesTheCause(t *testing.T) {
 			}
 		})
 	}
-	t.Run("reachable", func(t *testing.T) {
-		out, errOut, code := runCLI(t, map[string]string{"DIGESTBOT_REDIS_URL": srv.URL}, "check-config", "--connect")
-		if code != 0 || !strings.Contains(out, "redis: reachable") {
-			t.Errorf("exit %d, stdout %q, stderr %q", code, out, errOut)
+}
+
+// TestCheckConfigConnectSaysWhatItFound: check-config --connect names a
+// single server as such, and finds a Redis Cluster behind the address of
+// one of its nodes, with the number of its masters.
+func TestCheckConfigConnectSaysWhatItFound(t *testing.T) {
+	storetest.EachRealBackend(t, func(t *testing.T, b *storetest.Backend) {
+		u, want := b.URL, "redis: reachable: a single Redis server (Redis "
+		if b.Name == storetest.RedisCluster {
+			u, want = storetest.ClusterNodeURLs(t)[0], "redis: reachable: a Redis Cluster of 3 masters (Redis "
+		}
+		out, errOut, code := runCLI(t, map[string]string{"DIGESTBOT_REDIS_URL": u}, "check-config", "--connect")
+		if code != 0 || !strings.Contains(out, want) || !strings.Contains(out, "MiB in use)") {
+			t.Errorf("exit %d, stdout %q, stderr %q; want %q and the memory in use", code, out, errOut, want)
 		}
 	})
 }

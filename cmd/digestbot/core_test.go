@@ -19,11 +19,15 @@ import (
 // to the replica that holds the "matcher" lease, but /digest now matches
 // regardless (after a short wait), so it never misses an ingested article.
 func TestMatchUnderTheReplicaLease(t *testing.T) {
+	storetest.EachBackend(t, testMatchUnderTheReplicaLease)
+}
+
+func testMatchUnderTheReplicaLease(t *testing.T, b *storetest.Backend) {
 	cfg, err := config.Load(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := storetest.OpenEmbedded(t)
+	st := b.Open(t, store.Options{})
 	c := newCore(cfg, st, newLogger(&bytes.Buffer{}), time.Now)
 	ctx := context.Background()
 	sub := &digestbot.Subscription{ID: digestbot.SubscriptionID("g1", "c1", "confucius", ""), GuildID: "g1", ChannelID: "c1", Query: "confucius", CreatedBy: "u1", CreatedAt: time.Now().Add(-time.Minute)}
@@ -56,11 +60,15 @@ func TestMatchUnderTheReplicaLease(t *testing.T) {
 // a second server's feed with the same story adds that server, and a third
 // server never sees it.
 func TestServersSeeOnlyTheirOwnFeedsArticles(t *testing.T) {
+	storetest.EachBackend(t, testServersSeeOnlyTheirOwnFeedsArticles)
+}
+
+func testServersSeeOnlyTheirOwnFeedsArticles(t *testing.T, b *storetest.Backend) {
 	cfg, err := config.Load(func(string) string { return "" })
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := storetest.OpenEmbedded(t)
+	st := b.Open(t, store.Options{})
 	c := newCore(cfg, st, newLogger(&bytes.Buffer{}), time.Now)
 	ctx := context.Background()
 	for _, g := range []string{"100", "200", "300"} {
@@ -133,7 +141,11 @@ func (r *slowReader) GetArticles(ctx context.Context, ids []string) ([]*digestbo
 // story and are stored at once; whichever indexing finishes last, the
 // lookup index ends with both servers.
 func TestIndexingRaceKeepsTheWiderAudience(t *testing.T) {
-	st := storetest.OpenEmbedded(t)
+	storetest.EachBackend(t, testIndexingRaceKeepsTheWiderAudience)
+}
+
+func testIndexingRaceKeepsTheWiderAudience(t *testing.T, b *storetest.Backend) {
+	st := b.Open(t, store.Options{})
 	ctx := context.Background()
 	idx := newArchive(st)
 	log := newLogger(&bytes.Buffer{})

@@ -10,9 +10,10 @@ import (
 
 // TestIngestThenLookup is the path a user takes: ingest a newsletter into
 // Redis, then find its stories with lookup.
-func TestIngestThenLookup(t *testing.T) {
-	srv := storetest.RealRedis(t)
-	envv := map[string]string{"DIGESTBOT_REDIS_URL": srv.URL}
+func TestIngestThenLookup(t *testing.T) { storetest.EachRealBackend(t, testIngestThenLookup) }
+
+func testIngestThenLookup(t *testing.T, b *storetest.Backend) {
+	envv, _ := cliEnv(t, b)
 	if _, errOut, code := runCLI(t, envv, "ingest", "testdata/brief.txt"); code != 0 {
 		t.Fatalf("ingest: exit %d: %s", code, errOut)
 	}

@@ -13,6 +13,7 @@ import (
 	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/ingest"
 	"github.com/digestbot/digestbot/store"
+	"github.com/digestbot/digestbot/store/storetest"
 )
 
 // TestIngestDryRunJSON runs the README's first ingest example: every story
@@ -119,14 +120,12 @@ func TestIngestErrors(t *testing.T) {
 
 // TestIngestTwice: ingesting the same newsletter twice leaves one copy of
 // each story; the second run reports them unchanged.
-func TestIngestTwice(t *testing.T) {
+func TestIngestTwice(t *testing.T) { storetest.EachBackend(t, testIngestTwice) }
+
+func testIngestTwice(t *testing.T, b *storetest.Backend) {
 	src, want := sampleBrief, 8
 	ctx := context.Background()
-	st, err := store.OpenEmbedded(ctx, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := b.Open(t, store.Options{})
 	arts, err := ingest.Load(ctx, src, ingest.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)

@@ -15,15 +15,6 @@ import (
 	"github.com/digestbot/digestbot/store/storetest"
 )
 
-// lookupEnv returns the environment of a CLI run against a fresh real
-// redis-server, and the store on it.
-func lookupEnv(t *testing.T) (map[string]string, *store.Store) {
-	t.Helper()
-	srv := storetest.RealRedis(t)
-	st := storetest.OpenOn(t, store.Options{URL: srv.URL, Prefix: "digestbot:"})
-	return map[string]string{"DIGESTBOT_REDIS_URL": srv.URL}, st
-}
-
 // storeAndIndex stores articles and indexes them as the ingest paths do.
 func storeAndIndex(t *testing.T, st *store.Store, as []*digestbot.Article) {
 	t.Helper()
@@ -36,8 +27,10 @@ func storeAndIndex(t *testing.T, st *store.Store, as []*digestbot.Article) {
 	}
 }
 
-func TestLookupCommand(t *testing.T) {
-	envv, st := lookupEnv(t)
+func TestLookupCommand(t *testing.T) { storetest.EachRealBackend(t, testLookupCommand) }
+
+func testLookupCommand(t *testing.T, b *storetest.Backend) {
+	envv, st := cliEnv(t, b)
 	day := time.Now().UTC().Add(-48 * time.Hour)
 	storeAndIndex(t, st, []*digestbot.Article{
 		{ID: "tide-1", Title: "Tide tables for the estuary", URL: "https://example.org/tide", Source: "Estuary Post", Published: day,
@@ -135,8 +128,10 @@ func TestLookupCommand(t *testing.T) {
 // TestLookupSampleBrief runs the README's lookup example on the sample
 // newsletter: Lanternhall finds the story about the institute first and
 // the Chinese story that names it second, and a phrase finds its one story.
-func TestLookupSampleBrief(t *testing.T) {
-	envv, st := lookupEnv(t)
+func TestLookupSampleBrief(t *testing.T) { storetest.EachRealBackend(t, testLookupSampleBrief) }
+
+func testLookupSampleBrief(t *testing.T, b *storetest.Backend) {
+	envv, st := cliEnv(t, b)
 	as, err := ingest.Load(context.Background(), sampleBrief, ingest.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)

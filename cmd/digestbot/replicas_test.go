@@ -376,7 +376,8 @@ func replicaEnv(t testing.TB, redisURL, prefix string, dc *discordtest.Server, d
 }
 
 // TestDeliveryFaults is the delivery fault test: three replicas of
-// `digestbot run` on one real redis-server deliver 200 channels' digests of
+// `digestbot run` on one real redis-server, then on a Redis Cluster named by
+// one node's address, deliver 200 channels' digests of
 // several messages each against a Discord-compatible server that enforces
 // Discord's rate limits, forgets nonces after a few seconds, fails 10 % of
 // posts with 5xx (half of them after storing the message), resets some
@@ -389,7 +390,11 @@ func TestDeliveryFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the delivery fault test runs three bot processes for about a minute; not with -short")
 	}
-	redisURL := storetest.Shared(t).URL
+	storetest.EachRealBackend(t, testDeliveryFaults)
+}
+
+func testDeliveryFaults(t *testing.T, b *storetest.Backend) {
+	redisURL := cliURL(t, b)
 	prefix := storetest.UniquePrefix()
 	st := storetest.OpenOn(t, store.Options{URL: redisURL, Prefix: prefix})
 	dc := discordtest.New(t)

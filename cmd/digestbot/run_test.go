@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"regexp"
@@ -37,18 +38,20 @@ func (s *syncBuffer) String() string {
 
 // TestRunEndToEnd runs `digestbot run` as a user would: the real discordgo
 // client against a Discord-compatible server on loopback, and a real
-// redis-server. It registers the commands, answers /subscribe, and after a
+// redis-server, then a real Redis Cluster given as the address of one of
+// its nodes. It registers the commands, answers /subscribe, and after a
 // newsletter is ingested /digest now posts a digest whose embeds link the story.
-func TestRunEndToEnd(t *testing.T) {
-	srv := storetest.RealRedis(t)
+func TestRunEndToEnd(t *testing.T) { storetest.EachRealBackend(t, testRunEndToEnd) }
+
+func testRunEndToEnd(t *testing.T, b *storetest.Backend) {
+	envv, _ := cliEnv(t, b)
 	dc := discordtest.New(t)
-	envv := map[string]string{
+	maps.Copy(envv, map[string]string{
 		"DISCORD_TOKEN":             dc.Token,
 		"DIGESTBOT_DISCORD_API_URL": dc.URL(),
-		"DIGESTBOT_REDIS_URL":       srv.URL,
 		"DIGESTBOT_GUILD_ID":        dc.GuildID,
 		"DIGESTBOT_HTTP_ADDR":       "127.0.0.1:0",
-	}
+	})
 	getenv := func(k string) string { return envv[k] }
 	logs := &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -149,6 +152,9 @@ func TestRunEndToEnd(t *testing.T) {
 	stop()
 	if !strings.Contains(logs.String(), "stopped") {
 		t.Errorf("no clean shutdown in the log")
+	}
+	if b.Name == storetest.RedisCluster && !strings.Contains(logs.String(), "a node of a Redis Cluster; using a cluster client") {
+		t.Errorf("given one node's address, the bot did not say it found the cluster:\n%s", logs.String())
 	}
 }
 

@@ -1,18 +1,31 @@
 // Package storetest gives tests a store: on a real redis-server (started on
 // a free loopback port when the binary is on PATH, or the server named by
-// DIGESTBOT_TEST_REDIS_URL) or on the embedded miniredis.
+// DIGESTBOT_TEST_REDIS_URL), on a real three-master Redis Cluster (started
+// from redis-server, or the one named by DIGESTBOT_TEST_REDIS_CLUSTER_URL),
+// or on the embedded miniredis.
 //
+//   - EachBackend(t, f): f once per backend, as subtests "redis-server",
+//     "cluster" and "embedded"; EachRealBackend leaves out the embedded
+//     store. Store-touching suites use these, so that every suite runs on
+//     a cluster as well as on one server.
 //   - Open(tb): a store on one shared in-memory redis-server, under a prefix
 //     of the test's own (keys deleted at the end).
 //   - RealRedis(tb): a server of the test's own with appendonly on, whose
 //     Stop (SIGKILL) and Start (same port and directory) make crash and
 //     restart tests; open a store on it with OpenOn(tb, store.Options{URL: srv.URL}).
-//   - Cluster(tb): seeds of a shared three-node Redis Cluster.
+//   - Cluster(tb): the URL of a shared three-master Redis Cluster;
+//     ClusterNodeURLs(tb) its masters one by one; OwnCluster(tb, opts) a
+//     cluster of the test's own, with a password or TLS.
 //   - OpenEmbedded(tb): a store on a fresh in-process miniredis.
 //
 // Without a real server the helpers that need one skip the test with a loud
 // message, or fail it when DIGESTBOT_REQUIRE_REDIS=1 (CI sets it), so that CI
-// cannot pass without having run against a real redis-server.
+// cannot pass without having run against a real redis-server and a cluster.
+//
+// Every helper that hands out a backend logs one line in a fixed format,
+// "storetest: backend=NAME (DETAIL)" with NAME one of redis-server, cluster
+// and embedded, so that CI can tell from the test log which backends each
+// package ran on (LogPattern matches it).
 package storetest
 
 import (
@@ -20,6 +33,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -35,14 +49,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/digestbot/digestbot/redisurl"
 	"github.com/digestbot/digestbot/store"
 	"github.com/redis/go-redis/v9"
 )
 
 // Environment variables read by the helpers.
 const (
-	EnvURL     = "DIGESTBOT_TEST_REDIS_URL" // use this server instead of starting one
-	EnvRequire = "DIGESTBOT_REQUIRE_REDIS"  // "1": fail, not skip, without a real server
+	EnvURL        = "DIGESTBOT_TEST_REDIS_URL"         // use this server instead of starting one
+	EnvClusterURL = "DIGESTBOT_TEST_REDIS_CLUSTER_URL" // use this Redis Cluster instead of starting one
+	EnvRequire    = "DIGESTBOT_REQUIRE_REDIS"          // "1": fail, not skip, without a real server or cluster
 )
 
 const startTimeout = 10 * time.Second
@@ -62,8 +78,9 @@ type Server struct {
 	external bool
 	port     int
 	dir      string
-	aof      bool // appendonly, for restart tests
-	cluster  bool // a node of the test cluster
+	aof      bool           // appendonly, for restart tests
+	cluster  bool           // a node of a test cluster
+	copts    ClusterOptions // its password and TLS, for a cluster of OwnCluster
 	mu       sync.Mutex
 	cmd      *exec.Cmd
 }
@@ -94,6 +111,7 @@ func RealRedis(tb testing.TB) *Server {
 	} else if u := os.Getenv(EnvURL); u != "" {
 		srv := &Server{URL: u, external: true, tb: tb}
 		srv.Version = serverVersion(tb, u)
+		logBackend(tb, RedisServer, srv.Describe())
 		return srv
 	}
 	bin := requireBinary(tb)
@@ -104,6 +122,7 @@ func RealRedis(tb testing.TB) *Server {
 	}
 	tb.Cleanup(srv.kill)
 	srv.Version = serverVersion(tb, srv.URL)
+	logBackend(tb, RedisServer, srv.Describe()+", the test's own")
 	return srv
 }
 
@@ -153,7 +172,7 @@ func (s *Server) start(bin string) error {
 		cmd.Args = append(cmd.Args, "--appendfsync", "always")
 	}
 	if s.cluster {
-		cmd.Args = append(cmd.Args, clusterArgs(s.dir, s.port)...)
+		cmd.Args = append(cmd.Args, clusterArgs(s.dir, s.port, s.copts)...)
 	}
 	// The server's own chatter (start-up banner, kernel warnings) stays
 	// out of the test log unless it fails to start.
@@ -168,7 +187,7 @@ func (s *Server) start(bin string) error {
 	s.cmd = cmd
 	deadline := time.Now().Add(startTimeout)
 	for {
-		if ping(s.Addr()) == nil {
+		if ping(s.Addr(), s.copts.TLS) == nil {
 			return nil
 		}
 		if time.Now().After(deadline) {
@@ -192,9 +211,18 @@ func (s *Server) kill() {
 	s.cmd = nil
 }
 
-// ping sends PING over a raw connection, without the client under test.
-func ping(addr string) error {
-	c, err := net.DialTimeout("tcp", addr, 200*time.Millisecond)
+// ping sends PING over a raw connection (TLS for a TLS node, unverified),
+// without the client under test. A server that wants a password first
+// (NOAUTH) answers too.
+func ping(addr string, useTLS bool) error {
+	var c net.Conn
+	var err error
+	d := &net.Dialer{Timeout: 200 * time.Millisecond}
+	if useTLS {
+		c, err = tls.DialWithDialer(d, "tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // the test's own certificate
+	} else {
+		c, err = d.Dial("tcp", addr)
+	}
 	if err != nil {
 		return err
 	}
@@ -207,7 +235,7 @@ func ping(addr string) error {
 	if err != nil {
 		return err
 	}
-	if !strings.HasPrefix(line, "+PONG") {
+	if !strings.HasPrefix(line, "+PONG") && !strings.HasPrefix(line, "-NOAUTH") {
 		return fmt.Errorf("redis-server answered %q", strings.TrimSpace(line))
 	}
 	return nil
@@ -245,23 +273,30 @@ func freePort(tb testing.TB) int {
 
 func serverVersion(tb testing.TB, url string) string {
 	tb.Helper()
-	st, err := store.Open(context.Background(), store.Options{
-		URL: url, Prefix: "storetest:", Logger: quiet,
-	})
+	v, err := versionOf(url)
 	if err != nil {
-		tb.Fatalf("storetest: connect to %s: %v", url, err)
+		tb.Fatalf("storetest: %v", err)
+	}
+	return v
+}
+
+// versionOf asks the server (or a node of the cluster) at url for its
+// redis_version.
+func versionOf(url string) (string, error) {
+	si, err := serverInfo(url)
+	return si.Version, err
+}
+
+// serverInfo connects to url and asks what is there.
+func serverInfo(url string) (store.ServerInfo, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	st, err := store.Open(ctx, store.Options{URL: url, Prefix: "storetest:", Logger: quiet})
+	if err != nil {
+		return store.ServerInfo{}, fmt.Errorf("connect to %s: %w", redisurl.Redact(url), err)
 	}
 	defer st.Close()
-	info, err := st.Client().Info(context.Background(), "server").Result()
-	if err != nil {
-		tb.Fatalf("storetest: INFO server: %v", err)
-	}
-	for line := range strings.SplitSeq(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "redis_version:"); ok {
-			return v
-		}
-	}
-	return "(unknown version)"
+	return st.ServerInfo(ctx)
 }
 
 var shared struct {
@@ -281,7 +316,9 @@ func Shared(tb testing.TB) *Server {
 func sharedServer(tb testing.TB) *Server {
 	tb.Helper()
 	if u := os.Getenv(EnvURL); u != "" {
-		return &Server{URL: u, external: true, tb: tb, Version: serverVersion(tb, u)}
+		srv := &Server{URL: u, external: true, tb: tb, Version: serverVersion(tb, u)}
+		logBackend(tb, RedisServer, srv.Describe())
+		return srv
 	}
 	bin := requireBinary(tb)
 	shared.once.Do(func() {
@@ -292,14 +329,13 @@ func sharedServer(tb testing.TB) *Server {
 			shared.err = err
 			return
 		}
+		srv.Version, shared.err = versionOf(srv.URL)
 		shared.srv = srv
 	})
 	if shared.err != nil {
 		tb.Fatalf("storetest: %v", shared.err)
 	}
-	if shared.srv.Version == "" {
-		shared.srv.Version = serverVersion(tb, shared.srv.URL)
-	}
+	logBackend(tb, RedisServer, shared.srv.Describe())
 	return shared.srv
 }
 
@@ -333,7 +369,7 @@ func OpenOn(tb testing.TB, opts store.Options) *store.Store {
 	}
 	st, err := store.Open(context.Background(), opts)
 	if err != nil {
-		tb.Fatalf("storetest: open store on %s: %v", opts.URL, err)
+		tb.Fatalf("storetest: open store on %s: %v", redisurl.Redact(opts.URL), err)
 	}
 	tb.Cleanup(func() {
 		cleanup(st)
@@ -359,6 +395,7 @@ func OpenEmbeddedWith(tb testing.TB, opts store.Options) *store.Store {
 	if err != nil {
 		tb.Fatalf("storetest: open embedded store: %v", err)
 	}
+	logBackend(tb, Embedded, "miniredis in process")
 	tb.Cleanup(func() { _ = st.Close() })
 	return st
 }
@@ -415,4 +452,19 @@ func Keys(ctx context.Context, st *store.Store) ([]string, error) {
 	})
 	slices.Sort(out)
 	return out, err
+}
+
+// UsedMemory returns Redis's used_memory (the bytes its allocator holds),
+// summed over the masters of a cluster, for benchmarks that measure what
+// stored data costs.
+func UsedMemory(tb testing.TB, st *store.Store) int64 {
+	tb.Helper()
+	si, err := st.ServerInfo(context.Background())
+	if err != nil {
+		tb.Fatalf("storetest: %v", err)
+	}
+	if si.UsedMemory == 0 {
+		tb.Fatal("storetest: the server reports no used_memory")
+	}
+	return si.UsedMemory
 }

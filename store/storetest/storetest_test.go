@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/digestbot/digestbot"
@@ -53,3 +54,38 @@ func TestClusterServesAStore(t *testing.T) {
 }
 
 func storeOptions(url string) store.Options { return store.Options{URL: url} }
+
+// TestBackendLineMatchesPattern: CI reads the backends from the log with
+// LogPattern; every name the helpers log must come out of it whole.
+func TestBackendLineMatchesPattern(t *testing.T) {
+	for _, name := range []string{RedisServer, RedisCluster, Embedded} {
+		m := LogPattern.FindStringSubmatch("    x_test.go:12: " + backendLine(name, "detail (with parentheses)"))
+		if m == nil || m[1] != name {
+			t.Errorf("LogPattern on the line of %q: %v", name, m)
+		}
+	}
+}
+
+// TestEachBackendRunsAll: a suite gets one subtest per backend, each with a
+// store that works, and the cluster's store is a cluster's.
+func TestEachBackendRunsAll(t *testing.T) {
+	var ran []string
+	EachBackend(t, func(t *testing.T, b *Backend) {
+		ran = append(ran, b.Name)
+		st := b.Open(t, store.Options{})
+		ctx := context.Background()
+		if err := st.SetWatermark(ctx, "w", "1-0"); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := b.Replica(t, st).Watermark(ctx, "w"); err != nil || v != "1-0" {
+			t.Fatalf("a replica's store reads %q, %v; want the first store's data", v, err)
+		}
+		si, err := st.ServerInfo(ctx)
+		if err != nil || si.Cluster != (b.Name == RedisCluster) {
+			t.Fatalf("%s: ServerInfo = %+v, %v", b.Name, si, err)
+		}
+	})
+	if strings.Join(ran, ",") != "redis-server,cluster,embedded" {
+		t.Errorf("ran on %v", ran)
+	}
+}
