@@ -9,13 +9,18 @@ import (
 	"time"
 
 	"github.com/digestbot/digestbot/digest"
+	"github.com/digestbot/digestbot/store/storetest"
 )
 
 // A digest's "More" button pages through the stories kept for it, for the
 // server it was posted in only, with Previous and Next; an expired one
 // says where the stories can still be found.
 func TestMoreButtonPagesThroughTheRest(t *testing.T) {
-	s := newService(t)
+	storetest.EachBackend(t, testMoreButtonPagesThroughTheRest)
+}
+
+func testMoreButtonPagesThroughTheRest(t *testing.T, be *storetest.Backend) {
+	s := newService(t, be)
 	ctx := context.Background()
 	var pages []digest.Message
 	for p := range 3 {

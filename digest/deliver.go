@@ -70,6 +70,7 @@ type Store interface {
 	ChannelState(ctx context.Context, guildID, channelID string) (*digestbot.ChannelState, error)
 	SetChannelState(ctx context.Context, st *digestbot.ChannelState) error
 	SaveLookup(ctx context.Context, guildID, id string, state []byte, ttl time.Duration) error
+	MarkDigested(ctx context.Context, guildID, channelID string, at time.Time) error
 }
 
 // Defaults of Deliverer.
@@ -642,18 +643,9 @@ func (d *Deliverer) Resume(ctx context.Context, ref digestbot.ChannelRef) (resum
 	return true, nil
 }
 
-// markDelivered records the end of the window. It re-reads the state so a
-// pause set meanwhile (by another path) is not overwritten.
-func (d *Deliverer) markDelivered(ctx context.Context, old *digestbot.ChannelState, at time.Time) error {
-	st, err := d.Store.ChannelState(ctx, old.GuildID, old.ChannelID)
-	if err != nil {
-		return err
-	}
-	st.GuildID, st.ChannelID = old.GuildID, old.ChannelID
-	if at.After(st.LastDigestAt) {
-		st.LastDigestAt = at
-	}
-	return d.Store.SetChannelState(ctx, st)
+// markDelivered records the end of the window.
+func (d *Deliverer) markDelivered(ctx context.Context, st *digestbot.ChannelState, at time.Time) error {
+	return d.Store.MarkDigested(ctx, st.GuildID, st.ChannelID, at)
 }
 
 // compose loads the items' articles and composes the digest at `at`

@@ -114,6 +114,11 @@ func (s *Store) ChannelState(ctx context.Context, guildID, channelID string) (*d
 		}
 	}
 	c := stats.Val()
+	if v, err := strconv.ParseInt(c["last_digest"], 10, 64); err == nil {
+		if t := time.UnixMilli(v).UTC(); t.After(st.LastDigestAt) {
+			st.LastDigestAt = t
+		}
+	}
 	st.Dropped, _ = strconv.Atoi(c["dropped"])
 	st.SetAside, _ = strconv.Atoi(c["aside"])
 	st.LastSetAside = c["last_aside"]
@@ -153,6 +158,24 @@ func (s *Store) SetChannelState(ctx context.Context, st *digestbot.ChannelState)
 		err = s.rdb.ZRem(ctx, s.goneKey(), member).Err()
 	}
 	return s.fail("set channel state", err)
+}
+
+// markDigestedScript records the end of a digest window if it is later
+// than the one recorded. KEYS: stats. ARGV: unix ms.
+var markDigestedScript = redis.NewScript(`
+local cur = tonumber(redis.call('HGET', KEYS[1], 'last_digest') or '0')
+if tonumber(ARGV[1]) > cur then redis.call('HSET', KEYS[1], 'last_digest', ARGV[1]) end
+return 1
+`)
+
+// MarkDigested records that a digest window of the channel ended at t (it
+// only ever moves forward), in one call: every due channel does it.
+func (s *Store) MarkDigested(ctx context.Context, guildID, channelID string, t time.Time) error {
+	if err := checkGuildChannel(guildID, channelID); err != nil {
+		return err
+	}
+	err := markDigestedScript.Run(ctx, s.rdb, []string{s.channelKey(guildID, channelID, "stats")}, ms(t)).Err()
+	return s.fail("mark digest delivered", err)
 }
 
 func (s *Store) goneKey() string { return s.prefix + "channels:gone" }
