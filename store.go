@@ -186,7 +186,7 @@ type LookupStore interface {
 }
 
 // LeaseStore keeps process-wide leases: the background jobs that one
-// process should run at a time (feed polling, the matcher) take one, so
+// process should run at a time (the matcher) take one, so
 // several replicas can run against one Redis and another takes over when
 // the holder stops.
 type LeaseStore interface {

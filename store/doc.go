@@ -35,16 +35,17 @@
 //	P watermarks                 hash    cursor name -> seq
 //	P guilds                     set     guilds that have (or had) data, for the All* listings
 //	P guilds:left                zset    guild -> unix ms when the bot left it
-//	P lease:NAME                 string  holder of a process-wide job lease ("poller",
-//	                                     "matcher"), PX = lease ttl
-//	P feedhealth                 hash    feed URL -> FeedHealth JSON (shared by every guild);
-//	                                     written only by the poller
-//	P feedresume                 hash    feed URL -> pending resume request id ("unix ms-random");
-//	                                     deleted by the poller once applied, only if unchanged
+//	P lease:NAME                 string  holder of a process-wide job lease ("matcher"),
+//	                                     PX = lease ttl
 //	P{due:QUEUE:N}               zset    due queue QUEUE ("digests", "feeds"), shard N of 16:
 //	                                     member -> unix ms when due; a taken member carries the
 //	                                     end of its take instead (see DueQueue)
 //	P{due:QUEUE:N}:failures      hash    member -> consecutive failed runs
+//	P{due:feeds:N}:f:ID          hash    a polled feed URL, ID = FeedID(url), on its queue
+//	                                     shard's slot: "url", "health" = FeedHealth JSON
+//	                                     (written under the poller's take, see feedqueue.go),
+//	                                     "g:GUILD" = a server that follows the URL (an index
+//	                                     of the servers' feeds hashes, checked against them)
 //	P{g:GUILD}:subs              hash    subscription id -> Subscription JSON
 //	P{g:GUILD}:topics            hash    topic name -> Topic JSON
 //	P{g:GUILD}:feeds             hash    feed URL -> Feed JSON

@@ -52,6 +52,10 @@ func (s *Store) DeleteGuild(ctx context.Context, guildID string) error {
 	}
 	slices.Sort(chans)
 	chans = slices.Compact(chans)
+	feeds, err := s.rdb.HKeys(ctx, s.guildKey(guildID, "feeds")).Result()
+	if err != nil {
+		return s.fail("delete guild", err)
+	}
 
 	// Channel keys first, the guild's keys (with the channel set) after, the
 	// guild's registration last: a failure part-way leaves what a second
@@ -74,7 +78,13 @@ func (s *Store) DeleteGuild(ctx context.Context, guildID string) error {
 	if err := s.rdb.Del(ctx, keys...).Err(); err != nil {
 		return s.fail("delete guild", err)
 	}
+	// Its feeds' followers after its feeds: a failure in between leaves a
+	// follower that the poller finds without the feed and forgets.
 	pipe = s.rdb.Pipeline()
+	for _, u := range feeds {
+		_, _, fk := s.feedKeys(digestbot.FeedID(u))
+		pipe.HDel(ctx, fk, followerPrefix+guildID)
+	}
 	pipe.SRem(ctx, s.guildsKey(), guildID)
 	pipe.ZRem(ctx, s.guildsLeftKey(), guildID)
 	if _, err := pipe.Exec(ctx); err != nil {
