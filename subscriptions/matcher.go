@@ -429,15 +429,14 @@ func (m *Matcher) matchNew(ctx context.Context, st *MatchStats) error {
 	}
 }
 
-// maxCatchUp bounds how many past articles one run matches for new
-// subscriptions.
-const maxCatchUp = 20_000
-
 // runCatchUp matches the new subscriptions against the articles the matcher
 // has already passed (those up to its watermark) that were ingested after
 // the subscriptions' cut-off. This covers the backfill option and a
 // subscription whose change reached the matcher after articles it should
-// match.
+// match. It reads and matches the log a batch at a time, however far
+// behind the watermark the cut-off lies, so memory stays bounded by the
+// batch size. On an error the next run starts the catch-up again; queued
+// items merge, so nothing is offered twice.
 func (m *Matcher) runCatchUp(ctx context.Context, st *MatchStats) error {
 	wm, err := m.st.Watermark(ctx, m.opt.Watermark)
 	if err != nil {
@@ -466,40 +465,28 @@ func (m *Matcher) runCatchUp(ctx context.Context, st *MatchStats) error {
 		clear(m.catchUp)
 		return nil
 	}
-	var past []digestbot.LogEntry
-	found := false
 	entries, err := m.st.ArticlesSince(ctx, since, m.opt.BatchSize)
-	for err == nil && len(entries) > 0 && !found && len(past) < maxCatchUp {
-		for _, e := range entries {
-			past = append(past, e)
-			if e.Seq == wm {
-				found = true
-				break
-			}
+	for {
+		if err != nil {
+			return fmt.Errorf("read ingest log for new subscriptions: %w", err)
 		}
-		if !found && len(entries) == m.opt.BatchSize {
-			entries, err = m.st.ArticlesAfter(ctx, entries[len(entries)-1].Seq, m.opt.BatchSize)
-		} else {
+		// The entries after the watermark are still ahead of the matcher:
+		// matchNew matches them as new.
+		behind := len(entries)
+		for behind > 0 && digestbot.CompareSeq(entries[behind-1].Seq, wm) > 0 {
+			behind--
+		}
+		if behind > 0 {
+			done, err := m.matchEntries(ctx, x, entries[:behind], st)
+			if err != nil {
+				return err
+			}
+			st.CaughtUp += done
+		}
+		if behind < len(entries) || len(entries) < m.opt.BatchSize {
 			break
 		}
-	}
-	if err != nil {
-		return fmt.Errorf("read ingest log for new subscriptions: %w", err)
-	}
-	if !found {
-		// The watermark is older than every entry since the cut-off: all of
-		// them are still ahead of the matcher and will be matched as new.
-		clear(m.catchUp)
-		return nil
-	}
-	for len(past) > 0 {
-		n := min(len(past), m.opt.BatchSize)
-		done, err := m.matchEntries(ctx, x, past[:n], st)
-		if err != nil {
-			return err
-		}
-		st.CaughtUp += done
-		past = past[n:]
+		entries, err = m.st.ArticlesAfter(ctx, entries[len(entries)-1].Seq, m.opt.BatchSize)
 	}
 	clear(m.catchUp)
 	return nil

@@ -2,6 +2,7 @@ package subscriptions_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"testing"
 	"time"
@@ -85,5 +86,49 @@ func TestMatcherOnStore(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	}
+}
+
+// TestCatchUpMatchesEveryArticleBehindTheWatermark: a subscription added
+// with backfill after the matcher has passed 25,000 articles gets every one
+// of them that matches, however many there are, read a batch at a time.
+func TestCatchUpMatchesEveryArticleBehindTheWatermark(t *testing.T) {
+	ctx := context.Background()
+	st := storetest.Open(t)
+	const n = 25_000
+	batch := make([]*digestbot.Article, 0, 1000)
+	for i := range n {
+		text := "Nothing to see."
+		if i%10 == 9 { // one in ten matches, the last one among them
+			text = "A story about lighthouses."
+		}
+		batch = append(batch, &digestbot.Article{ID: fmt.Sprintf("a%05d", i), Title: fmt.Sprintf("Story %d", i), Text: text, Source: "Wire"})
+		if len(batch) == cap(batch) {
+			if _, err := st.PutArticles(ctx, batch); err != nil {
+				t.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	m := subscriptions.NewMatcher(st, subscriptions.MatcherOptions{Backfill: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	// No subscription yet: the watermark passes every article.
+	if stats, err := m.RunOnce(ctx); err != nil || stats.Articles != n {
+		t.Fatalf("first run: %+v, %v; want %d articles passed", stats, err, n)
+	}
+	s := &digestbot.Subscription{GuildID: "g1", ChannelID: "c1", Query: "lighthouses", CreatedAt: time.Now()}
+	s.ID = digestbot.SubscriptionID(s.GuildID, s.ChannelID, s.Query, s.Topic)
+	if _, err := st.AddSubscription(ctx, s, 10); err != nil {
+		t.Fatal(err)
+	}
+	stats, err := m.RunOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	items, err := st.Pending(ctx, "g1", "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := n / 10; len(items) != want || stats.CaughtUp != n {
+		t.Fatalf("caught up %d articles and queued %d items; want all %d read and %d queued", stats.CaughtUp, len(items), n, want)
 	}
 }
