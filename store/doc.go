@@ -30,7 +30,8 @@
 //	                                     audience widened); the entry id is the LogEntry Seq and
 //	                                     its time the ingest time;
 //	                                     trimmed by MINID to the retention window
-//	P{log}:changes               stream  subscription/topic change feed: fields "op", "g", "d" (JSON);
+//	P{log}:changes               stream  subscription/topic change feed: fields "op", "g", "d" (JSON),
+//	                                     "v" and "pv" (the guild's change counter after and before);
 //	                                     trimmed by MINID to the retention window
 //	P watermarks                 hash    cursor name -> seq
 //	P guilds                     set     guilds that have (or had) data, for the All* listings
@@ -49,6 +50,8 @@
 //	P{g:GUILD}:subs              hash    subscription id -> Subscription JSON
 //	P{g:GUILD}:topics            hash    topic name -> Topic JSON
 //	P{g:GUILD}:feeds             hash    feed URL -> Feed JSON
+//	P{g:GUILD}:version           string  the guild's change counter: moved by every change of its
+//	                                     subscriptions and topics, in the script that makes it
 //	P{g:GUILD}:schedules         hash    channel id ("" = guild default) -> ChannelSchedule JSON
 //	P{g:GUILD}:channels          set     channels that have per-channel keys (for DeleteGuild)
 //	P{g:GUILD}:lookup:ID         string  a lookup's paging state (JSON) for its buttons; TTL 15 min,
@@ -82,10 +85,14 @@
 // that writes, returning ECONFLICT when the lease has passed to someone else.
 //
 // Cross-slot bookkeeping (the guilds set, a guild's channel set, the change
-// feed) is written in the same pipeline or right after the atomic step; the
-// order is chosen so that a crash in between leaves an extra index entry,
-// never a missing one, except for the change feed: a change whose feed entry
-// was lost is seen by the next full reload of the subscriptions.
+// feed, a feed URL's followers) is written in the same pipeline or right
+// after the atomic step; the order is chosen so that a crash in between
+// leaves an extra index entry, never a missing one, except for the change
+// feed. Replicas append to the change feed after their change, so two
+// changes of one guild can reach it in the other order, or a crash can lose
+// an entry; each change therefore moves the guild's change counter in the
+// script that makes it and carries the counter's values, and a reader that
+// finds a gap reads the guild anew (GuildSnapshot, one transaction).
 //
 // # Embedded store
 //

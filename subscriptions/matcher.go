@@ -22,6 +22,7 @@ type MatcherStore interface {
 	AllSubscriptions(ctx context.Context) ([]*digestbot.Subscription, error)
 	AllTopics(ctx context.Context) ([]*digestbot.Topic, error)
 	SubscriptionChanges(ctx context.Context, seq string, max int) ([]digestbot.SubscriptionChange, error)
+	GuildSnapshot(ctx context.Context, guildID string) (*digestbot.GuildSnapshot, error)
 	EnqueuePending(ctx context.Context, items []digestbot.PendingItem) error
 }
 
@@ -66,9 +67,13 @@ type Matcher struct {
 	topicCache  map[string]map[string]*Query           // guild -> name -> parsed topic
 	unindexed   map[string]string                      // sub id -> why it is not in the index
 	catchUp     map[string]bool                        // new subscriptions still to match against past articles
-	feedSeq     string
-	loaded      bool
-	lastLoad    time.Time
+	// versions holds, per guild, the change counter the index reflects
+	// (see digestbot.SubscriptionChange); a guild not in it is reloaded
+	// at its next change.
+	versions map[string]int64
+	feedSeq  string
+	loaded   bool
+	lastLoad time.Time
 }
 
 // MatchStats says what one RunOnce did.
@@ -119,6 +124,7 @@ func (m *Matcher) reset() {
 	m.topicCache = map[string]map[string]*Query{}
 	m.unindexed = map[string]string{}
 	m.catchUp = map[string]bool{}
+	m.versions = map[string]int64{}
 }
 
 // Unindexed returns the subscriptions that match nothing and why (a topic
@@ -191,7 +197,9 @@ func (m *Matcher) readFeed(ctx context.Context, seq string, keep bool) (string, 
 // load reads every subscription and topic and brings the index to exactly
 // that state (adding, replacing and removing; never rebuilding). The feed
 // position is taken first, so a change made during the load is applied
-// again by the next run, which is harmless.
+// again by the next run, which is harmless. The load is not one atomic
+// read, so no guild's version is known after it: each guild's next change
+// reloads that guild.
 func (m *Matcher) load(ctx context.Context, now time.Time) error {
 	seq, _, err := m.readFeed(ctx, m.feedSeq, false)
 	if err != nil {
@@ -205,36 +213,68 @@ func (m *Matcher) load(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return fmt.Errorf("load subscriptions: %w", err)
 	}
-	old, wasLoaded, unindexed, catchUp := m.subs, m.loaded, m.unindexed, m.catchUp
-	m.reset()
-	m.catchUp = catchUp
+	// A subscription missing here is new to a loaded matcher: its add_sub
+	// entry was missed.
+	m.adopt(subs, topics, func(string) bool { return true }, m.loaded)
+	clear(m.versions)
+	m.feedSeq, m.loaded, m.lastLoad = seq, true, now
+	m.log.Debug("matcher: loaded subscriptions", "subscriptions", len(subs), "topics", len(topics), "indexed", m.index.Len())
+	return nil
+}
+
+// reloadGuild brings one guild to the state of an atomic snapshot, and
+// notes the version it reflects: the snapshot's, or that of the change
+// that led here when larger (a deleted guild's snapshot has none).
+func (m *Matcher) reloadGuild(ctx context.Context, ch digestbot.SubscriptionChange) error {
+	snap, err := m.st.GuildSnapshot(ctx, ch.GuildID)
+	if err != nil {
+		return fmt.Errorf("reload the subscriptions of guild %s: %w", ch.GuildID, err)
+	}
+	m.adopt(snap.Subscriptions, snap.Topics, func(g string) bool { return g == ch.GuildID }, true)
+	m.versions[ch.GuildID] = max(snap.Version, ch.Version)
+	m.log.Debug("matcher: reloaded a guild whose changes arrived out of order or were lost",
+		"guild", ch.GuildID, "version", m.versions[ch.GuildID])
+	return nil
+}
+
+// adopt makes the subscriptions and topics of the guilds in scope exactly
+// subs and topics, re-indexing only what may have changed. With markNew, a
+// subscription the matcher did not have is caught up on past articles.
+func (m *Matcher) adopt(subs []*digestbot.Subscription, topics []*digestbot.Topic, inScope func(guildID string) bool, markNew bool) {
+	for g := range m.guildTopics {
+		if inScope(g) {
+			delete(m.guildTopics, g)
+			delete(m.topicCache, g)
+		}
+	}
 	for _, t := range topics {
 		m.putTopic(t)
+	}
+	old := map[string]*digestbot.Subscription{}
+	for id, s := range m.subs {
+		if inScope(s.GuildID) {
+			old[id] = s
+			delete(m.subs, id)
+		}
 	}
 	for _, s := range subs {
 		m.subs[s.ID] = s
 		o := old[s.ID]
-		if o != nil && sameSubscription(o, s) && !usesTopics(s) && unindexed[s.ID] == "" && m.index.Has(s.ID) {
+		if o != nil && sameSubscription(o, s) && !usesTopics(s) && m.unindexed[s.ID] == "" && m.index.Has(s.ID) {
 			continue // indexed already, and nothing it depends on can have changed
 		}
-		if why, ok := unindexed[s.ID]; ok {
-			m.unindexed[s.ID] = why // so indexSub logs only a new reason
-		}
 		m.indexSub(s)
-		if wasLoaded && o == nil {
-			// Its add_sub entry was missed: it is new to this matcher.
+		if markNew && o == nil {
 			m.catchUp[s.ID] = true
 		}
 	}
 	for id := range old {
 		if m.subs[id] == nil {
 			m.index.Remove(id)
+			delete(m.unindexed, id)
 			delete(m.catchUp, id)
 		}
 	}
-	m.feedSeq, m.loaded, m.lastLoad = seq, true, now
-	m.log.Debug("matcher: loaded subscriptions", "subscriptions", len(subs), "topics", len(topics), "indexed", m.index.Len())
-	return nil
 }
 
 // applyChanges applies the change feed since the last run.
@@ -246,6 +286,21 @@ func (m *Matcher) applyChanges(ctx context.Context) (int, error) {
 	dirty := map[string]bool{}       // subscriptions to re-index
 	topicGuilds := map[string]bool{} // guilds whose topics changed ("" never)
 	for _, ch := range chs {
+		if ch.Version != 0 { // entries written before versions apply as they come
+			cur, known := m.versions[ch.GuildID]
+			switch {
+			case known && ch.Version <= cur:
+				continue // in the index already (a reload read it)
+			case !known || ch.PrevVersion != cur:
+				// An earlier change of the guild is still to come (another
+				// replica appended it later) or was lost: read the guild.
+				if err := m.reloadGuild(ctx, ch); err != nil {
+					return 0, err
+				}
+				continue
+			}
+			m.versions[ch.GuildID] = ch.Version
+		}
 		switch ch.Op {
 		case "add_sub":
 			if s := ch.Subscription; s != nil {
