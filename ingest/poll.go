@@ -91,6 +91,8 @@ type PollerOptions struct {
 	// OnStored is called after every stored batch (the lookup index
 	// attaches here); it must not keep the slices.
 	OnStored func(ctx context.Context, articles []*digestbot.Article, outcomes []digestbot.PutOutcome)
+	// OnPolled is called after every fetch (metrics attach here).
+	OnPolled func(PollResult)
 	Logger   *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -379,6 +381,9 @@ func (p *Poller) pollEntry(ctx context.Context, e digestbot.DueEntry, now time.T
 	h := pf.Health
 	h.URL = t.url
 	res := p.pollSafely(ctx, t, &h, now)
+	if p.o.OnPolled != nil {
+		p.o.OnPolled(res)
+	}
 	if res.Err != nil && ctx.Err() != nil {
 		// Shutting down: not the feed's failure; it is due again at once.
 		return &res, due.Outcome{Next: e.Due}

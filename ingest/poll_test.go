@@ -324,14 +324,23 @@ func TestPollFailures(t *testing.T) {
 			srv.body = tt.body
 			srv.set(tt.status, "")
 			sink := newMemSink()
+			var failed atomic.Int32
 			p := testPoller(t, PollerOptions{
 				Articles:    sink,
 				ConfigFeeds: []*digestbot.Feed{{URL: srv.URL}},
 				Fetcher:     NewFetcher(FetcherOptions{AllowPrivate: true, MaxBodyBytes: tt.maxBody}),
+				OnPolled: func(r PollResult) {
+					if r.Err != nil {
+						failed.Add(1)
+					}
+				},
 			})
 			res := p.PollOnce(context.Background(), t0)
 			if len(res) != 1 || res[0].Err == nil || res[0].Paused != tt.paused {
 				t.Fatalf("result %+v", res)
+			}
+			if failed.Load() != 1 {
+				t.Errorf("OnPolled saw %d failures, want 1 (the failure metric counts them)", failed.Load())
 			}
 			h, _ := p.Health(context.Background(), srv.URL)
 			if !strings.Contains(h.LastError, tt.want) || h.Failures != 1 {

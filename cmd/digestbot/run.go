@@ -191,7 +191,12 @@ func runBot(ctx context.Context, e *env, args []string) error {
 		PerHost:     cfg.Polling.PerHost,
 		HostDelay:   hostDelay,
 		OnStored:    onStored,
-		Logger:      log,
+		OnPolled: func(r ingest.PollResult) {
+			if r.Err != nil {
+				m.FeedFailures.Inc()
+			}
+		},
+		Logger: log,
 	})
 	if err != nil {
 		return err
