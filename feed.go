@@ -1,6 +1,10 @@
 package digestbot
 
-import "time"
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+)
 
 // Feed is a source the bot polls. GuildID is empty for feeds from the
 // configuration file.
@@ -25,4 +29,33 @@ type FeedHealth struct {
 	ETag         string    `json:"etag,omitempty"`
 	LastModified string    `json:"last_modified,omitempty"`
 	NextPoll     time.Time `json:"next_poll,omitzero"`
+}
+
+// Resumed returns a copy of h un-paused, without failures and due at once.
+// It forgets the validators too: the full fetch that follows stores the
+// feed's current articles again, so a server that has just added the feed
+// sees them at once, not only the ones published from now on. What is
+// known of the past (last success, last error) stays.
+func (h FeedHealth) Resumed() FeedHealth {
+	h.PausedReason, h.Failures, h.NextPoll = "", 0, time.Time{}
+	h.ETag, h.LastModified = "", ""
+	return h
+}
+
+// FeedID is the id of a feed URL in the polling queue (a DueQueue member):
+// a hash, since a URL may be longer than a member may be.
+func FeedID(url string) string {
+	sum := sha256.Sum256([]byte(url))
+	return hex.EncodeToString(sum[:16])
+}
+
+// PolledFeed is what the poller reads of a feed URL when it falls due.
+type PolledFeed struct {
+	ID  string
+	URL string // "" when nothing is known of the id any more
+	// Feeds are the servers' own entries for the URL, one per server that
+	// follows it, oldest first; only these servers may see what it brings
+	// (unless the configuration lists it too).
+	Feeds  []*Feed
+	Health FeedHealth
 }

@@ -64,12 +64,33 @@ type ArticleStore interface {
 
 // SubscriptionChange is one entry of the change feed that lets a matcher
 // keep its index current without reloading everything.
+//
+// Replicas append to the feed after their change is stored, so two
+// changes of one guild made on two replicas may reach the feed in the
+// other order. Each change therefore carries the guild's change counter
+// after it (Version) and before it (PrevVersion), moved in the same atomic
+// step as the change: a reader that has applied a guild's changes up to
+// PrevVersion applies this one; one that sees a gap reloads the guild
+// (GuildSnapshot) instead. Versions only grow, also across DeleteGuild.
+// Zero in entries written before versions existed.
 type SubscriptionChange struct {
 	Seq          string
 	Op           string // "add_sub", "remove_sub", "put_topic", "delete_topic", "delete_guild"
 	GuildID      string
 	Subscription *Subscription // add_sub, remove_sub
 	Topic        *Topic        // put_topic, delete_topic
+	Version      int64
+	PrevVersion  int64
+}
+
+// GuildSnapshot is a guild's subscriptions and topics read in one atomic
+// step, with its change counter (see SubscriptionChange): every change up
+// to Version is in it, none after.
+type GuildSnapshot struct {
+	GuildID       string
+	Subscriptions []*Subscription
+	Topics        []*Topic
+	Version       int64
 }
 
 // SubscriptionStore keeps subscriptions and guild topics.
@@ -96,6 +117,9 @@ type SubscriptionStore interface {
 	AllTopics(ctx context.Context) ([]*Topic, error)
 	// SubscriptionChanges reads the change feed after seq ("" = its start).
 	SubscriptionChanges(ctx context.Context, seq string, max int) ([]SubscriptionChange, error)
+	// GuildSnapshot reads one guild's subscriptions, topics and change
+	// counter at once.
+	GuildSnapshot(ctx context.Context, guildID string) (*GuildSnapshot, error)
 }
 
 // ScheduleStore keeps channel schedules and delivery state.
@@ -242,7 +266,7 @@ type LookupStore interface {
 }
 
 // LeaseStore keeps process-wide leases: the background jobs that one
-// process should run at a time (feed polling, the matcher) take one, so
+// process should run at a time (the matcher) take one, so
 // several replicas can run against one Redis and another takes over when
 // the holder stops.
 type LeaseStore interface {

@@ -78,6 +78,9 @@ type Polling struct {
 	MaxFailures  int           // YAML polling.max_failures, default 10: consecutive failures that pause a feed
 	Timeout      time.Duration // YAML polling.timeout, default 30s: total time for one fetch
 	MaxBodyBytes int64         // YAML polling.max_body_bytes, default 10 MiB
+	Concurrency  int           // YAML polling.concurrency, default 16: fetches at once, per process
+	PerHost      int           // YAML polling.per_host, default 2: fetches of one host at once, per process
+	HostDelay    time.Duration // YAML polling.host_delay, default 500ms: least time between two fetches of one host, per process (0: none)
 }
 
 // Delivery is how digests are posted.

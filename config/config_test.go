@@ -118,7 +118,7 @@ topics:
   - {name: Surveillance, query: '"facial recognition" OR surveillance'}
 schedule: {default: "weekly mon 09:00", timezone: Europe/Paris, min_interval: 10m}
 limits: {subscriptions_per_guild: 50, items_per_section: 5}
-polling: {interval: 5m, max_failures: 3, timeout: 10s}
+polling: {interval: 5m, max_failures: 3, timeout: 10s, concurrency: 32, per_host: 4, host_delay: 250ms}
 permissions: {role: Editors}
 retention: 7d
 backfill: 2d
@@ -130,13 +130,18 @@ backfill: 2d
 		if c.KeyPrefix != "news:" || len(c.Feeds) != 1 || c.Feeds[0].Interval != 30*time.Minute ||
 			len(c.Topics) != 1 || c.Topics[0].Name != "surveillance" || c.Schedule.TimeZone != "Europe/Paris" ||
 			c.Limits.SubscriptionsPerGuild != 50 || c.Limits.ItemsPerSection != 5 || c.Polling.Interval != 5*time.Minute ||
-			c.Retention != 7*24*time.Hour || c.Permissions.ManagerRole != "Editors" || c.Backfill != 48*time.Hour {
+			c.Retention != 7*24*time.Hour || c.Permissions.ManagerRole != "Editors" || c.Backfill != 48*time.Hour ||
+			c.Polling.Concurrency != 32 || c.Polling.PerHost != 4 || c.Polling.HostDelay != 250*time.Millisecond {
 			t.Errorf("file not applied: %+v", c)
 		}
 	})
 	bad := []struct{ name, body, want string }{
 		{"unknown key", "shedule: {}\n", "shedule"},
 		{"poll too fast", "polling: {interval: 10s}\n", "polling.interval"},
+		{"no fetches at once", "polling: {concurrency: 0}\n", "polling.concurrency=0: want 1 to 256"},
+		{"too many fetches of a host", "polling: {per_host: 100}\n", "polling.per_host=100: want 1 to 16"},
+		{"host delay negative", "polling: {host_delay: -1s}\n", `polling.host_delay="-1s": want a duration from 0s to 1m`},
+		{"host delay too long", "polling: {host_delay: 2h}\n", `polling.host_delay="2h"`},
 		{"bad zone", "schedule: {timezone: Mars/Base}\n", "schedule.timezone"},
 		{"feed scheme", "feeds: [{url: 'file:///etc/passwd'}]\n", "feeds[0].url"},
 		{"topic name", "topics: [{name: 'a b', query: x}]\n", "topics[0].name"},
@@ -155,6 +160,12 @@ backfill: 2d
 			}
 		})
 	}
+	t.Run("no host delay", func(t *testing.T) {
+		c, err := Load(envOf(map[string]string{"DIGESTBOT_CONFIG": write(t, "polling: {host_delay: 0s}\n")}))
+		if err != nil || c.Polling.HostDelay != 0 {
+			t.Errorf("host_delay 0s: %v, %v; want accepted as no delay", err, c)
+		}
+	})
 	t.Run("empty file", func(t *testing.T) {
 		if _, err := Load(envOf(map[string]string{"DIGESTBOT_CONFIG": write(t, "")})); err != nil {
 			t.Errorf("empty file refused: %v", err)
@@ -367,6 +378,7 @@ func TestDurationErrorsFitTheirRange(t *testing.T) {
 		"schedule.min_interval": "schedule: {default: 'weekly mon 09:00', min_interval: %s}\n",
 		"polling.interval":      "polling: {interval: %s}\n",
 		"polling.timeout":       "polling: {timeout: %s}\n",
+		"polling.host_delay":    "polling: {host_delay: %s}\n",
 		"retention":             "retention: %s\n",
 		"guild_data_grace":      "guild_data_grace: %s\n",
 		"backfill":              "backfill: %s\n",

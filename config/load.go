@@ -22,9 +22,14 @@ import (
 const (
 	MinPollInterval = time.Minute
 	MaxPollInterval = 7 * 24 * time.Hour
-	MinRetention    = time.Hour
-	MaxRetention    = 365 * 24 * time.Hour
-	maxTokenFile    = 4096
+	// A process polls at most this many feeds at once, this many of one
+	// host, and waits at most this long between two fetches of one host.
+	MaxPollConcurrency = 256
+	MaxPollPerHost     = 16
+	MaxHostDelay       = time.Minute
+	MinRetention       = time.Hour
+	MaxRetention       = 365 * 24 * time.Hour
+	maxTokenFile       = 4096
 )
 
 // Defaults, as documented in the README.
@@ -51,6 +56,9 @@ func defaults() *Config {
 			MaxFailures:  10,
 			Timeout:      30 * time.Second,
 			MaxBodyBytes: 10 << 20,
+			Concurrency:  16,
+			PerHost:      2,
+			HostDelay:    500 * time.Millisecond,
 		},
 		Delivery: Delivery{
 			Workers:           8,
@@ -91,6 +99,9 @@ type fileConfig struct {
 		MaxFailures  *int    `yaml:"max_failures"`
 		Timeout      *string `yaml:"timeout"`
 		MaxBodyBytes *int64  `yaml:"max_body_bytes"`
+		Concurrency  *int    `yaml:"concurrency"`
+		PerHost      *int    `yaml:"per_host"`
+		HostDelay    *string `yaml:"host_delay"`
 	} `yaml:"polling"`
 	Delivery struct {
 		Workers           *int    `yaml:"workers"`
@@ -330,6 +341,11 @@ func (c *Config) applyFile(data []byte) Errors {
 		} else {
 			c.Polling.MaxBodyBytes = v
 		}
+	}
+	intKey(p.Concurrency, &c.Polling.Concurrency, "polling.concurrency", 1, MaxPollConcurrency, bad)
+	intKey(p.PerHost, &c.Polling.PerHost, "polling.per_host", 1, MaxPollPerHost, bad)
+	if p.HostDelay != nil {
+		c.Polling.HostDelay = duration(*p.HostDelay, "polling.host_delay", 0, MaxHostDelay, bad)
 	}
 	dl := f.Delivery
 	intKey(dl.Workers, &c.Delivery.Workers, "delivery.workers", 1, 256, bad)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	digestbot "github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/store"
+	"github.com/digestbot/digestbot/store/storetest"
 )
 
 // feedServer serves a small RSS feed with an ETag and counts requests and
@@ -95,6 +97,14 @@ func (fs *feedServer) hold() (arrived <-chan struct{}, release func()) {
 	}
 }
 
+// stopHolding answers the requests that arrive from now on at once; those
+// held already wait for release.
+func (fs *feedServer) stopHolding() {
+	fs.mu.Lock()
+	fs.gate, fs.arrived = nil, nil
+	fs.mu.Unlock()
+}
+
 func rssWithItems(title string, n int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<?xml version="1.0"?><rss version="2.0"><channel><title>%s</title><link>https://ledger.example/</link>`, title)
@@ -106,13 +116,17 @@ func rssWithItems(title string, n int) string {
 }
 
 // testPoller builds a Poller over loopback (private addresses allowed, as
-// httptest listens there) with no jitter.
+// httptest listens there) with no jitter, on o.Feeds or else a store of
+// its own on a real Redis.
 func testPoller(t *testing.T, o PollerOptions) *Poller {
 	t.Helper()
 	if o.Fetcher == nil {
 		o.Fetcher = NewFetcher(FetcherOptions{AllowPrivate: true})
 	}
-	o.Jitter = func(time.Duration) time.Duration { return 0 }
+	if o.Feeds == nil {
+		o.Feeds = storetest.Open(t)
+	}
+	o.Rand = func() float64 { return 0 }
 	p, err := NewPoller(o)
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +134,16 @@ func testPoller(t *testing.T, o PollerOptions) *Poller {
 	return p
 }
 
+// t0 is the poller's clock in these tests. Feeds added or resumed are due
+// at once, earlier than any clock.
 var t0 = time.Date(2024, 6, 1, 8, 0, 0, 0, time.UTC)
+
+func addFeed(t *testing.T, st *store.Store, f *digestbot.Feed) {
+	t.Helper()
+	if _, err := st.AddFeed(context.Background(), f, 100); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // TestPollConditionalGet is the must-show: the second poll sends
 // If-None-Match, gets 304 and stores nothing.
@@ -202,8 +225,9 @@ func TestPollRetryAfter(t *testing.T) {
 func TestPollBackoffAndPause(t *testing.T) {
 	srv := newFeedServer(t, 1)
 	srv.set(http.StatusInternalServerError, "")
-	feeds := &memFeeds{feeds: []*digestbot.Feed{{GuildID: "g1", URL: srv.URL, Interval: time.Minute}}}
-	p := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: feeds, MaxFailures: 4})
+	st := storetest.Open(t)
+	addFeed(t, st, &digestbot.Feed{GuildID: "g1", URL: srv.URL, Interval: time.Minute})
+	p := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: st, MaxFailures: 4})
 	ctx := context.Background()
 
 	now := t0
@@ -213,9 +237,12 @@ func TestPollBackoffAndPause(t *testing.T) {
 		if len(res) != 1 || res[0].Err == nil || res[0].Paused {
 			t.Fatalf("poll %d: %+v", i+1, res)
 		}
-		h, _ := feeds.FeedHealth(ctx, srv.URL)
+		h, _ := st.FeedHealth(ctx, srv.URL)
 		if got := h.NextPoll.Sub(now); got != d || h.Failures != i+1 {
 			t.Fatalf("after failure %d: next poll in %v with %d failures, want %v", i+1, got, h.Failures, d)
+		}
+		if at, _, _ := st.FeedQueue().When(ctx, digestbot.FeedID(srv.URL)); !at.Equal(h.NextPoll) {
+			t.Fatalf("due in the queue at %v, want the health's next poll %v", at, h.NextPoll)
 		}
 		// Halfway there it is not polled.
 		p.PollOnce(ctx, now.Add(d/2))
@@ -228,14 +255,16 @@ func TestPollBackoffAndPause(t *testing.T) {
 	if len(res) != 1 || !res[0].Paused {
 		t.Fatalf("fourth failure did not pause: %+v", res)
 	}
-	h, _ := feeds.FeedHealth(ctx, srv.URL)
+	h, _ := st.FeedHealth(ctx, srv.URL)
 	if !strings.Contains(h.PausedReason, "4 consecutive failures") || !strings.Contains(h.PausedReason, "500") {
 		t.Errorf("paused reason %q", h.PausedReason)
 	}
 	hits := srv.hits.Load()
-	p.PollOnce(ctx, now.Add(48*time.Hour))
-	if srv.hits.Load() != hits {
-		t.Errorf("a paused feed was polled")
+	for _, later := range []time.Duration{48 * time.Hour, 30 * 24 * time.Hour} {
+		p.PollOnce(ctx, now.Add(later))
+		if srv.hits.Load() != hits {
+			t.Errorf("a paused feed was polled %v later", later)
+		}
 	}
 	// Resumed, it is polled at once and a success clears the failures.
 	srv.set(0, "")
@@ -245,20 +274,22 @@ func TestPollBackoffAndPause(t *testing.T) {
 	if res := p.PollOnce(ctx, now.Add(48*time.Hour)); len(res) != 1 || res[0].Err != nil {
 		t.Fatalf("after resume: %+v", res)
 	}
-	h, _ = feeds.FeedHealth(ctx, srv.URL)
+	h, _ = st.FeedHealth(ctx, srv.URL)
 	if h.Failures != 0 || h.PausedReason != "" || h.LastError != "" {
 		t.Errorf("health after recovery: %+v", h)
 	}
 }
 
-// TestPollResumedByAnotherReplica: /feeds add may be answered by a replica
-// that is not polling; the pause it lifts in the store reaches the poller.
+// TestPollResumedByAnotherReplica: /feeds add may be answered by another
+// replica than the one that polls next; the pause it lifts reaches every
+// poller.
 func TestPollResumedByAnotherReplica(t *testing.T) {
 	srv := newFeedServer(t, 1)
 	srv.set(http.StatusGone, "")
-	feeds := &memFeeds{feeds: []*digestbot.Feed{{GuildID: "g1", URL: srv.URL, Interval: time.Minute}}}
-	polling := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: feeds})
-	other := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: feeds})
+	st := storetest.Open(t)
+	addFeed(t, st, &digestbot.Feed{GuildID: "g1", URL: srv.URL, Interval: time.Minute})
+	polling := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: st})
+	other := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: st})
 	ctx := context.Background()
 	if res := polling.PollOnce(ctx, t0); len(res) != 1 || !res[0].Paused {
 		t.Fatalf("410 did not pause the feed: %+v", res)
@@ -293,14 +324,23 @@ func TestPollFailures(t *testing.T) {
 			srv.body = tt.body
 			srv.set(tt.status, "")
 			sink := newMemSink()
+			var failed atomic.Int32
 			p := testPoller(t, PollerOptions{
 				Articles:    sink,
 				ConfigFeeds: []*digestbot.Feed{{URL: srv.URL}},
 				Fetcher:     NewFetcher(FetcherOptions{AllowPrivate: true, MaxBodyBytes: tt.maxBody}),
+				OnPolled: func(r PollResult) {
+					if r.Err != nil {
+						failed.Add(1)
+					}
+				},
 			})
 			res := p.PollOnce(context.Background(), t0)
 			if len(res) != 1 || res[0].Err == nil || res[0].Paused != tt.paused {
 				t.Fatalf("result %+v", res)
+			}
+			if failed.Load() != 1 {
+				t.Errorf("OnPolled saw %d failures, want 1 (the failure metric counts them)", failed.Load())
 			}
 			h, _ := p.Health(context.Background(), srv.URL)
 			if !strings.Contains(h.LastError, tt.want) || h.Failures != 1 {
@@ -353,16 +393,15 @@ func TestPollSlowFeedDoesNotDelayOthers(t *testing.T) {
 
 func TestPollMergesFeeds(t *testing.T) {
 	srv := newFeedServer(t, 1)
-	feeds := &memFeeds{feeds: []*digestbot.Feed{
-		{GuildID: "g1", URL: srv.URL, Name: "Guild Name", Interval: 10 * time.Minute},
-		{GuildID: "g2", URL: srv.URL, Interval: 5 * time.Second},
-	}}
+	st := storetest.Open(t)
+	addFeed(t, st, &digestbot.Feed{GuildID: "g1", URL: srv.URL, Name: "Guild Name", Interval: 10 * time.Minute, AddedAt: t0})
+	addFeed(t, st, &digestbot.Feed{GuildID: "g2", URL: srv.URL, Interval: 5 * time.Second, AddedAt: t0.Add(time.Second)})
 	sink := newMemSink()
-	p := testPoller(t, PollerOptions{Articles: sink, Feeds: feeds, ConfigFeeds: []*digestbot.Feed{{URL: srv.URL}}})
+	p := testPoller(t, PollerOptions{Articles: sink, Feeds: st, ConfigFeeds: []*digestbot.Feed{{URL: srv.URL}}})
 	if res := p.PollOnce(context.Background(), t0); len(res) != 1 {
 		t.Fatalf("one URL in three entries polled %d times", len(res))
 	}
-	h, _ := feeds.FeedHealth(context.Background(), srv.URL)
+	h, _ := st.FeedHealth(context.Background(), srv.URL)
 	if got := h.NextPoll.Sub(t0); got != MinPollInterval {
 		t.Errorf("interval %v, want the shortest clamped to %v", got, MinPollInterval)
 	}
@@ -378,14 +417,13 @@ func TestPollMergesFeeds(t *testing.T) {
 // (now visible to the server that just added it) instead of a 304.
 func TestResumeFetchesInFull(t *testing.T) {
 	srv := newFeedServer(t, 2)
-	feeds := &memFeeds{feeds: []*digestbot.Feed{{GuildID: "g1", URL: srv.URL}}}
+	st := storetest.Open(t)
+	addFeed(t, st, &digestbot.Feed{GuildID: "g1", URL: srv.URL, AddedAt: t0})
 	sink := newMemSink()
-	p := testPoller(t, PollerOptions{Articles: sink, Feeds: feeds})
+	p := testPoller(t, PollerOptions{Articles: sink, Feeds: st})
 	ctx := context.Background()
 	p.PollOnce(ctx, t0)
-	feeds.mu.Lock()
-	feeds.feeds = append(feeds.feeds, &digestbot.Feed{GuildID: "g2", URL: srv.URL})
-	feeds.mu.Unlock()
+	addFeed(t, st, &digestbot.Feed{GuildID: "g2", URL: srv.URL, AddedAt: t0.Add(time.Second)})
 	if err := p.Resume(ctx, srv.URL); err != nil {
 		t.Fatal(err)
 	}
@@ -413,8 +451,11 @@ func TestPollFeedVisibility(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newFeedServer(t, 2)
-			feeds := &memFeeds{feeds: []*digestbot.Feed{{GuildID: "g1", URL: srv.URL}, {GuildID: "g2", URL: srv.URL}, {GuildID: "g1", URL: srv.URL}}}
-			opts := PollerOptions{Articles: newMemSink(), Feeds: feeds}
+			st := storetest.Open(t)
+			addFeed(t, st, &digestbot.Feed{GuildID: "g1", URL: srv.URL, AddedAt: t0})
+			addFeed(t, st, &digestbot.Feed{GuildID: "g2", URL: srv.URL, AddedAt: t0.Add(time.Second)})
+			addFeed(t, st, &digestbot.Feed{GuildID: "g1", URL: srv.URL})
+			opts := PollerOptions{Articles: newMemSink(), Feeds: st}
 			if tc.config {
 				opts.ConfigFeeds = []*digestbot.Feed{{URL: srv.URL}}
 			}
@@ -430,6 +471,28 @@ func TestPollFeedVisibility(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestPollUnfollowedFeedLeavesQueue: once the last server removes a feed,
+// it is not fetched again and leaves the queue when it falls due.
+func TestPollUnfollowedFeedLeavesQueue(t *testing.T) {
+	srv := newFeedServer(t, 1)
+	st := storetest.Open(t)
+	addFeed(t, st, &digestbot.Feed{GuildID: "g1", URL: srv.URL})
+	p := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: st})
+	ctx := context.Background()
+	if res := p.PollOnce(ctx, t0); len(res) != 1 {
+		t.Fatalf("first poll: %+v", res)
+	}
+	if err := st.RemoveFeed(ctx, "g1", srv.URL); err != nil {
+		t.Fatal(err)
+	}
+	if res := p.PollOnce(ctx, t0.Add(DefaultPollInterval)); len(res) != 0 || srv.hits.Load() != 1 {
+		t.Fatalf("a removed feed was polled: %+v, %d fetches", res, srv.hits.Load())
+	}
+	if _, ok, err := st.FeedQueue().When(ctx, digestbot.FeedID(srv.URL)); err != nil || ok {
+		t.Fatalf("a feed no server follows is still queued (%v, %v)", ok, err)
 	}
 }
 
@@ -453,41 +516,45 @@ func TestPollRunStops(t *testing.T) {
 	}
 }
 
+// pollInFlight starts p.PollOnce(now) with the feed server holding every
+// request, and returns once the fetch is in flight; finish releases the
+// server and waits for the poll to end.
+func pollInFlight(t *testing.T, p *Poller, srv *feedServer, now time.Time) (finish func() []PollResult) {
+	t.Helper()
+	arrived, release := srv.hold()
+	done := make(chan []PollResult, 1)
+	go func() { done <- p.PollOnce(context.Background(), now) }()
+	<-arrived
+	srv.stopHolding() // later requests are answered at once
+	return func() []PollResult {
+		release()
+		return <-done
+	}
+}
+
 // TestResumeDuringPoll: a resume arrives while the feed is being fetched
 // (from /feeds add on another replica, or on this one). The fetch in flight
-// started from the old state and saves it when it ends (the ETag it sent,
-// one more failure, a due time an interval away); the resume must survive
-// that: the next tick fetches the feed in full and unpaused.
+// started from the old state and would save it when it ends (the ETag it
+// sent, one more failure, a due time an interval away); the resume must
+// survive that: the next poll fetches the feed in full and unpaused.
 func TestResumeDuringPoll(t *testing.T) {
 	for _, tc := range []struct {
 		name        string
 		status      int // what the feed answers before the resume (0: the feed)
 		maxFailures int
-		inMemory    bool // config feeds only, no FeedSource: the poller resumes itself
 	}{
-		{"validators of a healthy feed", 0, 0, false},
-		{"pause of a failing feed", http.StatusInternalServerError, 2, false},
-		{"validators, health in memory", 0, 0, true},
+		{"validators of a healthy feed", 0, 0},
+		{"pause of a failing feed", http.StatusInternalServerError, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newFeedServer(t, 2)
-			feed := &digestbot.Feed{GuildID: "g1", URL: srv.URL, Interval: time.Minute}
-			feeds := &memFeeds{feeds: []*digestbot.Feed{feed}}
-			opts := PollerOptions{Articles: newMemSink(), Feeds: feeds, MaxFailures: tc.maxFailures}
-			if tc.inMemory {
-				opts.Feeds, opts.ConfigFeeds = nil, []*digestbot.Feed{{URL: srv.URL, Interval: time.Minute}}
-			}
+			st := storetest.Open(t)
+			addFeed(t, st, &digestbot.Feed{GuildID: "g1", URL: srv.URL, Interval: time.Minute})
+			opts := PollerOptions{Articles: newMemSink(), Feeds: st, MaxFailures: tc.maxFailures}
 			polling, other := testPoller(t, opts), testPoller(t, opts)
-			if tc.inMemory {
-				other = polling
-			}
 			ctx := context.Background()
 			health := func() *digestbot.FeedHealth {
-				if tc.inMemory {
-					h, _ := polling.Health(ctx, srv.URL)
-					return h
-				}
-				h, _ := feeds.FeedHealth(ctx, srv.URL)
+				h, _ := st.FeedHealth(ctx, srv.URL)
 				return h
 			}
 
@@ -495,16 +562,15 @@ func TestResumeDuringPoll(t *testing.T) {
 			if res := polling.PollOnce(ctx, t0); len(res) != 1 || (res[0].Err != nil) != (tc.status != 0) {
 				t.Fatalf("first poll: %+v", res)
 			}
-			arrived, release := srv.hold()
-			polling.dispatch(ctx, t0.Add(time.Minute), false, nil)
-			<-arrived // the second poll is in flight
+			finish := pollInFlight(t, polling, srv, t0.Add(time.Minute))
 			if err := other.Resume(ctx, srv.URL); err != nil {
 				t.Fatal(err)
 			}
-			release()
-			polling.wg.Wait()
-			if tc.status != 0 && health().PausedReason == "" {
-				t.Fatalf("the poll in flight did not pause the feed: %+v", health())
+			if res := finish(); len(res) != 1 {
+				t.Fatalf("the poll in flight: %+v", res)
+			}
+			if h := health(); h.PausedReason != "" || h.Failures != 0 || h.ETag != "" {
+				t.Fatalf("the poll in flight wrote its health over the resume: %+v", h)
 			}
 
 			srv.set(0, "")
@@ -517,10 +583,7 @@ func TestResumeDuringPoll(t *testing.T) {
 			if h := health(); h.PausedReason != "" || h.Failures != 0 || h.ETag == "" {
 				t.Errorf("health after the resumed poll: %+v", h)
 			}
-			if n := feeds.pendingResumes(); n != 0 {
-				t.Errorf("%d resume requests still pending after being applied", n)
-			}
-			// Applied once: the tick after does not fetch again.
+			// Applied once: the poll after does not fetch again.
 			if res := polling.PollOnce(ctx, t0.Add(time.Minute+2*time.Second)); len(res) != 0 {
 				t.Errorf("the resume was applied again: %+v", res)
 			}
@@ -528,101 +591,138 @@ func TestResumeDuringPoll(t *testing.T) {
 	}
 }
 
-// TestResumeKeepsFreshHealth: the replica answering /feeds add has an old
-// view of the feed (it polled before the current lease holder took over).
-// Resuming must not write that view over the store's: only the pause,
-// failures, due time and validators are reset, by the poller, on the
-// health the store has.
+// TestResumeKeepsFreshHealth: the replica answering /feeds add has polled
+// the feed long ago and another has polled it since. Resuming works on the
+// health the store has: only the pause, failures, due time and validators
+// are reset; what the last poll learned stays.
 func TestResumeKeepsFreshHealth(t *testing.T) {
 	srv := newFeedServer(t, 1)
-	feeds := &memFeeds{feeds: []*digestbot.Feed{{GuildID: "g1", URL: srv.URL, Interval: time.Minute}}}
-	former := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: feeds})
-	current := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: feeds, Concurrency: 1})
+	st := storetest.Open(t)
+	addFeed(t, st, &digestbot.Feed{GuildID: "g1", URL: srv.URL, Interval: time.Minute})
+	former := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: st})
+	current := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: st})
 	ctx := context.Background()
 	former.PollOnce(ctx, t0)
 	srv.set(http.StatusInternalServerError, "")
-	current.PollOnce(ctx, t0.Add(time.Minute)) // the lease moved; this one fails
+	current.PollOnce(ctx, t0.Add(time.Minute))
 	if err := former.Resume(ctx, srv.URL); err != nil {
 		t.Fatal(err)
 	}
-	if h, _ := feeds.FeedHealth(ctx, srv.URL); !h.LastErrorAt.Equal(t0.Add(time.Minute)) || !strings.Contains(h.LastError, "500") {
-		t.Fatalf("the resume wrote the old health of the replica that answered: %+v", h)
-	}
-	// The lease holder applies it at its next tick, over the current health.
-	current.sem <- struct{}{} // no free slot: apply without fetching
-	current.dispatch(ctx, t0.Add(time.Minute+time.Second), false, nil)
-	<-current.sem
-	h, _ := feeds.FeedHealth(ctx, srv.URL)
-	if h.Failures != 0 || !h.NextPoll.IsZero() || h.ETag != "" || !strings.Contains(h.LastError, "500") || !h.LastSuccess.Equal(t0) {
+	h, _ := st.FeedHealth(ctx, srv.URL)
+	if h.Failures != 0 || !h.NextPoll.IsZero() || h.ETag != "" || !strings.Contains(h.LastError, "500") ||
+		!h.LastErrorAt.Equal(t0.Add(time.Minute)) || !h.LastSuccess.Equal(t0) {
 		t.Errorf("health with the resume applied: %+v", h)
 	}
 }
 
-// TestResumeSurvivesLeaseHandover: the applied marker lives in the store.
-// A lease holder that applies a resume but stops before fetching leaves a
-// due feed without validators to the next holder, which fetches it in full
-// once, and does not apply the same request again.
-func TestResumeSurvivesLeaseHandover(t *testing.T) {
-	srv := newFeedServer(t, 2)
-	feeds := &memFeeds{feeds: []*digestbot.Feed{{GuildID: "g1", URL: srv.URL, Interval: time.Minute}}}
-	first := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: feeds, Concurrency: 1})
+// TestPollTakeoverAfterCrash: a replica took a due feed and died before
+// finishing it. No one fetches the feed while the take holds; once it
+// lapses another replica fetches it, once.
+func TestPollTakeoverAfterCrash(t *testing.T) {
+	srv := newFeedServer(t, 1)
+	st := storetest.Open(t)
+	addFeed(t, st, &digestbot.Feed{GuildID: "g1", URL: srv.URL})
 	ctx := context.Background()
-	first.PollOnce(ctx, t0)
-	if err := first.Resume(ctx, srv.URL); err != nil {
-		t.Fatal(err)
+	const hold = 2 * time.Minute
+	// The replica that dies: it takes the feed and is gone.
+	if es := takeFeeds(t, st, t0, hold); len(es) != 1 {
+		t.Fatalf("took %d feeds, want 1", len(es))
 	}
-	first.sem <- struct{}{} // its one slot is taken: the tick applies but cannot fetch
-	first.dispatch(ctx, t0.Add(time.Second), false, nil)
-	<-first.sem
-	if srv.hits.Load() != 1 {
-		t.Fatalf("%d fetches, want 1", srv.hits.Load())
+	p := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: st, Hold: hold})
+	if res := p.PollOnce(ctx, t0.Add(time.Second)); len(res) != 0 {
+		t.Fatalf("fetched a feed another replica holds: %+v", res)
 	}
-	if h, _ := feeds.FeedHealth(ctx, srv.URL); h.ETag != "" || !h.NextPoll.IsZero() {
-		t.Fatalf("the applied resume was not saved: %+v", h)
+	if res := p.PollOnce(ctx, t0.Add(hold)); len(res) != 1 || res[0].Err != nil {
+		t.Fatalf("after the take lapsed: %+v", res)
 	}
-	if n := feeds.pendingResumes(); n != 0 {
-		t.Fatalf("%d resume requests pending after one was applied and saved", n)
-	}
-
-	next := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: feeds})
-	cond := srv.conditional.Load()
-	if res := next.PollOnce(ctx, t0.Add(2*time.Second)); len(res) != 1 || res[0].NotModified || srv.conditional.Load() != cond {
-		t.Fatalf("the next lease holder: %+v; want a full fetch", res)
-	}
-	if res := next.PollOnce(ctx, t0.Add(3*time.Second)); len(res) != 0 {
-		t.Errorf("the resume was applied twice: %+v", res)
+	if res := p.PollOnce(ctx, t0.Add(hold+time.Second)); len(res) != 0 || srv.hits.Load() != 1 {
+		t.Fatalf("fetched again: %+v, %d fetches", res, srv.hits.Load())
 	}
 }
 
-// TestSyncKeepsFresherHealth: a tick reads the store's health while an
-// earlier tick's fetch of the same feed is finishing. The fetch saves its
-// result (new ETag, next poll an interval away) after the read; the tick
-// must not install its older snapshot over it, or the feed is due at once
-// and fetched again with stale validators.
-func TestSyncKeepsFresherHealth(t *testing.T) {
-	srv := newFeedServer(t, 2)
-	feeds := &memFeeds{feeds: []*digestbot.Feed{{GuildID: "g1", URL: srv.URL, Interval: time.Minute}}}
-	p := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: feeds})
-	ctx := context.Background()
-
-	arrived, release := srv.hold()
-	p.dispatch(ctx, t0, false, nil) // tick 1: the fetch is in flight
-	<-arrived
-	feeds.setAfterRead(func() {
-		// Tick 2 has read the health (never polled); tick 1's fetch now
-		// ends and saves.
-		release()
-		p.wg.Wait()
-	})
-	var polled atomic.Int32
-	p.dispatch(ctx, t0.Add(time.Second), true, func(PollResult) { polled.Add(1) }) // tick 2
-	feeds.setAfterRead(nil)
-	p.wg.Wait()
-	if srv.hits.Load() != 1 || polled.Load() != 0 {
-		t.Errorf("tick 2 fetched the feed again (%d fetches): it installed health read before tick 1 saved", srv.hits.Load())
+func takeFeeds(t *testing.T, st *store.Store, now time.Time, hold time.Duration) []digestbot.DueEntry {
+	t.Helper()
+	var out []digestbot.DueEntry
+	q := st.FeedQueue()
+	for sh := range q.Shards() {
+		es, err := q.Take(context.Background(), sh, now, 1000, hold)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, es...)
 	}
-	if h, _ := p.Health(ctx, srv.URL); h.ETag == "" || !h.NextPoll.Equal(t0.Add(time.Minute)) {
-		t.Errorf("cached health %+v, want tick 1's", h)
+	return out
+}
+
+// TestLateReplicaWritesNothing: a replica's fetch outlasts its take;
+// another replica takes the feed over and fetches it. When the first fetch
+// ends at last, its older health does not replace the newer one.
+func TestLateReplicaWritesNothing(t *testing.T) {
+	srv := newFeedServer(t, 2)
+	st := storetest.Open(t)
+	addFeed(t, st, &digestbot.Feed{GuildID: "g1", URL: srv.URL, Interval: time.Minute})
+	const hold = 2 * time.Minute
+	slow := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: st, Hold: hold})
+	next := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: st, Hold: hold})
+	ctx := context.Background()
+	finishSlow := pollInFlight(t, slow, srv, t0)
+	if res := next.PollOnce(ctx, t0.Add(hold)); len(res) != 1 || res[0].Err != nil {
+		t.Fatalf("the replica that took over: %+v", res)
+	}
+	if res := finishSlow(); len(res) != 1 {
+		t.Fatalf("the slow fetch: %+v", res)
+	}
+	h, _ := st.FeedHealth(ctx, srv.URL)
+	if !h.LastSuccess.Equal(t0.Add(hold)) || !h.NextPoll.Equal(t0.Add(hold+time.Minute)) {
+		t.Errorf("health %+v: want the one of the replica that took over", h)
+	}
+	if at, _, _ := st.FeedQueue().When(ctx, digestbot.FeedID(srv.URL)); !at.Equal(t0.Add(hold + time.Minute)) {
+		t.Errorf("due at %v, want %v", at, t0.Add(hold+time.Minute))
+	}
+}
+
+// TestPollBusyHostFreesWorkers: with one fetch of a host allowed at a
+// time and that one running, one more feed of the host waits for it and
+// the others are put back for a little later instead of holding workers.
+func TestPollBusyHostFreesWorkers(t *testing.T) {
+	srv := newFeedServer(t, 1)
+	st := storetest.Open(t)
+	var ids []string
+	for i := range 3 {
+		u := fmt.Sprintf("%s/feed/%d", srv.URL, i)
+		addFeed(t, st, &digestbot.Feed{GuildID: "g1", URL: u})
+		ids = append(ids, digestbot.FeedID(u))
+	}
+	p := testPoller(t, PollerOptions{Articles: newMemSink(), Feeds: st, Concurrency: 4, PerHost: 1, HostDelay: -1})
+	ctx := context.Background()
+	running, ok := p.hosts.acquire(ctx, limitHost(srv.URL), time.Second) // a fetch of the host in flight
+	if !ok {
+		t.Fatal("the host is busy before anything runs")
+	}
+	done := make(chan []PollResult, 1)
+	go func() { done <- p.PollOnce(ctx, t0) }()
+	later := t0.Add(time.Second)
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		n := 0
+		for _, id := range ids {
+			if at, _, _ := st.FeedQueue().When(ctx, id); at.Equal(later) {
+				n++
+			}
+		}
+		if n == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d feeds of the busy host were put back, want 2", n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	running()
+	if res := <-done; len(res) != 1 || srv.hits.Load() != 1 {
+		t.Fatalf("with the host busy: %d results, %d fetches; want the one that waited", len(res), srv.hits.Load())
+	}
+	if res := p.PollOnce(ctx, later); len(res) != 2 {
+		t.Fatalf("the feeds put back: %d fetched a second later, want 2", len(res))
 	}
 }
 
@@ -631,9 +731,11 @@ func TestSyncKeepsFresherHealth(t *testing.T) {
 // failure; the poller and the other feeds go on.
 func TestPollSurvivesAPanic(t *testing.T) {
 	bad, good := newFeedServer(t, 1), newFeedServer(t, 1)
-	feeds := &memFeeds{feeds: []*digestbot.Feed{{GuildID: "g1", URL: bad.URL}, {GuildID: "g1", URL: good.URL}}}
+	st := storetest.Open(t)
+	addFeed(t, st, &digestbot.Feed{GuildID: "g1", URL: bad.URL})
+	addFeed(t, st, &digestbot.Feed{GuildID: "g1", URL: good.URL})
 	sink := newMemSink()
-	p := testPoller(t, PollerOptions{Articles: sink, Feeds: feeds, OnStored: func(_ context.Context, arts []*digestbot.Article, _ []digestbot.PutOutcome) {
+	p := testPoller(t, PollerOptions{Articles: sink, Feeds: st, OnStored: func(_ context.Context, arts []*digestbot.Article, _ []digestbot.PutOutcome) {
 		if arts[0].Feed == bad.URL {
 			panic("index bug")
 		}
@@ -648,7 +750,7 @@ func TestPollSurvivesAPanic(t *testing.T) {
 			if r.Err == nil || !strings.Contains(r.Err.Error(), "internal error") {
 				t.Errorf("the feed whose content panicked: %+v", r)
 			}
-			if h, _ := feeds.FeedHealth(context.Background(), bad.URL); h.Failures != 1 {
+			if h, _ := st.FeedHealth(context.Background(), bad.URL); h.Failures != 1 {
 				t.Errorf("its health counts %d failures, want 1", h.Failures)
 			}
 		case good.URL:

@@ -1,5 +1,5 @@
 // Package lease runs the background jobs that one process should run at a
-// time — feed polling, the matcher — under a lease in Redis, so that
+// time — the matcher — under a lease in Redis, so that
 // several replicas of the bot can share one Redis: one does the work, and
 // when it stops (or loses Redis) another takes over within a lease time.
 //

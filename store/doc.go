@@ -34,32 +34,36 @@
 //	                                     audience widened); the entry id is the LogEntry Seq and
 //	                                     its time the ingest time;
 //	                                     trimmed by MINID to the retention window
-//	P{log}:changes               stream  subscription/topic change feed: fields "op", "g", "d" (JSON);
+//	P{log}:changes               stream  subscription/topic change feed: fields "op", "g", "d" (JSON),
+//	                                     "v" and "pv" (the guild's change counter after and before);
 //	                                     trimmed by MINID to the retention window
 //	P watermarks                 hash    cursor name -> seq
 //	P guilds                     set     guilds that have (or had) data, for the All* listings
 //	P guilds:left                zset    guild -> unix ms when the bot left it
-//	P lease:NAME                 string  holder of a process-wide job lease ("poller",
-//	                                     "matcher"), PX = lease ttl
+//	P lease:NAME                 string  holder of a process-wide job lease ("matcher"),
+//	                                     PX = lease ttl
 //	P{ratelimit}:global          string  next free slot of Discord's global budget (unix µs),
 //	                                     shared by every replica; PX 60 s
 //	P{ratelimit}:global:block    string  unix µs until which Discord blocked every request
 //	                                     (a global 429); one slot with the above, read together
 //	P{rl:ROUTE}                  hash    a Discord route's bucket as last reported: "rem",
 //	                                     "reset" (unix µs), "probe"; one slot per route
-//	P feedhealth                 hash    feed URL -> FeedHealth JSON (shared by every guild);
-//	                                     written only by the poller
-//	P feedresume                 hash    feed URL -> pending resume request id ("unix ms-random");
-//	                                     deleted by the poller once applied, only if unchanged
 //	P{due:QUEUE:N}               zset    due queue QUEUE ("digests", "feeds"), shard N of 16:
 //	                                     member -> unix ms when due; a taken member carries the
 //	                                     end of its take instead (see DueQueue)
 //	P{due:QUEUE:N}:failures      hash    member -> consecutive failed runs
 //	P channels:gone              zset    "GUILD/CHANNEL" -> unix ms since the chat service
 //	                                     said the channel no longer exists
+//	P{due:feeds:N}:f:ID          hash    a polled feed URL, ID = FeedID(url), on its queue
+//	                                     shard's slot: "url", "health" = FeedHealth JSON
+//	                                     (written under the poller's take, see feedqueue.go),
+//	                                     "g:GUILD" = a server that follows the URL (an index
+//	                                     of the servers' feeds hashes, checked against them)
 //	P{g:GUILD}:subs              hash    subscription id -> Subscription JSON
 //	P{g:GUILD}:topics            hash    topic name -> Topic JSON
 //	P{g:GUILD}:feeds             hash    feed URL -> Feed JSON
+//	P{g:GUILD}:version           string  the guild's change counter: moved by every change of its
+//	                                     subscriptions and topics, in the script that makes it
 //	P{g:GUILD}:schedules         hash    channel id ("" = guild default) -> ChannelSchedule JSON
 //	P{g:GUILD}:channels          set     channels that have per-channel keys (for DeleteGuild)
 //	P{g:GUILD}:lookup:ID         string  a lookup's paging state (JSON) for its buttons; TTL 15 min,
@@ -101,10 +105,14 @@
 // returning ECONFLICT when the claim has passed to someone else.
 //
 // Cross-slot bookkeeping (the guilds set, a guild's channel set, the change
-// feed) is written in the same pipeline or right after the atomic step; the
-// order is chosen so that a crash in between leaves an extra index entry,
-// never a missing one, except for the change feed: a change whose feed entry
-// was lost is seen by the next full reload of the subscriptions.
+// feed, a feed URL's followers) is written in the same pipeline or right
+// after the atomic step; the order is chosen so that a crash in between
+// leaves an extra index entry, never a missing one, except for the change
+// feed. Replicas append to the change feed after their change, so two
+// changes of one guild can reach it in the other order, or a crash can lose
+// an entry; each change therefore moves the guild's change counter in the
+// script that makes it and carries the counter's values, and a reader that
+// finds a gap reads the guild anew (GuildSnapshot, one transaction).
 //
 // # Embedded store
 //

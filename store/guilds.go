@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strconv"
 	"time"
@@ -52,6 +53,10 @@ func (s *Store) DeleteGuild(ctx context.Context, guildID string) error {
 	}
 	slices.Sort(chans)
 	chans = slices.Compact(chans)
+	feeds, err := s.rdb.HKeys(ctx, s.guildKey(guildID, "feeds")).Result()
+	if err != nil {
+		return s.fail("delete guild", err)
+	}
 
 	// Channel keys first, the guild's keys (with the channel set) after, the
 	// guild's registration last: a failure part-way leaves what a second
@@ -70,20 +75,30 @@ func (s *Store) DeleteGuild(ctx context.Context, guildID string) error {
 	if _, err := pipe.Exec(ctx); err != nil {
 		return s.fail("delete guild channels", err)
 	}
-	keys := make([]string, len(guildKinds))
-	for i, k := range guildKinds {
-		keys[i] = s.guildKey(guildID, k)
+	keys := []string{s.guildKey(guildID, "version")} // KEYS[1], and among the rest
+	for _, k := range guildKinds {
+		keys = append(keys, s.guildKey(guildID, k))
 	}
-	if err := s.rdb.Del(ctx, keys...).Err(); err != nil {
+	res, err := deleteGuildScript.Run(ctx, s.rdb, keys).Int64Slice()
+	if err != nil {
 		return s.fail("delete guild", err)
 	}
+	if len(res) != 2 {
+		return s.fail("delete guild", errors.New("unexpected script reply"))
+	}
+	// Its feeds' followers after its feeds: a failure in between leaves a
+	// follower that the poller finds without the feed and forgets.
 	pipe = s.rdb.Pipeline()
+	for _, u := range feeds {
+		_, _, fk := s.feedKeys(digestbot.FeedID(u))
+		pipe.HDel(ctx, fk, followerPrefix+guildID)
+	}
 	pipe.SRem(ctx, s.guildsKey(), guildID)
 	pipe.ZRem(ctx, s.guildsLeftKey(), guildID)
 	if _, err := pipe.Exec(ctx); err != nil {
 		return s.fail("delete guild", err)
 	}
-	s.appendChange(ctx, digestbot.SubscriptionChange{Op: "delete_guild", GuildID: guildID})
+	s.appendChange(ctx, digestbot.SubscriptionChange{Op: "delete_guild", GuildID: guildID, PrevVersion: res[0], Version: res[1]})
 	return nil
 }
 
@@ -129,3 +144,13 @@ func (s *Store) DeleteChannel(ctx context.Context, guildID, channelID string) er
 	_, err = pipe.Exec(ctx)
 	return s.fail("delete channel", err)
 }
+
+// deleteGuildScript deletes a guild's keys as one change of the guild:
+// its change counter moves on first (and is deleted with the rest; the
+// next version is still larger, see bumpVersion). KEYS: the counter, then
+// every key of the guild. Returns {previous version, version}.
+var deleteGuildScript = redis.NewScript(bumpVersion + `
+local pv, v = bump(KEYS[1])
+redis.call('DEL', unpack(KEYS))
+return {pv, v}
+`)

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
 	"log/slog"
 	"net"
@@ -71,12 +70,6 @@ type Store struct {
 	closed  chan struct{}
 	once    sync.Once
 	ticking bool // guarded by mu
-
-	// guildLocks serialise, within this process, a guild's change and its
-	// change-feed entry, so the feed lists one guild's changes in the order
-	// they happened. (Across replicas, a matcher's full reload repairs the
-	// rare reordering.)
-	guildLocks [64]sync.Mutex
 }
 
 var _ digestbot.Store = (*Store)(nil)
@@ -261,16 +254,6 @@ func (s *Store) tickClock() {
 	}
 }
 
-// lockGuild takes the change-feed lock of a guild; call the result to
-// release it.
-func (s *Store) lockGuild(guildID string) func() {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(guildID))
-	m := &s.guildLocks[h.Sum32()%uint32(len(s.guildLocks))]
-	m.Lock()
-	return m.Unlock
-}
-
 // now is the store's clock: the wall clock, plus the skew of AdvanceClock.
 func (s *Store) now() time.Time {
 	s.mu.Lock()
@@ -301,7 +284,7 @@ func (s *Store) channelKey(guildID, channelID, kind string) string {
 
 // guildKinds and channelKinds list every key of a guild, for DeleteGuild.
 var (
-	guildKinds   = []string{"subs", "topics", "feeds", "schedules", "channels"}
+	guildKinds   = []string{"subs", "topics", "feeds", "schedules", "channels", "version"}
 	channelKinds = []string{"pending", "delivered", "claim", "outbox", "state", "paused", "stats"}
 )
 

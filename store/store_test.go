@@ -64,7 +64,6 @@ func TestStore(t *testing.T) {
 		{"topics", testTopics},
 		{"change feed", testChangeFeed},
 		{"feeds and health", testFeeds},
-		{"feed resume requests", testFeedResume},
 		{"schedules and channel state", testSchedules},
 		{"pending merge and delivered skip", testPending},
 		{"delivery claim", testClaim},
@@ -674,65 +673,6 @@ func testFeeds(t *testing.T, b backend) {
 	if h2, err := st.FeedHealth(c, f.URL); err != nil || h2.Failures != 3 || h2.ETag != `"abc"` {
 		t.Fatalf("feed health = %+v, %v", h2, err)
 	}
-	hs, err := st.FeedHealths(c, []string{"https://never.example/feed", f.URL})
-	if err != nil || len(hs) != 2 || hs[0].URL != "https://never.example/feed" || hs[0].Failures != 0 || hs[1].ETag != `"abc"` {
-		t.Fatalf("FeedHealths = %+v, %v", hs, err)
-	}
-}
-
-// testFeedResume: a resume is a request apart from the health; dropping it
-// is a compare-and-delete, so a request made again after the poller read the
-// first one stays pending.
-func testFeedResume(t *testing.T, b backend) {
-	st := b.open(t, store.Options{})
-	c := ctx(t)
-	const u, never = "https://example.org/feed.xml", "https://never.example/feed"
-	if ids, err := st.FeedResumes(c, []string{u}); err != nil || len(ids) != 1 || ids[0] != "" {
-		t.Fatalf("no request yet: %q, %v", ids, err)
-	}
-	h := &digestbot.FeedHealth{URL: u, Failures: 10, PausedReason: "paused", ETag: `"v1"`}
-	if err := st.SetFeedHealth(c, h); err != nil {
-		t.Fatal(err)
-	}
-	if err := st.RequestFeedResume(c, u); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := st.FeedHealth(c, u); err != nil || got.PausedReason != "paused" || got.ETag != `"v1"` {
-		t.Fatalf("a request changed the health: %+v, %v", got, err)
-	}
-	ids, err := st.FeedResumes(c, []string{never, u})
-	if err != nil || len(ids) != 2 || ids[0] != "" || ids[1] == "" {
-		t.Fatalf("FeedResumes = %q, %v", ids, err)
-	}
-	first := ids[1]
-
-	// Asked again before the first was applied: a new id, and dropping the
-	// first one (the one the poller applied) leaves it.
-	if err := st.RequestFeedResume(c, u); err != nil {
-		t.Fatal(err)
-	}
-	ids, err = st.FeedResumes(c, []string{u})
-	if err != nil || ids[0] == "" || ids[0] == first {
-		t.Fatalf("second request = %q, %v; want a new id", ids, err)
-	}
-	second := ids[0]
-	if err := st.DropFeedResume(c, u, first); err != nil {
-		t.Fatal(err)
-	}
-	if ids, err := st.FeedResumes(c, []string{u}); err != nil || ids[0] != second {
-		t.Fatalf("after dropping the older request: %q, %v; want %q pending", ids, err, second)
-	}
-	if err := st.DropFeedResume(c, u, second); err != nil {
-		t.Fatal(err)
-	}
-	if ids, err := st.FeedResumes(c, []string{u}); err != nil || ids[0] != "" {
-		t.Fatalf("after dropping the pending request: %q, %v", ids, err)
-	}
-	if err := st.DropFeedResume(c, never, "x"); err != nil {
-		t.Fatalf("dropping a request that is not there: %v", err)
-	}
-	wantCode(t, st.RequestFeedResume(c, "ftp://example.org/"), digestbot.EINVALID)
-	wantCode(t, st.DropFeedResume(c, u, ""), digestbot.EINVALID)
 }
 
 func testSchedules(t *testing.T, b backend) {

@@ -25,24 +25,93 @@ if ARGV[4] ~= '' then redis.call('SADD', KEYS[2], ARGV[4]) end
 return {1, n}
 `)
 
-// putLimited is addLimited that replaces an existing field.
-var putLimited = redis.NewScript(`
-local n = redis.call('HLEN', KEYS[1])
-if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
-  redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-  return {0, n}
+// bumpVersion starts the scripts that change a guild's subscriptions or
+// topics: bump moves the guild's change counter on and returns the old and
+// new values (see digestbot.SubscriptionChange). A version is at least the
+// server's clock in microseconds, so that it still grows after DeleteGuild
+// deleted the counter; 2^53 microseconds are 285 years, so a Lua number
+// holds it exactly.
+const bumpVersion = `
+local function bump(key)
+  local pv = tonumber(redis.call('GET', key) or '0')
+  local t = redis.call('TIME')
+  local v = math.max(pv + 1, tonumber(t[1]) * 1000000 + tonumber(t[2]))
+  redis.call('SET', key, string.format('%.0f', v))
+  return pv, v
 end
-if n >= tonumber(ARGV[3]) then return {-1, n} end
+`
+
+// addSubScript is addLimited that also moves the guild's change counter.
+// KEYS: subs hash, channel set, version. ARGV: field, value, limit,
+// channel. Returns {status, n, previous version, version} (versions 0 when
+// nothing changed).
+var addSubScript = redis.NewScript(bumpVersion + `
+local n = redis.call('HLEN', KEYS[1])
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return {0, n, 0, 0} end
+if n >= tonumber(ARGV[3]) then return {-1, n, 0, 0} end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-return {1, n}
+redis.call('SADD', KEYS[2], ARGV[4])
+local pv, v = bump(KEYS[3])
+return {1, n, pv, v}
 `)
 
-// takeField deletes a hash field and returns its value (nil when absent).
-var takeField = redis.NewScript(`
-local v = redis.call('HGET', KEYS[1], ARGV[1])
-if v then redis.call('HDEL', KEYS[1], ARGV[1]) end
-return v
+// putTopicScript is putLimited that also moves the guild's change counter.
+// KEYS: topics hash, version. ARGV: field, value, limit. Returns {status,
+// n, previous version, version}.
+var putTopicScript = redis.NewScript(bumpVersion + `
+local n = redis.call('HLEN', KEYS[1])
+local status = 0
+if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
+  if n >= tonumber(ARGV[3]) then return {-1, n, 0, 0} end
+  status = 1
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+local pv, v = bump(KEYS[2])
+return {status, n, pv, v}
 `)
+
+// takeVersioned deletes a hash field and moves the guild's change counter.
+// KEYS: hash, version. ARGV: field. Returns {value, previous version,
+// version}, or nil when the field is absent.
+var takeVersioned = redis.NewScript(bumpVersion + `
+local val = redis.call('HGET', KEYS[1], ARGV[1])
+if not val then return false end
+redis.call('HDEL', KEYS[1], ARGV[1])
+local pv, v = bump(KEYS[2])
+return {val, pv, v}
+`)
+
+// runVersioned runs addSubScript or putTopicScript and returns the status,
+// the count before and the change's versions.
+func (s *Store) runVersioned(ctx context.Context, op string, script *redis.Script, keys []string, args ...any) (status, n, pv, v int64, err error) {
+	res, err := script.Run(ctx, s.rdb, keys, args...).Int64Slice()
+	if err != nil {
+		return 0, 0, 0, 0, s.fail(op, err)
+	}
+	if len(res) != 4 {
+		return 0, 0, 0, 0, s.fail(op, errors.New("unexpected script reply"))
+	}
+	return res[0], res[1], res[2], res[3], nil
+}
+
+// take runs takeVersioned: the removed value and the change's versions;
+// ok=false when the field was absent.
+func (s *Store) take(ctx context.Context, op, key, guildID, field string) (val string, pv, v int64, ok bool, err error) {
+	res, err := takeVersioned.Run(ctx, s.rdb, []string{key, s.guildKey(guildID, "version")}, field).Slice()
+	if errors.Is(err, redis.Nil) {
+		return "", 0, 0, false, nil
+	}
+	if err != nil {
+		return "", 0, 0, false, s.fail(op, err)
+	}
+	if len(res) != 3 {
+		return "", 0, 0, false, s.fail(op, errors.New("unexpected script reply"))
+	}
+	val, _ = res[0].(string)
+	pv, _ = res[1].(int64)
+	v, _ = res[2].(int64)
+	return val, pv, v, true, nil
+}
 
 // runLimited runs addLimited or putLimited and returns the status and count.
 func (s *Store) runLimited(ctx context.Context, op string, script *redis.Script, keys []string, args ...any) (status, n int64, err error) {
@@ -93,9 +162,8 @@ func (s *Store) AddSubscription(ctx context.Context, sub *digestbot.Subscription
 	if err := s.registerGuild(ctx, c.GuildID); err != nil {
 		return false, err
 	}
-	defer s.lockGuild(c.GuildID)()
-	status, n, err := s.runLimited(ctx, "add subscription", addLimited,
-		[]string{s.guildKey(c.GuildID, "subs"), s.guildKey(c.GuildID, "channels")},
+	status, n, pv, v, err := s.runVersioned(ctx, "add subscription", addSubScript,
+		[]string{s.guildKey(c.GuildID, "subs"), s.guildKey(c.GuildID, "channels"), s.guildKey(c.GuildID, "version")},
 		c.ID, encode(&c), limit, c.ChannelID)
 	if err != nil {
 		return false, err
@@ -107,7 +175,7 @@ func (s *Store) AddSubscription(ctx context.Context, sub *digestbot.Subscription
 		return false, digestbot.Errorf(digestbot.ELIMIT,
 			"this server has %s, the limit is %d; remove one with /unsubscribe first", count(int(n), "subscription", "subscriptions"), limit)
 	}
-	s.appendChange(ctx, digestbot.SubscriptionChange{Op: "add_sub", GuildID: c.GuildID, Subscription: &c})
+	s.appendChange(ctx, digestbot.SubscriptionChange{Op: "add_sub", GuildID: c.GuildID, Subscription: &c, Version: v, PrevVersion: pv})
 	return true, nil
 }
 
@@ -118,19 +186,18 @@ func (s *Store) RemoveSubscription(ctx context.Context, guildID, subID string) (
 	if err := checkID("guild", guildID); err != nil {
 		return nil, err
 	}
-	defer s.lockGuild(guildID)()
-	v, err := takeField.Run(ctx, s.rdb, []string{s.guildKey(guildID, "subs")}, subID).Text()
-	if errors.Is(err, redis.Nil) {
-		return nil, digestbot.Errorf(digestbot.ENOTFOUND, "this server has no subscription %q", subID)
-	}
-	if err != nil {
-		return nil, s.fail("remove subscription", err)
-	}
-	sub, err := decode[digestbot.Subscription]("remove subscription", v)
+	val, pv, v, ok, err := s.take(ctx, "remove subscription", s.guildKey(guildID, "subs"), guildID, subID)
 	if err != nil {
 		return nil, err
 	}
-	s.appendChange(ctx, digestbot.SubscriptionChange{Op: "remove_sub", GuildID: guildID, Subscription: sub})
+	if !ok {
+		return nil, digestbot.Errorf(digestbot.ENOTFOUND, "this server has no subscription %q", subID)
+	}
+	sub, err := decode[digestbot.Subscription]("remove subscription", val)
+	if err != nil {
+		return nil, err
+	}
+	s.appendChange(ctx, digestbot.SubscriptionChange{Op: "remove_sub", GuildID: guildID, Subscription: sub, Version: v, PrevVersion: pv})
 	return sub, nil
 }
 
@@ -252,16 +319,15 @@ func (s *Store) PutTopic(ctx context.Context, t *digestbot.Topic, limit int) err
 	if err := s.registerGuild(ctx, c.GuildID); err != nil {
 		return err
 	}
-	key := s.guildKey(c.GuildID, "topics")
-	defer s.lockGuild(c.GuildID)()
-	status, n, err := s.runLimited(ctx, "put topic", putLimited, []string{key}, c.Name, encode(&c), limit)
+	status, n, pv, v, err := s.runVersioned(ctx, "put topic", putTopicScript,
+		[]string{s.guildKey(c.GuildID, "topics"), s.guildKey(c.GuildID, "version")}, c.Name, encode(&c), limit)
 	if err != nil {
 		return err
 	}
 	if status == -1 {
 		return digestbot.Errorf(digestbot.ELIMIT, "this server has %s, the limit is %d; delete one first", count(int(n), "topic", "topics"), limit)
 	}
-	s.appendChange(ctx, digestbot.SubscriptionChange{Op: "put_topic", GuildID: c.GuildID, Topic: &c})
+	s.appendChange(ctx, digestbot.SubscriptionChange{Op: "put_topic", GuildID: c.GuildID, Topic: &c, Version: v, PrevVersion: pv})
 	return nil
 }
 
@@ -271,19 +337,18 @@ func (s *Store) DeleteTopic(ctx context.Context, guildID, name string) error {
 		return err
 	}
 	name = digestbot.NormalizeTopicName(name)
-	defer s.lockGuild(guildID)()
-	v, err := takeField.Run(ctx, s.rdb, []string{s.guildKey(guildID, "topics")}, name).Text()
-	if errors.Is(err, redis.Nil) {
-		return digestbot.Errorf(digestbot.ENOTFOUND, "this server has no topic %q", name)
-	}
-	if err != nil {
-		return s.fail("delete topic", err)
-	}
-	t, err := decode[digestbot.Topic]("delete topic", v)
+	val, pv, v, ok, err := s.take(ctx, "delete topic", s.guildKey(guildID, "topics"), guildID, name)
 	if err != nil {
 		return err
 	}
-	s.appendChange(ctx, digestbot.SubscriptionChange{Op: "delete_topic", GuildID: guildID, Topic: t})
+	if !ok {
+		return digestbot.Errorf(digestbot.ENOTFOUND, "this server has no topic %q", name)
+	}
+	t, err := decode[digestbot.Topic]("delete topic", val)
+	if err != nil {
+		return err
+	}
+	s.appendChange(ctx, digestbot.SubscriptionChange{Op: "delete_topic", GuildID: guildID, Topic: t, Version: v, PrevVersion: pv})
 	return nil
 }
 
@@ -334,13 +399,15 @@ type changeData struct {
 
 // appendChange appends to the change feed. The change itself is already
 // stored; a failed append is logged, not returned, because the caller's
-// operation succeeded and a matcher catches up on its next full reload.
+// operation succeeded and a matcher catches up when the guild's next
+// change shows the gap, or on its next full reload.
 func (s *Store) appendChange(ctx context.Context, ch digestbot.SubscriptionChange) {
 	err := s.rdb.XAdd(ctx, &redis.XAddArgs{
 		Stream: s.changesKey(),
 		MinID:  strconv.FormatInt(ms(s.retentionCutoff()), 10),
 		Approx: true,
-		Values: []string{"op", ch.Op, "g", ch.GuildID, "d", encode(changeData{ch.Subscription, ch.Topic})},
+		Values: []string{"op", ch.Op, "g", ch.GuildID, "d", encode(changeData{ch.Subscription, ch.Topic}),
+			"v", strconv.FormatInt(ch.Version, 10), "pv", strconv.FormatInt(ch.PrevVersion, 10)},
 	}).Err()
 	if err != nil {
 		s.log.Warn("store: cannot append to the subscription change feed", "op", ch.Op, "guild", ch.GuildID, "err", err)
@@ -373,9 +440,44 @@ func (s *Store) SubscriptionChanges(ctx context.Context, seq string, max int) ([
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, digestbot.SubscriptionChange{
-			Seq: m.ID, Op: op, GuildID: g, Subscription: data.Subscription, Topic: data.Topic,
-		})
+		v, _ := m.Values["v"].(string)
+		pv, _ := m.Values["pv"].(string)
+		ch := digestbot.SubscriptionChange{Seq: m.ID, Op: op, GuildID: g, Subscription: data.Subscription, Topic: data.Topic}
+		ch.Version, _ = strconv.ParseInt(v, 10, 64) // absent in older entries: 0
+		ch.PrevVersion, _ = strconv.ParseInt(pv, 10, 64)
+		out = append(out, ch)
 	}
 	return out, nil
+}
+
+// GuildSnapshot reads a guild's subscriptions and topics and its change
+// counter in one transaction on the guild's slot: the changes up to
+// Version are in it and no later one.
+func (s *Store) GuildSnapshot(ctx context.Context, guildID string) (*digestbot.GuildSnapshot, error) {
+	if err := checkID("guild", guildID); err != nil {
+		return nil, err
+	}
+	pipe := s.rdb.TxPipeline()
+	subs := pipe.HVals(ctx, s.guildKey(guildID, "subs"))
+	topics := pipe.HVals(ctx, s.guildKey(guildID, "topics"))
+	version := pipe.Get(ctx, s.guildKey(guildID, "version"))
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+		return nil, s.fail("read guild snapshot", err)
+	}
+	snap := &digestbot.GuildSnapshot{GuildID: guildID}
+	var err error
+	if snap.Subscriptions, err = decodeAll[digestbot.Subscription]("read guild snapshot", subs.Val()); err != nil {
+		return nil, err
+	}
+	if snap.Topics, err = decodeAll[digestbot.Topic]("read guild snapshot", topics.Val()); err != nil {
+		return nil, err
+	}
+	if v := version.Val(); v != "" {
+		if snap.Version, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return nil, s.fail("read guild snapshot", err)
+		}
+	}
+	sortSubscriptions(snap.Subscriptions)
+	sortTopics(snap.Topics)
+	return snap, nil
 }

@@ -22,6 +22,7 @@ type MatcherStore interface {
 	AllSubscriptions(ctx context.Context) ([]*digestbot.Subscription, error)
 	AllTopics(ctx context.Context) ([]*digestbot.Topic, error)
 	SubscriptionChanges(ctx context.Context, seq string, max int) ([]digestbot.SubscriptionChange, error)
+	GuildSnapshot(ctx context.Context, guildID string) (*digestbot.GuildSnapshot, error)
 	EnqueuePending(ctx context.Context, items []digestbot.PendingItem) error
 }
 
@@ -66,9 +67,13 @@ type Matcher struct {
 	topicCache  map[string]map[string]*Query           // guild -> name -> parsed topic
 	unindexed   map[string]string                      // sub id -> why it is not in the index
 	catchUp     map[string]bool                        // new subscriptions still to match against past articles
-	feedSeq     string
-	loaded      bool
-	lastLoad    time.Time
+	// versions holds, per guild, the change counter the index reflects
+	// (see digestbot.SubscriptionChange); a guild not in it is reloaded
+	// at its next change.
+	versions map[string]int64
+	feedSeq  string
+	loaded   bool
+	lastLoad time.Time
 }
 
 // MatchStats says what one RunOnce did.
@@ -119,6 +124,7 @@ func (m *Matcher) reset() {
 	m.topicCache = map[string]map[string]*Query{}
 	m.unindexed = map[string]string{}
 	m.catchUp = map[string]bool{}
+	m.versions = map[string]int64{}
 }
 
 // Unindexed returns the subscriptions that match nothing and why (a topic
@@ -164,183 +170,6 @@ func (m *Matcher) RunOnce(ctx context.Context) (MatchStats, error) {
 			"hits", st.Hits, "items", st.Items)
 	}
 	return st, nil
-}
-
-// readFeed reads the change feed from after seq to its end and returns the
-// last seq, and the entries when keep is set.
-func (m *Matcher) readFeed(ctx context.Context, seq string, keep bool) (string, []digestbot.SubscriptionChange, error) {
-	const page = 1000
-	var all []digestbot.SubscriptionChange
-	for {
-		chs, err := m.st.SubscriptionChanges(ctx, seq, page)
-		if err != nil {
-			return "", nil, fmt.Errorf("read subscription changes: %w", err)
-		}
-		if len(chs) > 0 {
-			seq = chs[len(chs)-1].Seq
-			if keep {
-				all = append(all, chs...)
-			}
-		}
-		if len(chs) < page {
-			return seq, all, nil
-		}
-	}
-}
-
-// load reads every subscription and topic and brings the index to exactly
-// that state (adding, replacing and removing; never rebuilding). The feed
-// position is taken first, so a change made during the load is applied
-// again by the next run, which is harmless.
-func (m *Matcher) load(ctx context.Context, now time.Time) error {
-	seq, _, err := m.readFeed(ctx, m.feedSeq, false)
-	if err != nil {
-		return err
-	}
-	topics, err := m.st.AllTopics(ctx)
-	if err != nil {
-		return fmt.Errorf("load topics: %w", err)
-	}
-	subs, err := m.st.AllSubscriptions(ctx)
-	if err != nil {
-		return fmt.Errorf("load subscriptions: %w", err)
-	}
-	old, wasLoaded, unindexed, catchUp := m.subs, m.loaded, m.unindexed, m.catchUp
-	m.reset()
-	m.catchUp = catchUp
-	for _, t := range topics {
-		m.putTopic(t)
-	}
-	for _, s := range subs {
-		m.subs[s.ID] = s
-		o := old[s.ID]
-		if o != nil && sameSubscription(o, s) && !usesTopics(s) && unindexed[s.ID] == "" && m.index.Has(s.ID) {
-			continue // indexed already, and nothing it depends on can have changed
-		}
-		if why, ok := unindexed[s.ID]; ok {
-			m.unindexed[s.ID] = why // so indexSub logs only a new reason
-		}
-		m.indexSub(s)
-		if wasLoaded && o == nil {
-			// Its add_sub entry was missed: it is new to this matcher.
-			m.catchUp[s.ID] = true
-		}
-	}
-	for id := range old {
-		if m.subs[id] == nil {
-			m.index.Remove(id)
-			delete(m.catchUp, id)
-		}
-	}
-	m.feedSeq, m.loaded, m.lastLoad = seq, true, now
-	m.log.Debug("matcher: loaded subscriptions", "subscriptions", len(subs), "topics", len(topics), "indexed", m.index.Len())
-	return nil
-}
-
-// applyChanges applies the change feed since the last run.
-func (m *Matcher) applyChanges(ctx context.Context) (int, error) {
-	seq, chs, err := m.readFeed(ctx, m.feedSeq, true)
-	if err != nil || len(chs) == 0 {
-		return 0, err
-	}
-	dirty := map[string]bool{}       // subscriptions to re-index
-	topicGuilds := map[string]bool{} // guilds whose topics changed ("" never)
-	for _, ch := range chs {
-		switch ch.Op {
-		case "add_sub":
-			if s := ch.Subscription; s != nil {
-				if m.subs[s.ID] == nil {
-					m.catchUp[s.ID] = true
-				}
-				m.subs[s.ID] = s
-				dirty[s.ID] = true
-			}
-		case "remove_sub":
-			if s := ch.Subscription; s != nil {
-				m.dropSub(s.ID)
-				delete(dirty, s.ID)
-			}
-		case "put_topic":
-			if t := ch.Topic; t != nil {
-				m.putTopic(t)
-				topicGuilds[t.GuildID] = true
-			}
-		case "delete_topic":
-			if t := ch.Topic; t != nil {
-				if g := m.guildTopics[t.GuildID]; g != nil {
-					name := digestbot.NormalizeTopicName(t.Name)
-					delete(g, name)
-					delete(m.topicCache[t.GuildID], name)
-				}
-				topicGuilds[t.GuildID] = true
-			}
-		case "delete_guild":
-			for id, s := range m.subs {
-				if s.GuildID == ch.GuildID {
-					m.dropSub(id)
-					delete(dirty, id)
-				}
-			}
-			delete(m.guildTopics, ch.GuildID)
-			delete(m.topicCache, ch.GuildID)
-		default:
-			m.log.Warn("matcher: unknown subscription change", "op", ch.Op, "seq", ch.Seq)
-		}
-	}
-	for _, s := range m.subs {
-		if dirty[s.ID] || (topicGuilds[s.GuildID] && usesTopics(s)) {
-			m.indexSub(s)
-		}
-	}
-	m.feedSeq = seq
-	return len(chs), nil
-}
-
-func sameSubscription(a, b *digestbot.Subscription) bool {
-	return a.GuildID == b.GuildID && a.ChannelID == b.ChannelID && a.Query == b.Query &&
-		a.Topic == b.Topic && a.CreatedAt.Equal(b.CreatedAt)
-}
-
-func usesTopics(s *digestbot.Subscription) bool {
-	return s.Topic != "" || containsFold(s.Query, "topic:")
-}
-
-func containsFold(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if equalFoldASCII(s[i:i+len(sub)], sub) {
-			return true
-		}
-	}
-	return false
-}
-
-func equalFoldASCII(a, b string) bool {
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
-}
-
-func (m *Matcher) dropSub(id string) {
-	delete(m.subs, id)
-	delete(m.unindexed, id)
-	delete(m.catchUp, id)
-	m.index.Remove(id)
-}
-
-func (m *Matcher) putTopic(t *digestbot.Topic) {
-	name := digestbot.NormalizeTopicName(t.Name)
-	if m.guildTopics[t.GuildID] == nil {
-		m.guildTopics[t.GuildID] = map[string]*digestbot.Topic{}
-	}
-	m.guildTopics[t.GuildID][name] = t
-	delete(m.topicCache[t.GuildID], name)
 }
 
 // topicLookup resolves topic names for one guild: its own topic, else the
@@ -429,15 +258,14 @@ func (m *Matcher) matchNew(ctx context.Context, st *MatchStats) error {
 	}
 }
 
-// maxCatchUp bounds how many past articles one run matches for new
-// subscriptions.
-const maxCatchUp = 20_000
-
 // runCatchUp matches the new subscriptions against the articles the matcher
 // has already passed (those up to its watermark) that were ingested after
 // the subscriptions' cut-off. This covers the backfill option and a
 // subscription whose change reached the matcher after articles it should
-// match.
+// match. It reads and matches the log a batch at a time, however far
+// behind the watermark the cut-off lies, so memory stays bounded by the
+// batch size. On an error the next run starts the catch-up again; queued
+// items merge, so nothing is offered twice.
 func (m *Matcher) runCatchUp(ctx context.Context, st *MatchStats) error {
 	wm, err := m.st.Watermark(ctx, m.opt.Watermark)
 	if err != nil {
@@ -466,40 +294,28 @@ func (m *Matcher) runCatchUp(ctx context.Context, st *MatchStats) error {
 		clear(m.catchUp)
 		return nil
 	}
-	var past []digestbot.LogEntry
-	found := false
 	entries, err := m.st.ArticlesSince(ctx, since, m.opt.BatchSize)
-	for err == nil && len(entries) > 0 && !found && len(past) < maxCatchUp {
-		for _, e := range entries {
-			past = append(past, e)
-			if e.Seq == wm {
-				found = true
-				break
-			}
+	for {
+		if err != nil {
+			return fmt.Errorf("read ingest log for new subscriptions: %w", err)
 		}
-		if !found && len(entries) == m.opt.BatchSize {
-			entries, err = m.st.ArticlesAfter(ctx, entries[len(entries)-1].Seq, m.opt.BatchSize)
-		} else {
+		// The entries after the watermark are still ahead of the matcher:
+		// matchNew matches them as new.
+		behind := len(entries)
+		for behind > 0 && digestbot.CompareSeq(entries[behind-1].Seq, wm) > 0 {
+			behind--
+		}
+		if behind > 0 {
+			done, err := m.matchEntries(ctx, x, entries[:behind], st)
+			if err != nil {
+				return err
+			}
+			st.CaughtUp += done
+		}
+		if behind < len(entries) || len(entries) < m.opt.BatchSize {
 			break
 		}
-	}
-	if err != nil {
-		return fmt.Errorf("read ingest log for new subscriptions: %w", err)
-	}
-	if !found {
-		// The watermark is older than every entry since the cut-off: all of
-		// them are still ahead of the matcher and will be matched as new.
-		clear(m.catchUp)
-		return nil
-	}
-	for len(past) > 0 {
-		n := min(len(past), m.opt.BatchSize)
-		done, err := m.matchEntries(ctx, x, past[:n], st)
-		if err != nil {
-			return err
-		}
-		st.CaughtUp += done
-		past = past[n:]
+		entries, err = m.st.ArticlesAfter(ctx, entries[len(entries)-1].Seq, m.opt.BatchSize)
 	}
 	clear(m.catchUp)
 	return nil

@@ -26,12 +26,13 @@ type fakeStore struct {
 	subs     []*digestbot.Subscription
 	topics   []*digestbot.Topic
 	changes  []digestbot.SubscriptionChange
+	versions map[string]int64 // per guild, as the store's change counters
 	pending  []digestbot.PendingItem
 	failNext error // returned once by EnqueuePending
 }
 
 func newFakeStore() *fakeStore {
-	return &fakeStore{articles: map[string]*digestbot.Article{}, marks: map[string]string{}}
+	return &fakeStore{articles: map[string]*digestbot.Article{}, marks: map[string]string{}, versions: map[string]int64{}}
 }
 
 func (f *fakeStore) seq(n int) string { return fmt.Sprintf("%08d", n) }
@@ -45,7 +46,30 @@ func (f *fakeStore) ingest(id, title, text string, at time.Time) {
 
 func (f *fakeStore) change(ch digestbot.SubscriptionChange) {
 	ch.Seq = f.seq(len(f.changes) + 1)
+	ch.PrevVersion = f.versions[ch.GuildID]
+	ch.Version = ch.PrevVersion + 1
+	f.versions[ch.GuildID] = ch.Version
 	f.changes = append(f.changes, ch)
+}
+
+// swapLastChanges makes the last two entries of the change feed trade
+// places, as when two replicas append in the other order than they
+// changed the store.
+func (f *fakeStore) swapLastChanges() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := len(f.changes)
+	a, b := f.changes[n-2], f.changes[n-1]
+	a.Seq, b.Seq = b.Seq, a.Seq
+	f.changes[n-2], f.changes[n-1] = b, a
+}
+
+// dropLastChange loses the last entry of the change feed, as when a
+// replica stops between a change and its append.
+func (f *fakeStore) dropLastChange() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.changes = f.changes[:len(f.changes)-1]
 }
 
 func (f *fakeStore) subscribe(s *digestbot.Subscription) *digestbot.Subscription {
@@ -148,6 +172,23 @@ func (f *fakeStore) SubscriptionChanges(_ context.Context, seq string, max int) 
 		}
 	}
 	return out, nil
+}
+
+func (f *fakeStore) GuildSnapshot(_ context.Context, guildID string) (*digestbot.GuildSnapshot, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	snap := &digestbot.GuildSnapshot{GuildID: guildID, Version: f.versions[guildID]}
+	for _, s := range f.subs {
+		if s.GuildID == guildID {
+			snap.Subscriptions = append(snap.Subscriptions, s)
+		}
+	}
+	for _, t := range f.topics {
+		if t.GuildID == guildID {
+			snap.Topics = append(snap.Topics, t)
+		}
+	}
+	return snap, nil
 }
 
 func (f *fakeStore) EnqueuePending(_ context.Context, items []digestbot.PendingItem) error {
@@ -452,4 +493,52 @@ func TestMatcherMatchesEveryOutletOfAStory(t *testing.T) {
 			t.Errorf("Match(%s) = %v, want %v", q, got, ok)
 		}
 	}
+}
+
+// Two replicas change one guild; the feed gets their entries in the other
+// order. The matcher sees the gap and reads the guild, so it ends with what
+// the store has: the unsubscribe that was stored last wins.
+func TestMatcherAppliesAGuildsChangesInTheirOrder(t *testing.T) {
+	f := newFakeStore()
+	clk := &testClock{t0}
+	m := newTestMatcher(f, clk, 0)
+	f.subscribe(&digestbot.Subscription{GuildID: "other", ChannelID: "x", Query: "bergen", CreatedAt: t0})
+	run(t, m)
+	s := f.subscribe(&digestbot.Subscription{GuildID: "g", ChannelID: "c", Query: "bergen", CreatedAt: t0})
+	run(t, m)
+	f.unsubscribe(s)
+	f.subscribe(&digestbot.Subscription{GuildID: "g", ChannelID: "c", Query: "bergen", CreatedAt: t0})
+	f.unsubscribe(s)
+	f.swapLastChanges() // the feed says: subscribe last
+	f.ingest("a1", "Bergen", "x", t0.Add(time.Minute))
+	clk.t = t0.Add(2 * time.Minute)
+	run(t, m)
+	sameLines(t, f.queued(), []string{"x a1 bergen[bergen]"})
+	if m.index.Has(s.ID) {
+		t.Error("a subscription the store no longer has is still indexed")
+	}
+	// The late entry is not applied again afterwards.
+	f.ingest("a2", "Bergen", "x", t0.Add(3*time.Minute))
+	run(t, m)
+	if m.index.Has(s.ID) {
+		t.Error("the late subscribe entry was applied after the guild was read")
+	}
+}
+
+// A change whose feed entry was lost is seen at the guild's next change,
+// without waiting for the full reload.
+func TestMatcherHealsALostChangeAtTheNextOne(t *testing.T) {
+	f := newFakeStore()
+	clk := &testClock{t0}
+	m := newTestMatcher(f, clk, 0)
+	m.opt.ReloadEvery = time.Hour
+	first := f.subscribe(&digestbot.Subscription{GuildID: "g", ChannelID: "c", Query: "bergen", CreatedAt: t0})
+	run(t, m)
+	f.unsubscribe(first)
+	f.dropLastChange()
+	f.subscribe(&digestbot.Subscription{GuildID: "g", ChannelID: "d", Query: "oslo", CreatedAt: t0})
+	f.ingest("a1", "Bergen and Oslo", "x", t0.Add(time.Minute))
+	clk.t = t0.Add(2 * time.Minute)
+	run(t, m)
+	sameLines(t, f.queued(), []string{"d a1 oslo[oslo]"})
 }

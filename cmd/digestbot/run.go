@@ -178,11 +178,15 @@ func runBot(ctx context.Context, e *env, args []string) error {
 	jobsCtx, stopJobs := context.WithCancel(ctx)
 	defer stopJobs()
 
-	// Feed polling and matching run in one process at a time, whichever
-	// holds their lease ("poller", "matcher"): replicas and shards share
-	// the work without fetching a feed twice, and one takes over when
-	// another stops.
+	// Every replica polls feeds: due feeds are taken from a queue in Redis,
+	// so none is fetched twice and a replica that stops hands its feeds
+	// on. Matching runs in one process at a time, whichever holds the
+	// "matcher" lease.
 	jobs := schedule.NewCron(log)
+	hostDelay := cfg.Polling.HostDelay
+	if hostDelay == 0 {
+		hostDelay = -1 // none; zero would mean the poller's default
+	}
 	poller, err := ingest.NewPoller(ingest.PollerOptions{
 		Articles:    st,
 		Feeds:       st,
@@ -190,8 +194,16 @@ func runBot(ctx context.Context, e *env, args []string) error {
 		Fetcher:     c.fetcher,
 		Interval:    cfg.Polling.Interval,
 		MaxFailures: cfg.Polling.MaxFailures,
+		Concurrency: cfg.Polling.Concurrency,
+		PerHost:     cfg.Polling.PerHost,
+		HostDelay:   hostDelay,
 		OnStored:    onStored,
-		Logger:      log,
+		OnPolled: func(r ingest.PollResult) {
+			if r.Err != nil {
+				m.FeedFailures.Inc()
+			}
+		},
+		Logger: log,
 	})
 	if err != nil {
 		return err
@@ -243,7 +255,7 @@ func runBot(ctx context.Context, e *env, args []string) error {
 	pollDone := make(chan struct{})
 	go func() {
 		defer close(pollDone)
-		c.jobLease("poller").Run(jobsCtx, func(ctx context.Context) { poller.Run(ctx) })
+		poller.Run(jobsCtx)
 	}()
 	log.Info("digestbot running")
 
