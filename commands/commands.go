@@ -49,7 +49,7 @@ func Definitions() []Definition {
 	ch := Option{Name: "channel", Description: "Channel (default: this one)", Type: Channel}
 	return []Definition{
 		{Name: "subscribe", Description: "Subscribe a channel to a query or a topic", Manage: true, Options: []Option{
-			{Name: "query", Description: `Query: words, "phrases", OR, -exclude, prefix*, title:/source:/tag:`, Type: String},
+			{Name: "query", Description: `Query: words, "phrases", OR, -exclude (or NOT), prefix*, title:/source:/tag:/site:`, Type: String},
 			{Name: "topic", Description: "A named topic", Type: String, Autocomplete: true},
 			ch,
 			{Name: "schedule", Description: "hourly, daily 08:00, weekly mon 08:00, or a cron expression", Type: String},

@@ -99,13 +99,13 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 		}
 	}
 	var q *subscriptions.Query
-	sub := &digestbot.Subscription{GuildID: ref.GuildID, ChannelID: ref.ChannelID, CreatedBy: req.UserID, CreatedAt: s.now().UTC()}
+	var sub *digestbot.Subscription
 	if queryText != "" {
 		if q, err = s.resolve(ctx, ref.GuildID, queryText); err != nil {
 			return nil, err
 		}
 		parsed, _ := subscriptions.Parse(queryText)
-		sub.Query = parsed.String()
+		sub = subscriptions.NewSubscription(ref.GuildID, ref.ChannelID, parsed)
 	} else {
 		t, err := s.topic(ctx, ref.GuildID, topicName)
 		if err != nil {
@@ -114,8 +114,10 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 		if q, err = s.resolve(ctx, ref.GuildID, t.Query); err != nil {
 			return nil, err
 		}
-		sub.Topic = t.Name
+		sub = &digestbot.Subscription{GuildID: ref.GuildID, ChannelID: ref.ChannelID, Topic: t.Name}
+		sub.ID = digestbot.SubscriptionID(sub.GuildID, sub.ChannelID, "", sub.Topic)
 	}
+	sub.CreatedBy, sub.CreatedAt = req.UserID, s.now().UTC()
 	// Validate the schedule before storing anything, so a bad one changes nothing.
 	var newSched *digestbot.ChannelSchedule
 	var parsedSched *schedule.Schedule
@@ -132,9 +134,17 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 		newSched = &digestbot.ChannelSchedule{GuildID: ref.GuildID, ChannelID: ref.ChannelID, Spec: sc.Spec(), TimeZone: sc.TimeZone(), UpdatedAt: s.now().UTC()}
 		parsedSched = sc
 	}
-	sub.ID = digestbot.SubscriptionID(sub.GuildID, sub.ChannelID, sub.Query, sub.Topic)
-	created, err := s.Store.AddSubscription(ctx, sub, s.Config.Limits.SubscriptionsPerGuild)
+	// The same query written another way is the subscription the channel
+	// has; one stored before ids came from the normalised query has an id
+	// of its own, so it is looked for by its query too.
+	same, err := s.sameSubscription(ctx, ref, subscriptions.SameAs(sub))
 	if err != nil {
+		return nil, err
+	}
+	created := false
+	if same != nil {
+		sub = same
+	} else if created, err = s.Store.AddSubscription(ctx, sub, s.Config.Limits.SubscriptionsPerGuild); err != nil {
 		return nil, limitError(err, s.Config.Limits.SubscriptionsPerGuild, "subscription", "subscriptions", "remove one with /unsubscribe first")
 	}
 	if newSched != nil {
@@ -226,6 +236,24 @@ func articleTime(a *digestbot.Article) time.Time {
 	return a.Ingested
 }
 
+// sameSubscription returns the channel's subscription to the query or
+// topic that SameAs calls key, or nil.
+func (s *Service) sameSubscription(ctx context.Context, ref digestbot.ChannelRef, key string) (*digestbot.Subscription, error) {
+	if key == "" {
+		return nil, nil
+	}
+	subs, err := s.Store.Subscriptions(ctx, ref.GuildID, ref.ChannelID)
+	if err != nil {
+		return nil, err
+	}
+	for _, sub := range subs {
+		if subscriptions.SameAs(sub) == key {
+			return sub, nil
+		}
+	}
+	return nil, nil
+}
+
 func (s *Service) unsubscribe(ctx context.Context, req *Request) (*Response, error) {
 	ref, err := s.channel(ctx, req)
 	if err != nil {
@@ -236,12 +264,20 @@ func (s *Service) unsubscribe(ctx context.Context, req *Request) (*Response, err
 	if err != nil {
 		return nil, err
 	}
-	// The autocomplete sends the id; a typed label works too, in this channel.
+	// The autocomplete sends the id; a typed query works too, in this
+	// channel, however it is written.
+	typed := ""
+	if q, err := subscriptions.Parse(want); err == nil {
+		typed = q.Key()
+	}
 	var found *digestbot.Subscription
 	for _, sub := range subs {
-		if sub.ID == want || (sub.ChannelID == ref.ChannelID && strings.EqualFold(sub.Label(), want)) {
+		if sub.ID == want {
 			found = sub
 			break
+		}
+		if sub.ChannelID == ref.ChannelID && found == nil && (strings.EqualFold(sub.Label(), want) || typed != "" && subscriptions.SameAs(sub) == typed) {
+			found = sub
 		}
 	}
 	if found == nil {
