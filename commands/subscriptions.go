@@ -41,24 +41,11 @@ func (s *Service) resolve(ctx context.Context, guildID, text string) (*subscript
 	if len(q.Topics()) == 0 {
 		return q, nil
 	}
-	var lookupErr error
-	rq, err := q.ResolveTopics(func(name string) (*subscriptions.Query, bool) {
-		t, err := s.topic(ctx, guildID, name)
-		if err != nil {
-			lookupErr = err
-			return nil, false
-		}
-		tq, err := subscriptions.Parse(t.Query)
-		if err != nil {
-			lookupErr = err
-			return nil, false
-		}
-		return tq, true
-	})
-	if lookupErr != nil {
-		return nil, lookupErr
+	topics, err := s.visibleTopics(ctx, guildID)
+	if err != nil {
+		return nil, err
 	}
-	return rq, err
+	return resolveIn(topics, q)
 }
 
 // effectiveSchedule is the channel's schedule as the digest scheduler

@@ -146,8 +146,15 @@ func TestResolveTopics(t *testing.T) {
 	if _, err := MustParse("topic:nope x").ResolveTopics(lookup); digestbot.ErrorCode(err) != digestbot.ENOTFOUND {
 		t.Errorf("unknown topic: %v, want not_found", err)
 	}
-	if _, err := MustParse("topic:loop").ResolveTopics(lookup); digestbot.ErrorCode(err) != digestbot.EINVALID {
-		t.Errorf("cycle: %v, want invalid", err)
+	_, err = MustParse("topic:loop").ResolveTopics(lookup)
+	if want := "topics cannot refer to each other in a circle (loop → loop)"; digestbot.ErrorCode(err) != digestbot.EINVALID || digestbot.ErrorMessage(err) != want {
+		t.Errorf("cycle: %v, want %q", err, want)
+	}
+	topics["ports"] = MustParse("topic:ports2 OR ferry")
+	topics["ports2"] = MustParse("harbour OR topic:ports")
+	_, err = MustParse("x topic:ports").ResolveTopics(lookup)
+	if want := "topics cannot refer to each other in a circle (ports → ports2 → ports)"; digestbot.ErrorMessage(err) != want {
+		t.Errorf("cycle through another topic: %v, want %q", err, want)
 	}
 }
 

@@ -252,7 +252,9 @@ const maxTopicDepth = 8
 // ResolveTopics returns q with every topic reference replaced by the query
 // of that topic, as returned by lookup (which applies the guild-over-global
 // rule). Topics may refer to topics; a cycle or an unknown topic is an error
-// (ENOTFOUND for an unknown one). q itself is not changed; the result shares
+// (ENOTFOUND for an unknown one); a cycle's error shows the path of
+// references ("topics cannot refer to each other in a circle (ports →
+// ports2 → ports)"). q itself is not changed; the result shares
 // its leaves. A query without references is returned as is.
 func (q *Query) ResolveTopics(lookup func(name string) (*Query, bool)) (*Query, error) {
 	if len(q.Topics()) == 0 {
@@ -268,13 +270,12 @@ func (q *Query) ResolveTopics(lookup func(name string) (*Query, bool)) (*Query, 
 func resolve(n Node, lookup func(string) (*Query, bool), stack []string) (Node, error) {
 	switch n := n.(type) {
 	case *TopicRef:
-		for _, s := range stack {
-			if s == n.Name {
-				return nil, digestbot.Errorf(digestbot.EINVALID, "topic %q refers to itself through %s", n.Name, strings.Join(stack, " -> "))
-			}
+		path := strings.Join(append(stack[:len(stack):len(stack)], n.Name), " → ")
+		if slices.Contains(stack, n.Name) {
+			return nil, digestbot.Errorf(digestbot.EINVALID, "topics cannot refer to each other in a circle (%s)", path)
 		}
 		if len(stack) >= maxTopicDepth {
-			return nil, digestbot.Errorf(digestbot.EINVALID, "topics refer to each other more than %d deep (%s)", maxTopicDepth, strings.Join(stack, " -> "))
+			return nil, digestbot.Errorf(digestbot.EINVALID, "topics refer to each other more than %d deep (%s)", maxTopicDepth, path)
 		}
 		t, ok := lookup(n.Name)
 		if !ok || t == nil {
