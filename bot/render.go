@@ -2,6 +2,7 @@ package bot
 
 import (
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -163,7 +164,22 @@ func render(r *commands.Response) rendered {
 	if content == "" && len(embeds) == 0 {
 		content = "Done."
 	}
-	return rendered{content: clip(content, maxContent), embeds: embeds, components: components(r.Buttons)}
+	return rendered{content: fitContent(content, maxContent), embeds: embeds, components: components(r.Buttons)}
+}
+
+// fitContent keeps a reply's content within n characters. The core keeps
+// its replies within the limit (long lists come in pages); this is a last
+// guard, and it cuts after a whole line, so no item of a list ends half
+// written.
+func fitContent(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)[:n-2]
+	if i := strings.LastIndex(string(r), "\n"); i > 0 {
+		return string(r)[:i] + "\n…"
+	}
+	return clip(s, n)
 }
 
 // choices converts autocomplete suggestions: at most 25, names clipped,

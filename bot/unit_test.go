@@ -142,6 +142,25 @@ func TestClip(t *testing.T) {
 	}
 }
 
+// TestFitContentCutsAfterALine: a reply over the limit (which the core
+// avoids) loses whole lines, never half of one.
+func TestFitContentCutsAfterALine(t *testing.T) {
+	tests := []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"a\nb", 10, "a\nb"},
+		{"• one\n• two\n• three", 14, "• one\n• two\n…"},
+		{"no lines at all here", 8, "no line…"},
+	}
+	for _, tt := range tests {
+		if got := fitContent(tt.in, tt.n); got != tt.want || utf8.RuneCountInString(got) > tt.n {
+			t.Errorf("fitContent(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}
+
 func TestDigestEmbedsLimits(t *testing.T) {
 	long := strings.Repeat("x", 5000)
 	tests := []struct {

@@ -3,7 +3,6 @@ package commands
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	digestbot "github.com/digestbot/digestbot"
 )
@@ -46,12 +45,17 @@ func (s *Service) digestPreview(ctx context.Context, req *Request) (*Response, e
 	if len(msgs) == 0 {
 		return &Response{Content: fmt.Sprintf("Nothing is waiting for <#%s>: the next digest would be empty and will not be posted.", ref.ChannelID), Ephemeral: true}, nil
 	}
-	// An interaction reply is one message: show the first, say how many follow.
-	r := &Response{Content: msgs[0].Content, Embeds: msgs[0].Embeds, Ephemeral: true}
-	if len(msgs) > 1 {
-		r.Content = strings.TrimSpace(r.Content + fmt.Sprintf("\n(preview of message 1 of %d)", len(msgs)))
+	// An interaction reply is one message: each message of the digest is
+	// a page of the preview.
+	pages := make([]page, len(msgs))
+	for i, m := range msgs {
+		intro := "Preview of the next digest (only you see it):"
+		if len(msgs) > 1 {
+			intro = fmt.Sprintf("Preview of the next digest, message %d of %d (only you see it):", i+1, len(msgs))
+		}
+		pages[i] = page{Content: fitLines(intro+"\n"+m.Content, maxReplyContent), Embeds: m.Embeds}
 	}
-	return r, nil
+	return s.paged(ctx, ref.GuildID, pages, true)
 }
 
 func (s *Service) digestNow(ctx context.Context, req *Request) (*Response, error) {

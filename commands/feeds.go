@@ -71,10 +71,10 @@ func (s *Service) feedsList(ctx context.Context, req *Request) (*Response, error
 	if err != nil {
 		return nil, err
 	}
-	var b strings.Builder
 	if len(feeds) == 0 && len(s.Config.Feeds) == 0 {
 		return &Response{Content: "No feeds yet. Add one with /feeds add url:…", Ephemeral: true}, nil
 	}
+	var items []string
 	line := func(url, name, origin string) {
 		h, err := s.Store.FeedHealth(ctx, url)
 		status := "not polled yet"
@@ -92,7 +92,7 @@ func (s *Service) feedsList(ctx context.Context, req *Request) (*Response, error
 		if name != "" {
 			label = name + " — " + url
 		}
-		fmt.Fprintf(&b, "• %s%s: %s\n", label, origin, status)
+		items = append(items, fmt.Sprintf("• %s%s: %s", label, origin, status))
 	}
 	for _, f := range feeds {
 		line(f.URL, f.Name, "")
@@ -100,5 +100,6 @@ func (s *Service) feedsList(ctx context.Context, req *Request) (*Response, error
 	for _, f := range s.Config.Feeds {
 		line(f.URL, f.Name, " (operator)")
 	}
-	return &Response{Content: b.String(), Ephemeral: true}, nil
+	head := fmt.Sprintf("%s:", count(len(items), "feed", "feeds"))
+	return s.paged(ctx, req.GuildID, listPages(head, items, ""), true)
 }

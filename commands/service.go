@@ -64,6 +64,9 @@ func (s *Service) Handle(ctx context.Context, req *Request) (*Response, error) {
 	}
 	def, ok := definition(req.Name)
 	if req.Name == "button" {
+		if UpdatesMessage(req.Options["id"]) {
+			return s.turnPage(ctx, req)
+		}
 		return s.button(ctx, req)
 	}
 	if !ok {

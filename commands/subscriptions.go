@@ -286,15 +286,33 @@ func (s *Service) listSubscriptions(ctx context.Context, req *Request) (*Respons
 	if err != nil {
 		return nil, err
 	}
-	var b strings.Builder
+	var head string
+	var items []string
 	if len(subs) == 0 {
-		fmt.Fprintf(&b, "<#%s> has no subscriptions. Add one with /subscribe query:…\n", ref.ChannelID)
+		head = fmt.Sprintf("<#%s> has no subscriptions. Add one with /subscribe query:…", ref.ChannelID)
 	} else {
-		fmt.Fprintf(&b, "<#%s> — %s:\n", ref.ChannelID, count(len(subs), "subscription", "subscriptions"))
+		head = fmt.Sprintf("<#%s> — %s:", ref.ChannelID, count(len(subs), "subscription", "subscriptions"))
+		// Oldest first, as the store has them; those of one moment by label,
+		// so the pages are in the same order each time.
+		sort.SliceStable(subs, func(i, j int) bool {
+			if !subs[i].CreatedAt.Equal(subs[j].CreatedAt) {
+				return subs[i].CreatedAt.Before(subs[j].CreatedAt)
+			}
+			return subs[i].Label() < subs[j].Label()
+		})
+		topics, err := s.visibleTopics(ctx, ref.GuildID)
+		if err != nil {
+			return nil, err
+		}
 		for _, sub := range subs {
-			fmt.Fprintf(&b, "• `%s` (id %s, since %s)\n", sub.Label(), sub.ID, sub.CreatedAt.Format("2006-01-02"))
+			line := fmt.Sprintf("• `%s` — since %s", sub.Label(), sub.CreatedAt.Format(dateLayout))
+			if why := matchesNothing(topics, sub); why != "" {
+				line += " ⚠ matches nothing: " + why
+			}
+			items = append(items, line)
 		}
 	}
+	var b strings.Builder
 	if sc, own, err := s.effectiveSchedule(ctx, ref); err == nil {
 		from := "server default"
 		if own {
@@ -320,5 +338,25 @@ func (s *Service) listSubscriptions(ctx context.Context, req *Request) (*Respons
 	if pending, err := s.Store.Pending(ctx, ref.GuildID, ref.ChannelID); err == nil && len(pending) > 0 {
 		fmt.Fprintf(&b, "%s waiting for the next digest.\n", stories(len(pending)))
 	}
-	return &Response{Content: b.String(), Ephemeral: true}, nil
+	return s.paged(ctx, ref.GuildID, listPages(head, items, b.String()), true)
+}
+
+// matchesNothing says why a subscription matches nothing (its query no
+// longer reads, or a topic it uses is gone or on a circle), "" when it
+// works: the matcher leaves such a subscription out, and only its log
+// would tell.
+func matchesNothing(topics map[string]*digestbot.Topic, sub *digestbot.Subscription) string {
+	var q *subscriptions.Query
+	if sub.Topic != "" {
+		q = topicRef(digestbot.NormalizeTopicName(sub.Topic))
+	} else {
+		var err error
+		if q, err = subscriptions.Parse(sub.Query); err != nil {
+			return "the query no longer reads: " + digestbot.ErrorMessage(err)
+		}
+	}
+	if _, err := resolveIn(topics, q); err != nil {
+		return digestbot.ErrorMessage(err)
+	}
+	return ""
 }

@@ -106,13 +106,13 @@ func (s *Service) topicsList(ctx context.Context, req *Request) (*Response, erro
 	if err != nil {
 		return nil, err
 	}
-	var b strings.Builder
+	var items []string
 	line := func(t *digestbot.Topic, origin string) {
-		fmt.Fprintf(&b, "• **%s** — `%s`%s", t.Name, t.Query, origin)
+		item := fmt.Sprintf("• **%s** — `%s`%s", t.Name, t.Query, origin)
 		if _, err := resolveIn(topics, topicRef(t.Name)); err != nil {
-			fmt.Fprintf(&b, " ⚠ matches nothing: %s", digestbot.ErrorMessage(err))
+			item += " ⚠ matches nothing: " + digestbot.ErrorMessage(err)
 		}
-		b.WriteString("\n")
+		items = append(items, item)
 	}
 	seen := map[string]bool{}
 	for _, t := range own {
@@ -124,10 +124,11 @@ func (s *Service) topicsList(ctx context.Context, req *Request) (*Response, erro
 			line(t, " (operator)")
 		}
 	}
-	if b.Len() == 0 {
+	if len(items) == 0 {
 		return &Response{Content: "No topics yet. Create one with /topics create name:… query:…", Ephemeral: true}, nil
 	}
-	return &Response{Content: b.String(), Ephemeral: true}, nil
+	head := fmt.Sprintf("%s:", count(len(items), "topic", "topics"))
+	return s.paged(ctx, req.GuildID, listPages(head, items, ""), true)
 }
 
 func (s *Service) topicsCreate(ctx context.Context, req *Request) (*Response, error) {

@@ -1,0 +1,74 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	"github.com/digestbot/digestbot/commands"
+	"github.com/digestbot/digestbot/config"
+	"github.com/digestbot/digestbot/discordtest"
+	"github.com/digestbot/digestbot/store/storetest"
+)
+
+// coreService is the real command service on an embedded store, for tests
+// that drive it through Discord.
+func coreService(t *testing.T) *commands.Service {
+	t.Helper()
+	cfg, err := config.Load(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 20, 9, 30, 0, 0, time.UTC)
+	return &commands.Service{Store: storetest.OpenEmbedded(t), Config: cfg, Now: func() time.Time { return now }}
+}
+
+// TestListOf44SubscriptionsPagesInPlace: /subscriptions of a channel with
+// 44 subscriptions answers within Discord's limits with a Next button;
+// pressing it replaces the message with the next page (type 6 and an
+// edit), and a button whose pages are gone says so without touching the
+// page on screen.
+func TestListOf44SubscriptionsPagesInPlace(t *testing.T) {
+	t.Parallel()
+	svc := coreService(t)
+	hs := start(t, func(o *Options) { o.Handler = svc })
+	for i := range 44 {
+		_, err := svc.Handle(context.Background(), &commands.Request{Name: "subscribe", GuildID: hs.srv.GuildID, ChannelID: hs.srv.ChannelID,
+			UserID: "1", CanManage: true, Options: map[string]string{"query": fmt.Sprintf(`"harbour authority %d" OR (ferry%d terminal) -"press release"`, i, i)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	first := hs.srv.WaitReply(hs.srv.SendInteraction(discordtest.Interaction{Command: "subscriptions"}))
+	if n := utf8.RuneCountInString(first.Content); n > 2000 || !first.Ephemeral() {
+		t.Fatalf("first page: %d characters, ephemeral %v", n, first.Ephemeral())
+	}
+	buttons := first.Buttons()
+	if len(buttons) != 1 || !strings.HasPrefix(buttons[0], "page-next:") || !strings.Contains(first.Content, " more_") {
+		t.Fatalf("first page buttons %q:\n%s", buttons, first.Content)
+	}
+	press := hs.srv.SendInteraction(discordtest.Interaction{Type: discordtest.TypeComponent, CustomID: buttons[0]})
+	if cb := hs.srv.WaitCallback(press); cb.Type != discordtest.CallbackDeferUpdate {
+		t.Errorf("Next answered with callback type %d, want 6 (update the message)", cb.Type)
+	}
+	second := hs.srv.WaitReply(press)
+	if second.Via != "edit" || second.Content == first.Content || !strings.Contains(second.Content, "_Showing ") {
+		t.Errorf("second page via %s:\n%s", second.Via, second.Content)
+	}
+	if b := second.Buttons(); len(b) == 0 || !strings.HasPrefix(b[0], "page-prev:") {
+		t.Errorf("second page buttons %q, want Previous first", b)
+	}
+	for _, line := range strings.Split(first.Content+"\n"+second.Content, "\n") {
+		if strings.HasPrefix(line, "• ") && !strings.HasSuffix(line, "— since 20 Mar 2026") {
+			t.Errorf("an item is cut: %q", line)
+		}
+	}
+
+	gone := hs.srv.SendInteraction(discordtest.Interaction{Type: discordtest.TypeComponent, CustomID: "page-next:0123456789abcdef01:1"})
+	if rep := hs.srv.WaitReply(gone); rep.Via != "followup" || !rep.Ephemeral() || !strings.Contains(rep.Content, "expired") {
+		t.Errorf("a button of expired pages: %+v", rep)
+	}
+}
