@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	digestbot "github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/digest"
 )
 
 // resume lifts a delivery pause; a manager acting on the channel is the
@@ -73,6 +74,12 @@ func (s *Service) digestNow(ctx context.Context, req *Request) (*Response, error
 	s.resume(ctx, ref)
 	res, err := s.PostNow(ctx, ref)
 	if err != nil {
+		if digestbot.ErrorCode(err) == digestbot.ELIMIT {
+			// Discord holds the bot's posts back for a while; the delivery
+			// is retried on its own.
+			return &Response{Content: fmt.Sprintf("Discord is slowing down the bot's posts in <#%s> right now; %s The rest follows shortly on its own, and no message is posted twice.",
+				ref.ChannelID, postedSoFar(res)), Ephemeral: true}, nil
+		}
 		if digestbot.ErrorCode(err) == digestbot.EUNAVAILABLE && res.WindowID != "" {
 			// Say what happened, not "later": some messages may be in the
 			// channel already, and none will be posted twice.
@@ -100,4 +107,12 @@ func (s *Service) digestNow(ctx context.Context, req *Request) (*Response, error
 		msg += fmt.Sprintf(" Discord refused %s of it; see /subscriptions.", plural(res.SetAside, "one message", fmt.Sprintf("%d messages", res.SetAside)))
 	}
 	return &Response{Content: msg, Ephemeral: true}, nil
+}
+
+// postedSoFar says how much of a digest reached the channel.
+func postedSoFar(res digest.Result) string {
+	if n := res.Posted + res.Found; n > 0 && res.Parts > 0 {
+		return fmt.Sprintf("%d of the digest's %d messages are posted.", n, res.Parts)
+	}
+	return "nothing of the digest is posted yet."
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	digestbot "github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/schedule"
 )
 
 func (s *Service) feedsAdd(ctx context.Context, req *Request) (*Response, error) {
@@ -35,7 +36,7 @@ func (s *Service) feedsAdd(ctx context.Context, req *Request) (*Response, error)
 	if !created {
 		return &Response{Content: fmt.Sprintf("%s is already one of this server's feeds; it is polled again from now.", url)}, nil
 	}
-	msg := fmt.Sprintf("Added the feed %s; it is polled every %s.", url, s.Config.Polling.Interval)
+	msg := fmt.Sprintf("Added the feed %s; it is polled every %s.", url, schedule.DurationText(s.Config.Polling.Interval))
 	if n >= 0 {
 		msg += fmt.Sprintf(" It holds %s now.", count(n, "article", "articles"))
 	}

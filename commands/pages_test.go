@@ -61,7 +61,7 @@ func TestSubscriptionsOf44ComeInPages(t *testing.T) {
 	item := regexp.MustCompile("(?m)^• `[^`\n]+` — since 20 Mar 2026$")
 	seen := map[string]int{}
 	for i, p := range pages {
-		if !strings.Contains(p.Content, "Schedule:") || !strings.Contains(p.Content, "44 subscriptions") {
+		if !strings.Contains(p.Content, "Digests every day at") || !strings.Contains(p.Content, "44 subscriptions") {
 			t.Errorf("page %d lacks the heading or the schedule:\n%s", i+1, p.Content)
 		}
 		for _, line := range strings.Split(p.Content, "\n") {

@@ -9,6 +9,7 @@ import (
 
 	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/config"
+	"github.com/digestbot/digestbot/schedule"
 	"github.com/digestbot/digestbot/store"
 	"github.com/digestbot/digestbot/store/storetest"
 )
@@ -359,7 +360,7 @@ func TestScheduleRepliesSayTheChannelChanges(t *testing.T) {
 	const whole = "this applies to every subscription of the channel"
 	mustHandle(t, s, req("subscribe", "query", "drones"))
 	sub := mustHandle(t, s, req("subscribe", "query", "ferries", "schedule", "hourly"))
-	if want := "<#200> now gets its digest hourly (UTC); " + whole + "."; !strings.Contains(sub.Content, want) {
+	if want := "<#200> now gets its digest every hour; " + whole + "."; !strings.Contains(sub.Content, want) {
 		t.Errorf("/subscribe schedule:hourly does not say it changes the channel's schedule (want %q):\n%s", want, sub.Content)
 	}
 	plain := mustHandle(t, s, req("subscribe", "query", "harbour"))
@@ -367,7 +368,7 @@ func TestScheduleRepliesSayTheChannelChanges(t *testing.T) {
 		t.Errorf("/subscribe without a schedule claims to change it:\n%s", plain.Content)
 	}
 	sched := mustHandle(t, s, req("schedule", "when", "daily 08:00"))
-	if want := "<#200> now gets its digest daily 08:00 (UTC); " + whole + ". Next: <t:"; !strings.HasPrefix(sched.Content, want) {
+	if want := "<#200> now gets its digest every day at 08:00, UTC; " + whole + ". Next: <t:"; !strings.HasPrefix(sched.Content, want) {
 		t.Errorf("/schedule reply = %q, want it to start %q", sched.Content, want)
 	}
 }
@@ -383,7 +384,8 @@ func TestScheduleTimezoneAloneKeepsTheSchedule(t *testing.T) {
 	paris, _ := time.LoadLocation("Europe/Paris")
 	resp := mustHandle(t, s, req("schedule", "timezone", "Europe/Paris"))
 	def := s.Config.Schedule.Default
-	if want := "now gets its digest " + def + " (Europe/Paris)"; !strings.Contains(resp.Content, want) {
+	defSched, _ := schedule.Parse(def, "Europe/Paris", 0)
+	if want := "now gets its digest " + defSched.Words(); !strings.Contains(resp.Content, want) {
 		t.Errorf("/schedule timezone:Europe/Paris = %q, want %q", resp.Content, want)
 	}
 	if def == "daily 08:00" {
@@ -403,7 +405,7 @@ func TestScheduleTimezoneAloneKeepsTheSchedule(t *testing.T) {
 	mustHandle(t, s, req("schedule", "when", "weekly mon 08:00"))
 	resp = mustHandle(t, s, req("schedule", "timezone", "Asia/Tokyo"))
 	tokyo, _ := time.LoadLocation("Asia/Tokyo")
-	if want := "now gets its digest weekly mon 08:00 (Asia/Tokyo)"; !strings.Contains(resp.Content, want) {
+	if want := "now gets its digest every Monday at 08:00, Asia/Tokyo"; !strings.Contains(resp.Content, want) {
 		t.Errorf("/schedule timezone:Asia/Tokyo = %q, want %q", resp.Content, want)
 	}
 	if strings.Contains(resp.Content, "default") {

@@ -164,7 +164,7 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 	if err == nil {
 		fmt.Fprintf(&b, "Of the articles the bot received in the last 7 days, %s", matchCount(n))
 		if bf := s.Config.Backfill; bf > 0 {
-			fmt.Fprintf(&b, " (the next digest also brings those of the last %s).", strings.TrimSuffix(bf.String(), "0m0s"))
+			fmt.Fprintf(&b, " (the next digest also brings those of the last %s).", schedule.DurationText(bf))
 		} else {
 			b.WriteString(" (they are not re-sent; digests bring what arrives from now on).")
 		}
@@ -174,7 +174,7 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 		b.WriteString("\n")
 	}
 	if sc, _, err := s.effectiveSchedule(ctx, ref); err == nil {
-		fmt.Fprintf(&b, "Next digest: %s — %s.", discordTime(sc.Next(s.now())), sc)
+		fmt.Fprintf(&b, "Next digest: %s — %s.", discordTime(sc.Next(s.now())), sc.Words())
 	}
 	return &Response{Content: b.String()}, nil
 }
@@ -314,11 +314,11 @@ func (s *Service) listSubscriptions(ctx context.Context, req *Request) (*Respons
 	}
 	var b strings.Builder
 	if sc, own, err := s.effectiveSchedule(ctx, ref); err == nil {
-		from := "server default"
+		from := "the server's default schedule"
 		if own {
-			from = "this channel"
+			from = "this channel's own schedule"
 		}
-		fmt.Fprintf(&b, "Schedule: %s (%s). Next digest: %s.\n", sc, from, discordTime(sc.Next(s.now())))
+		fmt.Fprintf(&b, "Digests %s (%s). Next digest: %s.\n", sc.Words(), from, discordTime(sc.Next(s.now())))
 	}
 	st, err := s.Store.ChannelState(ctx, ref.GuildID, ref.ChannelID)
 	if err == nil && st.PausedReason != "" {

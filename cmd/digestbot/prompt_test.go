@@ -39,7 +39,7 @@ func TestPromptAnswersTypedCommands(t *testing.T) {
 	for _, want := range []string{
 		"Subscribed #desk to `\"facial recognition\" OR surveillance`",
 		"unclosed quote",
-		"daily 07:30",
+		"every day at 07:30",
 		"unknown command /frobnicate",
 		"nothing to page through",
 	} {
