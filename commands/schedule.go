@@ -51,6 +51,9 @@ func (s *Service) setSchedule(ctx context.Context, req *Request) (*Response, err
 	}
 	s.scheduleChanged(ctx, ref)
 	msg := fmt.Sprintf("%s Next: %s.", channelScheduleLine(ref, sc), discordTime(sc.Next(s.now())))
+	if note := schedule.ZoneNote(sc.Location()); note != "" && strings.TrimSpace(req.Options["timezone"]) != "" {
+		msg += " ⚠ " + note
+	}
 	if fromDefault {
 		msg += " The channel followed the server's default schedule; it now has its own, so later changes to the default do not reach it."
 	}

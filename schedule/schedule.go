@@ -104,6 +104,11 @@ func LoadZone(tz string) (*time.Location, error) {
 		if l, err2 := time.LoadLocation(zoneSpelling(tz)); err2 == nil {
 			return l, nil
 		}
+		// A city, country or abbreviation that names one zone ("Beijing",
+		// "New York", "PST") is that zone.
+		if l, err2 := resolveAlias(tz); l != nil || err2 != nil {
+			return l, err2
+		}
 		return nil, digestbot.WrapError(digestbot.EINVALID, err, "unknown time zone %q: use an IANA name such as Europe/Paris or America/New_York", tz)
 	}
 	return loc, nil

@@ -159,12 +159,8 @@ func ordinal(n int) string {
 // wholeHours reports whether loc is always a whole number of hours from
 // UTC (then "every hour" is on the hour in UTC too).
 func wholeHours(loc *time.Location) bool {
-	for _, m := range []time.Month{time.January, time.July} {
-		if _, off := time.Date(2026, m, 1, 0, 0, 0, 0, loc).Zone(); off%3600 != 0 {
-			return false
-		}
-	}
-	return true
+	january, july := clocks(loc)
+	return january%3600 == 0 && july%3600 == 0
 }
 
 // DurationText writes a duration in words: "1 minute", "15 minutes",
