@@ -161,6 +161,24 @@ func TestFitContentCutsAfterALine(t *testing.T) {
 	}
 }
 
+// TestQuietLinks: links in a reply are written so Discord shows no
+// preview for them, the masked ones included; code spans stay as typed.
+func TestQuietLinks(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"• [Ferry news](https://a.example/x?y=1) — Wire", "• [Ferry news](<https://a.example/x?y=1>) — Wire"},
+		{"Added the feed https://b.example/feed.xml; it is polled every 15 minutes.", "Added the feed <https://b.example/feed.xml>; it is polled every 15 minutes."},
+		{"see https://c.example/a.", "see <https://c.example/a>."},
+		{"already <https://d.example/>", "already <https://d.example/>"},
+		{"`\"https://e.example/\"` stays", "`\"https://e.example/\"` stays"},
+		{"no links", "no links"},
+	}
+	for _, tt := range tests {
+		if got := quietLinks(tt.in); got != tt.want {
+			t.Errorf("quietLinks(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
 func TestDigestEmbedsLimits(t *testing.T) {
 	long := strings.Repeat("x", 5000)
 	tests := []struct {

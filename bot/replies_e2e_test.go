@@ -8,6 +8,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/commands"
 	"github.com/digestbot/digestbot/config"
 	"github.com/digestbot/digestbot/discordtest"
@@ -70,5 +71,24 @@ func TestListOf44SubscriptionsPagesInPlace(t *testing.T) {
 	gone := hs.srv.SendInteraction(discordtest.Interaction{Type: discordtest.TypeComponent, CustomID: "page-next:0123456789abcdef01:1"})
 	if rep := hs.srv.WaitReply(gone); rep.Via != "followup" || !rep.Ephemeral() || !strings.Contains(rep.Content, "expired") {
 		t.Errorf("a button of expired pages: %+v", rep)
+	}
+}
+
+// TestPublicRepliesDoNotUnfurlLinks: the public reply to /subscribe names
+// recent articles with their links, written so that Discord shows no
+// preview cards under it.
+func TestPublicRepliesDoNotUnfurlLinks(t *testing.T) {
+	t.Parallel()
+	svc := coreService(t)
+	hs := start(t, func(o *Options) { o.Handler = svc })
+	_, err := svc.Store.PutArticles(context.Background(), []*digestbot.Article{{ID: "a1", Title: "Ferry strike ends",
+		URL: "https://harbour.example/ferry-strike", Source: "Harbour Wire", Text: "The ferry runs again.", Ingested: svc.Now().Add(-time.Hour)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep := hs.srv.WaitReply(hs.srv.SendInteraction(discordtest.Interaction{Command: "subscribe", Permissions: discordtest.PermManageChannels,
+		Options: []discordtest.Option{discordtest.Str("query", "ferry")}}))
+	if rep.Ephemeral() || !strings.Contains(rep.Content, "[Ferry strike ends](<https://harbour.example/ferry-strike>)") || strings.Contains(rep.Content, "](https://") {
+		t.Errorf("/subscribe reply (ephemeral %v):\n%s", rep.Ephemeral(), rep.Content)
 	}
 }
