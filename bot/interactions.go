@@ -224,7 +224,8 @@ func (b *Bot) admit(req *commands.Request) error {
 	if ok {
 		return nil
 	}
-	return digestbot.Errorf(digestbot.ELIMIT, "Easy there — you have used %d commands in the last minute. Try again in %d s.", b.opts.CommandsPerMinute, int(wait.Seconds()))
+	return digestbot.Errorf(digestbot.ELIMIT, "Easy there — that is more commands than the bot takes from one person at a time (%d a minute once the first %d are used). Try again in %d s.",
+		b.opts.CommandsPerMinute, b.opts.CommandBurst, int(wait.Seconds()))
 }
 
 func (b *Bot) roleHint() string {

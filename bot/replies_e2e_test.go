@@ -92,3 +92,61 @@ func TestPublicRepliesDoNotUnfurlLinks(t *testing.T) {
 		t.Errorf("/subscribe reply (ephemeral %v):\n%s", rep.Ephemeral(), rep.Content)
 	}
 }
+
+// TestSettingUpAServerIsNotRateLimited: one member setting a server up —
+// three feeds, two topics, twenty subscriptions, a schedule, the list and
+// its next page, all in the same instant — is never refused under the
+// default limit of 20 commands a minute; a flood still is, once the burst
+// of 60 is spent.
+func TestSettingUpAServerIsNotRateLimited(t *testing.T) {
+	t.Parallel()
+	svc := coreService(t)
+	now := svc.Now()
+	hs := start(t, func(o *Options) { o.Handler = svc; o.Now = func() time.Time { return now } })
+	const user = "1300000000000000077"
+	send := func(in discordtest.Interaction) discordtest.Reply {
+		t.Helper()
+		in.UserID, in.Permissions = user, discordtest.PermManageChannels
+		return hs.srv.WaitReply(hs.srv.SendInteraction(in))
+	}
+	cmd := func(name string, opts ...string) discordtest.Interaction {
+		in := discordtest.Interaction{Command: name}
+		for i := 0; i+1 < len(opts); i += 2 {
+			in.Options = append(in.Options, discordtest.Str(opts[i], opts[i+1]))
+		}
+		return in
+	}
+	var setup []discordtest.Interaction
+	for i := range 3 {
+		setup = append(setup, cmd("feeds add", "url", fmt.Sprintf("https://news%d.example/feed.xml", i)))
+	}
+	setup = append(setup, cmd("topics create", "name", "ports", "query", "harbour OR ferry"), cmd("topics create", "name", "energy", "query", "wind OR solar"))
+	for i := range 20 {
+		setup = append(setup, cmd("subscribe", "query", fmt.Sprintf(`"harbour authority %d" OR (ferry%d terminal) OR "port of call %d" -"press release"`, i, i, i)))
+	}
+	setup = append(setup, cmd("schedule", "when", "daily 07:30", "timezone", "Europe/Oslo"), cmd("subscriptions"))
+	used := 0
+	var list discordtest.Reply
+	for _, in := range setup {
+		rep := send(in)
+		used++
+		if strings.Contains(rep.Content, "Easy there") {
+			t.Fatalf("command %d of the setup (/%s) was refused: %s", used, in.Command, rep.Content)
+		}
+		list = rep
+	}
+	if b := list.Buttons(); len(b) == 1 {
+		if rep := send(discordtest.Interaction{Type: discordtest.TypeComponent, CustomID: b[0]}); strings.Contains(rep.Content, "Easy there") {
+			t.Fatalf("turning the page was refused: %s", rep.Content)
+		}
+		used++
+	}
+	for ; used < 60; used++ {
+		if rep := send(cmd("help")); strings.Contains(rep.Content, "Easy there") {
+			t.Fatalf("command %d refused; the burst is 60", used+1)
+		}
+	}
+	if rep := send(cmd("help")); !strings.Contains(rep.Content, "Easy there") || !rep.Ephemeral() {
+		t.Errorf("command 61 at once: %q, want a refusal", rep.Content)
+	}
+}

@@ -87,7 +87,7 @@ func TestMemberCanManage(t *testing.T) {
 
 func TestLimiter(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	l := newLimiter(3, time.Minute)
+	l := newLimiter(3, time.Minute, 3)
 	steps := []struct {
 		user string
 		at   time.Duration
@@ -111,13 +111,26 @@ func TestLimiter(t *testing.T) {
 			}
 		})
 	}
-	if off := newLimiter(-1, time.Minute); !func() bool { ok, _ := off.allow("a", t0); return ok }() {
+	if off := newLimiter(-1, time.Minute, 0); !func() bool { ok, _ := off.allow("a", t0); return ok }() {
 		t.Error("a negative budget should disable the limit")
 	}
 	// Idle users are forgotten.
 	l.allow("c", t0.Add(20*time.Minute))
 	if _, ok := l.users["b"]; ok {
 		t.Error("idle user b still tracked")
+	}
+	// A burst larger than the rate: that many at once, then the rate.
+	b := newLimiter(3, time.Minute, 9)
+	for i := range 9 {
+		if ok, _ := b.allow("a", t0); !ok {
+			t.Fatalf("command %d of a burst of 9 refused", i+1)
+		}
+	}
+	if ok, _ := b.allow("a", t0); ok {
+		t.Error("a tenth command at once allowed")
+	}
+	if ok, _ := b.allow("a", t0.Add(20*time.Second)); !ok {
+		t.Error("no token back after 20 s at 3 a minute")
 	}
 }
 
