@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/config"
@@ -509,5 +510,23 @@ func TestQueryOfOneTopicIsTheTopic(t *testing.T) {
 	}
 	if subs, _ := s.Store.Subscriptions(context.Background(), "100", "200"); len(subs) != 1 || subs[0].Topic != "surveillance" {
 		t.Errorf("subscriptions = %+v, want one topic subscription", subs)
+	}
+}
+
+// TestHelpListsEveryCommand: /help names every command there is, within
+// one message.
+func TestHelpListsEveryCommand(t *testing.T) {
+	s := newService(t)
+	r := mustHandle(t, s, req("help"))
+	for _, d := range Definitions() {
+		if d.Name != "help" && !strings.Contains(r.Content, "`/"+d.Name+"`") {
+			t.Errorf("/help does not list /%s:\n%s", d.Name, r.Content)
+		}
+	}
+	if n := utf8.RuneCountInString(r.Content); n > maxReplyContent {
+		t.Errorf("/help has %d characters", n)
+	}
+	if strings.Contains(r.Content, "DIGESTBOT_") || strings.Contains(r.Content, "Redis") {
+		t.Errorf("/help speaks to the operator:\n%s", r.Content)
 	}
 }
