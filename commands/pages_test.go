@@ -114,7 +114,9 @@ func TestSubscriptionsOf44ComeInPages(t *testing.T) {
 // as /subscriptions does.
 func TestFeedsAndTopicsListsComeInPages(t *testing.T) {
 	s := newService(t)
-	s.CheckFeed = func(context.Context, string) (int, error) { return 1, nil }
+	s.CheckFeed = func(context.Context, string) (FeedCheck, error) {
+		return FeedCheck{Title: "Harbour Wire", Articles: 1}, nil
+	}
 	s.Config.Limits.FeedsPerGuild = 60
 	for i := range 50 {
 		mustHandle(t, s, req("feeds add", "url", fmt.Sprintf("https://news%d.example.org/%s/feed.xml", i, strings.Repeat("section/", 6)), "name", fmt.Sprintf("Harbour News %d", i)))
@@ -130,7 +132,7 @@ func TestFeedsAndTopicsListsComeInPages(t *testing.T) {
 			all += p.Content + "\n"
 		}
 		for i := range 50 {
-			name := fmt.Sprintf("Harbour News %d —", i)
+			name := fmt.Sprintf("**Harbour News %d** (", i)
 			if cmd == "topics list" {
 				name = fmt.Sprintf("**ports%d**", i)
 			}

@@ -30,7 +30,7 @@ type Service struct {
 	// Search runs an archive lookup.
 	Search func(ctx context.Context, q LookupQuery) (*LookupPage, error)
 	// CheckFeed fetches and parses a feed URL once before it is added.
-	CheckFeed func(ctx context.Context, url string) (articles int, err error)
+	CheckFeed func(ctx context.Context, url string) (FeedCheck, error)
 	// ResumeChannel lifts a channel's delivery pause (set when the channel
 	// was gone or forbidden); resumed says whether it was paused.
 	ResumeChannel func(ctx context.Context, ref digestbot.ChannelRef) (resumed bool, err error)

@@ -285,7 +285,10 @@ func TestSubscribeResumesAPausedChannel(t *testing.T) {
 func TestFeedsAddRefusesNonHTTP(t *testing.T) {
 	s := newService(t)
 	checked := 0
-	s.CheckFeed = func(context.Context, string) (int, error) { checked++; return 1, nil }
+	s.CheckFeed = func(context.Context, string) (FeedCheck, error) {
+		checked++
+		return FeedCheck{Title: "Harbour Wire", Articles: 1}, nil
+	}
 	for _, u := range []string{"/etc/hostname", "file:///etc/passwd", "ftp://example.org/feed", "http://", "https://user:pw@example.org/feed"} {
 		if _, err := s.Handle(context.Background(), req("feeds add", "url", u)); digestbot.ErrorCode(err) != digestbot.EINVALID {
 			t.Errorf("/feeds add url:%s: %v, want invalid", u, err)
@@ -456,7 +459,9 @@ func TestRepliesCountRight(t *testing.T) {
 	t.Run("limits of one", func(t *testing.T) {
 		s := newService(t)
 		s.Config.Limits.SubscriptionsPerGuild, s.Config.Limits.TopicsPerGuild, s.Config.Limits.FeedsPerGuild = 1, 1, 1
-		s.CheckFeed = func(context.Context, string) (int, error) { return 1, nil }
+		s.CheckFeed = func(context.Context, string) (FeedCheck, error) {
+			return FeedCheck{Title: "Harbour Wire", Articles: 1}, nil
+		}
 		mustHandle(t, s, req("subscribe", "query", "drones"))
 		mustHandle(t, s, req("topics create", "name", "t1", "query", "port"))
 		feed := mustHandle(t, s, req("feeds add", "url", "https://example.org/a.xml"))
@@ -491,7 +496,9 @@ func TestRepliesCountRight(t *testing.T) {
 		if err := s.Store.SetFeedHealth(ctx, &digestbot.FeedHealth{URL: "https://example.org/f.xml", Failures: 1, LastError: "timeout"}); err != nil {
 			t.Fatal(err)
 		}
-		s.CheckFeed = func(context.Context, string) (int, error) { return 0, nil }
+		s.CheckFeed = func(context.Context, string) (FeedCheck, error) {
+			return FeedCheck{Title: "Harbour Wire", Articles: 0}, nil
+		}
 		mustHandle(t, s, req("feeds add", "url", "https://example.org/f.xml"))
 		if got := mustHandle(t, s, req("feeds list")).Content; !strings.Contains(got, "⚠ 1 failure in a row, last: timeout") {
 			t.Errorf("/feeds list of a feed that failed once: %q", got)
@@ -528,5 +535,27 @@ func TestHelpListsEveryCommand(t *testing.T) {
 	}
 	if strings.Contains(r.Content, "DIGESTBOT_") || strings.Contains(r.Content, "Redis") {
 		t.Errorf("/help speaks to the operator:\n%s", r.Content)
+	}
+}
+
+// TestFeedsAddNamesTheFeedByItsTitle: a feed added without a name is
+// called by the title its fetch gave, in the reply and in the list; a
+// name given wins.
+func TestFeedsAddNamesTheFeedByItsTitle(t *testing.T) {
+	s := newService(t)
+	s.CheckFeed = func(context.Context, string) (FeedCheck, error) {
+		return FeedCheck{Title: "Harbour Wire", Articles: 12}, nil
+	}
+	r := mustHandle(t, s, req("feeds add", "url", "https://harbourwire.example/feed.xml"))
+	if want := "Added the feed **Harbour Wire** (https://harbourwire.example/feed.xml); it is polled every 15 minutes. It holds 12 articles now."; r.Content != want {
+		t.Errorf("/feeds add: %q\nwant %q", r.Content, want)
+	}
+	r = mustHandle(t, s, req("feeds add", "url", "https://other.example/rss", "name", "Other Desk"))
+	if !strings.Contains(r.Content, "**Other Desk**") || strings.Contains(r.Content, "Harbour Wire") {
+		t.Errorf("/feeds add with a name: %q", r.Content)
+	}
+	list := mustHandle(t, s, req("feeds list"))
+	if !strings.Contains(list.Content, "• **Harbour Wire** (https://harbourwire.example/feed.xml): not polled yet") || !strings.Contains(list.Content, "• **Other Desk** (") {
+		t.Errorf("/feeds list:\n%s", list.Content)
 	}
 }

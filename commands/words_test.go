@@ -23,7 +23,9 @@ func TestRepliesSpeakToPeople(t *testing.T) {
 	ctx := context.Background()
 	s := newService(t)
 	s.Config.Backfill = 30 * 24 * time.Hour
-	s.CheckFeed = func(context.Context, string) (int, error) { return 3, nil }
+	s.CheckFeed = func(context.Context, string) (FeedCheck, error) {
+		return FeedCheck{Title: "Harbour Wire", Articles: 3}, nil
+	}
 	s.PostNow = func(context.Context, digestbot.ChannelRef) (digest.Result, error) {
 		return digest.Result{WindowID: "w", Parts: 3, Posted: 1}, digestbot.Errorf(digestbot.ELIMIT, "Discord rate-limits posts to channel 200 for 1m0s")
 	}
