@@ -11,6 +11,7 @@ import (
 	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/commands"
 	"github.com/digestbot/digestbot/config"
+	"github.com/digestbot/digestbot/digest"
 	"github.com/digestbot/digestbot/discordtest"
 	"github.com/digestbot/digestbot/store/storetest"
 )
@@ -148,5 +149,31 @@ func TestSettingUpAServerIsNotRateLimited(t *testing.T) {
 	}
 	if rep := send(cmd("help")); !strings.Contains(rep.Content, "Easy there") || !rep.Ephemeral() {
 		t.Errorf("command 61 at once: %q, want a refusal", rep.Content)
+	}
+}
+
+// TestDigestPreviewPagesThroughEveryMessage: /digest preview of a digest
+// of three messages shows the first with its embeds, and Next replaces it
+// with the second, embeds included, in the same message.
+func TestDigestPreviewPagesThroughEveryMessage(t *testing.T) {
+	t.Parallel()
+	svc := coreService(t)
+	svc.Preview = func(context.Context, digestbot.ChannelRef) ([]digest.Message, error) {
+		var msgs []digest.Message
+		for i := range 3 {
+			msgs = append(msgs, digest.Message{Content: fmt.Sprintf("**ferry** part %d", i+1),
+				Embeds: []digest.Embed{{Title: fmt.Sprintf("Story %d", i+1), URL: fmt.Sprintf("https://example.org/%d", i+1)}}})
+		}
+		return msgs, nil
+	}
+	hs := start(t, func(o *Options) { o.Handler = svc })
+	first := hs.srv.WaitReply(hs.srv.SendInteraction(discordtest.Interaction{Command: "digest preview"}))
+	if len(first.Embeds) != 1 || first.Embeds[0].Title != "Story 1" || !strings.Contains(first.Content, "message 1 of 3") {
+		t.Fatalf("first page: %+v", first)
+	}
+	press := hs.srv.SendInteraction(discordtest.Interaction{Type: discordtest.TypeComponent, CustomID: first.Buttons()[0]})
+	second := hs.srv.WaitReply(press)
+	if second.Via != "edit" || len(second.Embeds) != 1 || second.Embeds[0].Title != "Story 2" || !strings.Contains(second.Content, "message 2 of 3") {
+		t.Errorf("second page: %+v", second)
 	}
 }
