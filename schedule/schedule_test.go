@@ -125,10 +125,14 @@ func TestString(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"hourly", "daily 08:00", "weekly mon 08:00", "*/5 * * * *", "@every 1h", "CRON_TZ=UTC", "0 0 30 2 *", "TZ= 1", "@every 0s", "5-1/0 * * * *"} {
+	for _, s := range []string{"hourly", "daily 08:00", "weekly mon 08:00", "*/5 * * * *", "@every 1h", "CRON_TZ=UTC", "0 0 30 2 *", "TZ= 1", "@every 0s", "5-1/0 * * * *",
+		"0 9 * * 1-5", "30 7 * * 1,3,5", "0 8,17 * * *", "0 6 22 * *", "0 */6 * * *", "15 * * * *", "@monthly"} {
 		f.Add(s, "UTC")
 	}
 	f.Add("daily 08:00", "Europe/Paris")
+	f.Add("daily 08:00", "Beijing")
+	f.Add("hourly", "CST")
+	f.Add("weekly mon 08:00", "new york")
 	f.Fuzz(func(t *testing.T, spec, tz string) {
 		s, err := Parse(spec, tz, 0)
 		if err != nil {
@@ -147,6 +151,9 @@ func FuzzParse(f *testing.F) {
 		}
 		if _, err := Parse(s.Spec(), s.TimeZone(), 0); err != nil {
 			t.Fatalf("canonical spec %q does not parse again: %v", s.Spec(), err)
+		}
+		if w := s.Words(); w == "" {
+			t.Fatalf("Parse(%q) has no words", spec)
 		}
 	})
 }
