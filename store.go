@@ -256,13 +256,18 @@ type GuildStore interface {
 	DeleteGuild(ctx context.Context, guildID string) error
 }
 
-// LookupStore keeps the state behind a lookup's "Next page" and "Share"
-// buttons in Redis, so whichever replica receives the button can answer it.
+// LookupStore keeps the state behind a reply's buttons in Redis, so
+// whichever replica receives the button can answer it: a lookup's "Next
+// page" and "Share", and the Previous and Next of a reply in pages.
 type LookupStore interface {
 	// SaveLookup keeps state for ttl under the guild that ran the lookup.
 	SaveLookup(ctx context.Context, guildID, id string, state []byte, ttl time.Duration) error
 	// LoadLookup returns it; ENOTFOUND once expired or for another guild.
 	LoadLookup(ctx context.Context, guildID, id string) ([]byte, error)
+	// SaveReply keeps the pages of a reply for ttl under its guild.
+	SaveReply(ctx context.Context, guildID, id string, state []byte, ttl time.Duration) error
+	// LoadReply returns them; ENOTFOUND once expired or for another guild.
+	LoadReply(ctx context.Context, guildID, id string) ([]byte, error)
 }
 
 // LeaseStore keeps process-wide leases: the background jobs that one

@@ -50,18 +50,25 @@ func ValidateTopicName(name string) error {
 // Subscription subscribes one channel to a query or to a topic.
 // Exactly one of Query and Topic is set.
 type Subscription struct {
-	ID        string    `json:"id"` // SubscriptionID(GuildID, ChannelID, Query, Topic)
-	GuildID   string    `json:"guild_id"`
-	ChannelID string    `json:"channel_id"`
-	Query     string    `json:"query,omitempty"` // canonical query text (subscriptions.Query.String())
+	ID        string `json:"id"` // SubscriptionID(GuildID, ChannelID, Key or Query, Topic)
+	GuildID   string `json:"guild_id"`
+	ChannelID string `json:"channel_id"`
+	Query     string `json:"query,omitempty"` // canonical query text (subscriptions.Query.String())
+	// Key is the query's normalised form (subscriptions.Query.Key()): the
+	// same for queries that differ only in case, spacing or the order of
+	// their parts, so they are one subscription. The id is derived from
+	// it. Empty in subscriptions stored before it existed, whose id is
+	// derived from Query.
+	Key       string    `json:"key,omitempty"`
 	Topic     string    `json:"topic,omitempty"` // topic name
 	CreatedBy string    `json:"created_by,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 }
 
 // SubscriptionID returns the stable id of a subscription: the same channel
-// subscribing to the same canonical query or topic twice gets the same id,
-// which makes adding idempotent.
+// subscribing to the same query or topic twice gets the same id, which
+// makes adding idempotent. query is the query's Key (or, for a
+// subscription stored without one, its Query).
 func SubscriptionID(guildID, channelID, query, topic string) string {
 	key := guildID + "\x00" + channelID + "\x00q:" + query
 	if topic != "" {
@@ -69,6 +76,14 @@ func SubscriptionID(guildID, channelID, query, topic string) string {
 	}
 	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:6])
+}
+
+// identity is the query text the id is derived from.
+func (s *Subscription) identity() string {
+	if s.Key != "" {
+		return s.Key
+	}
+	return s.Query
 }
 
 // Label is how the subscription is shown to users: the topic name or the query.
@@ -90,7 +105,9 @@ func (s *Subscription) Validate() error {
 		return Errorf(EINVALID, "give either a query or a topic")
 	case len([]rune(s.Query)) > MaxQueryLen:
 		return Errorf(EINVALID, "query is longer than %d characters", MaxQueryLen)
-	case s.ID != SubscriptionID(s.GuildID, s.ChannelID, s.Query, s.Topic):
+	case s.Key != "" && s.Query == "":
+		return Errorf(EINVALID, "subscription has a query key but no query")
+	case s.ID != SubscriptionID(s.GuildID, s.ChannelID, s.identity(), s.Topic):
 		return Errorf(EINVALID, "subscription id does not match its content")
 	}
 	if s.Topic != "" {

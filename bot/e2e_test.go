@@ -554,7 +554,7 @@ func TestPerUserCommandRateLimit(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	hs := start(t, func(o *Options) {
-		o.CommandsPerMinute = 2
+		o.CommandsPerMinute, o.CommandBurst = 2, 2
 		o.Now = func() time.Time { return now }
 	})
 	send := func(user string) discordtest.Reply {

@@ -23,8 +23,9 @@ type exchange struct {
 	i         *discordgo.Interaction
 	name      string // for logs and metrics
 	responded bool   // an initial response went out
-	deferred  bool   // ... and it was a deferral (type 5)
+	deferred  bool   // ... and it was a deferral (type 5 or 6)
 	ephemeral bool   // ... flagged ephemeral
+	update    bool   // ... of an update of the message the button is on (type 6)
 }
 
 // onInteraction answers every interaction: slash commands, autocomplete
@@ -115,6 +116,14 @@ func (b *Bot) component(ctx context.Context, ex *exchange) {
 	}
 	if err := b.admit(req); err != nil {
 		b.finish(ex, nil, err)
+		return
+	}
+	// Previous and Next turn the pages of the message they are on.
+	if commands.UpdatesMessage(data.CustomID) {
+		if !b.deferUpdate(ex) {
+			return
+		}
+		b.run(ctx, ex, req)
 		return
 	}
 	// A button answers the one who pressed it unless the core says
@@ -215,7 +224,8 @@ func (b *Bot) admit(req *commands.Request) error {
 	if ok {
 		return nil
 	}
-	return digestbot.Errorf(digestbot.ELIMIT, "Easy there — you have used %d commands in the last minute. Try again in %d s.", b.opts.CommandsPerMinute, int(wait.Seconds()))
+	return digestbot.Errorf(digestbot.ELIMIT, "Easy there — that is more commands than the bot takes from one person at a time (%d a minute once the first %d are used). Try again in %d s.",
+		b.opts.CommandsPerMinute, b.opts.CommandBurst, int(wait.Seconds()))
 }
 
 func (b *Bot) roleHint() string {
@@ -305,6 +315,19 @@ func (b *Bot) deferReply(ex *exchange, ephemeral bool) bool {
 	return true
 }
 
+// deferUpdate acknowledges a button whose answer replaces the message it
+// is on (type 6); the message stays as it is until the edit.
+func (b *Bot) deferUpdate(ex *exchange) bool {
+	ctx, cancel := context.WithTimeout(b.ctx, 3*time.Second)
+	defer cancel()
+	if err := b.respond(ctx, ex.i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}); err != nil {
+		b.replyFailed("defer", ex, err)
+		return false
+	}
+	ex.responded, ex.deferred, ex.update = true, true, true
+	return true
+}
+
 // finish delivers the core's answer, or an error as a reply, whatever
 // state the interaction is in.
 func (b *Bot) finish(ex *exchange, resp *commands.Response, err error) {
@@ -323,6 +346,23 @@ func (b *Bot) finish(ex *exchange, resp *commands.Response, err error) {
 	}
 
 	switch {
+	case ex.update && err == nil:
+		// The new page takes the place of the old one, buttons included.
+		err = b.editOriginal(ctx, ex.i, &discordgo.WebhookEdit{
+			Content: &r.content, Embeds: &r.embeds, Components: &r.components,
+			AllowedMentions: noMentions(),
+		})
+		if err != nil {
+			b.replyFailed("edit", ex, err)
+		}
+	case ex.update:
+		// An error (the pages expired) must not replace the page on screen.
+		err = b.followup(ctx, ex.i, &discordgo.WebhookParams{
+			Content: r.content, Flags: discordgo.MessageFlagsEphemeral, AllowedMentions: noMentions(),
+		})
+		if err != nil {
+			b.replyFailed("followup", ex, err)
+		}
 	case !ex.responded:
 		err = b.respond(ctx, ex.i, &discordgo.InteractionResponse{
 			Type: discordgo.InteractionResponseChannelMessageWithSource,

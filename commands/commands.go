@@ -49,7 +49,7 @@ func Definitions() []Definition {
 	ch := Option{Name: "channel", Description: "Channel (default: this one)", Type: Channel}
 	return []Definition{
 		{Name: "subscribe", Description: "Subscribe a channel to a query or a topic", Manage: true, Options: []Option{
-			{Name: "query", Description: `Query: words, "phrases", OR, -exclude, prefix*, title:/source:/tag:`, Type: String},
+			{Name: "query", Description: `Query: words, "phrases", OR, -exclude (or NOT), prefix*, title:/source:/tag:/site:`, Type: String},
 			{Name: "topic", Description: "A named topic", Type: String, Autocomplete: true},
 			ch,
 			{Name: "schedule", Description: "hourly, daily 08:00, weekly mon 08:00, or a cron expression", Type: String},
@@ -62,7 +62,7 @@ func Definitions() []Definition {
 		{Name: "schedule", Description: "Set when a channel gets its digest", Manage: true, Options: []Option{
 			// Not required: timezone alone changes the zone and keeps the schedule.
 			{Name: "when", Description: "hourly, daily 08:00, weekly mon 08:00, or a cron expression (default: the current one)", Type: String},
-			{Name: "timezone", Description: "IANA time zone, e.g. Europe/Paris", Type: String, Autocomplete: true},
+			{Name: "timezone", Description: "Time zone, e.g. Europe/Paris: type a city, country or CET to find it", Type: String, Autocomplete: true},
 			ch,
 		}},
 		{Name: "digest preview", Description: "Show the next digest (only to you)", Options: []Option{ch}},

@@ -30,7 +30,7 @@ type Service struct {
 	// Search runs an archive lookup.
 	Search func(ctx context.Context, q LookupQuery) (*LookupPage, error)
 	// CheckFeed fetches and parses a feed URL once before it is added.
-	CheckFeed func(ctx context.Context, url string) (articles int, err error)
+	CheckFeed func(ctx context.Context, url string) (FeedCheck, error)
 	// ResumeChannel lifts a channel's delivery pause (set when the channel
 	// was gone or forbidden); resumed says whether it was paused.
 	ResumeChannel func(ctx context.Context, ref digestbot.ChannelRef) (resumed bool, err error)
@@ -66,6 +66,9 @@ func (s *Service) Handle(ctx context.Context, req *Request) (*Response, error) {
 	if req.Name == "button" {
 		if state, page, ok := parseMoreButton(req.Options["id"]); ok {
 			return s.moreButton(ctx, req, state, page)
+		}
+		if UpdatesMessage(req.Options["id"]) {
+			return s.turnPage(ctx, req)
 		}
 		return s.button(ctx, req)
 	}
@@ -106,7 +109,7 @@ func (s *Service) Handle(ctx context.Context, req *Request) (*Response, error) {
 	case "topics delete":
 		return s.topicsDelete(ctx, req)
 	case "help":
-		return &Response{Content: helpText, Ephemeral: true}, nil
+		return &Response{Content: helpText(), Ephemeral: true}, nil
 	}
 	return nil, digestbot.Errorf(digestbot.EINVALID, "unknown command /%s", req.Name)
 }
@@ -168,14 +171,3 @@ func (s *Service) channel(ctx context.Context, req *Request) (digestbot.ChannelR
 	}
 	return digestbot.ChannelRef{GuildID: req.GuildID, ChannelID: id}, nil
 }
-
-const helpText = "**digestbot** posts news digests on each channel's schedule.\n" +
-
-	"• `/subscribe query:\"facial recognition\" OR surveillance` — follow a query (words, \"phrases\", OR, -exclude, prefix*, title:/source:/tag:)\n" +
-	"• `/subscribe topic:NAME` — follow a topic; `/topics list` shows them\n" +
-	"• `/schedule when:daily 08:00 timezone:Europe/Paris` — when digests arrive (hourly, daily HH:MM, weekly mon HH:MM, or cron)\n" +
-	"• `/subscriptions` — what this channel follows; `/unsubscribe` to stop\n" +
-	"• `/digest preview` — see the next digest; `/digest now` — post it now\n" +
-	"• `/lookup query:… since:7d` — search past articles\n" +
-	"• `/feeds add url:…` — add a source\n" +
-	"Changing subscriptions needs Manage Channels."

@@ -41,24 +41,11 @@ func (s *Service) resolve(ctx context.Context, guildID, text string) (*subscript
 	if len(q.Topics()) == 0 {
 		return q, nil
 	}
-	var lookupErr error
-	rq, err := q.ResolveTopics(func(name string) (*subscriptions.Query, bool) {
-		t, err := s.topic(ctx, guildID, name)
-		if err != nil {
-			lookupErr = err
-			return nil, false
-		}
-		tq, err := subscriptions.Parse(t.Query)
-		if err != nil {
-			lookupErr = err
-			return nil, false
-		}
-		return tq, true
-	})
-	if lookupErr != nil {
-		return nil, lookupErr
+	topics, err := s.visibleTopics(ctx, guildID)
+	if err != nil {
+		return nil, err
 	}
-	return rq, err
+	return resolveIn(topics, q)
 }
 
 // effectiveSchedule is the channel's schedule as the digest scheduler
@@ -99,13 +86,13 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 		}
 	}
 	var q *subscriptions.Query
-	sub := &digestbot.Subscription{GuildID: ref.GuildID, ChannelID: ref.ChannelID, CreatedBy: req.UserID, CreatedAt: s.now().UTC()}
+	var sub *digestbot.Subscription
 	if queryText != "" {
 		if q, err = s.resolve(ctx, ref.GuildID, queryText); err != nil {
 			return nil, err
 		}
 		parsed, _ := subscriptions.Parse(queryText)
-		sub.Query = parsed.String()
+		sub = subscriptions.NewSubscription(ref.GuildID, ref.ChannelID, parsed)
 	} else {
 		t, err := s.topic(ctx, ref.GuildID, topicName)
 		if err != nil {
@@ -114,8 +101,10 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 		if q, err = s.resolve(ctx, ref.GuildID, t.Query); err != nil {
 			return nil, err
 		}
-		sub.Topic = t.Name
+		sub = &digestbot.Subscription{GuildID: ref.GuildID, ChannelID: ref.ChannelID, Topic: t.Name}
+		sub.ID = digestbot.SubscriptionID(sub.GuildID, sub.ChannelID, "", sub.Topic)
 	}
+	sub.CreatedBy, sub.CreatedAt = req.UserID, s.now().UTC()
 	// Validate the schedule before storing anything, so a bad one changes nothing.
 	var newSched *digestbot.ChannelSchedule
 	var parsedSched *schedule.Schedule
@@ -132,9 +121,17 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 		newSched = &digestbot.ChannelSchedule{GuildID: ref.GuildID, ChannelID: ref.ChannelID, Spec: sc.Spec(), TimeZone: sc.TimeZone(), UpdatedAt: s.now().UTC()}
 		parsedSched = sc
 	}
-	sub.ID = digestbot.SubscriptionID(sub.GuildID, sub.ChannelID, sub.Query, sub.Topic)
-	created, err := s.Store.AddSubscription(ctx, sub, s.Config.Limits.SubscriptionsPerGuild)
+	// The same query written another way is the subscription the channel
+	// has; one stored before ids came from the normalised query has an id
+	// of its own, so it is looked for by its query too.
+	same, err := s.sameSubscription(ctx, ref, subscriptions.SameAs(sub))
 	if err != nil {
+		return nil, err
+	}
+	created := false
+	if same != nil {
+		sub = same
+	} else if created, err = s.Store.AddSubscription(ctx, sub, s.Config.Limits.SubscriptionsPerGuild); err != nil {
 		return nil, limitError(err, s.Config.Limits.SubscriptionsPerGuild, "subscription", "subscriptions", "remove one with /unsubscribe first")
 	}
 	if newSched != nil {
@@ -167,7 +164,7 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 	if err == nil {
 		fmt.Fprintf(&b, "Of the articles the bot received in the last 7 days, %s", matchCount(n))
 		if bf := s.Config.Backfill; bf > 0 {
-			fmt.Fprintf(&b, " (the next digest also brings those of the last %s).", strings.TrimSuffix(bf.String(), "0m0s"))
+			fmt.Fprintf(&b, " (the next digest also brings those of the last %s).", schedule.DurationText(bf))
 		} else {
 			b.WriteString(" (they are not re-sent; digests bring what arrives from now on).")
 		}
@@ -177,7 +174,7 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 		b.WriteString("\n")
 	}
 	if sc, _, err := s.effectiveSchedule(ctx, ref); err == nil {
-		fmt.Fprintf(&b, "Next digest: %s — %s.", discordTime(sc.Next(s.now())), sc)
+		fmt.Fprintf(&b, "Next digest: %s — %s.", discordTime(sc.Next(s.now())), sc.Words())
 	}
 	return &Response{Content: b.String()}, nil
 }
@@ -226,6 +223,24 @@ func articleTime(a *digestbot.Article) time.Time {
 	return a.Ingested
 }
 
+// sameSubscription returns the channel's subscription to the query or
+// topic that SameAs calls key, or nil.
+func (s *Service) sameSubscription(ctx context.Context, ref digestbot.ChannelRef, key string) (*digestbot.Subscription, error) {
+	if key == "" {
+		return nil, nil
+	}
+	subs, err := s.Store.Subscriptions(ctx, ref.GuildID, ref.ChannelID)
+	if err != nil {
+		return nil, err
+	}
+	for _, sub := range subs {
+		if subscriptions.SameAs(sub) == key {
+			return sub, nil
+		}
+	}
+	return nil, nil
+}
+
 func (s *Service) unsubscribe(ctx context.Context, req *Request) (*Response, error) {
 	ref, err := s.channel(ctx, req)
 	if err != nil {
@@ -236,12 +251,20 @@ func (s *Service) unsubscribe(ctx context.Context, req *Request) (*Response, err
 	if err != nil {
 		return nil, err
 	}
-	// The autocomplete sends the id; a typed label works too, in this channel.
+	// The autocomplete sends the id; a typed query works too, in this
+	// channel, however it is written.
+	typed := ""
+	if q, err := subscriptions.Parse(want); err == nil {
+		typed = q.Key()
+	}
 	var found *digestbot.Subscription
 	for _, sub := range subs {
-		if sub.ID == want || (sub.ChannelID == ref.ChannelID && strings.EqualFold(sub.Label(), want)) {
+		if sub.ID == want {
 			found = sub
 			break
+		}
+		if sub.ChannelID == ref.ChannelID && found == nil && (strings.EqualFold(sub.Label(), want) || typed != "" && subscriptions.SameAs(sub) == typed) {
+			found = sub
 		}
 	}
 	if found == nil {
@@ -263,21 +286,39 @@ func (s *Service) listSubscriptions(ctx context.Context, req *Request) (*Respons
 	if err != nil {
 		return nil, err
 	}
-	var b strings.Builder
+	var head string
+	var items []string
 	if len(subs) == 0 {
-		fmt.Fprintf(&b, "<#%s> has no subscriptions. Add one with /subscribe query:…\n", ref.ChannelID)
+		head = fmt.Sprintf("<#%s> has no subscriptions. Add one with /subscribe query:…", ref.ChannelID)
 	} else {
-		fmt.Fprintf(&b, "<#%s> — %s:\n", ref.ChannelID, count(len(subs), "subscription", "subscriptions"))
+		head = fmt.Sprintf("<#%s> — %s:", ref.ChannelID, count(len(subs), "subscription", "subscriptions"))
+		// Oldest first, as the store has them; those of one moment by label,
+		// so the pages are in the same order each time.
+		sort.SliceStable(subs, func(i, j int) bool {
+			if !subs[i].CreatedAt.Equal(subs[j].CreatedAt) {
+				return subs[i].CreatedAt.Before(subs[j].CreatedAt)
+			}
+			return subs[i].Label() < subs[j].Label()
+		})
+		topics, err := s.visibleTopics(ctx, ref.GuildID)
+		if err != nil {
+			return nil, err
+		}
 		for _, sub := range subs {
-			fmt.Fprintf(&b, "• `%s` (id %s, since %s)\n", sub.Label(), sub.ID, sub.CreatedAt.Format("2006-01-02"))
+			line := fmt.Sprintf("• `%s` — since %s", sub.Label(), sub.CreatedAt.Format(dateLayout))
+			if why := matchesNothing(topics, sub); why != "" {
+				line += " ⚠ matches nothing: " + why
+			}
+			items = append(items, line)
 		}
 	}
+	var b strings.Builder
 	if sc, own, err := s.effectiveSchedule(ctx, ref); err == nil {
-		from := "server default"
+		from := "the server's default schedule"
 		if own {
-			from = "this channel"
+			from = "this channel's own schedule"
 		}
-		fmt.Fprintf(&b, "Schedule: %s (%s). Next digest: %s.\n", sc, from, discordTime(sc.Next(s.now())))
+		fmt.Fprintf(&b, "Digests %s (%s). Next digest: %s.\n", sc.Words(), from, discordTime(sc.Next(s.now())))
 	}
 	st, err := s.Store.ChannelState(ctx, ref.GuildID, ref.ChannelID)
 	if err == nil && st.PausedReason != "" {
@@ -297,5 +338,25 @@ func (s *Service) listSubscriptions(ctx context.Context, req *Request) (*Respons
 	if pending, err := s.Store.Pending(ctx, ref.GuildID, ref.ChannelID); err == nil && len(pending) > 0 {
 		fmt.Fprintf(&b, "%s waiting for the next digest.\n", stories(len(pending)))
 	}
-	return &Response{Content: b.String(), Ephemeral: true}, nil
+	return s.paged(ctx, ref.GuildID, listPages(head, items, b.String()), true)
+}
+
+// matchesNothing says why a subscription matches nothing (its query no
+// longer reads, or a topic it uses is gone or on a circle), "" when it
+// works: the matcher leaves such a subscription out, and only its log
+// would tell.
+func matchesNothing(topics map[string]*digestbot.Topic, sub *digestbot.Subscription) string {
+	var q *subscriptions.Query
+	if sub.Topic != "" {
+		q = topicRef(digestbot.NormalizeTopicName(sub.Topic))
+	} else {
+		var err error
+		if q, err = subscriptions.Parse(sub.Query); err != nil {
+			return "the query no longer reads: " + digestbot.ErrorMessage(err)
+		}
+	}
+	if _, err := resolveIn(topics, q); err != nil {
+		return digestbot.ErrorMessage(err)
+	}
+	return ""
 }

@@ -93,6 +93,7 @@ type Item struct {
 	Summary    string // Markdown: text escaped, matched terms in **bold**
 	Sources    []digestbot.Source
 	Published  time.Time // earliest report; zero when unknown
+	DateOnly   bool      // Published is a calendar date, not a moment (see Article.DateOnly)
 	Terms      []string  // matched terms
 	Labels     []string  // every subscription label that matched, the section's first
 	ArticleIDs []string
@@ -213,7 +214,7 @@ func Compose(ch ChannelInfo, items []digestbot.PendingItem, articles map[string]
 	d := &Digest{Channel: ch.Ref, ChannelName: ch.Name, Location: loc, GeneratedAt: opts.Now, Since: opts.Since}
 	for _, c := range clusters {
 		lead := c.members[0]
-		it := Item{Title: strings.TrimSpace(lead.a.Title), URL: lead.a.URL, Published: lead.a.Published}
+		it := Item{Title: strings.TrimSpace(lead.a.Title), URL: lead.a.URL, Published: lead.a.Published, DateOnly: lead.a.DateOnly}
 		var terms []string
 		for _, m := range c.members {
 			it.ArticleIDs = append(it.ArticleIDs, m.a.ID)

@@ -83,11 +83,21 @@ func TextLen(s string) int {
 	return n
 }
 
-// Date layouts of the rendering.
+// Date layouts of the rendering: a date as people write it, "20 Mar 2026".
 const (
-	dateLayout   = "2006-01-02"
+	dateLayout   = "2 Jan 2006"
 	headerLayout = "Mon 2 Jan 2006"
 )
+
+// showDate writes the day of a publication time: in the digest's zone for
+// a moment, as written for a date only (its midnight UTC is no moment, and
+// in New York would read as the evening before).
+func showDate(t time.Time, dateOnly bool, loc *time.Location) string {
+	if dateOnly {
+		return t.UTC().Format(dateLayout)
+	}
+	return t.In(loc).Format(dateLayout)
+}
 
 // maxLabelLen bounds a label in message content, which also carries the
 // digest heading and the lookup hint.
@@ -252,10 +262,14 @@ func codeSpan(s string) string {
 // itemEmbed renders one story within the limits of a single embed.
 func itemEmbed(it Item, color int, label string, loc *time.Location, limits Limits) Embed {
 	e := Embed{
-		Title:     cutPlain(it.Title, limits.Title),
-		Author:    label,
-		Timestamp: it.Published,
-		Color:     color,
+		Title:  cutPlain(it.Title, limits.Title),
+		Author: label,
+		Color:  color,
+	}
+	if !it.DateOnly {
+		// Discord shows an embed's timestamp as a time in the reader's
+		// zone: a date alone has none to show.
+		e.Timestamp = it.Published
 	}
 	if validURL(it.URL) {
 		e.URL = it.URL
@@ -267,7 +281,7 @@ func itemEmbed(it Item, color int, label string, loc *time.Location, limits Limi
 			foot += fmt.Sprintf(" +%d more", len(it.Sources)-1)
 		}
 		if date := it.Published; !date.IsZero() {
-			foot += " · " + date.In(loc).Format(dateLayout)
+			foot += " · " + showDate(date, it.DateOnly, loc)
 		}
 		if len(it.Labels) > 1 {
 			// The story is shown once, in its first subscription's section.
@@ -334,7 +348,7 @@ func sourceLink(s digestbot.Source, loc *time.Location) string {
 		name = "[" + name + "](" + s.URL + ")"
 	}
 	if !s.Published.IsZero() {
-		name += " · " + s.Published.In(loc).Format(dateLayout)
+		name += " · " + showDate(s.Published, s.DateOnly, loc)
 	}
 	return name
 }

@@ -68,6 +68,8 @@
 //	P{g:GUILD}:channels          set     channels that have per-channel keys (for DeleteGuild)
 //	P{g:GUILD}:lookup:ID         string  a lookup's paging state (JSON) for its buttons; TTL 15 min,
 //	                                     so DeleteGuild leaves it to expire
+//	P{g:GUILD}:reply:ID          string  the pages of a reply (a list, a digest preview) for its
+//	                                     Previous and Next buttons (JSON); TTL 15 min, as lookup
 //	P{c:GUILD:CHANNEL}:pending   hash    article id -> PendingItem JSON
 //	P{c:GUILD:CHANNEL}:delivered zset    article id -> unix ms delivered; entries and key
 //	                                     expire after the retention window

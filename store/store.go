@@ -328,8 +328,11 @@ func (s *Store) fail(op string, err error) error {
 			"the Redis URL names a database, but the server is a node of a Redis Cluster, which has database 0 only; drop the /N after the address")
 	}
 	if unavailable(err) {
-		return digestbot.WrapError(digestbot.EUNAVAILABLE, fmt.Errorf("%s: %w", op, err),
-			"the store (Redis) cannot be reached right now")
+		// The message reaches server members (a command that could not
+		// read or write); the operator finds the store and the cause in
+		// the wrapped error, which the log shows.
+		return digestbot.WrapError(digestbot.EUNAVAILABLE, fmt.Errorf("store %s: %w", op, err),
+			"the bot cannot reach its database right now; try again in a minute")
 	}
 	return digestbot.WrapError(digestbot.EINTERNAL, fmt.Errorf("%s: %w", op, err), "store %s failed", op)
 }

@@ -183,7 +183,7 @@ type verifier struct {
 }
 
 // keyFieldNames are the scopes of the term fields.
-var keyFieldNames = [nFields]string{kBody: "", kSource: FieldSource, kTag: FieldTag}
+var keyFieldNames = [nFields]string{kBody: "", kSource: FieldSource, kTag: FieldTag, kSite: FieldSite}
 
 func (v *verifier) present(tid int32) bool { return v.sc.isPresent(tid) }
 

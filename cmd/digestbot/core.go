@@ -136,11 +136,17 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 		},
 		ResumeChannel: c.deliverer.Resume,
 		Search:        lookupSearch(c.index),
-		CheckFeed: func(ctx context.Context, url string) (int, error) {
+		CheckFeed: func(ctx context.Context, url string) (botcommands.FeedCheck, error) {
 			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
 			arts, err := ingest.Load(ctx, url, ingest.LoadOptions{Fetcher: c.fetcher})
-			return len(arts), err
+			check := botcommands.FeedCheck{Articles: len(arts)}
+			if len(arts) > 0 {
+				// Without a name of its own, every article is named after
+				// the feed's title (or, failing that, its site).
+				check.Title = arts[0].Source
+			}
+			return check, err
 		},
 		Now: now,
 		Log: log,

@@ -76,9 +76,15 @@ func exitCode(err error, stderr io.Writer) int {
 }
 
 // userMessage is the one place that turns an error into what a CLI user sees.
+// The command line is the operator's: an unreachable dependency is named
+// with its cause, which the message for server members leaves out.
 func userMessage(err error) string {
-	if digestbot.ErrorCode(err) == digestbot.EINTERNAL {
+	var de *digestbot.Error
+	switch {
+	case digestbot.ErrorCode(err) == digestbot.EINTERNAL:
 		return err.Error()
+	case digestbot.ErrorCode(err) == digestbot.EUNAVAILABLE && errors.As(err, &de) && de.Err != nil:
+		return fmt.Sprintf("%s (%v)", digestbot.ErrorMessage(err), de.Err)
 	}
 	return digestbot.ErrorMessage(err)
 }

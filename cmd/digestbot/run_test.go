@@ -138,7 +138,7 @@ func testRunEndToEnd(t *testing.T, b *storetest.Backend) {
 	}
 	// The Lanternhall story's second outlet is listed with its link, as
 	// the outlets of a merged story are.
-	const second = "— [Northsound Radio](https://northsound-radio.example/news/vellmar-institute-vote) · 2026-11-11"
+	const second = "— [Northsound Radio](https://northsound-radio.example/news/vellmar-institute-vote) · 11 Nov 2026"
 	if n := strings.Count(fmt.Sprint(msgs), second); n != 1 {
 		t.Errorf("the digest lists the second outlet %d times, want once (%q)", n, second)
 	}
