@@ -16,6 +16,7 @@ type Doc struct {
 	nTitle int   // body.toks[:nTitle] are the title
 	source field
 	tags   field
+	lang   field // the language's code (analysis.LanguageBase), when known
 }
 
 // field is the analysed tokens of one field. bounds separate parts that a
@@ -53,6 +54,7 @@ func (d *Doc) Reset(title, text, source string, tags []string) {
 	d.resetBody(title, text, tags)
 	d.source.reset(analysis.AppendTokens(d.source.toks[:0], source))
 	d.source.bounds = d.source.bounds[:0]
+	d.SetLanguage("")
 }
 
 // ResetArticle is Reset for an article: its source field holds the name
@@ -68,6 +70,7 @@ func (d *Doc) ResetArticle(a *digestbot.Article) {
 		d.source.bounds = append(d.source.bounds, int32(len(toks)))
 	}
 	d.source.reset(toks)
+	d.SetLanguage(a.Language)
 }
 
 // resetBody analyses the title, text and tags.
@@ -217,6 +220,8 @@ func (d *Doc) fieldOf(name string) (*field, int) {
 		return &d.source, len(d.source.toks)
 	case FieldTag:
 		return &d.tags, len(d.tags.toks)
+	case FieldLang:
+		return &d.lang, len(d.lang.toks)
 	}
 	return &d.body, len(d.body.toks)
 }
@@ -258,6 +263,9 @@ func (d *Doc) eval(n Node) bool {
 func (d *Doc) collect(n Node, out []string) []string {
 	switch n := n.(type) {
 	case *Term:
+		if n.Field == FieldLang {
+			return out // a language is not a term of the text
+		}
 		return appendOnce(out, n.Raw)
 	case *Phrase:
 		return appendOnce(out, n.Raw)

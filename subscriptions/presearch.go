@@ -78,7 +78,7 @@ func extractIn(n Node, inConj bool) (keys []key, ok bool) {
 func conjCost(n Node) float64 {
 	switch n := n.(type) {
 	case *Term:
-		return termCost(n.Text, n.Prefix)
+		return keyCost(uint8(keyField(n.Field)), n.Text, n.Prefix)
 	case *Phrase:
 		c := 1.0
 		for _, t := range n.Terms {
@@ -115,7 +115,7 @@ func dedupeKeys(keys []key) []key {
 func keysCost(keys []key) float64 {
 	c := 0.0
 	for _, k := range keys {
-		c += termCost(k.text, k.prefix)
+		c += keyCost(k.field, k.text, k.prefix)
 	}
 	return c
 }

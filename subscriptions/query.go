@@ -14,6 +14,7 @@
 //	title:norway                 field scopes: title:, source:, tag: (also on
 //	source:"radio free asia"     a phrase or a group: title:(a OR b))
 //	topic:surveillance           a named topic (see ResolveTopics)
+//	lang:zh                      the article's language (see FieldLang)
 //
 // Precedence: "-" (NOT) binds tightest, then AND (juxtaposition), then OR:
 // a b OR c -d means (a AND b) OR (c AND NOT d). OR and AND are operators only
@@ -240,7 +241,7 @@ func isWordBreak(r rune) bool {
 	return unicode.IsSpace(r) || r == '(' || r == ')' || isQuoteRune(r)
 }
 
-var fieldNames = map[string]bool{FieldTitle: true, FieldSource: true, FieldTag: true, "topic": true}
+var fieldNames = map[string]bool{FieldTitle: true, FieldSource: true, FieldTag: true, FieldLang: true, "topic": true}
 
 // next returns the next token. Errors are positioned at the offending rune.
 func (lx *lexer) next(p *parser) (token, error) {
@@ -496,6 +497,9 @@ func (p *parser) parsePrimary(field string) (Node, error) {
 		p.terms++
 		return n, p.advance()
 	case tPhrase:
+		if field == FieldLang {
+			return nil, p.errorf(t.off, "lang: takes a language code such as en, zh or fr, not a phrase")
+		}
 		raw := strings.Join(strings.Fields(t.text), " ")
 		terms := analysis.Terms(raw)
 		if len(terms) == 0 {
@@ -510,6 +514,9 @@ func (p *parser) parsePrimary(field string) (Node, error) {
 }
 
 func (p *parser) word(field string, t token) (Node, error) {
+	if field == FieldLang {
+		return p.langTerm(t)
+	}
 	w := t.text
 	prefix := strings.HasSuffix(w, "*")
 	body := strings.TrimSuffix(w, "*")
