@@ -29,6 +29,8 @@ type Service struct {
 	PostNow func(ctx context.Context, ref digestbot.ChannelRef) (digest.Result, error)
 	// Search runs an archive lookup.
 	Search func(ctx context.Context, q LookupQuery) (*LookupPage, error)
+	// Why explains what became of one article in a server (/digest why).
+	Why Explain
 	// CheckFeed fetches and parses a feed URL once before it is added.
 	CheckFeed func(ctx context.Context, url string) (articles int, err error)
 	// ResumeChannel lifts a channel's delivery pause (set when the channel
@@ -91,6 +93,8 @@ func (s *Service) Handle(ctx context.Context, req *Request) (*Response, error) {
 		return s.digestPreview(ctx, req)
 	case "digest now":
 		return s.digestNow(ctx, req)
+	case "digest why":
+		return s.digestWhy(ctx, req)
 	case "lookup":
 		return s.lookup(ctx, req)
 	case "feeds add":
@@ -175,7 +179,7 @@ const helpText = "**digestbot** posts news digests on each channel's schedule.\n
 	"• `/subscribe topic:NAME` — follow a topic; `/topics list` shows them\n" +
 	"• `/schedule when:daily 08:00 timezone:Europe/Paris` — when digests arrive (hourly, daily HH:MM, weekly mon HH:MM, or cron)\n" +
 	"• `/subscriptions` — what this channel follows; `/unsubscribe` to stop\n" +
-	"• `/digest preview` — see the next digest; `/digest now` — post it now\n" +
+	"• `/digest preview` — see the next digest; `/digest now` — post it now; `/digest why url:…` — what became of an article\n" +
 	"• `/lookup query:… since:7d` — search past articles\n" +
 	"• `/feeds add url:…` — add a source\n" +
 	"Changing subscriptions needs Manage Channels."
