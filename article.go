@@ -177,6 +177,7 @@ type ArticleJSON struct {
 	Text      string       `json:"text"`
 	Tags      []string     `json:"tags"`
 	Sources   []SourceJSON `json:"sources"`           // every outlet, the first being source, url and published
+	Language  string       `json:"language"`          // BCP 47 ("en", "zh-CN"); "" when unknown
 	Matched   []string     `json:"matched,omitempty"` // only from match
 }
 
@@ -191,7 +192,7 @@ type SourceJSON struct {
 func (a *Article) JSON(matched []string) ArticleJSON {
 	j := ArticleJSON{
 		ID: a.ID, Title: a.Title, URL: a.URL, Source: a.Source,
-		Summary: a.Summary, Text: a.Text, Tags: a.Tags, Matched: matched,
+		Summary: a.Summary, Text: a.Text, Tags: a.Tags, Language: a.Language, Matched: matched,
 	}
 	if j.Tags == nil {
 		j.Tags = []string{}

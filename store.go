@@ -164,6 +164,10 @@ type Delivery struct {
 	// Parts are the messages of the digest, in order; nil until the first
 	// attempt stored them (SetDeliveryParts).
 	Parts []DeliveryPart
+	// Placed says where each item went once the parts are done; the
+	// deliverer sets it before AckDelivery, which keeps it with the
+	// delivered items.
+	Placed []Placement
 }
 
 // DeliveryPart is one message of a delivery and what became of it.

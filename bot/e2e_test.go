@@ -206,7 +206,7 @@ var wantCommands = map[string]map[string][]string{
 	"unsubscribe":   {"": {"subscription", "channel"}},
 	"subscriptions": {"": {"channel"}},
 	"schedule":      {"": {"when", "timezone", "channel"}},
-	"digest":        {"preview": {"channel"}, "now": {"channel"}},
+	"digest":        {"preview": {"channel"}, "now": {"channel"}, "why": {"url"}},
 	"lookup":        {"": {"query", "since", "source"}},
 	"feeds":         {"add": {"url", "name"}, "remove": {"url"}, "list": nil},
 	"topics":        {"list": nil, "create": {"name", "query"}, "delete": {"name"}},

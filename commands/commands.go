@@ -67,6 +67,9 @@ func Definitions() []Definition {
 		}},
 		{Name: "digest preview", Description: "Show the next digest (only to you)", Options: []Option{ch}},
 		{Name: "digest now", Description: "Post the digest now", Manage: true, Options: []Option{ch}},
+		{Name: "digest why", Description: "What became of an article here: stored, matched, delivered, or why not", Options: []Option{
+			{Name: "url", Description: "The article's link", Type: String, Required: true},
+		}},
 		{Name: "lookup", Description: "Search past articles", Options: []Option{
 			{Name: "query", Description: "What to look for", Type: String, Required: true},
 			{Name: "since", Description: "e.g. 24h, 7d or 2021-03-20", Type: String},

@@ -29,6 +29,8 @@ type Service struct {
 	PostNow func(ctx context.Context, ref digestbot.ChannelRef) (digest.Result, error)
 	// Search runs an archive lookup.
 	Search func(ctx context.Context, q LookupQuery) (*LookupPage, error)
+	// Why explains what became of one article in a server (/digest why).
+	Why Explain
 	// CheckFeed fetches and parses a feed URL once before it is added.
 	CheckFeed func(ctx context.Context, url string) (FeedCheck, error)
 	// ResumeChannel lifts a channel's delivery pause (set when the channel
@@ -94,6 +96,8 @@ func (s *Service) Handle(ctx context.Context, req *Request) (*Response, error) {
 		return s.digestPreview(ctx, req)
 	case "digest now":
 		return s.digestNow(ctx, req)
+	case "digest why":
+		return s.digestWhy(ctx, req)
 	case "lookup":
 		return s.lookup(ctx, req)
 	case "feeds add":

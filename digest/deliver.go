@@ -338,6 +338,7 @@ func (d *Deliverer) Deliver(ctx context.Context, ref digestbot.ChannelRef) (res 
 		}
 	}
 	res.Parts = len(del.Parts)
+	del.Placed = placements(ref, del)
 	actx, cancel := bookkeeping(ctx)
 	defer cancel()
 	if err := d.Store.AckDelivery(actx, del, token); err != nil {

@@ -35,9 +35,34 @@ type partBody struct {
 	// Overflow are the thread's messages when the channel takes no
 	// thread: the "More" button pages through them.
 	Overflow []Message `json:"overflow,omitempty"`
+	// Articles are Embed.ArticleIDs of Message's embeds and of each
+	// overflow message's, by embed: kept beside the messages, whose JSON
+	// is the rendering only.
+	Articles         [][]string   `json:"articles,omitempty"`
+	OverflowArticles [][][]string `json:"overflow_articles,omitempty"`
+}
+
+func embedArticles(m Message) [][]string {
+	var out [][]string
+	for _, e := range m.Embeds {
+		out = append(out, e.ArticleIDs)
+	}
+	return out
+}
+
+func setEmbedArticles(m Message, ids [][]string) {
+	for i := range m.Embeds {
+		if i < len(ids) {
+			m.Embeds[i].ArticleIDs = ids[i]
+		}
+	}
 }
 
 func encodeBody(b partBody) string {
+	b.Articles, b.OverflowArticles = embedArticles(b.Message), nil
+	for _, m := range b.Overflow {
+		b.OverflowArticles = append(b.OverflowArticles, embedArticles(m))
+	}
 	out, err := json.Marshal(b)
 	if err != nil {
 		panic(fmt.Sprintf("digest: encoding a part: %v", err)) // plain structs only
@@ -48,6 +73,12 @@ func encodeBody(b partBody) string {
 func decodeBody(s string) (partBody, error) {
 	var b partBody
 	err := json.Unmarshal([]byte(s), &b)
+	setEmbedArticles(b.Message, b.Articles)
+	for i, m := range b.Overflow {
+		if i < len(b.OverflowArticles) {
+			setEmbedArticles(m, b.OverflowArticles[i])
+		}
+	}
 	return b, err
 }
 

@@ -48,6 +48,10 @@ type Embed struct {
 	Timestamp   time.Time
 	Color       int // 0xRRGGBB
 	Fields      []Field
+	// ArticleIDs are the articles of the story, for recording which
+	// message carried them (digestbot.Placement); never shown, so not
+	// part of the rendering's JSON (a delivery part keeps them beside it).
+	ArticleIDs []string `json:"-"`
 }
 
 // Field is a name/value pair of an embed.
@@ -262,9 +266,10 @@ func codeSpan(s string) string {
 // itemEmbed renders one story within the limits of a single embed.
 func itemEmbed(it Item, color int, label string, loc *time.Location, limits Limits) Embed {
 	e := Embed{
-		Title:  cutPlain(it.Title, limits.Title),
-		Author: label,
-		Color:  color,
+		Title:      cutPlain(it.Title, limits.Title),
+		Author:     label,
+		Color:      color,
+		ArticleIDs: it.ArticleIDs,
 	}
 	if !it.DateOnly {
 		// Discord shows an embed's timestamp as a time in the reader's
@@ -496,7 +501,7 @@ func shrinkMessage(m Message) (Message, bool) {
 		out.Content, changed = cutMarkdown(out.Content, shrinkedContent), true
 	}
 	for _, e := range m.Embeds {
-		small := Embed{Title: e.Title, URL: e.URL, Timestamp: e.Timestamp, Color: e.Color}
+		small := Embed{Title: e.Title, URL: e.URL, Timestamp: e.Timestamp, Color: e.Color, ArticleIDs: e.ArticleIDs}
 		if small.Title == "" {
 			small.Title = "(untitled story)"
 		}

@@ -306,7 +306,10 @@ type rawArticle struct {
 	dateOnly    bool               // published is a calendar date without a time of day
 	others      []digestbot.Source // the outlets after the first, as written
 	tags        []string
-	language    string
+	language    string // BCP 47: the feed's declared language, or the article's own
+	// ownLanguage says language was given with the article itself (the
+	// push API), not declared for a whole feed: it wins over detection.
+	ownLanguage bool
 	feed        string
 }
 
@@ -340,7 +343,7 @@ func newArticle(r rawArticle, now time.Time) *digestbot.Article {
 		Text:     text,
 		Summary:  summarize.Summarize(text, SummaryLen),
 		Tags:     cleanTags(r.tags),
-		Language: r.language,
+		Language: articleLanguage(r, title, text),
 		Feed:     r.feed,
 	}
 	a.Published, a.DateOnly = publishedTime(r.published, r.dateOnly, now)

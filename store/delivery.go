@@ -24,6 +24,9 @@ import (
 //	         posted:KEY             message id the chat service confirmed
 //	         aside:KEY              why the part was given up
 //	         strike:KEY             failures of the part while other posts got through
+//	delivered  sorted set of the articles delivered, by time (AckDelivery)
+//	placed     hash: article -> where it went (digestbot.Placement), as long
+//	           as the article stays in delivered
 //
 // Every write after the claim runs in a script that first checks the token
 // and the window, so a holder whose claim lapsed (a replica paused by GC, a
@@ -70,9 +73,11 @@ return 1
 `)
 
 // ackScript ends a delivery. KEYS: claim, outbox, pending, delivered,
-// stats. ARGV: token, window, now ms, retention cutoff ms, retention ms.
-// The frozen ids come from the outbox itself, so exactly the frozen items
-// leave the queue; parts set aside are counted in stats.
+// stats, placed. ARGV: token, window, now ms, retention cutoff ms,
+// retention ms, then pairs of article id and placement. The frozen ids
+// come from the outbox itself, so exactly the frozen items leave the
+// queue; parts set aside are counted in stats; the placements of the
+// articles that leave delivered go with them.
 var ackScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local w = redis.call('HGET', KEYS[2], 'window')
@@ -90,8 +95,15 @@ for i = 1, #all, 2 do
     redis.call('HSET', KEYS[5], 'last_aside', all[i+1])
   end
 end
+for i = 6, #ARGV, 2 do
+  redis.call('HSET', KEYS[6], ARGV[i], ARGV[i+1])
+end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[4])) do
+  redis.call('HDEL', KEYS[6], id)
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[4])
 redis.call('PEXPIRE', KEYS[4], ARGV[5])
+if redis.call('EXISTS', KEYS[6]) == 1 then redis.call('PEXPIRE', KEYS[6], ARGV[5]) end
 redis.call('DEL', KEYS[2])
 return 1
 `)
@@ -437,7 +449,8 @@ func (s *Store) SetPartAside(ctx context.Context, d *digestbot.Delivery, token, 
 
 // AckDelivery removes exactly the delivery's frozen items from the queue
 // (items enqueued since stay), remembers them as delivered for the retention
-// window, counts the parts set aside, and ends the delivery, atomically.
+// window with where each went (d.Placed, see ArticleStatus), counts the
+// parts set aside, and ends the delivery, atomically.
 // Acknowledging a delivery that has already been acknowledged is a no-op.
 // ECONFLICT when token no longer holds the claim, or the channel's
 // unfinished delivery is another one.
@@ -446,13 +459,20 @@ func (s *Store) AckDelivery(ctx context.Context, d *digestbot.Delivery, token st
 		return err
 	}
 	now := s.now()
+	args := []any{token, d.WindowID, ms(now), ms(now.Add(-s.retention)), s.retention.Milliseconds()}
+	for _, p := range d.Placed {
+		if p.ArticleID != "" {
+			args = append(args, p.ArticleID, encode(p))
+		}
+	}
 	n, err := ackScript.Run(ctx, s.rdb, []string{
 		s.channelKey(d.GuildID, d.ChannelID, "claim"),
 		s.channelKey(d.GuildID, d.ChannelID, "outbox"),
 		s.channelKey(d.GuildID, d.ChannelID, "pending"),
 		s.channelKey(d.GuildID, d.ChannelID, "delivered"),
 		s.channelKey(d.GuildID, d.ChannelID, "stats"),
-	}, token, d.WindowID, ms(now), ms(now.Add(-s.retention)), s.retention.Milliseconds()).Int64()
+		s.channelKey(d.GuildID, d.ChannelID, "placed"),
+	}, args...).Int64()
 	if err != nil {
 		return s.fail("acknowledge delivery", err)
 	}

@@ -285,7 +285,7 @@ func (s *Store) channelKey(guildID, channelID, kind string) string {
 // guildKinds and channelKinds list every key of a guild, for DeleteGuild.
 var (
 	guildKinds   = []string{"subs", "topics", "feeds", "schedules", "channels", "version"}
-	channelKinds = []string{"pending", "delivered", "claim", "outbox", "state", "paused", "stats"}
+	channelKinds = []string{"pending", "delivered", "claim", "outbox", "state", "paused", "stats", "placed"}
 )
 
 // checkID refuses ids that could break out of a hash tag or a key.

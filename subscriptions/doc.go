@@ -25,6 +25,7 @@ type Doc struct {
 	// evaluation alike and never matches badexample.org.
 	site field
 	urls []string // ResetArticle's buffer
+	lang field    // the language's code (analysis.LanguageBase), when known
 }
 
 // field is the analysed tokens of one field. bounds separate parts that a
@@ -63,6 +64,7 @@ func (d *Doc) Reset(title, text, source string, tags []string) {
 	d.source.reset(analysis.AppendTokens(d.source.toks[:0], source))
 	d.source.bounds = d.source.bounds[:0]
 	d.resetSites(nil)
+	d.SetLanguage("")
 }
 
 // ResetArticle is Reset for an article: its source field holds the name
@@ -84,6 +86,7 @@ func (d *Doc) ResetArticle(a *digestbot.Article) {
 	}
 	d.urls = urls
 	d.resetSites(urls)
+	d.SetLanguage(a.Language)
 }
 
 // resetSites fills the site field from the story's links.
@@ -263,6 +266,8 @@ func (d *Doc) fieldOf(name string) (*field, int) {
 		return &d.tags, len(d.tags.toks)
 	case FieldSite:
 		return &d.site, len(d.site.toks)
+	case FieldLang:
+		return &d.lang, len(d.lang.toks)
 	}
 	return &d.body, len(d.body.toks)
 }
@@ -304,6 +309,9 @@ func (d *Doc) eval(n Node) bool {
 func (d *Doc) collect(n Node, out []string) []string {
 	switch n := n.(type) {
 	case *Term:
+		if n.Field == FieldLang {
+			return out // a language is not a term of the text
+		}
 		return appendOnce(out, n.Raw)
 	case *Phrase:
 		return appendOnce(out, n.Raw)

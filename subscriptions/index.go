@@ -68,6 +68,7 @@ const (
 	kSource
 	kTag
 	kSite // exact domains only: the document's site field holds every suffix
+	kLang
 	nFields
 )
 
@@ -79,6 +80,8 @@ func keyField(f string) int {
 		return kTag
 	case FieldSite:
 		return kSite
+	case FieldLang:
+		return kLang
 	}
 	return kBody
 }
@@ -527,6 +530,7 @@ func (x *Index) AppendMatches(dst []Match, d *Doc) []Match {
 	x.scanSmall(sc, &d.source, kSource)
 	x.scanSmall(sc, &d.tags, kTag)
 	x.scanSmall(sc, &d.site, kSite)
+	x.scanSmall(sc, &d.lang, kLang)
 	x.gather(sc, d)
 	// Verify first, collecting the terms that depend on the document in the
 	// scratch, so that the results are sized exactly and the terms of all

@@ -78,10 +78,10 @@ func isWordBreak(r rune) bool {
 	return unicode.IsSpace(r) || r == '(' || r == ')' || isQuoteRune(r)
 }
 
-var fieldNames = map[string]bool{FieldTitle: true, FieldSource: true, FieldTag: true, FieldSite: true, "topic": true}
+var fieldNames = map[string]bool{FieldTitle: true, FieldSource: true, FieldTag: true, FieldSite: true, FieldLang: true, "topic": true}
 
 // fieldList names the fields for an error about an unknown one.
-const fieldList = "title:, source:, tag:, site: and topic:"
+const fieldList = "title:, source:, tag:, site:, lang: and topic:"
 
 // looksLikeField reports whether word[:colon] followed by what comes after
 // the colon reads as a field scope: letters, a colon, and no space after it

@@ -185,7 +185,7 @@ func TestIndexAddRemove(t *testing.T) {
 func randomQuery(r *rand.Rand, vocab []string, depth int) string {
 	leaf := func() string {
 		w := vocab[r.IntN(len(vocab))]
-		switch r.IntN(8) {
+		switch r.IntN(10) {
 		case 0:
 			return fmt.Sprintf("%q", w+" "+vocab[r.IntN(len(vocab))])
 		case 1:
@@ -205,6 +205,8 @@ func randomQuery(r *rand.Rand, vocab []string, depth int) string {
 				}
 			}
 			return scope + w
+		case 4:
+			return "lang:" + testLangs[r.IntN(len(testLangs))]
 		}
 		return w
 	}
@@ -243,6 +245,18 @@ func randomLinks(r *rand.Rand) []string {
 	}
 	return out
 }
+
+// sameTerms compares matched terms; no terms may be nil or empty.
+func sameTerms(a, b []string) bool {
+	return len(a) == 0 && len(b) == 0 || reflect.DeepEqual(a, b)
+}
+
+// testLangs are the codes random queries scope to; testTags the article
+// languages random documents have (regions and scripts included).
+var (
+	testLangs = []string{"en", "zh", "fr", "ZH", "zho"}
+	testTags  = []string{"en", "en-GB", "zh-CN", "zh-Hant", "fr", "de"}
+)
 
 func randomText(r *rand.Rand, vocab []string, n int) string {
 	words := make([]string, n)
@@ -337,9 +351,15 @@ func indexEqualsNaive(t *testing.T, seed uint64) {
 		doc.resetSites(links)
 		reused.Reset(title, text, source, tags)
 		reused.resetSites(links)
+		if r.IntN(4) > 0 { // a quarter of the documents have no known language
+			lang := testTags[r.IntN(len(testTags))]
+			doc.SetLanguage(lang)
+			reused.SetLanguage(lang)
+		}
 		got := map[string][]string{}
+		hit := map[string]bool{} // a query of lang: alone matches with no terms
 		for _, m := range x.Match(reused) {
-			got[m.ID] = m.Terms
+			got[m.ID], hit[m.ID] = m.Terms, true
 		}
 		for i, q := range queries {
 			id := fmt.Sprint(i)
@@ -347,10 +367,10 @@ func indexEqualsNaive(t *testing.T, seed uint64) {
 			if !live[i] {
 				ok = false
 			}
-			if ok != (got[id] != nil) {
-				t.Fatalf("doc %d query %q: naive %v, index %v", d, q, ok, got[id] != nil)
+			if ok != hit[id] {
+				t.Fatalf("doc %d query %q: naive %v, index %v", d, q, ok, hit[id])
 			}
-			if ok && !reflect.DeepEqual(terms, got[id]) {
+			if ok && !sameTerms(terms, got[id]) {
 				t.Fatalf("doc %d query %q: terms %q, index %q", d, q, terms, got[id])
 			}
 		}
@@ -363,23 +383,27 @@ func indexEqualsNaive(t *testing.T, seed uint64) {
 // FuzzIndexMatch checks one query in the index against evaluating it, on
 // fuzzed queries and documents.
 func FuzzIndexMatch(f *testing.F) {
-	f.Add(`"red line" -bmw`, "Red", "the red line, red", "tag one", "")
-	f.Add("chin* OR title:norway", "Norway", "Chinatown China’s", "", "https://example.org/a")
-	f.Add(`"人脸识别" a`, "", "的人脸识别系统 a", "x", "")
-	f.Add("site:example.org NOT red", "Red", "line", "", "https://news.example.org/x https://badexample.org/")
-	f.Add("site:(a.org OR org) -site:b.a.org", "", "", "", "http://b.a.org https://A.ORG.")
-	f.Fuzz(func(t *testing.T, query, title, text, tags, links string) {
+	f.Add(`"red line" -bmw`, "Red", "the red line, red", "tag one", "", "")
+	f.Add("chin* OR title:norway", "Norway", "Chinatown China’s", "", "https://example.org/a", "en")
+	f.Add(`"人脸识别" a`, "", "的人脸识别系统 a", "x", "", "zh-CN")
+	f.Add("site:example.org NOT red", "Red", "line", "", "https://news.example.org/x https://badexample.org/", "")
+	f.Add("site:(a.org OR org) -site:b.a.org", "", "", "", "http://b.a.org https://A.ORG.", "")
+	f.Add("red lang:en", "Red", "red", "", "", "en-GB")
+	f.Add("-lang:(fr OR de) line site:org", "", "line", "", "https://x.org/", "")
+	f.Fuzz(func(t *testing.T, query, title, text, tags, links, lang string) {
 		q, err := Parse(query)
 		if err != nil || len(q.Topics()) > 0 {
 			return
 		}
 		d := NewDoc(title, text, "source "+tags, strings.Fields(tags))
 		d.resetSites(strings.Fields(links))
+		d.SetLanguage(lang)
 		x := NewIndex()
 		if err := x.Add("q", q); err != nil {
 			t.Fatalf("Add(%q): %v", q, err)
 		}
 		x.Add("other", MustParse("red OR line OR a")) // share term ids with another query
+		x.Add("lang", MustParse("a lang:en"))
 		wantTerms, want := q.Match(d)
 		var got []string
 		found := false
@@ -388,7 +412,7 @@ func FuzzIndexMatch(f *testing.F) {
 				found, got = true, m.Terms
 			}
 		}
-		if found != want || !reflect.DeepEqual(got, wantTerms) {
+		if found != want || !sameTerms(got, wantTerms) {
 			t.Fatalf("query %q on %q / %q: index %v %q, evaluation %v %q", q, title, text, found, got, want, wantTerms)
 		}
 	})

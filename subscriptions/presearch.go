@@ -128,6 +128,9 @@ func termCost(field int, t string, prefix bool) float64 {
 	if field == kSite {
 		return siteCost
 	}
+	if field == kLang {
+		return langCost
+	}
 	if commonWords[t] {
 		return 10
 	}

@@ -17,6 +17,7 @@
 //	site:example.org             stories whose link is on example.org or a
 //	                             subdomain of it (news.example.org)
 //	topic:surveillance           a named topic (see ResolveTopics)
+//	lang:zh                      the article's language (see FieldLang)
 //
 // Precedence: "-" (NOT) binds tightest, then AND (juxtaposition), then OR:
 // a b OR c -d means (a AND b) OR (c AND NOT d). OR, AND and NOT are operators
@@ -363,6 +364,9 @@ func (p *parser) parsePrimary(field string) (Node, error) {
 		p.terms++
 		return n, p.advance()
 	case tPhrase:
+		if field == FieldLang {
+			return nil, p.errorf(t.off, "lang: takes a language code such as en, zh or fr, not a phrase")
+		}
 		if field == FieldSite {
 			return nil, p.errorf(t.off, "site: takes a domain name such as example.org, not a phrase")
 		}
@@ -380,6 +384,9 @@ func (p *parser) parsePrimary(field string) (Node, error) {
 }
 
 func (p *parser) word(field string, t token) (Node, error) {
+	if field == FieldLang {
+		return p.langTerm(t)
+	}
 	w := t.text
 	if field == FieldSite {
 		d, err := domain(w)

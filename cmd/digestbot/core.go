@@ -136,6 +136,7 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 		},
 		ResumeChannel: c.deliverer.Resume,
 		Search:        lookupSearch(c.index),
+		Why:           newExplainer(cfg, st).Explain,
 		CheckFeed: func(ctx context.Context, url string) (botcommands.FeedCheck, error) {
 			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()

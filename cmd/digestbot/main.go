@@ -46,6 +46,7 @@ func commands() []command {
 		{"ingest", "ingest feeds or newsletters from files, URLs or - (stdin)", cmdIngest},
 		{"match", "show which articles of SOURCE a query matches, and why", cmdMatch},
 		{"lookup", "search the article archive, best first", cmdLookup},
+		{"why", "what became of one article for one server: stored, matched, delivered, or why not", cmdWhy},
 		{"check-config", "validate the configuration and print it with secrets redacted", cmdCheckConfig},
 		{"bench", "benchmarks: bench match --queries FILE --articles FILE", cmdBench},
 		{"healthcheck", "ask the running bot's HTTP endpoint whether it is ready (for container health checks)", cmdHealthcheck},
