@@ -51,6 +51,12 @@ func DetectLanguage(title, text string) (code string, sure bool) {
 	if text != "" {
 		sample += "\n" + cutBytes(text, languageSample)
 	}
+	// An alphabet several languages share needs trigrams over enough
+	// letters to tell them apart; a sample too short for a sure answer is
+	// not worth the trigrams (the costly part of detection).
+	if script := whatlanggo.DetectScript(sample); script == nil || sharedScript(script) && letters(sample, minTrigramLetters) < minTrigramLetters {
+		return "", false
+	}
 	info := whatlanggo.Detect(sample)
 	if info.Lang < 0 {
 		return "", false
