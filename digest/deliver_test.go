@@ -385,7 +385,7 @@ func testAnotherReplicaFinishesAfterTheClaimLapses(t *testing.T, b *storetest.Ba
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, _, err := dead.lay(ctx, ref, del.Items, del.StartedAt, time.Time{})
+	l, _, err := dead.lay(ctx, ref, del.Items, del.StartedAt, time.Time{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
