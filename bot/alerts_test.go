@@ -168,6 +168,35 @@ func TestWatchDigestByDirectMessage(t *testing.T) {
 	}
 }
 
+// A member who left the server a watch was made in gets nothing more of
+// it: the delivery pauses as for a channel that is gone (the watches go
+// after the grace), and nothing reaches the DM.
+func TestWatchOfAMemberWhoLeftIsNotDelivered(t *testing.T) {
+	t.Parallel()
+	st := embeddedStore(t)
+	hs := start(t, nil)
+	const user = "1300000000000000008"
+	ctx := context.Background()
+	dm, err := hs.bot.DirectChannel(ctx, user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := digestbot.ChannelRef{GuildID: hs.srv.GuildID, ChannelID: dm}
+	queueStories(t, st, ref, "private", 1, digestbot.Hit{SubscriptionID: "w1", Label: "harbour"})
+	hs.srv.RemoveMember(hs.srv.GuildID, user)
+	d := &digest.Deliverer{Store: st, Transport: hs.bot, Logger: slog.New(slog.DiscardHandler)}
+	res, err := d.Deliver(ctx, ref)
+	if err != nil || !res.Paused || !strings.Contains(res.PausedReason, "no longer in the server") {
+		t.Fatalf("deliver to a member who left: %+v, %v; want paused", res, err)
+	}
+	if cs, _ := st.ChannelState(ctx, ref.GuildID, ref.ChannelID); cs.PausedBy != digestbot.PauseUnknownChannel {
+		t.Errorf("paused by %q, want as a channel that is gone", cs.PausedBy)
+	}
+	if n := len(hs.srv.Messages(dm)); n != 0 {
+		t.Errorf("%d messages reached a member who left", n)
+	}
+}
+
 // /subscribe registers mode as a choice of digest and instant, and mention
 // as a role option, so Discord offers the server's roles.
 func TestSubscribeOptionsRegistered(t *testing.T) {

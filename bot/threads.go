@@ -35,6 +35,8 @@ func (b *Bot) ChannelKind(ctx context.Context, ch digestbot.ChannelRef) (string,
 		}
 	}
 	switch c.Type {
+	case discordgo.ChannelTypeDM:
+		return b.directKind(ctx, ch, c)
 	case discordgo.ChannelTypeGuildForum:
 		return digest.KindForum, nil
 	case discordgo.ChannelTypeGuildText, discordgo.ChannelTypeGuildNews:

@@ -24,11 +24,41 @@ const errCannotMessageUser = 50007
 type dmState struct {
 	byUser  map[string]string // user id -> DM channel id
 	blocked map[string]bool   // user id -> refuses the bot's DMs
+	left    map[string]bool   // guild id + "/" + user id -> no longer a member
 }
 
 func (d *dmState) init() {
 	if d.byUser == nil {
-		d.byUser, d.blocked = map[string]string{}, map[string]bool{}
+		d.byUser, d.blocked, d.left = map[string]string{}, map[string]bool{}, map[string]bool{}
+	}
+}
+
+// RemoveMember makes a user leave a guild: GET /guilds/{id}/members/{user}
+// answers 404 Unknown Member from now on. Every other user is a member.
+func (s *Server) RemoveMember(guildID, userID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.dm.init()
+	s.dm.left[guildID+"/"+userID] = true
+}
+
+// getMember is GET /guilds/{id}/members/{user}.
+func (s *Server) getMember(w http.ResponseWriter, r *http.Request) {
+	guildID, userID := r.PathValue("id"), r.PathValue("user")
+	s.mu.Lock()
+	s.dm.init()
+	known, left := s.guilds[guildID] != nil, s.dm.left[guildID+"/"+userID]
+	s.mu.Unlock()
+	switch {
+	case !known:
+		writeError(w, http.StatusNotFound, 10004, "Unknown Guild")
+	case left:
+		writeError(w, http.StatusNotFound, 10007, "Unknown Member")
+	default:
+		writeJSON(w, http.StatusOK, map[string]any{
+			"user":  map[string]any{"id": userID, "username": "member" + userID[max(0, len(userID)-3):], "discriminator": "0"},
+			"roles": []string{}, "joined_at": "2021-03-20T08:00:00.000000+00:00", "deaf": false, "mute": false, "flags": 0,
+		})
 	}
 }
 

@@ -443,6 +443,7 @@ func (s *Server) routes() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"threads": []any{}, "members": []any{}, "has_more": false})
 	}))
 	mux.HandleFunc("GET /api/v9/guilds/{id}/roles", s.auth(s.getRoles))
+	mux.HandleFunc("GET /api/v9/guilds/{id}/members/{user}", s.auth(s.getMember))
 	mux.HandleFunc("POST /api/v9/interactions/{id}/{token}/callback", s.interactionCallback)
 	mux.HandleFunc("PATCH /api/v9/webhooks/{app}/{token}/messages/{msg}", s.webhookEdit)
 	mux.HandleFunc("DELETE /api/v9/webhooks/{app}/{token}/messages/{msg}", s.webhookDelete)
