@@ -15,6 +15,14 @@ const (
 	DefaultMaxFeedsPerGuild         = 50
 	MaxQueryLen                     = 500 // characters
 	MaxTopicNameLen                 = 32
+	DefaultMaxWatchesPerMember      = 10
+	DefaultMaxWatchesPerGuild       = 500
+)
+
+// Delivery modes of a subscription (Subscription.Mode).
+const (
+	ModeDigest  = ""        // stories wait for the channel's digest (the default)
+	ModeInstant = "instant" // each story is posted within a minute of its ingest
 )
 
 // Topic is a named query. GuildID is empty for the operator's topics from the
@@ -49,6 +57,12 @@ func ValidateTopicName(name string) error {
 
 // Subscription subscribes one channel to a query or to a topic.
 // Exactly one of Query and Topic is set.
+//
+// A personal watch is a subscription with Owner set: one member follows a
+// query privately, and its ChannelID is the direct-message channel between
+// the bot and that member. It belongs to the guild it was made in (GuildID),
+// so it matches only what that guild may see; the guild's listings never
+// show it (the store keeps watches apart, see WatchStore).
 type Subscription struct {
 	ID        string `json:"id"` // SubscriptionID(GuildID, ChannelID, Key or Query, Topic)
 	GuildID   string `json:"guild_id"`
@@ -63,6 +77,14 @@ type Subscription struct {
 	Topic     string    `json:"topic,omitempty"` // topic name
 	CreatedBy string    `json:"created_by,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	// Mode is ModeDigest ("") or ModeInstant.
+	Mode string `json:"mode,omitempty"`
+	// Mention is a role id pinged with the posts that carry the
+	// subscription's stories; "" for none.
+	Mention string `json:"mention,omitempty"`
+	// Owner is the member a personal watch belongs to; "" for a channel's
+	// subscription.
+	Owner string `json:"owner,omitempty"`
 }
 
 // SubscriptionID returns the stable id of a subscription: the same channel
@@ -109,11 +131,36 @@ func (s *Subscription) Validate() error {
 		return Errorf(EINVALID, "subscription has a query key but no query")
 	case s.ID != SubscriptionID(s.GuildID, s.ChannelID, s.identity(), s.Topic):
 		return Errorf(EINVALID, "subscription id does not match its content")
+	case s.Mode != ModeDigest && s.Mode != ModeInstant:
+		return Errorf(EINVALID, "mode %q is not one of digest, instant", s.Mode)
+	case s.Mention != "" && !snowflake(s.Mention):
+		return Errorf(EINVALID, "mention %q is not a role id", s.Mention)
+	case s.Owner != "" && !snowflake(s.Owner):
+		return Errorf(EINVALID, "owner %q is not a user id", s.Owner)
+	case s.Owner != "" && (s.Mode != ModeDigest || s.Mention != ""):
+		return Errorf(EINVALID, "a personal watch comes as a digest and mentions no role")
 	}
 	if s.Topic != "" {
 		return ValidateTopicName(s.Topic)
 	}
 	return nil
+}
+
+// Instant reports whether the subscription's stories are posted as they
+// come rather than in the channel's digest.
+func (s *Subscription) Instant() bool { return s.Mode == ModeInstant }
+
+// snowflake reports whether id looks like a Discord id: 1 to 20 digits.
+func snowflake(id string) bool {
+	if id == "" || len(id) > 20 {
+		return false
+	}
+	for _, c := range id {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // ChannelSchedule is when a channel receives its digest. Spec is a preset
@@ -155,6 +202,11 @@ type Hit struct {
 	SubscriptionID string   `json:"sub"`
 	Label          string   `json:"label"` // query text or topic:name, for grouping in the digest
 	Terms          []string `json:"terms,omitempty"`
+	// Instant and Mention are the subscription's delivery settings when it
+	// matched: an instant hit makes the story an alert, and a mention's
+	// role is pinged with the message that carries the story.
+	Instant bool   `json:"instant,omitempty"`
+	Mention string `json:"mention,omitempty"`
 }
 
 // PendingItem is one article waiting to be delivered to one channel. It
@@ -165,4 +217,15 @@ type PendingItem struct {
 	ArticleID string    `json:"article_id"`
 	Hits      []Hit     `json:"hits"`
 	QueuedAt  time.Time `json:"queued_at"`
+}
+
+// Instant reports whether an instant subscription matched the item: it is
+// posted as an alert, not kept for the digest.
+func (it PendingItem) Instant() bool {
+	for _, h := range it.Hits {
+		if h.Instant {
+			return true
+		}
+	}
+	return false
 }

@@ -202,7 +202,7 @@ func TestConnectIdentifiesWithGuildsIntentOnly(t *testing.T) {
 // wantCommands is the slash command table of DESIGN.md: command ->
 // options, or for a command with subcommands, subcommand -> options.
 var wantCommands = map[string]map[string][]string{
-	"subscribe":     {"": {"query", "topic", "channel", "schedule"}},
+	"subscribe":     {"": {"query", "topic", "channel", "schedule", "mode", "mention"}},
 	"unsubscribe":   {"": {"subscription", "channel"}},
 	"subscriptions": {"": {"channel"}},
 	"schedule":      {"": {"when", "timezone", "channel"}},
@@ -211,6 +211,7 @@ var wantCommands = map[string]map[string][]string{
 	"feeds":         {"add": {"url", "name"}, "remove": {"url"}, "list": nil},
 	"topics":        {"list": nil, "create": {"name", "query"}, "delete": {"name"}},
 	"help":          {"": nil},
+	"watch":         {"add": {"query", "schedule", "timezone"}, "list": nil, "remove": {"watch"}},
 }
 
 func TestCommandsRegisteredAsDesigned(t *testing.T) {
@@ -277,7 +278,7 @@ func TestCommandsRegisteredAsDesigned(t *testing.T) {
 			if fmt.Sprint(got) != fmt.Sprint(wantCommands) {
 				t.Errorf("registered commands:\n got %v\nwant %v", got, wantCommands)
 			}
-			for _, k := range []string{"subscribe topic", "unsubscribe subscription", "schedule timezone", "topics delete name", "feeds remove url"} {
+			for _, k := range []string{"subscribe topic", "unsubscribe subscription", "schedule timezone", "topics delete name", "feeds remove url", "watch remove watch", "watch add timezone"} {
 				if !autocomplete[k] {
 					t.Errorf("%s: no autocomplete", k)
 				}

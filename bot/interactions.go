@@ -178,6 +178,11 @@ func (b *Bot) autocomplete(ctx context.Context, ex *exchange) {
 // request builds the core's request from an interaction.
 func (b *Bot) request(ex *exchange, inv invocation, resolved *discordgo.ApplicationCommandInteractionDataResolved) (*commands.Request, error) {
 	i := ex.i
+	if i.GuildID == "" && inv.name == "button" && i.User != nil {
+		// A button in a direct message (the "More" of a watch's digest):
+		// no server, no member; the core decides what it may show.
+		return &commands.Request{Name: inv.name, Options: inv.options, ChannelID: i.ChannelID, UserID: i.User.ID, Now: b.opts.Now()}, nil
+	}
 	if i.GuildID == "" || i.Member == nil || i.Member.User == nil {
 		return nil, digestbot.Errorf(digestbot.EINVALID, "Use the digest bot's commands in a server channel.")
 	}

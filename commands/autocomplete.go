@@ -46,6 +46,14 @@ func (s *Service) Autocomplete(ctx context.Context, req *Request) ([]Choice, err
 		for _, sub := range subs {
 			add(sub.Label(), sub.ID)
 		}
+	case "watch":
+		ws, err := s.Store.Watches(ctx, req.GuildID, req.UserID)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range ws {
+			add(w.Query, w.ID)
+		}
 	case "timezone":
 		// By city, country or abbreviation too: "new y", "Beijing", "CET".
 		for _, z := range schedule.SearchZones(req.Options["timezone"], 25) {

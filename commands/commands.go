@@ -21,6 +21,7 @@ const (
 	Channel
 	Integer
 	Boolean
+	Role // holds the role id
 )
 
 // Option describes one option of a command.
@@ -30,6 +31,8 @@ type Option struct {
 	Type         OptionType
 	Required     bool
 	Autocomplete bool
+	// Choices, when set, are the only values the option takes.
+	Choices []string
 }
 
 // Definition describes one command or one subcommand group member.
@@ -53,6 +56,9 @@ func Definitions() []Definition {
 			{Name: "topic", Description: "A named topic", Type: String, Autocomplete: true},
 			ch,
 			{Name: "schedule", Description: "hourly, daily 08:00, weekly mon 08:00, or a cron expression", Type: String},
+			{Name: "mode", Description: "digest (default): in the channel's digest; instant: each story within a minute", Type: String,
+				Choices: []string{ModeDigest, ModeInstant}},
+			{Name: "mention", Description: "A role to ping with the posts of this subscription", Type: Role},
 		}},
 		{Name: "unsubscribe", Description: "Remove a subscription", Manage: true, Options: []Option{
 			{Name: "subscription", Description: "The subscription to remove", Type: String, Required: true, Autocomplete: true},
@@ -91,9 +97,24 @@ func Definitions() []Definition {
 		{Name: "topics delete", Description: "Delete a topic", Manage: true, Options: []Option{
 			{Name: "name", Description: "Topic name", Type: String, Required: true, Autocomplete: true},
 		}},
+		{Name: "watch add", Description: "Follow a query privately: digests come to you by direct message", Options: []Option{
+			{Name: "query", Description: `Query: words, "phrases", OR, -exclude, prefix*, title:/source:/tag:`, Type: String, Required: true},
+			{Name: "schedule", Description: "hourly, daily 08:00, weekly mon 08:00, or a cron expression (default: yours, else the server's)", Type: String},
+			{Name: "timezone", Description: "IANA time zone of your schedule, e.g. Europe/Paris", Type: String, Autocomplete: true},
+		}},
+		{Name: "watch list", Description: "Your personal watches in this server"},
+		{Name: "watch remove", Description: "Stop one of your personal watches", Options: []Option{
+			{Name: "watch", Description: "The watch to stop", Type: String, Required: true, Autocomplete: true},
+		}},
 		{Name: "help", Description: "How to use the digest bot"},
 	}
 }
+
+// The values of /subscribe's mode option.
+const (
+	ModeDigest  = "digest"
+	ModeInstant = "instant"
+)
 
 // Request is one command invocation, whatever the front end.
 type Request struct {

@@ -72,3 +72,15 @@ func (s *Service) scheduleChanged(ctx context.Context, ref digestbot.ChannelRef)
 		s.ScheduleChanged(ctx, ref)
 	}
 }
+
+// scheduled tells the digest scheduler of a channel that got a
+// subscription (or a member's DM channel a watch): its schedule changed
+// with it, or it gets digests from now on if it had none.
+func (s *Service) scheduled(ctx context.Context, ref digestbot.ChannelRef, changed bool) {
+	switch {
+	case changed:
+		s.scheduleChanged(ctx, ref)
+	case s.ChannelSubscribed != nil:
+		s.ChannelSubscribed(ctx, ref)
+	}
+}

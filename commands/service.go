@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,6 +46,9 @@ type Service struct {
 	// ChannelSubscribed tells the digest scheduler that a channel has a new
 	// subscription, so that it gets digests if it had none.
 	ChannelSubscribed func(ctx context.Context, ref digestbot.ChannelRef)
+	// DirectChannel opens (or finds) the direct-message channel between
+	// the bot and a member, where the member's watches are delivered.
+	DirectChannel func(ctx context.Context, userID string) (channelID string, err error)
 
 	Now func() time.Time
 	Log *slog.Logger
@@ -61,14 +65,18 @@ func (s *Service) now() time.Time {
 
 // Handle answers one command.
 func (s *Service) Handle(ctx context.Context, req *Request) (*Response, error) {
+	if req.Name == "button" {
+		// A "More" button also works in direct messages (a watch's digest),
+		// where the interaction names no server: its id does.
+		if more, ok := parseMoreButton(req.Options["id"]); ok {
+			return s.moreButton(ctx, req, more)
+		}
+	}
 	if req.GuildID == "" {
 		return nil, digestbot.Errorf(digestbot.EINVALID, "digestbot commands work in a server, not in direct messages")
 	}
 	def, ok := definition(req.Name)
 	if req.Name == "button" {
-		if state, page, ok := parseMoreButton(req.Options["id"]); ok {
-			return s.moreButton(ctx, req, state, page)
-		}
 		if UpdatesMessage(req.Options["id"]) {
 			return s.turnPage(ctx, req)
 		}
@@ -112,6 +120,12 @@ func (s *Service) Handle(ctx context.Context, req *Request) (*Response, error) {
 		return s.topicsCreate(ctx, req)
 	case "topics delete":
 		return s.topicsDelete(ctx, req)
+	case "watch add":
+		return s.watchAdd(ctx, req)
+	case "watch list":
+		return s.watchList(ctx, req)
+	case "watch remove":
+		return s.watchRemove(ctx, req)
 	case "help":
 		return &Response{Content: helpText(), Ephemeral: true}, nil
 	}
@@ -142,6 +156,9 @@ func checkOptions(def Definition, req *Request) error {
 		}
 		if len(v) > maxOptionLen {
 			return digestbot.Errorf(digestbot.EINVALID, "option %s is longer than %d characters", name, maxOptionLen)
+		}
+		if o := known[name]; len(o.Choices) > 0 && v != "" && !slices.Contains(o.Choices, strings.ToLower(strings.TrimSpace(v))) {
+			return digestbot.Errorf(digestbot.EINVALID, "option %s takes %s, not %q", name, strings.Join(o.Choices, " or "), v)
 		}
 	}
 	for _, o := range def.Options {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -121,6 +122,11 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 		newSched = &digestbot.ChannelSchedule{GuildID: ref.GuildID, ChannelID: ref.ChannelID, Spec: sc.Spec(), TimeZone: sc.TimeZone(), UpdatedAt: s.now().UTC()}
 		parsedSched = sc
 	}
+	set, err := deliveryOptions(req)
+	if err != nil {
+		return nil, err
+	}
+	sub.Mode, sub.Mention = set.apply(digestbot.ModeDigest, "")
 	// The same query written another way is the subscription the channel
 	// has; one stored before ids came from the normalised query has an id
 	// of its own, so it is looked for by its query too.
@@ -134,23 +140,41 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 	} else if created, err = s.Store.AddSubscription(ctx, sub, s.Config.Limits.SubscriptionsPerGuild); err != nil {
 		return nil, limitError(err, s.Config.Limits.SubscriptionsPerGuild, "subscription", "subscriptions", "remove one with /unsubscribe first")
 	}
+	changed := false
+	if !created && set.given() {
+		// Subscribing again with mode or mention changes how the
+		// subscription is delivered; what is not given stays.
+		cur, err := s.subscription(ctx, ref.GuildID, sub.ID)
+		if err != nil {
+			return nil, err
+		}
+		mode, mention := set.apply(cur.Mode, cur.Mention)
+		if mode != cur.Mode || mention != cur.Mention {
+			if cur, err = s.Store.SetDelivery(ctx, ref.GuildID, sub.ID, mode, mention); err != nil {
+				return nil, err
+			}
+			changed = true
+		}
+		sub.Mode, sub.Mention = cur.Mode, cur.Mention
+	}
 	if newSched != nil {
 		if err := s.Store.SetSchedule(ctx, newSched); err != nil {
 			return nil, err
 		}
-		s.scheduleChanged(ctx, ref)
-	} else if s.ChannelSubscribed != nil {
-		s.ChannelSubscribed(ctx, ref)
 	}
+	s.scheduled(ctx, ref, newSched != nil)
 
 	var b strings.Builder
 	if s.resume(ctx, ref) {
 		b.WriteString("Delivery to this channel had been paused; it is resumed.\n")
 	}
-	if created {
-		fmt.Fprintf(&b, "Subscribed <#%s> to `%s`.\n", ref.ChannelID, sub.Label())
-	} else {
-		fmt.Fprintf(&b, "<#%s> was already subscribed to `%s`; nothing changed.\n", ref.ChannelID, sub.Label())
+	switch {
+	case created:
+		fmt.Fprintf(&b, "Subscribed <#%s> to `%s`%s.\n", ref.ChannelID, sub.Label(), deliveryNote(sub))
+	case changed:
+		fmt.Fprintf(&b, "<#%s> was already subscribed to `%s`; from now on its stories come %s.\n", ref.ChannelID, sub.Label(), deliveryHow(sub))
+	default:
+		fmt.Fprintf(&b, "<#%s> was already subscribed to `%s`%s; nothing changed.\n", ref.ChannelID, sub.Label(), deliveryNote(sub))
 	}
 	if sub.Topic != "" {
 		fmt.Fprintf(&b, "Topic query: `%s`\n", q.String())
@@ -305,7 +329,7 @@ func (s *Service) listSubscriptions(ctx context.Context, req *Request) (*Respons
 			return nil, err
 		}
 		for _, sub := range subs {
-			line := fmt.Sprintf("• `%s` — since %s", sub.Label(), sub.CreatedAt.Format(dateLayout))
+			line := fmt.Sprintf("• `%s` — since %s%s", sub.Label(), sub.CreatedAt.Format(dateLayout), deliveryNote(sub))
 			if why := matchesNothing(topics, sub); why != "" {
 				line += " ⚠ matches nothing: " + why
 			}
@@ -338,6 +362,11 @@ func (s *Service) listSubscriptions(ctx context.Context, req *Request) (*Respons
 	if pending, err := s.Store.Pending(ctx, ref.GuildID, ref.ChannelID); err == nil && len(pending) > 0 {
 		fmt.Fprintf(&b, "%s waiting for the next digest.\n", stories(len(pending)))
 	}
+	// Members' watches are theirs: the server's view is how many, never what.
+	if members, watches, err := s.Store.WatchCounts(ctx, ref.GuildID); err == nil && members > 0 {
+		fmt.Fprintf(&b, "%s %s personal watches in this server (%s in all; /watch add follows a query by direct message).\n",
+			count(members, "member", "members"), plural(members, "has", "have"), strconv.Itoa(watches))
+	}
 	return s.paged(ctx, ref.GuildID, listPages(head, items, b.String()), true)
 }
 
@@ -359,4 +388,95 @@ func matchesNothing(topics map[string]*digestbot.Topic, sub *digestbot.Subscript
 		return digestbot.ErrorMessage(err)
 	}
 	return ""
+}
+
+// subscription returns one of the guild's subscriptions by id.
+func (s *Service) subscription(ctx context.Context, guildID, id string) (*digestbot.Subscription, error) {
+	subs, err := s.Store.Subscriptions(ctx, guildID, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, sub := range subs {
+		if sub.ID == id {
+			return sub, nil
+		}
+	}
+	return nil, digestbot.Errorf(digestbot.ENOTFOUND, "no subscription %q in this server", id)
+}
+
+// delivery is what /subscribe's mode and mention options ask for.
+type delivery struct {
+	mode    string // digestbot.ModeDigest or ModeInstant; "" when not given
+	modeSet bool
+	mention string // role id; "" when not given
+}
+
+// deliveryOptions reads the mode and mention options.
+func deliveryOptions(req *Request) (delivery, error) {
+	var d delivery
+	switch m := strings.ToLower(strings.TrimSpace(req.Options["mode"])); m {
+	case "":
+	case ModeDigest:
+		d.mode, d.modeSet = digestbot.ModeDigest, true
+	case ModeInstant:
+		d.mode, d.modeSet = digestbot.ModeInstant, true
+	default:
+		return d, digestbot.Errorf(digestbot.EINVALID, "mode takes %s or %s, not %q", ModeDigest, ModeInstant, m)
+	}
+	role := strings.TrimSpace(req.Options["mention"])
+	role = strings.TrimSuffix(strings.TrimPrefix(role, "<@&"), ">")
+	if role == "" {
+		return d, nil
+	}
+	if role == req.GuildID {
+		// The @everyone role has the server's id.
+		return d, digestbot.Errorf(digestbot.EINVALID, "mention takes a role; the bot never pings @everyone")
+	}
+	if strings.Trim(role, "0123456789") != "" || len(role) > 20 {
+		return d, digestbot.Errorf(digestbot.EINVALID, "mention takes a role, e.g. mention:@alerts; %q is not one", role)
+	}
+	d.mention = role
+	return d, nil
+}
+
+func (d delivery) given() bool { return d.modeSet || d.mention != "" }
+
+// apply returns the settings that result from these options over the
+// current ones.
+func (d delivery) apply(mode, mention string) (string, string) {
+	if d.modeSet {
+		mode = d.mode
+	}
+	if d.mention != "" {
+		mention = d.mention
+	}
+	return mode, mention
+}
+
+// deliveryHow says how a subscription's stories come.
+func deliveryHow(sub *digestbot.Subscription) string {
+	how := "in the channel's digest"
+	if sub.Instant() {
+		how = "as they arrive (each story within a minute)"
+	}
+	if sub.Mention != "" {
+		how += fmt.Sprintf(", mentioning <@&%s>", sub.Mention)
+	}
+	return how
+}
+
+// deliveryNote says how a subscription is delivered when it is not the
+// plain digest: ": instant, mentions @role".
+func deliveryNote(sub *digestbot.Subscription) string {
+	var parts []string
+	if sub.Instant() {
+		parts = append(parts, "instant: each story within a minute")
+	}
+	if sub.Mention != "" {
+		parts = append(parts, fmt.Sprintf("mentions <@&%s>", sub.Mention))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(parts, ", ")
 }

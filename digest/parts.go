@@ -199,7 +199,7 @@ func (r *partRun) addMoreButton(b partBody) (string, error) {
 	if last == "" {
 		return "", digestbot.Errorf(digestbot.EINVALID, "no channel message to put the button on")
 	}
-	state, err := json.Marshal(b.Overflow)
+	state, err := json.Marshal(MoreState{Channel: r.ref.ChannelID, Pages: b.Overflow})
 	if err != nil {
 		return "", err
 	}
@@ -216,16 +216,31 @@ func (r *partRun) addMoreButton(b partBody) (string, error) {
 	ctx, cancel := r.postCtx()
 	defer cancel()
 	label := fmt.Sprintf("More stories (%d)", n)
-	if err := r.d.Transport.AddButton(ctx, r.ref, r.postedOf(last), msg, label, MoreButtonID(id, 0)); err != nil {
+	if err := r.d.Transport.AddButton(ctx, r.ref, r.postedOf(last), msg, label, GuildMoreButtonID(r.ref.GuildID, id, 0)); err != nil {
 		return "", err
 	}
 	return "button", nil
 }
 
 // MoreButtonID is the custom id of a "More" button showing page of the
-// overflow kept under stateID.
+// overflow kept under stateID, in the server the button is pressed in.
 func MoreButtonID(stateID string, page int) string {
 	return "more:" + stateID + ":" + strconv.Itoa(page)
+}
+
+// GuildMoreButtonID is MoreButtonID naming the server that keeps the
+// state: a button pressed in a direct message (a watch's digest) carries
+// no server of its own.
+func GuildMoreButtonID(guildID, stateID string, page int) string {
+	return "more:" + guildID + ":" + stateID + ":" + strconv.Itoa(page)
+}
+
+// MoreState is what a "More" button pages through: the stories that did
+// not fit, and the channel the digest was posted in (a press in a direct
+// message must come from that channel).
+type MoreState struct {
+	Channel string    `json:"channel"`
+	Pages   []Message `json:"pages"`
 }
 
 func (r *partRun) bodyOf(key string) string {

@@ -36,6 +36,9 @@ var DiscordLimits = Limits{
 type Message struct {
 	Content string
 	Embeds  []Embed
+	// Mentions are the role ids the message may ping (their mentions are
+	// in Content); no one else may be pinged by it.
+	Mentions []string `json:",omitempty"`
 }
 
 // Embed is a rich card: one story of the digest.
@@ -185,11 +188,30 @@ func Lay(d *Digest, limits Limits, inChannel int) Layout {
 		}
 	}
 	out := Layout{InChannel: len(inCh), InThread: len(inTh)}
-	out.Channel = pack(header(d, loc, len(inTh), limits), inCh, limits)
+	ping := mentionLine(d.Mentions)
+	head := ping
+	lim := limits
+	lim.Content -= TextLen(ping)
+	if d.Alert {
+		head += alertHeader(d, len(inTh), lim)
+		out.ThreadName = cutPlain("⚡ Alert · "+sectionLabels(d), maxThreadName)
+	} else {
+		head += header(d, loc, len(inTh), lim)
+	}
+	out.Channel = pack(head, inCh, limits)
+	if len(d.Mentions) > 0 {
+		out.Channel[0].Mentions = d.Mentions
+	}
 	if len(inTh) > 0 {
-		head := fmt.Sprintf("**More from this digest** · %d %s", len(inTh), plural(len(inTh), "story", "stories"))
+		what := "digest"
+		if d.Alert {
+			what = "alert"
+		}
+		head := fmt.Sprintf("**More from this %s** · %d %s", what, len(inTh), plural(len(inTh), "story", "stories"))
 		out.Thread = pack(head, inTh, limits)
-		out.ThreadName = cutPlain("📰 News digest · "+d.GeneratedAt.In(loc).Format(headerLayout), maxThreadName)
+		if !d.Alert {
+			out.ThreadName = cutPlain("📰 News digest · "+d.GeneratedAt.In(loc).Format(headerLayout), maxThreadName)
+		}
 	}
 	return out
 }
@@ -484,7 +506,7 @@ func splitMessage(m Message) []Message {
 	for i, e := range m.Embeds {
 		out[i] = Message{Embeds: []Embed{e}}
 	}
-	out[0].Content = m.Content
+	out[0].Content, out[0].Mentions = m.Content, m.Mentions
 	return out
 }
 
@@ -495,7 +517,7 @@ const shrinkedContent = 500
 // title, link and date only, and a short content. ok is false when there is
 // nothing left to take away.
 func shrinkMessage(m Message) (Message, bool) {
-	out := Message{Content: m.Content}
+	out := Message{Content: m.Content, Mentions: m.Mentions}
 	changed := false
 	if TextLen(out.Content) > shrinkedContent {
 		out.Content, changed = cutMarkdown(out.Content, shrinkedContent), true

@@ -172,6 +172,7 @@ type outboxData struct {
 	WindowID  string                  `json:"window_id"`
 	Items     []digestbot.PendingItem `json:"items"`
 	StartedAt time.Time               `json:"started_at"`
+	Instant   bool                    `json:"instant,omitempty"`
 }
 
 // BeginDelivery returns the unfinished delivery of the channel if there is
@@ -180,6 +181,18 @@ type outboxData struct {
 // retention window (their articles have expired) are dropped, not frozen.
 // ECONFLICT when token no longer holds the claim.
 func (s *Store) BeginDelivery(ctx context.Context, guildID, channelID, token string, now time.Time) (*digestbot.Delivery, error) {
+	return s.beginDelivery(ctx, guildID, channelID, token, now, false)
+}
+
+// BeginAlert is BeginDelivery for an alert: the channel's unfinished
+// delivery if there is one (of either kind), else a new delivery, marked
+// Instant, of the pending items an instant subscription matched (nil when
+// there are none). The other items stay pending for the digest.
+func (s *Store) BeginAlert(ctx context.Context, guildID, channelID, token string, now time.Time) (*digestbot.Delivery, error) {
+	return s.beginDelivery(ctx, guildID, channelID, token, now, true)
+}
+
+func (s *Store) beginDelivery(ctx context.Context, guildID, channelID, token string, now time.Time, instant bool) (*digestbot.Delivery, error) {
 	if err := checkGuildChannel(guildID, channelID); err != nil {
 		return nil, err
 	}
@@ -219,14 +232,20 @@ func (s *Store) BeginDelivery(ctx context.Context, guildID, channelID, token str
 		// Items queued before the retention window point at articles that
 		// have expired: drop them instead of delivering empty stories.
 		items, stale := splitStale(all, cutoff)
+		if instant {
+			items = slices.DeleteFunc(items, func(it digestbot.PendingItem) bool { return !it.Instant() })
+		}
 		if len(items) == 0 {
+			if len(stale) == 0 {
+				return nil
+			}
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				p.HDel(ctx, pending, stale...)
 				return nil
 			})
 			return err
 		}
-		data := outboxData{WindowID: newToken()[:16], Items: items, StartedAt: now.UTC()}
+		data := outboxData{WindowID: newToken()[:16], Items: items, StartedAt: now.UTC(), Instant: instant}
 		ids := make([]string, len(items))
 		for i, it := range items {
 			ids[i] = it.ArticleID
@@ -243,7 +262,7 @@ func (s *Store) BeginDelivery(ctx context.Context, guildID, channelID, token str
 		}
 		d = &digestbot.Delivery{
 			GuildID: guildID, ChannelID: channelID, WindowID: data.WindowID,
-			Items: items, StartedAt: data.StartedAt,
+			Items: items, StartedAt: data.StartedAt, Instant: instant,
 		}
 		return nil
 	}
@@ -279,7 +298,7 @@ func deliveryFromOutbox(guildID, channelID string, ob map[string]string) (*diges
 	}
 	d := &digestbot.Delivery{
 		GuildID: guildID, ChannelID: channelID, WindowID: data.WindowID,
-		Items: data.Items, StartedAt: data.StartedAt,
+		Items: data.Items, StartedAt: data.StartedAt, Instant: data.Instant,
 	}
 	if raw := ob["parts"]; raw != "" {
 		if err := json.Unmarshal([]byte(raw), &d.Parts); err != nil {

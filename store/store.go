@@ -284,7 +284,7 @@ func (s *Store) channelKey(guildID, channelID, kind string) string {
 
 // guildKinds and channelKinds list every key of a guild, for DeleteGuild.
 var (
-	guildKinds   = []string{"subs", "topics", "feeds", "schedules", "channels", "version"}
+	guildKinds   = []string{"subs", "topics", "feeds", "schedules", "channels", "version", "watches", "watchers"}
 	channelKinds = []string{"pending", "delivered", "claim", "outbox", "state", "paused", "stats", "placed"}
 )
 

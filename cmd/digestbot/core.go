@@ -81,7 +81,8 @@ func globalTopics(cfg *config.Config) []*digestbot.Topic {
 func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() time.Time) *core {
 	c := &core{cfg: cfg, st: st, log: log, topics: globalTopics(cfg), holder: lease.NewHolder()}
 	c.index = newArchive(st)
-	c.matcher = subscriptions.NewMatcher(st, subscriptions.MatcherOptions{GlobalTopics: c.topics, Logger: log, Now: now, Backfill: cfg.Backfill})
+	c.matcher = subscriptions.NewMatcher(st, subscriptions.MatcherOptions{GlobalTopics: c.topics, Logger: log, Now: now, Backfill: cfg.Backfill,
+		OnInstant: func(ctx context.Context, refs []digestbot.ChannelRef) error { return c.sched.Alert(ctx, refs) }})
 	c.deliverer = &digest.Deliverer{
 		Store:       st,
 		Logger:      log,
@@ -100,6 +101,13 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 		Busy:     c.deliverer.ClaimTime(),
 		Clock:    now,
 		Logger:   log,
+
+		Alerts:       st.DueQueue("alerts"),
+		DeliverAlert: c.deliverer.DeliverAlert,
+		AlertDelay:   cfg.Delivery.InstantDelay,
+	}
+	if cfg.Delivery.InstantDelay == 0 {
+		c.sched.AlertDelay = -1 // none; zero would mean the scheduler's default
 	}
 	c.deliverer.Channel = c.sched.ChannelInfo // dates in each channel's schedule zone
 	c.fetcher = newFetcher(cfg)

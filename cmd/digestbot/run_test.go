@@ -53,7 +53,7 @@ func testRunEndToEnd(t *testing.T, b *storetest.Backend) {
 		"DIGESTBOT_HTTP_ADDR":       "127.0.0.1:0",
 	})
 	getenv := func(k string) string { return envv[k] }
-	logs, stop := startRun(t, envv)
+	logs, stop := startRunEnv(t, envv)
 
 	// Commands registered on the guild, names as in DESIGN.md.
 	cmds := dc.WaitCommands(dc.GuildID)

@@ -16,9 +16,9 @@ import (
 	"github.com/digestbot/digestbot/why"
 )
 
-// startRun runs `digestbot run` in-process with envv until the test ends
+// startRunEnv runs `digestbot run` in-process with envv until the test ends
 // (or stop is called), and returns its log.
-func startRun(t *testing.T, envv map[string]string) (logs *syncBuffer, stop func()) {
+func startRunEnv(t *testing.T, envv map[string]string) (logs *syncBuffer, stop func()) {
 	t.Helper()
 	logs = &syncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -76,7 +76,7 @@ func testWhyEndToEnd(t *testing.T, b *storetest.Backend) {
 		"DIGESTBOT_DISCORD_API_URL": dc.URL(),
 		"DIGESTBOT_GUILD_ID":        dc.GuildID,
 	})
-	startRun(t, envv)
+	startRunEnv(t, envv)
 	dc.WaitCommands(dc.GuildID)
 	ctx := context.Background()
 
