@@ -106,6 +106,8 @@ func options(opts []commands.Option) []*discordgo.ApplicationCommandOption {
 			do.Type = discordgo.ApplicationCommandOptionInteger
 		case commands.Boolean:
 			do.Type = discordgo.ApplicationCommandOptionBoolean
+		case commands.AttachmentOption:
+			do.Type = discordgo.ApplicationCommandOptionAttachment
 		default:
 			do.Type = discordgo.ApplicationCommandOptionString
 		}
