@@ -9,6 +9,7 @@ import (
 	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/config"
 	"github.com/digestbot/digestbot/digest"
+	"github.com/digestbot/digestbot/trend"
 )
 
 // Service implements Handler over the bot's core. The function fields are
@@ -29,6 +30,8 @@ type Service struct {
 	PostNow func(ctx context.Context, ref digestbot.ChannelRef) (digest.Result, error)
 	// Search runs an archive lookup.
 	Search func(ctx context.Context, q LookupQuery) (*LookupPage, error)
+	// Trend counts a query's matches over time (/trend).
+	Trend func(ctx context.Context, req trend.Request) (*trend.Series, error)
 	// CheckFeed fetches and parses a feed URL once before it is added.
 	CheckFeed func(ctx context.Context, url string) (articles int, err error)
 	// ResumeChannel lifts a channel's delivery pause (set when the channel
@@ -93,6 +96,8 @@ func (s *Service) Handle(ctx context.Context, req *Request) (*Response, error) {
 		return s.digestNow(ctx, req)
 	case "lookup":
 		return s.lookup(ctx, req)
+	case "trend":
+		return s.trend(ctx, req)
 	case "feeds add":
 		return s.feedsAdd(ctx, req)
 	case "feeds remove":
@@ -176,6 +181,6 @@ const helpText = "**digestbot** posts news digests on each channel's schedule.\n
 	"• `/schedule when:daily 08:00 timezone:Europe/Paris` — when digests arrive (hourly, daily HH:MM, weekly mon HH:MM, or cron)\n" +
 	"• `/subscriptions` — what this channel follows; `/unsubscribe` to stop\n" +
 	"• `/digest preview` — see the next digest; `/digest now` — post it now\n" +
-	"• `/lookup query:… since:7d` — search past articles\n" +
+	"• `/lookup query:… since:7d` — search past articles; `/trend query:…` — chart how often it came up\n" +
 	"• `/feeds add url:…` — add a source\n" +
 	"Changing subscriptions needs Manage Channels."

@@ -136,6 +136,7 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 		},
 		ResumeChannel: c.deliverer.Resume,
 		Search:        lookupSearch(c.index),
+		Trend:         newTrends(c.index, st).Series,
 		CheckFeed: func(ctx context.Context, url string) (int, error) {
 			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
