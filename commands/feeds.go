@@ -14,7 +14,7 @@ func (s *Service) feedsAdd(ctx context.Context, req *Request) (*Response, error)
 	if err := checkFeedURL(url); err != nil {
 		return nil, err
 	}
-	f := &digestbot.Feed{GuildID: req.GuildID, URL: url, Name: strings.TrimSpace(req.Options["name"]), AddedBy: req.UserID, AddedAt: s.now().UTC()}
+	f := s.newFeed(req, url, strings.TrimSpace(req.Options["name"]))
 	n := -1
 	if s.CheckFeed != nil {
 		var err error
@@ -40,6 +40,11 @@ func (s *Service) feedsAdd(ctx context.Context, req *Request) (*Response, error)
 		msg += fmt.Sprintf(" It holds %s now.", count(n, "article", "articles"))
 	}
 	return &Response{Content: msg}, nil
+}
+
+// newFeed is a feed the caller adds to the server now.
+func (s *Service) newFeed(req *Request, url, name string) *digestbot.Feed {
+	return &digestbot.Feed{GuildID: req.GuildID, URL: url, Name: name, AddedBy: req.UserID, AddedAt: s.now().UTC()}
 }
 
 // checkFeedURL refuses anything but an absolute http(s) URL before the

@@ -104,6 +104,10 @@ func (s *Service) Handle(ctx context.Context, req *Request) (*Response, error) {
 		return s.feedsRemove(ctx, req)
 	case "feeds list":
 		return s.feedsList(ctx, req)
+	case "feeds import":
+		return s.feedsImport(ctx, req)
+	case "feeds export":
+		return s.feedsExport(ctx, req)
 	case "topics list":
 		return s.topicsList(ctx, req)
 	case "topics create":
@@ -182,5 +186,5 @@ const helpText = "**digestbot** posts news digests on each channel's schedule.\n
 	"• `/subscriptions` — what this channel follows; `/unsubscribe` to stop\n" +
 	"• `/digest preview` — see the next digest; `/digest now` — post it now\n" +
 	"• `/lookup query:… since:7d` — search past articles; `/trend query:…` — chart how often it came up\n" +
-	"• `/feeds add url:…` — add a source\n" +
+	"• `/feeds add url:…` — add a source; `/feeds import` and `/feeds export` — OPML files of feed readers\n" +
 	"Changing subscriptions needs Manage Channels."
