@@ -3,6 +3,7 @@ package digestbot
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	neturl "net/url"
 	"time"
 )
 
@@ -58,4 +59,21 @@ type PolledFeed struct {
 	// (unless the configuration lists it too).
 	Feeds  []*Feed
 	Health FeedHealth
+}
+
+// ValidateFeedURL refuses anything but an absolute http(s) URL before a
+// feed is fetched, so a chat command or an imported file can never make
+// the bot read a local file or another scheme. Private addresses are
+// refused by the fetcher, when the URL is fetched.
+func ValidateFeedURL(raw string) error {
+	u, err := neturl.Parse(raw)
+	switch {
+	case len(raw) > MaxURLLen:
+		return Errorf(EINVALID, "the feed URL is longer than %d characters", MaxURLLen)
+	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		return Errorf(EINVALID, "%q is not a feed URL: give an http:// or https:// address", raw)
+	case u.User != nil:
+		return Errorf(EINVALID, "feed URLs may not carry a user name or password")
+	}
+	return nil
 }

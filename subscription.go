@@ -57,6 +57,9 @@ type Subscription struct {
 	Topic     string    `json:"topic,omitempty"` // topic name
 	CreatedBy string    `json:"created_by,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	// Spike, when set, also alerts the channel when the query suddenly
+	// spreads (see Spike and Hit.Spike). It is not part of the id.
+	Spike *Spike `json:"spike,omitempty"`
 }
 
 // SubscriptionID returns the stable id of a subscription: the same channel
@@ -92,6 +95,9 @@ func (s *Subscription) Validate() error {
 		return Errorf(EINVALID, "query is longer than %d characters", MaxQueryLen)
 	case s.ID != SubscriptionID(s.GuildID, s.ChannelID, s.Query, s.Topic):
 		return Errorf(EINVALID, "subscription id does not match its content")
+	}
+	if err := s.Spike.Validate(); err != nil {
+		return err
 	}
 	if s.Topic != "" {
 		return ValidateTopicName(s.Topic)

@@ -3,7 +3,6 @@ package commands
 import (
 	"context"
 	"fmt"
-	neturl "net/url"
 	"strings"
 
 	digestbot "github.com/digestbot/digestbot"
@@ -48,20 +47,8 @@ func (s *Service) newFeed(req *Request, url, name string) *digestbot.Feed {
 }
 
 // checkFeedURL refuses anything but an absolute http(s) URL before the
-// feed is fetched, so a chat command can never make the bot read a local
-// file or another scheme. Private addresses are refused by the fetcher.
-func checkFeedURL(raw string) error {
-	u, err := neturl.Parse(raw)
-	switch {
-	case len(raw) > digestbot.MaxURLLen:
-		return digestbot.Errorf(digestbot.EINVALID, "the feed URL is longer than %d characters", digestbot.MaxURLLen)
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		return digestbot.Errorf(digestbot.EINVALID, "%q is not a feed URL: give an http:// or https:// address", raw)
-	case u.User != nil:
-		return digestbot.Errorf(digestbot.EINVALID, "feed URLs may not carry a user name or password")
-	}
-	return nil
-}
+// feed is fetched (see digestbot.ValidateFeedURL).
+func checkFeedURL(raw string) error { return digestbot.ValidateFeedURL(raw) }
 
 func (s *Service) feedsRemove(ctx context.Context, req *Request) (*Response, error) {
 	url := strings.TrimSpace(req.Options["url"])
