@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	digestbot "github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/config"
 )
 
 func (s *Service) feedsAdd(ctx context.Context, req *Request) (*Response, error) {
@@ -13,7 +15,12 @@ func (s *Service) feedsAdd(ctx context.Context, req *Request) (*Response, error)
 	if err := checkFeedURL(url); err != nil {
 		return nil, err
 	}
+	backfill, err := parseBackfill(req.Options["backfill"])
+	if err != nil {
+		return nil, err
+	}
 	f := s.newFeed(req, url, strings.TrimSpace(req.Options["name"]))
+	f.DeliverSince = f.AddedAt.Add(-backfill)
 	n := -1
 	if s.CheckFeed != nil {
 		var err error
@@ -32,18 +39,46 @@ func (s *Service) feedsAdd(ctx context.Context, req *Request) (*Response, error)
 		}
 	}
 	if !created {
-		return &Response{Content: fmt.Sprintf("%s is already one of this server's feeds; it is polled again from now.", url)}, nil
+		msg := fmt.Sprintf("%s is already one of this server's feeds; it is polled again from now.", url)
+		if backfill > 0 {
+			msg += " (backfill applies to a feed new to this server: nothing more is delivered.)"
+		}
+		return &Response{Content: msg}, nil
 	}
 	msg := fmt.Sprintf("Added the feed %s; it is polled every %s.", url, s.Config.Polling.Interval)
 	if n >= 0 {
-		msg += fmt.Sprintf(" It holds %s now.", count(n, "article", "articles"))
+		msg += fmt.Sprintf(" It holds %s now: /lookup finds them", count(n, "article", "articles"))
+		if backfill > 0 {
+			msg += fmt.Sprintf(", and those of the last %s reach the next digests.", days(backfill))
+		} else {
+			msg += "; digests bring its stories published from now on (backfill:3d would bring the last 3 days' too)."
+		}
 	}
 	return &Response{Content: msg}, nil
 }
 
-// newFeed is a feed the caller adds to the server now.
+// parseBackfill reads /feeds add's backfill: how far back a new feed's
+// stories reach the digests (0 when not given).
+func parseBackfill(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, nil
+	}
+	d, err := config.ParseDuration(v)
+	switch {
+	case err != nil || d < 0:
+		return 0, digestbot.Errorf(digestbot.EINVALID, "backfill %q: want a duration such as 3d or 12h", v)
+	case d > digestbot.MaxFeedBackfill:
+		return 0, digestbot.Errorf(digestbot.EINVALID, "backfill %q: at most %s; /lookup finds older stories", v, days(digestbot.MaxFeedBackfill))
+	}
+	return d, nil
+}
+
+// newFeed is a feed the caller adds to the server now. It starts from
+// now: its first poll delivers only what is published from now on.
 func (s *Service) newFeed(req *Request, url, name string) *digestbot.Feed {
-	return &digestbot.Feed{GuildID: req.GuildID, URL: url, Name: name, AddedBy: req.UserID, AddedAt: s.now().UTC()}
+	now := s.now().UTC()
+	return &digestbot.Feed{GuildID: req.GuildID, URL: url, Name: name, AddedBy: req.UserID, AddedAt: now, DeliverSince: now}
 }
 
 // checkFeedURL refuses anything but an absolute http(s) URL before the

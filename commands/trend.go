@@ -60,7 +60,11 @@ func (s *Service) trend(ctx context.Context, req *Request) (*Response, error) {
 	return &Response{Content: content, Ephemeral: true, Files: []File{{Name: "trend.png", ContentType: "image/png", Data: png}}}, nil
 }
 
-// days writes a duration of whole days: "30 days".
+// days writes a duration in days, or in hours when it is not whole days:
+// "30 days", "12 hours".
 func days(d time.Duration) string {
+	if d%(24*time.Hour) != 0 {
+		return count(int(d/time.Hour), "hour", "hours")
+	}
 	return count(int(d/(24*time.Hour)), "day", "days")
 }

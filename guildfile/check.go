@@ -72,7 +72,8 @@ func check(ctx context.Context, st Writer, doc *Document, opts Options) (*plan, 
 			continue
 		}
 		seen[f.URL] = true
-		feed := &digestbot.Feed{GuildID: p.guild, URL: f.URL, Name: f.Name, AddedBy: f.AddedBy, AddedAt: orNow(f.AddedAt, now)}
+		// New to this store, it starts from now like any feed added.
+		feed := &digestbot.Feed{GuildID: p.guild, URL: f.URL, Name: f.Name, AddedBy: f.AddedBy, AddedAt: orNow(f.AddedAt, now), DeliverSince: now}
 		if f.Interval != "" {
 			d, err := config.ParseDuration(f.Interval)
 			if err != nil || d <= 0 {

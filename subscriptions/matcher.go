@@ -46,6 +46,9 @@ type MatcherOptions struct {
 	ReloadEvery time.Duration
 	// Watermark names the matcher's cursor in the store (default "matcher").
 	Watermark string
+	// Feeds, when set, makes a feed new to a server start from now (see
+	// matcher_backlog.go); nil: every match is queued.
+	Feeds FeedEntries
 }
 
 // Matcher is the matcher job: each RunOnce brings its index up to date with
@@ -85,6 +88,7 @@ type MatchStats struct {
 	Candidates    int // queries verified
 	Hits          int // (subscription, article) matches queued
 	Items         int // pending items written
+	HeldBack      int // matches of a new feed's backlog, for lookup only
 }
 
 // NewMatcher returns a matcher over st.
@@ -332,6 +336,10 @@ func (m *Matcher) matchEntries(ctx context.Context, x *Index, entries []digestbo
 	if err != nil {
 		return 0, fmt.Errorf("read articles: %w", err)
 	}
+	held, err := m.loadBacklog(ctx, arts)
+	if err != nil {
+		return 0, err
+	}
 	now := m.opt.Now()
 	var items []digestbot.PendingItem
 	var doc Doc
@@ -361,6 +369,10 @@ func (m *Matcher) matchEntries(ctx context.Context, x *Index, entries []digestbo
 			if slices.Contains(entries[i].SeenBy, s.GuildID) {
 				// Announced again because more servers may see it now;
 				// this one could before, and was offered it then.
+				continue
+			}
+			if held.holdsBack(a, s.GuildID, entries[i].Seq) {
+				st.HeldBack++
 				continue
 			}
 			st.Hits++

@@ -81,7 +81,7 @@ func globalTopics(cfg *config.Config) []*digestbot.Topic {
 func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() time.Time) *core {
 	c := &core{cfg: cfg, st: st, log: log, topics: globalTopics(cfg), holder: lease.NewHolder()}
 	c.index = newArchive(st)
-	c.matcher = subscriptions.NewMatcher(st, subscriptions.MatcherOptions{GlobalTopics: c.topics, Logger: log, Now: now, Backfill: cfg.Backfill})
+	c.matcher = subscriptions.NewMatcher(st, subscriptions.MatcherOptions{GlobalTopics: c.topics, Logger: log, Now: now, Backfill: cfg.Backfill, Feeds: st})
 	c.deliverer = &digest.Deliverer{
 		Store:       st,
 		Logger:      log,
