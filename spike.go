@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Limits of a spike rule.
@@ -57,4 +58,46 @@ func (s *Spike) String() string {
 		return ""
 	}
 	return fmt.Sprintf("%d/%d", s.Outlets, s.Hours)
+}
+
+// Window is the rule's window as a duration.
+func (s *Spike) Window() time.Duration { return time.Duration(s.Hours) * time.Hour }
+
+// MaxSpikeNames bounds the outlets an alert names.
+const MaxSpikeNames = 10
+
+// SpikeAlert marks the hit of the story that made a subscription's query
+// spread (see Spike): it was the Outlets-th distinct outlet within Hours
+// hours. A channel gets at most one per subscription and window.
+//
+// It is a field of the Hit, not of the PendingItem, so that it survives
+// the merge of the item with other subscriptions' hits. It is independent
+// of how the subscription is delivered: the alert rides on the story it
+// is about, in whatever post brings that story (the digest, or an instant
+// post where the subscription is delivered at once).
+type SpikeAlert struct {
+	Outlets int      `json:"outlets"`
+	Hours   int      `json:"hours"`
+	Names   []string `json:"names,omitempty"` // up to MaxSpikeNames of the outlets
+}
+
+// Text is the alert as one line: "📈 spreading: 5 outlets in 6 h".
+func (a *SpikeAlert) Text() string {
+	return fmt.Sprintf("📈 spreading: %d outlets in %d h", a.Outlets, a.Hours)
+}
+
+// SpikeNote is one matching story of a subscription that has a spike rule.
+type SpikeNote struct {
+	GuildID, SubscriptionID string
+	Outlets                 []string      // the story's outlets
+	At                      time.Time     // when it was published (else ingested)
+	Window                  time.Duration // the rule's window
+	Threshold               int           // the rule's outlets
+}
+
+// SpikeCount is a subscription's state after a note.
+type SpikeCount struct {
+	Outlets int      // distinct outlets within the window
+	Names   []string // their names, when Outlets reached the threshold
+	Alerted bool     // an alert already went out in this window
 }

@@ -144,6 +144,9 @@ type Hit struct {
 	SubscriptionID string   `json:"sub"`
 	Label          string   `json:"label"` // query text or topic:name, for grouping in the digest
 	Terms          []string `json:"terms,omitempty"`
+	// Spike is set on the hit whose story made the subscription's query
+	// spread (Subscription.Spike).
+	Spike *SpikeAlert `json:"spike,omitempty"`
 }
 
 // PendingItem is one article waiting to be delivered to one channel. It

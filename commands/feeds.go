@@ -47,12 +47,12 @@ func (s *Service) feedsAdd(ctx context.Context, req *Request) (*Response, error)
 	}
 	msg := fmt.Sprintf("Added the feed %s; it is polled every %s.", url, s.Config.Polling.Interval)
 	if n >= 0 {
-		msg += fmt.Sprintf(" It holds %s now: /lookup finds them", count(n, "article", "articles"))
-		if backfill > 0 {
-			msg += fmt.Sprintf(", and those of the last %s reach the next digests.", days(backfill))
-		} else {
-			msg += "; digests bring its stories published from now on (backfill:3d would bring the last 3 days' too)."
-		}
+		msg += fmt.Sprintf(" It holds %s now, for /lookup.", count(n, "article", "articles"))
+	}
+	if backfill > 0 {
+		msg += fmt.Sprintf(" Its stories of the last %s reach the next digests, and new ones from then on.", days(backfill))
+	} else {
+		msg += " Digests bring its stories published from now on (backfill:3d would bring the last 3 days' too)."
 	}
 	return &Response{Content: msg}, nil
 }

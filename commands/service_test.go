@@ -517,7 +517,7 @@ func testRepliesCountRight(t *testing.T, b *storetest.Backend) {
 		mustHandle(t, s, req("subscribe", "query", "drones"))
 		mustHandle(t, s, req("topics create", "name", "t1", "query", "port"))
 		feed := mustHandle(t, s, req("feeds add", "url", "https://example.org/a.xml"))
-		if !strings.Contains(feed.Content, "It holds 1 article now.") {
+		if !strings.Contains(feed.Content, "It holds 1 article now, for /lookup.") {
 			t.Errorf("/feeds add of a feed with one article: %q", feed.Content)
 		}
 		for _, tt := range []struct {

@@ -98,8 +98,12 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 			queryText, topicName = "", digestbot.NormalizeTopicName(ref.Name)
 		}
 	}
+	spike, err := digestbot.ParseSpike(req.Options["spike"])
+	if err != nil {
+		return nil, err
+	}
 	var q *subscriptions.Query
-	sub := &digestbot.Subscription{GuildID: ref.GuildID, ChannelID: ref.ChannelID, CreatedBy: req.UserID, CreatedAt: s.now().UTC()}
+	sub := &digestbot.Subscription{GuildID: ref.GuildID, ChannelID: ref.ChannelID, CreatedBy: req.UserID, CreatedAt: s.now().UTC(), Spike: spike}
 	if queryText != "" {
 		if q, err = s.resolve(ctx, ref.GuildID, queryText); err != nil {
 			return nil, err
@@ -152,8 +156,12 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 	}
 	if created {
 		fmt.Fprintf(&b, "Subscribed <#%s> to `%s`.\n", ref.ChannelID, sub.Label())
+		b.WriteString(spikeLine(sub.Spike))
 	} else {
 		fmt.Fprintf(&b, "<#%s> was already subscribed to `%s`; nothing changed.\n", ref.ChannelID, sub.Label())
+		if spike != nil {
+			b.WriteString("To give it another spike rule, /unsubscribe and subscribe again.\n")
+		}
 	}
 	if sub.Topic != "" {
 		fmt.Fprintf(&b, "Topic query: `%s`\n", q.String())
@@ -269,7 +277,11 @@ func (s *Service) listSubscriptions(ctx context.Context, req *Request) (*Respons
 	} else {
 		fmt.Fprintf(&b, "<#%s> — %s:\n", ref.ChannelID, count(len(subs), "subscription", "subscriptions"))
 		for _, sub := range subs {
-			fmt.Fprintf(&b, "• `%s` (id %s, since %s)\n", sub.Label(), sub.ID, sub.CreatedAt.Format("2006-01-02"))
+			spike := ""
+			if sub.Spike != nil {
+				spike = ", spike " + sub.Spike.String()
+			}
+			fmt.Fprintf(&b, "• `%s` (id %s, since %s%s)\n", sub.Label(), sub.ID, sub.CreatedAt.Format("2006-01-02"), spike)
 		}
 	}
 	if sc, own, err := s.effectiveSchedule(ctx, ref); err == nil {
@@ -298,4 +310,13 @@ func (s *Service) listSubscriptions(ctx context.Context, req *Request) (*Respons
 		fmt.Fprintf(&b, "%s waiting for the next digest.\n", stories(len(pending)))
 	}
 	return &Response{Content: b.String(), Ephemeral: true}, nil
+}
+
+// spikeLine says what a spike rule does, "" for none.
+func spikeLine(sp *digestbot.Spike) string {
+	if sp == nil {
+		return ""
+	}
+	return fmt.Sprintf("📈 Spike alert: when %d outlets have carried a matching story within %d hours, this channel gets its digest at once, that story on top (at most once in %d hours).\n",
+		sp.Outlets, sp.Hours, sp.Hours)
 }

@@ -257,6 +257,12 @@ func itemEmbed(it Item, color int, label string, loc *time.Location, limits Limi
 		Timestamp: it.Published,
 		Color:     color,
 	}
+	if it.Alert != "" {
+		e.Author = it.Alert
+		if label != "" {
+			e.Author = cutPlain(it.Alert+" · "+label, limits.Title)
+		}
+	}
 	if validURL(it.URL) {
 		e.URL = it.URL
 	}

@@ -49,6 +49,11 @@ type MatcherOptions struct {
 	// Feeds, when set, makes a feed new to a server start from now (see
 	// matcher_backlog.go); nil: every match is queued.
 	Feeds FeedEntries
+	// Spikes counts outlets for spike rules (see matcher_spike.go); nil:
+	// no spike alerts. OnSpike hears of the channels an alert was queued
+	// for, after the queue took it.
+	Spikes  SpikeCounter
+	OnSpike func(ctx context.Context, channels []digestbot.ChannelRef)
 }
 
 // Matcher is the matcher job: each RunOnce brings its index up to date with
@@ -89,6 +94,7 @@ type MatchStats struct {
 	Hits          int // (subscription, article) matches queued
 	Items         int // pending items written
 	HeldBack      int // matches of a new feed's backlog, for lookup only
+	Spikes        int // spike alerts queued
 }
 
 // NewMatcher returns a matcher over st.
@@ -342,6 +348,7 @@ func (m *Matcher) matchEntries(ctx context.Context, x *Index, entries []digestbo
 	}
 	now := m.opt.Now()
 	var items []digestbot.PendingItem
+	var spikes spikeNotes
 	var doc Doc
 	var found []Match // reused: a Match's Terms never point into it
 	read := 0
@@ -380,19 +387,29 @@ func (m *Matcher) matchEntries(ctx context.Context, x *Index, entries []digestbo
 			ref := digestbot.ChannelRef{GuildID: s.GuildID, ChannelID: s.ChannelID}
 			if j, ok := byChannel[ref]; ok {
 				items[j].Hits = append(items[j].Hits, h)
+				spikes.add(s, a, now, j, len(items[j].Hits)-1)
 				continue
 			}
 			byChannel[ref] = len(items)
 			items = append(items, digestbot.PendingItem{GuildID: s.GuildID, ChannelID: s.ChannelID,
 				ArticleID: a.ID, Hits: []digestbot.Hit{h}, QueuedAt: now})
+			spikes.add(s, a, now, len(items)-1, 0)
 		}
 	}
 	st.Candidates += int(x.Stats().Candidates - before)
+	alerted, err := m.countSpikes(ctx, &spikes, items, now)
+	if err != nil {
+		return 0, err
+	}
 	if len(items) > 0 {
 		if err := m.st.EnqueuePending(ctx, items); err != nil {
 			return 0, fmt.Errorf("queue %d pending items: %w", len(items), err)
 		}
 		st.Items += len(items)
+	}
+	if len(alerted) > 0 {
+		st.Spikes += len(alerted)
+		m.alerted(ctx, alerted)
 	}
 	return read, nil
 }

@@ -81,7 +81,8 @@ func globalTopics(cfg *config.Config) []*digestbot.Topic {
 func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() time.Time) *core {
 	c := &core{cfg: cfg, st: st, log: log, topics: globalTopics(cfg), holder: lease.NewHolder()}
 	c.index = newArchive(st)
-	c.matcher = subscriptions.NewMatcher(st, subscriptions.MatcherOptions{GlobalTopics: c.topics, Logger: log, Now: now, Backfill: cfg.Backfill, Feeds: st})
+	c.matcher = subscriptions.NewMatcher(st, subscriptions.MatcherOptions{GlobalTopics: c.topics, Logger: log, Now: now, Backfill: cfg.Backfill,
+		Feeds: st, Spikes: st, OnSpike: c.spikeQueued})
 	c.deliverer = &digest.Deliverer{
 		Store:       st,
 		Logger:      log,
@@ -147,6 +148,17 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 		Log: log,
 	}
 	return c
+}
+
+// spikeQueued brings the digest of channels with a spike alert forward
+// to now, so the alert goes out at once with what is pending; the
+// channel's next digest then follows its schedule.
+func (c *core) spikeQueued(ctx context.Context, refs []digestbot.ChannelRef) {
+	for _, ref := range refs {
+		if err := c.sched.Soon(ctx, ref, time.Now()); err != nil {
+			c.log.Warn("could not bring a channel's digest forward for a spike alert; it goes out with the next one", "guild", ref.GuildID, "channel", ref.ChannelID, "err", err)
+		}
+	}
 }
 
 // sweepSchedules gives every subscribed channel a due digest if it has

@@ -81,7 +81,7 @@ func testNewFeedStartsFromNow(t *testing.T, b *storetest.Backend) {
 		t.Fatalf("/subscribe answered %q", rep.Content)
 	}
 	rep := ch.command(t, "feeds add", discordtest.Str("url", site.URL+"/plain.xml"))
-	if !strings.Contains(rep.Content, "digests bring its stories published from now on") {
+	if !strings.Contains(rep.Content, "Digests bring its stories published from now on") {
 		t.Errorf("/feeds add answered %q", rep.Content)
 	}
 	poller.PollOnce(ctx, time.Now())
@@ -103,7 +103,7 @@ func testNewFeedStartsFromNow(t *testing.T, b *storetest.Backend) {
 	// With backfill, the first poll also delivers the last days' stories.
 	later.Store(false)
 	rep = ch.command(t, "feeds add", discordtest.Str("url", site.URL+"/backfilled.xml"), discordtest.Str("backfill", "3d"))
-	if !strings.Contains(rep.Content, "those of the last 3 days reach the next digests") {
+	if !strings.Contains(rep.Content, "Its stories of the last 3 days reach the next digests") {
 		t.Errorf("/feeds add backfill:3d answered %q", rep.Content)
 	}
 	poller.PollOnce(ctx, time.Now().Add(2*time.Hour))
