@@ -36,6 +36,13 @@ type OccurrencesRequest struct {
 	IDs int
 }
 
+// HourCount is how many matching articles were published in one hour:
+// Sure of them decided by the index, Unsure only maybe (see Occurrence).
+type HourCount struct {
+	Hour         time.Time
+	Sure, Unsure int
+}
+
 // Occurrence is one article a query matches, as the index knows it.
 type Occurrence struct {
 	// Hour is the hour the article was published in (else ingested).
@@ -44,14 +51,20 @@ type Occurrence struct {
 	// phrase, a CJK word: the words are there, maybe not side by side);
 	// the article must then be read to be certain.
 	Sure bool
-	// ID is the article's id, for the newest OccurrencesRequest.IDs.
-	ID string
+	ID   string // the article's id
 }
 
-// Occurrences returns the articles req.Query matches since req.Since that
-// req.Guild may see, newest first. EINVALID when the index cannot take
-// the query (a bare exclusion, a prefix that stands for too many words).
-func (x *Index) Occurrences(ctx context.Context, req OccurrencesRequest) ([]Occurrence, error) {
+// Occurrences is what a query matches since a time.
+type Occurrences struct {
+	Hours  []HourCount  // by hour, oldest first; only hours with matches
+	Newest []Occurrence // the newest OccurrencesRequest.IDs, newest first
+}
+
+// Occurrences counts the articles req.Query matches since req.Since that
+// req.Guild may see, per hour, and names the newest. EINVALID when the
+// index cannot take the query (a bare exclusion, a prefix that stands for
+// too many words).
+func (x *Index) Occurrences(ctx context.Context, req OccurrencesRequest) (*Occurrences, error) {
 	if req.Query == nil {
 		return nil, digestbot.Errorf(digestbot.EINVALID, "no query to count")
 	}
@@ -77,49 +90,85 @@ func (x *Index) Occurrences(ctx context.Context, req OccurrencesRequest) ([]Occu
 	if !ok {
 		return nil, digestbot.Errorf(digestbot.EINVALID, "the query needs a word or phrase that must occur")
 	}
-	var cands []posting
-	for _, l := range drv {
-		cands = append(cands, ls[l]...)
-	}
+	cands := ls[drv[0]]
 	if len(drv) > 1 {
-		slices.SortFunc(cands, byDoc)
-		cands = slices.CompactFunc(cands, func(a, b posting) bool { return a.doc == b.doc })
+		var all []posting
+		for _, l := range drv {
+			all = append(all, ls[l]...)
+		}
+		slices.SortFunc(all, byDoc)
+		cands = slices.CompactFunc(all, func(a, b posting) bool { return a.doc == b.doc })
+	} else if len(drv) == 0 {
+		cands = nil
 	}
 	var since uint32
 	if !req.Since.IsZero() {
 		since = toHours(req.Since)
 	}
+	// One pass: each match is counted in its hour and kept in 12 bytes;
+	// only the newest are sorted and resolved to ids.
 	type found struct {
 		doc   uint64
 		hours uint32
-		sure  bool
 	}
+	const unsure = 1 << 31 // flag in hours: packed hours stay below 2^24
 	w := newWalker(ls)
 	var hits []found
+	perHour := map[uint32]*HourCount{}
 	for _, c := range cands {
 		if c.hours < since {
 			continue
 		}
-		if v := p.eval(p.root, w, c.doc); v != tNo {
-			hits = append(hits, found{c.doc, c.hours, v == tYes})
+		v := p.eval(p.root, w, c.doc)
+		if v == tNo {
+			continue
 		}
+		hc := perHour[c.hours]
+		if hc == nil {
+			hc = &HourCount{Hour: fromHours(c.hours)}
+			perHour[c.hours] = hc
+		}
+		h := found{c.doc, c.hours}
+		if v == tYes {
+			hc.Sure++
+		} else {
+			hc.Unsure++
+			h.hours |= unsure
+		}
+		hits = append(hits, h)
 	}
-	slices.SortFunc(hits, func(a, b found) int { return cmp.Or(cmp.Compare(b.hours, a.hours), cmp.Compare(b.doc, a.doc)) })
-	out := make([]Occurrence, len(hits))
-	for i, h := range hits {
-		out[i] = Occurrence{Hour: fromHours(h.hours), Sure: h.sure}
+	out := &Occurrences{Hours: make([]HourCount, 0, len(perHour))}
+	for _, hc := range perHour {
+		out.Hours = append(out.Hours, *hc)
 	}
-	if n := min(req.IDs, len(hits)); n > 0 {
-		rs := make([]ranked, n)
-		for i := range rs {
-			rs[i].doc = hits[i].doc
+	slices.SortFunc(out.Hours, func(a, b HourCount) int { return a.Hour.Compare(b.Hour) })
+	if req.IDs <= 0 || len(hits) == 0 {
+		return out, nil
+	}
+	// The newest hour that, with every later one, holds req.IDs matches.
+	cut, n := uint32(0), 0
+	for i := len(out.Hours) - 1; i >= 0 && n < req.IDs; i-- {
+		n += out.Hours[i].Sure + out.Hours[i].Unsure
+		cut = toHours(out.Hours[i].Hour)
+	}
+	newest := slices.DeleteFunc(hits, func(h found) bool { return h.hours&^unsure < cut })
+	slices.SortFunc(newest, func(a, b found) int {
+		return cmp.Or(cmp.Compare(b.hours&^unsure, a.hours&^unsure), cmp.Compare(b.doc, a.doc))
+	})
+	newest = newest[:min(req.IDs, len(newest))]
+	rs := make([]ranked, len(newest))
+	for i, h := range newest {
+		rs[i].doc = h.doc
+	}
+	if err := x.resolveIDs(ctx, rs); err != nil {
+		return nil, err
+	}
+	out.Newest = make([]Occurrence, 0, len(rs))
+	for i, r := range rs {
+		if r.id == "" {
+			continue // retired since it was indexed
 		}
-		if err := x.resolveIDs(ctx, rs); err != nil {
-			return nil, err
-		}
-		for i, r := range rs {
-			out[i].ID = r.id
-		}
+		out.Newest = append(out.Newest, Occurrence{Hour: fromHours(newest[i].hours &^ unsure), Sure: newest[i].hours&unsure == 0, ID: r.id})
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package archive_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -45,39 +46,37 @@ func testOccurrences(t *testing.T, b *backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Per hour, oldest first: none of another server, none before the window.
 	var hours []time.Duration
-	for _, o := range got {
-		hours = append(hours, base.Sub(o.Hour))
-		if !o.Sure {
-			t.Errorf("a match of two words at %v is not sure", o.Hour)
+	for _, h := range got.Hours {
+		hours = append(hours, base.Sub(h.Hour))
+		if h.Sure != 1 || h.Unsure != 0 {
+			t.Errorf("hour %v: %d sure, %d unsure; want one sure match of two words", h.Hour, h.Sure, h.Unsure)
 		}
 	}
-	want := []time.Duration{2 * time.Hour, 4 * time.Hour, 26 * time.Hour, 50 * time.Hour}
-	if len(hours) != len(want) {
-		t.Fatalf("occurrences %v ago, want %v (newest first, none of another server, none before the window)", hours, want)
+	want := []time.Duration{50 * time.Hour, 26 * time.Hour, 4 * time.Hour, 2 * time.Hour}
+	if !slices.Equal(hours, want) {
+		t.Fatalf("matches %v ago, want %v", hours, want)
 	}
-	for i := range want {
-		if hours[i] != want[i] {
-			t.Fatalf("occurrences %v ago, want %v", hours, want)
-		}
-	}
-	if got[0].ID != "t1" || got[1].ID != "t6" || got[2].ID != "" {
-		t.Errorf("ids %q %q %q, want the newest two only", got[0].ID, got[1].ID, got[2].ID)
+	if len(got.Newest) != 2 || got.Newest[0].ID != "t1" || got.Newest[1].ID != "t6" || base.Sub(got.Newest[1].Hour) != 4*time.Hour {
+		t.Errorf("newest %+v, want t1 then t6", got.Newest)
 	}
 
 	// A phrase is only a maybe from the index: positions are not indexed.
 	// The neighbour signatures rule out t3, whose words stand apart.
-	got, err = b.idx.Occurrences(ctx, archive.OccurrencesRequest{Query: q(`"ferry strike"`), Since: since})
+	got, err = b.idx.Occurrences(ctx, archive.OccurrencesRequest{Query: q(`"ferry strike"`), Since: since, IDs: 10})
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The operator sees every server's articles.
-	if len(got) != 4 {
-		t.Errorf("the operator gets %d occurrences of the phrase, want 4 (t1, t2, t5, t6)", len(got))
-	}
-	for _, o := range got {
-		if o.Sure {
-			t.Errorf("a phrase match at %v is sure; the index cannot know", o.Hour)
+	unsure := 0
+	for _, h := range got.Hours {
+		unsure += h.Unsure
+		if h.Sure != 0 {
+			t.Errorf("a phrase match at %v is sure; the index cannot know", h.Hour)
 		}
+	}
+	// The operator sees every server's articles.
+	if unsure != 4 || len(got.Newest) != 4 || got.Newest[0].Sure {
+		t.Errorf("the operator gets %d matches of the phrase (%d newest), want 4 maybes (t1, t2, t5, t6)", unsure, len(got.Newest))
 	}
 }

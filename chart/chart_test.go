@@ -34,7 +34,11 @@ func TestPNGDecodesAtItsSize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := trend.Build(`"ferry strike" OR walkout`, tt.hits, to.Add(-tt.since), to, tt.loc, false)
+			var counts []trend.Count
+			for _, h := range tt.hits {
+				counts = append(counts, trend.Count{At: h.At, Stories: 1})
+			}
+			s := trend.Build(`"ferry strike" OR walkout`, counts, tt.hits, to.Add(-tt.since), to, tt.loc, false)
 			data, err := PNG(s)
 			if err != nil {
 				t.Fatal(err)

@@ -47,8 +47,10 @@ import (
 //   - 1 term: a word in 0.5% to 10% of the articles;
 //   - 2 terms: two such words of one article;
 //   - OR: three such words joined by OR (a topic's shape);
-//   - phrase: two consecutive words of an article, quoted (checked on up
-//     to 500 stored articles);
+//   - phrase: one of 300 two-word phrases the texts repeat (a fifth of
+//     the sentences holds one, drawn with a Zipf distribution), quoted; the
+//     index only says maybe, so up to 500 of the newest matches are read
+//     and checked on the stored article;
 //   - frequent: one of the 20 most frequent words (the worst case, apart).
 //
 // Each query is timed twice: the count alone (Counter.Series: the
@@ -75,6 +77,7 @@ const (
 type corpus struct {
 	df      map[string]int
 	samples [][]string
+	phrases []string // the collocations the texts repeat
 	n       int
 }
 
@@ -91,7 +94,14 @@ func genArticles(n int, now time.Time, put func([]*digestbot.Article)) *corpus {
 		outlets[i] = fmt.Sprintf("%s %s", strings.ToUpper(vocab[300+i][:1])+vocab[300+i][1:], []string{"Times", "Post", "Daily", "Herald", "Wire"}[i%5])
 	}
 	servers := benchServerIDs()
-	c := &corpus{df: map[string]int{}, n: n}
+	// Two-word names and terms ("port strike") that stories repeat: the
+	// phrases of phrase queries, drawn from words of middle rank.
+	phrases := make([]string, 300)
+	for i := range phrases {
+		phrases[i] = vocab[500+r.IntN(20_000)] + " " + vocab[500+r.IntN(20_000)]
+	}
+	pz := rand.NewZipf(rand.New(rand.NewPCG(14, 14)), 1.2, 4, uint64(len(phrases)-1))
+	c := &corpus{df: map[string]int{}, n: n, phrases: phrases}
 	batch := make([]*digestbot.Article, 0, benchBatch)
 	for i := range n {
 		var text strings.Builder
@@ -99,6 +109,10 @@ func genArticles(n int, now time.Time, put func([]*digestbot.Article)) *corpus {
 			for k := range 8 + r.IntN(13) {
 				if k > 0 {
 					text.WriteByte(' ')
+				}
+				if k == 3 && r.IntN(5) == 0 {
+					text.WriteString(phrases[pz.Uint64()])
+					continue
 				}
 				text.WriteString(word())
 			}
@@ -189,28 +203,12 @@ func (c *corpus) queries(per int) map[string][]string {
 		out["OR"] = append(out["OR"], strings.Join([]string{midWords[r.IntN(len(midWords))], midWords[r.IntN(len(midWords))], midWords[r.IntN(len(midWords))]}, " OR "))
 	}
 	for len(out["phrase"]) < per {
-		toks := c.samples[r.IntN(len(c.samples))]
-		i := r.IntN(len(toks) - 1)
-		if c.df[toks[i]]*10 <= c.n && c.df[toks[i+1]]*10 <= c.n {
-			out["phrase"] = append(out["phrase"], `"`+toks[i]+" "+toks[i+1]+`"`)
-		}
+		out["phrase"] = append(out["phrase"], `"`+c.phrases[r.IntN(len(c.phrases))]+`"`)
 	}
 	for len(out["frequent"]) < per {
 		out["frequent"] = append(out["frequent"], byDF[r.IntN(20)])
 	}
 	return out
-}
-
-// benchFinder is the wiring's adapter of the index (cmd/digestbot).
-type benchFinder struct{ idx *archive.Index }
-
-func (f benchFinder) Occurrences(ctx context.Context, q trend.Find) ([]trend.Occurrence, error) {
-	occ, err := f.idx.Occurrences(ctx, archive.OccurrencesRequest{Query: q.Query, Since: q.Since, Guild: q.Guild, IDs: q.IDs})
-	out := make([]trend.Occurrence, len(occ))
-	for i, o := range occ {
-		out[i] = trend.Occurrence{Hour: o.Hour, Sure: o.Sure, ID: o.ID}
-	}
-	return out, err
 }
 
 func benchTrend(b *testing.B, n int) {
@@ -229,7 +227,7 @@ func benchTrend(b *testing.B, n int) {
 	})
 	load := time.Since(t0)
 	mem := storetest.UsedMemory(b, st)
-	counter := &trend.Counter{Finder: benchFinder{idx}, Articles: st}
+	counter := &trend.Counter{Finder: trend.ArchiveFinder{Index: idx}, Articles: st}
 	qs := c.queries(50)
 	kinds := []string{"1 term", "2 terms", "OR", "phrase", "frequent"}
 	windows := []time.Duration{24 * time.Hour, 7 * 24 * time.Hour, 30 * 24 * time.Hour}

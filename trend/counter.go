@@ -20,11 +20,26 @@ const (
 	DefaultMaxVerify = 500
 )
 
+// HourCount is how many articles a query matches that were published in
+// one hour: Sure of them decided by the index, Unsure only maybe (a
+// phrase: the words are there, maybe not side by side).
+type HourCount struct {
+	Hour         time.Time
+	Sure, Unsure int
+}
+
 // Occurrence is one article a query matches, as the index knows it.
 type Occurrence struct {
 	Hour time.Time // the hour it was published in (else ingested)
 	Sure bool      // false: the index could not decide (a phrase); read the article
-	ID   string    // the article id; set for the newest Find.IDs occurrences
+	ID   string
+}
+
+// Found is what an index finds for a trend: the matches per hour, and the
+// newest of them by article.
+type Found struct {
+	Hours  []HourCount
+	Newest []Occurrence // newest first, at most Find.IDs
 }
 
 // Find asks the index which articles a query matches.
@@ -35,11 +50,11 @@ type Find struct {
 	IDs   int    // how many of the newest occurrences need their article id
 }
 
-// Finder finds the articles a query matches since a time, newest first,
-// from an index of the archive (package archive, through the wiring). It
-// is an interface so that another index can take its place.
+// Finder counts the articles a query matches since a time, from an index
+// of the archive (package archive, through the wiring). It is an interface
+// so that another index can take its place.
 type Finder interface {
-	Occurrences(ctx context.Context, f Find) ([]Occurrence, error)
+	Occurrences(ctx context.Context, f Find) (*Found, error)
 }
 
 // Articles reads stored articles: whole, to check a match the index could
@@ -79,17 +94,14 @@ func (c *Counter) Series(ctx context.Context, req Request) (*Series, error) {
 	if maxVerify <= 0 {
 		maxVerify = DefaultMaxVerify
 	}
-	occ, err := c.Finder.Occurrences(ctx, Find{Query: req.Query, Since: req.Since, Guild: req.Guild, IDs: maxOutlets})
+	found, err := c.Finder.Occurrences(ctx, Find{Query: req.Query, Since: req.Since, Guild: req.Guild, IDs: maxOutlets})
 	if err != nil {
 		return nil, err
 	}
-	// The newest occurrences carry their ids: read their outlets, and the
+	// The newest matches carry their ids: read their outlets, and the
 	// whole article of those the index could not decide, within budget.
 	var ids, unsure []string
-	for _, o := range occ {
-		if o.ID == "" {
-			continue
-		}
+	for _, o := range found.Newest {
 		ids = append(ids, o.ID)
 		if !o.Sure && len(unsure) < maxVerify {
 			unsure = append(unsure, o.ID)
@@ -107,22 +119,23 @@ func (c *Counter) Series(ctx context.Context, req Request) (*Series, error) {
 	if err != nil {
 		return nil, err
 	}
-	checked := make(map[string]bool, len(unsure))
-	for _, id := range unsure {
-		checked[id] = true
-	}
-	hits := make([]Hit, 0, len(occ))
-	approximate := false
-	for _, o := range occ {
+	// A match found not to be one leaves its hour's count.
+	less := map[time.Time]int{}
+	var hits []Hit
+	for _, o := range found.Newest {
 		if refused[o.ID] {
+			less[o.Hour]++
 			continue
-		}
-		if !o.Sure && !checked[o.ID] {
-			approximate = true
 		}
 		hits = append(hits, Hit{At: o.Hour, Outlet: outletOf[o.ID]})
 	}
-	return Build(req.Label, hits, req.Since, req.Now, req.Location, approximate), nil
+	counts := make([]Count, 0, len(found.Hours))
+	unchecked := -len(unsure)
+	for _, h := range found.Hours {
+		counts = append(counts, Count{At: h.Hour, Stories: h.Sure + h.Unsure - less[h.Hour]})
+		unchecked += h.Unsure
+	}
+	return Build(req.Label, counts, hits, req.Since, req.Now, req.Location, unchecked > 0), nil
 }
 
 // verify reads the articles of ids and checks the query on each; it

@@ -2,7 +2,8 @@
 // /trend reply: counts per hour or per day, the outlets that carried the
 // stories and a one-line reading ("12 stories in the last 24 h, 4× the
 // daily average of the last 7 days"). Series and Reading are pure; Counter
-// gathers the matches from the archive index and the store.
+// gathers the matches from an index (ArchiveFinder: the lookup index) and
+// the store.
 package trend
 
 import (
@@ -22,8 +23,14 @@ const (
 	TopOutlets = 5
 )
 
-// Hit is one matching article: when it was published (to the hour) and
-// the outlet that carried it ("" when not read).
+// Count is how many matching stories were published in one hour.
+type Count struct {
+	At      time.Time // the hour
+	Stories int
+}
+
+// Hit is one matching story whose outlet was read: when it was published
+// (to the hour) and the outlet that carried it ("" when unknown).
 type Hit struct {
 	At     time.Time
 	Outlet string
@@ -112,10 +119,11 @@ func nextStep(t time.Time, step time.Duration, loc *time.Location) time.Time {
 	return time.Date(l.Year(), l.Month(), l.Day()+1, 0, 0, 0, 0, loc)
 }
 
-// Build counts hits into the steps of the window from `since` to `to`.
-// Hits outside the window are left out. outletsOf is how many of the hits
-// carry their outlet (the newest); approximate is passed on.
-func Build(query string, hits []Hit, since, to time.Time, loc *time.Location, approximate bool) *Series {
+// Build counts the stories of counts into the steps of the window from
+// `since` to `to`, and the outlets of the stories in hits (usually the
+// newest: reading an outlet costs a read). What lies outside the window
+// is left out; approximate is passed on.
+func Build(query string, counts []Count, hits []Hit, since, to time.Time, loc *time.Location, approximate bool) *Series {
 	if loc == nil {
 		loc = time.UTC
 	}
@@ -128,22 +136,25 @@ func Build(query string, hits []Hit, since, to time.Time, loc *time.Location, ap
 		t = nextStep(t, step, loc)
 	}
 	s.RecentFrom = to.Truncate(time.Hour).Add(-(recentHours(step) - 1) * time.Hour)
-	outlets := map[string]int{}
-	for _, h := range hits {
-		if h.At.Before(from) || h.At.After(to) {
+	in := func(at time.Time) bool { return !at.Before(from) && !at.After(to) }
+	for _, c := range counts {
+		if !in(c.At) || c.Stories <= 0 {
 			continue
 		}
-		// The last start at or before the hit.
-		i, found := slices.BinarySearchFunc(starts, h.At, func(s, at time.Time) int { return s.Compare(at) })
+		// The last start at or before the hour.
+		i, found := slices.BinarySearchFunc(starts, c.At, func(s, at time.Time) int { return s.Compare(at) })
 		if !found {
 			i--
 		}
-		s.Counts[i]++
-		s.Total++
-		if !h.At.Before(s.RecentFrom) {
-			s.Recent++
+		s.Counts[i] += c.Stories
+		s.Total += c.Stories
+		if !c.At.Before(s.RecentFrom) {
+			s.Recent += c.Stories
 		}
-		if h.Outlet != "" {
+	}
+	outlets := map[string]int{}
+	for _, h := range hits {
+		if in(h.At) && h.Outlet != "" {
 			outlets[h.Outlet]++
 			s.OutletsOf++
 		}

@@ -60,7 +60,7 @@ func TestBuildCountsAndReads(t *testing.T) {
 	hits = append(hits, hitsAt(7, 2*time.Hour, "Harbour Wire")...)
 	hits = append(hits, hitsAt(5, 5*time.Hour, "Rendal Post")...)
 	hits = append(hits, hitsAt(3, 40*Day, "Too Old")...) // before the window
-	s := Build("ferry strike", hits, now.Add(-7*Day), now, time.UTC, false)
+	s := build("ferry strike", hits, now.Add(-7*Day), now, time.UTC, false)
 	if s.Total != 18 || len(s.Counts) != 7 {
 		t.Fatalf("total %d in %d steps, want 18 in 7", s.Total, len(s.Counts))
 	}
@@ -99,7 +99,7 @@ func TestReadings(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			s := Build("q", tt.hits, now.Add(-tt.since), now, time.UTC, tt.approx)
+			s := build("q", tt.hits, now.Add(-tt.since), now, time.UTC, tt.approx)
 			if got := s.Reading(); got != tt.want {
 				t.Errorf("reading\n got %q\nwant %q", got, tt.want)
 			}
@@ -112,7 +112,7 @@ func TestOutletsAreCountedOverWhatWasRead(t *testing.T) {
 	for i := range 6 {
 		hits = append(hits, hitsAt(1, time.Hour, fmt.Sprintf("Outlet %d", i))...)
 	}
-	s := Build("q", hits, now.Add(-7*Day), now, time.UTC, false)
+	s := build("q", hits, now.Add(-7*Day), now, time.UTC, false)
 	line := s.OutletLine()
 	if !strings.HasPrefix(line, "Top outlets: Harbour Wire 3 · Outlet 0 1") || strings.Count(line, "·") != TopOutlets-1 {
 		t.Errorf("outlets %q: want Harbour Wire first and %d in all", line, TopOutlets)
@@ -120,4 +120,13 @@ func TestOutletsAreCountedOverWhatWasRead(t *testing.T) {
 	if !strings.HasSuffix(line, "(of the newest 9 stories)") {
 		t.Errorf("outlets %q: should say they were counted over 9 of 13 stories", line)
 	}
+}
+
+// build is Build over hits: each a story of its hour, its outlet read.
+func build(query string, hits []Hit, since, to time.Time, loc *time.Location, approx bool) *Series {
+	var counts []Count
+	for _, h := range hits {
+		counts = append(counts, Count{At: h.At, Stories: 1})
+	}
+	return Build(query, counts, hits, since, to, loc, approx)
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/digestbot/digestbot/lease"
 	"github.com/digestbot/digestbot/store"
 	"github.com/digestbot/digestbot/subscriptions"
+	"github.com/digestbot/digestbot/trend"
 )
 
 // core is the bot without a chat front end: store, archive index, matcher,
@@ -137,7 +138,7 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 		},
 		ResumeChannel: c.deliverer.Resume,
 		Search:        lookupSearch(c.index),
-		Trend:         newTrends(c.index, st).Series,
+		Trend:         (&trend.Counter{Finder: trend.ArchiveFinder{Index: c.index}, Articles: st}).Series,
 		CheckFeed: func(ctx context.Context, url string) (int, error) {
 			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
