@@ -25,6 +25,9 @@ type Source struct {
 	Name      string    `json:"name"`
 	URL       string    `json:"url,omitempty"`      // canonical http(s) URL
 	Published time.Time `json:"published,omitzero"` // zero when unknown
+	// DateOnly says that Published is a calendar date (midnight UTC of
+	// the day), not a moment: the outlet gave no time of day.
+	DateOnly bool `json:"date_only,omitempty"`
 }
 
 // Article is one news story in the archive.
@@ -34,12 +37,17 @@ type Article struct {
 	URL       string    `json:"url"`       // canonical http(s) URL; may be empty for newsletter stories without one
 	Source    string    `json:"source"`    // outlet name, e.g. "Xinhua"
 	Published time.Time `json:"published"` // zero when unknown; never the ingest time
-	Ingested  time.Time `json:"ingested"`  // when the archive first stored it
-	Text      string    `json:"text"`      // plain text, HTML removed
-	Summary   string    `json:"summary"`   // extractive, at most MaxSummaryLen runes
-	Tags      []string  `json:"tags,omitempty"`
-	Language  string    `json:"language,omitempty"` // BCP 47 tag when known
-	Feed      string    `json:"feed,omitempty"`     // URL or file it came from
+	// DateOnly says that Published is a calendar date, not a moment: a
+	// newsletter's "March 20, 2021", or a feed item dated without a time.
+	// It is midnight UTC of that day, to be shown as the date it is, in
+	// no time zone (20 Mar, not the evening of 19 Mar in New York).
+	DateOnly bool      `json:"date_only,omitempty"`
+	Ingested time.Time `json:"ingested"` // when the archive first stored it
+	Text     string    `json:"text"`     // plain text, HTML removed
+	Summary  string    `json:"summary"`  // extractive, at most MaxSummaryLen runes
+	Tags     []string  `json:"tags,omitempty"`
+	Language string    `json:"language,omitempty"` // BCP 47 tag when known
+	Feed     string    `json:"feed,omitempty"`     // URL or file it came from
 	// Sources lists every outlet of a story that several carried (a
 	// newsletter story with a numbered source list), in the order given;
 	// the first is the article's own Source, URL and Published. It is
@@ -76,7 +84,7 @@ func (a *Article) AllSources() []Source {
 	if a.Source == "" && a.URL == "" {
 		return nil
 	}
-	return []Source{{Name: a.Source, URL: a.URL, Published: a.Published}}
+	return []Source{{Name: a.Source, URL: a.URL, Published: a.Published, DateOnly: a.DateOnly}}
 }
 
 // SourceNames returns the name of every outlet of a, in the order of
@@ -141,7 +149,7 @@ func (a *Article) validateSources() error {
 	if len(a.Sources) > MaxSources {
 		return Errorf(EINVALID, "article %s: %d sources, the limit is %d", a.ID, len(a.Sources), MaxSources)
 	}
-	if first := a.Sources[0]; first.Name != a.Source || first.URL != a.URL || !first.Published.Equal(a.Published) {
+	if first := a.Sources[0]; first.Name != a.Source || first.URL != a.URL || !first.Published.Equal(a.Published) || first.DateOnly != a.DateOnly {
 		return Errorf(EINVALID, "article %s: the first of its sources (%q, %q) is not its own source and url (%q, %q)", a.ID, first.Name, first.URL, a.Source, a.URL)
 	}
 	for i, s := range a.Sources {
@@ -169,6 +177,7 @@ type ArticleJSON struct {
 	Text      string       `json:"text"`
 	Tags      []string     `json:"tags"`
 	Sources   []SourceJSON `json:"sources"`           // every outlet, the first being source, url and published
+	Language  string       `json:"language"`          // BCP 47 ("en", "zh-CN"); "" when unknown
 	Matched   []string     `json:"matched,omitempty"` // only from match
 }
 
@@ -183,7 +192,7 @@ type SourceJSON struct {
 func (a *Article) JSON(matched []string) ArticleJSON {
 	j := ArticleJSON{
 		ID: a.ID, Title: a.Title, URL: a.URL, Source: a.Source,
-		Summary: a.Summary, Text: a.Text, Tags: a.Tags, Matched: matched,
+		Summary: a.Summary, Text: a.Text, Tags: a.Tags, Language: a.Language, Matched: matched,
 	}
 	if j.Tags == nil {
 		j.Tags = []string{}

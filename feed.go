@@ -10,9 +10,12 @@ import (
 // Feed is a source the bot polls. GuildID is empty for feeds from the
 // configuration file.
 type Feed struct {
-	GuildID  string        `json:"guild_id,omitempty"`
-	URL      string        `json:"url"`
-	Name     string        `json:"name,omitempty"` // source name override
+	GuildID string `json:"guild_id,omitempty"`
+	URL     string `json:"url"`
+	Name    string `json:"name,omitempty"` // source name override
+	// Title is the feed's own title when it was added, what it is called
+	// in replies when it has no Name.
+	Title    string        `json:"title,omitempty"`
 	Interval time.Duration `json:"interval,omitempty"`
 	AddedBy  string        `json:"added_by,omitempty"`
 	AddedAt  time.Time     `json:"added_at,omitzero"`

@@ -71,10 +71,12 @@ const MaxSpikeNames = 10
 // hours. A channel gets at most one per subscription and window.
 //
 // It is a field of the Hit, not of the PendingItem, so that it survives
-// the merge of the item with other subscriptions' hits. It is independent
-// of how the subscription is delivered: the alert rides on the story it
-// is about, in whatever post brings that story (the digest, or an instant
-// post where the subscription is delivered at once).
+// the merge of the item with other subscriptions' hits. It combines with
+// the subscription's delivery settings (Subscription.Mode, Mention) as an
+// instant hit does: the spike hit is marked Instant, so the story goes out
+// within a minute with the alert above it, through the instant alerts'
+// path, in a subscription of either mode, pinging its role if it has one;
+// the subscription's other stories keep its mode.
 type SpikeAlert struct {
 	Outlets int      `json:"outlets"`
 	Hours   int      `json:"hours"`

@@ -18,6 +18,7 @@ import (
 type Store interface {
 	ArticleStore
 	SubscriptionStore
+	WatchStore
 	ScheduleStore
 	PendingStore
 	FeedStore
@@ -99,13 +100,18 @@ type SubscriptionStore interface {
 	// again is a no-op that returns created=false. ELIMIT when the guild
 	// already has limit subscriptions.
 	AddSubscription(ctx context.Context, s *Subscription, limit int) (created bool, err error)
+	// SetDelivery changes how a guild's subscription is delivered (its
+	// Mode and Mention) and returns it as stored; ENOTFOUND when the guild
+	// has no subscription with that id.
+	SetDelivery(ctx context.Context, guildID, subID, mode, mention string) (*Subscription, error)
 	// RemoveSubscription removes a guild's subscription; ENOTFOUND when the
 	// guild has no subscription with that id.
 	RemoveSubscription(ctx context.Context, guildID, subID string) (*Subscription, error)
 	// Subscriptions lists a guild's subscriptions, of one channel when
 	// channelID is set, oldest first.
 	Subscriptions(ctx context.Context, guildID, channelID string) ([]*Subscription, error)
-	// AllSubscriptions lists every guild's subscriptions (for the matcher).
+	// AllSubscriptions lists every guild's subscriptions and personal
+	// watches (for the matcher).
 	AllSubscriptions(ctx context.Context) ([]*Subscription, error)
 	// PutTopic creates or replaces a guild topic (GuildID set); ELIMIT past limit new topics.
 	PutTopic(ctx context.Context, t *Topic, limit int) error
@@ -117,9 +123,32 @@ type SubscriptionStore interface {
 	AllTopics(ctx context.Context) ([]*Topic, error)
 	// SubscriptionChanges reads the change feed after seq ("" = its start).
 	SubscriptionChanges(ctx context.Context, seq string, max int) ([]SubscriptionChange, error)
-	// GuildSnapshot reads one guild's subscriptions, topics and change
-	// counter at once.
+	// GuildSnapshot reads one guild's subscriptions (personal watches
+	// included), topics and change counter at once.
 	GuildSnapshot(ctx context.Context, guildID string) (*GuildSnapshot, error)
+}
+
+// WatchStore keeps members' personal watches: subscriptions with an Owner,
+// delivered to the owner's direct-message channel. They are kept apart
+// from the guild's subscriptions, which never list them (Subscriptions),
+// but they reach the matcher like any other (AllSubscriptions, the change
+// feed, GuildSnapshot).
+type WatchStore interface {
+	// AddWatch stores a validated watch (Owner set). Adding the same watch
+	// again is a no-op that returns created=false. ELIMIT when its owner
+	// already has perMember watches in the guild, or the guild perGuild.
+	AddWatch(ctx context.Context, w *Subscription, perMember, perGuild int) (created bool, err error)
+	// RemoveWatch removes one of owner's watches in the guild; ENOTFOUND
+	// when owner has no watch with that id there.
+	RemoveWatch(ctx context.Context, guildID, ownerID, watchID string) (*Subscription, error)
+	// Watches lists owner's watches in the guild, oldest first.
+	Watches(ctx context.Context, guildID, ownerID string) ([]*Subscription, error)
+	// ChannelWatches lists the guild's watches delivered to a channel (a
+	// member's direct-message channel), oldest first.
+	ChannelWatches(ctx context.Context, guildID, channelID string) ([]*Subscription, error)
+	// WatchCounts says how many members have watches in the guild, and how
+	// many watches there are in all.
+	WatchCounts(ctx context.Context, guildID string) (members, watches int, err error)
 }
 
 // ScheduleStore keeps channel schedules and delivery state.
@@ -161,9 +190,16 @@ type Delivery struct {
 	WindowID  string // stable for the life of this delivery
 	Items     []PendingItem
 	StartedAt time.Time
+	// Instant marks an alert: it froze only the items an instant
+	// subscription matched (BeginAlert), and does not end a digest window.
+	Instant bool
 	// Parts are the messages of the digest, in order; nil until the first
 	// attempt stored them (SetDeliveryParts).
 	Parts []DeliveryPart
+	// Placed says where each item went once the parts are done; the
+	// deliverer sets it before AckDelivery, which keeps it with the
+	// delivered items.
+	Placed []Placement
 }
 
 // DeliveryPart is one message of a delivery and what became of it.
@@ -216,6 +252,11 @@ type PendingStore interface {
 	// is one, else freezes the current pending items into a new one (nil
 	// when nothing is pending). ECONFLICT when token no longer holds the claim.
 	BeginDelivery(ctx context.Context, guildID, channelID, token string, now time.Time) (*Delivery, error)
+	// BeginAlert is BeginDelivery for an alert: it returns the unfinished
+	// delivery of the channel if there is one (of either kind), else
+	// freezes only the pending items an instant subscription matched into
+	// a new delivery with Instant set (nil when there are none).
+	BeginAlert(ctx context.Context, guildID, channelID, token string, now time.Time) (*Delivery, error)
 	// SetDeliveryParts stores the rendered parts of d (keys and bodies),
 	// replacing the list: at the first attempt, and when a refused part is
 	// replaced by smaller pieces. Sets d.Parts.
@@ -256,13 +297,18 @@ type GuildStore interface {
 	DeleteGuild(ctx context.Context, guildID string) error
 }
 
-// LookupStore keeps the state behind a lookup's "Next page" and "Share"
-// buttons in Redis, so whichever replica receives the button can answer it.
+// LookupStore keeps the state behind a reply's buttons in Redis, so
+// whichever replica receives the button can answer it: a lookup's "Next
+// page" and "Share", and the Previous and Next of a reply in pages.
 type LookupStore interface {
 	// SaveLookup keeps state for ttl under the guild that ran the lookup.
 	SaveLookup(ctx context.Context, guildID, id string, state []byte, ttl time.Duration) error
 	// LoadLookup returns it; ENOTFOUND once expired or for another guild.
 	LoadLookup(ctx context.Context, guildID, id string) ([]byte, error)
+	// SaveReply keeps the pages of a reply for ttl under its guild.
+	SaveReply(ctx context.Context, guildID, id string, state []byte, ttl time.Duration) error
+	// LoadReply returns them; ENOTFOUND once expired or for another guild.
+	LoadReply(ctx context.Context, guildID, id string) ([]byte, error)
 }
 
 // LeaseStore keeps process-wide leases: the background jobs that one

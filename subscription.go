@@ -15,6 +15,14 @@ const (
 	DefaultMaxFeedsPerGuild         = 50
 	MaxQueryLen                     = 500 // characters
 	MaxTopicNameLen                 = 32
+	DefaultMaxWatchesPerMember      = 10
+	DefaultMaxWatchesPerGuild       = 500
+)
+
+// Delivery modes of a subscription (Subscription.Mode).
+const (
+	ModeDigest  = ""        // stories wait for the channel's digest (the default)
+	ModeInstant = "instant" // each story is posted within a minute of its ingest
 )
 
 // Topic is a named query. GuildID is empty for the operator's topics from the
@@ -49,22 +57,43 @@ func ValidateTopicName(name string) error {
 
 // Subscription subscribes one channel to a query or to a topic.
 // Exactly one of Query and Topic is set.
+//
+// A personal watch is a subscription with Owner set: one member follows a
+// query privately, and its ChannelID is the direct-message channel between
+// the bot and that member. It belongs to the guild it was made in (GuildID),
+// so it matches only what that guild may see; the guild's listings never
+// show it (the store keeps watches apart, see WatchStore).
 type Subscription struct {
-	ID        string    `json:"id"` // SubscriptionID(GuildID, ChannelID, Query, Topic)
-	GuildID   string    `json:"guild_id"`
-	ChannelID string    `json:"channel_id"`
-	Query     string    `json:"query,omitempty"` // canonical query text (subscriptions.Query.String())
+	ID        string `json:"id"` // SubscriptionID(GuildID, ChannelID, Key or Query, Topic)
+	GuildID   string `json:"guild_id"`
+	ChannelID string `json:"channel_id"`
+	Query     string `json:"query,omitempty"` // canonical query text (subscriptions.Query.String())
+	// Key is the query's normalised form (subscriptions.Query.Key()): the
+	// same for queries that differ only in case, spacing or the order of
+	// their parts, so they are one subscription. The id is derived from
+	// it. Empty in subscriptions stored before it existed, whose id is
+	// derived from Query.
+	Key       string    `json:"key,omitempty"`
 	Topic     string    `json:"topic,omitempty"` // topic name
 	CreatedBy string    `json:"created_by,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
+	// Mode is ModeDigest ("") or ModeInstant.
+	Mode string `json:"mode,omitempty"`
+	// Mention is a role id pinged with the posts that carry the
+	// subscription's stories; "" for none.
+	Mention string `json:"mention,omitempty"`
+	// Owner is the member a personal watch belongs to; "" for a channel's
+	// subscription.
+	Owner string `json:"owner,omitempty"`
 	// Spike, when set, also alerts the channel when the query suddenly
 	// spreads (see Spike and Hit.Spike). It is not part of the id.
 	Spike *Spike `json:"spike,omitempty"`
 }
 
 // SubscriptionID returns the stable id of a subscription: the same channel
-// subscribing to the same canonical query or topic twice gets the same id,
-// which makes adding idempotent.
+// subscribing to the same query or topic twice gets the same id, which
+// makes adding idempotent. query is the query's Key (or, for a
+// subscription stored without one, its Query).
 func SubscriptionID(guildID, channelID, query, topic string) string {
 	key := guildID + "\x00" + channelID + "\x00q:" + query
 	if topic != "" {
@@ -72,6 +101,14 @@ func SubscriptionID(guildID, channelID, query, topic string) string {
 	}
 	sum := sha256.Sum256([]byte(key))
 	return hex.EncodeToString(sum[:6])
+}
+
+// identity is the query text the id is derived from.
+func (s *Subscription) identity() string {
+	if s.Key != "" {
+		return s.Key
+	}
+	return s.Query
 }
 
 // Label is how the subscription is shown to users: the topic name or the query.
@@ -93,8 +130,18 @@ func (s *Subscription) Validate() error {
 		return Errorf(EINVALID, "give either a query or a topic")
 	case len([]rune(s.Query)) > MaxQueryLen:
 		return Errorf(EINVALID, "query is longer than %d characters", MaxQueryLen)
-	case s.ID != SubscriptionID(s.GuildID, s.ChannelID, s.Query, s.Topic):
+	case s.Key != "" && s.Query == "":
+		return Errorf(EINVALID, "subscription has a query key but no query")
+	case s.ID != SubscriptionID(s.GuildID, s.ChannelID, s.identity(), s.Topic):
 		return Errorf(EINVALID, "subscription id does not match its content")
+	case s.Mode != ModeDigest && s.Mode != ModeInstant:
+		return Errorf(EINVALID, "mode %q is not one of digest, instant", s.Mode)
+	case s.Mention != "" && !snowflake(s.Mention):
+		return Errorf(EINVALID, "mention %q is not a role id", s.Mention)
+	case s.Owner != "" && !snowflake(s.Owner):
+		return Errorf(EINVALID, "owner %q is not a user id", s.Owner)
+	case s.Owner != "" && (s.Mode != ModeDigest || s.Mention != ""):
+		return Errorf(EINVALID, "a personal watch comes as a digest and mentions no role")
 	}
 	if err := s.Spike.Validate(); err != nil {
 		return err
@@ -103,6 +150,23 @@ func (s *Subscription) Validate() error {
 		return ValidateTopicName(s.Topic)
 	}
 	return nil
+}
+
+// Instant reports whether the subscription's stories are posted as they
+// come rather than in the channel's digest.
+func (s *Subscription) Instant() bool { return s.Mode == ModeInstant }
+
+// snowflake reports whether id looks like a Discord id: 1 to 20 digits.
+func snowflake(id string) bool {
+	if id == "" || len(id) > 20 {
+		return false
+	}
+	for _, c := range id {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // ChannelSchedule is when a channel receives its digest. Spec is a preset
@@ -144,8 +208,14 @@ type Hit struct {
 	SubscriptionID string   `json:"sub"`
 	Label          string   `json:"label"` // query text or topic:name, for grouping in the digest
 	Terms          []string `json:"terms,omitempty"`
+	// Instant and Mention are the subscription's delivery settings when it
+	// matched: an instant hit makes the story an alert, and a mention's
+	// role is pinged with the message that carries the story.
+	Instant bool   `json:"instant,omitempty"`
+	Mention string `json:"mention,omitempty"`
 	// Spike is set on the hit whose story made the subscription's query
-	// spread (Subscription.Spike).
+	// spread (Subscription.Spike); that hit is Instant too, so the alert
+	// goes out within a minute whatever the subscription's mode.
 	Spike *SpikeAlert `json:"spike,omitempty"`
 }
 
@@ -157,4 +227,15 @@ type PendingItem struct {
 	ArticleID string    `json:"article_id"`
 	Hits      []Hit     `json:"hits"`
 	QueuedAt  time.Time `json:"queued_at"`
+}
+
+// Instant reports whether an instant subscription matched the item: it is
+// posted as an alert, not kept for the digest.
+func (it PendingItem) Instant() bool {
+	for _, h := range it.Hits {
+		if h.Instant {
+			return true
+		}
+	}
+	return false
 }

@@ -26,7 +26,10 @@ import (
 // Defaults of Options.
 const (
 	DefaultCommandsPerMinute = 20
-	DefaultMaxRateLimitWait  = 30 * time.Second
+	// CommandBurstFactor sets the default burst: a server's setup runs a
+	// few dozen commands in a row.
+	CommandBurstFactor      = 3
+	DefaultMaxRateLimitWait = 30 * time.Second
 	// closeGrace bounds how long Close waits for interactions being answered.
 	closeGrace = 5 * time.Second
 	// handlerTimeout bounds one command; the interaction token lasts 15 min.
@@ -52,6 +55,9 @@ type Options struct {
 	// CommandsPerMinute is each user's command budget; 0 means
 	// DefaultCommandsPerMinute, a negative value no limit.
 	CommandsPerMinute int
+	// CommandBurst is how many commands a user may run at once before the
+	// per-minute budget applies; 0 means CommandBurstFactor times it.
+	CommandBurst int
 	// MaxRateLimitWait is the longest Post waits on a 429 before it gives
 	// up with ELIMIT; 0 means DefaultMaxRateLimitWait.
 	MaxRateLimitWait time.Duration
@@ -132,6 +138,9 @@ func New(opts Options) (*Bot, error) {
 	if opts.CommandsPerMinute == 0 {
 		opts.CommandsPerMinute = DefaultCommandsPerMinute
 	}
+	if opts.CommandBurst <= 0 {
+		opts.CommandBurst = CommandBurstFactor * opts.CommandsPerMinute
+	}
 	if opts.MaxRateLimitWait <= 0 {
 		opts.MaxRateLimitWait = DefaultMaxRateLimitWait
 	}
@@ -160,7 +169,7 @@ func New(opts Options) (*Bot, error) {
 		s:       s,
 		files:   newFileClient(opts.HTTPClient),
 		defs:    map[string]commands.Definition{},
-		limiter: newLimiter(opts.CommandsPerMinute, time.Minute),
+		limiter: newLimiter(opts.CommandsPerMinute, time.Minute, opts.CommandBurst),
 	}
 	tok := strings.TrimPrefix(strings.TrimSpace(opts.Token), "Bot ")
 	b.token.Store(&tok)

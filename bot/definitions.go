@@ -14,6 +14,7 @@ var groupDescriptions = map[string]string{
 	"digest": "Preview or post a channel's digest",
 	"feeds":  "Feeds this server polls",
 	"topics": "Named queries to subscribe to",
+	"watch":  "Follow queries yourself, by direct message",
 }
 
 // permManage is the DefaultMemberPermissions of commands that change a
@@ -106,10 +107,15 @@ func options(opts []commands.Option) []*discordgo.ApplicationCommandOption {
 			do.Type = discordgo.ApplicationCommandOptionInteger
 		case commands.Boolean:
 			do.Type = discordgo.ApplicationCommandOptionBoolean
+		case commands.Role:
+			do.Type = discordgo.ApplicationCommandOptionRole
 		case commands.AttachmentOption:
 			do.Type = discordgo.ApplicationCommandOptionAttachment
 		default:
 			do.Type = discordgo.ApplicationCommandOptionString
+		}
+		for _, c := range o.Choices {
+			do.Choices = append(do.Choices, &discordgo.ApplicationCommandOptionChoice{Name: c, Value: c})
 		}
 		out = append(out, do)
 	}

@@ -202,16 +202,17 @@ func TestConnectIdentifiesWithGuildsIntentOnly(t *testing.T) {
 // wantCommands is the slash command table of DESIGN.md: command ->
 // options, or for a command with subcommands, subcommand -> options.
 var wantCommands = map[string]map[string][]string{
-	"subscribe":     {"": {"query", "topic", "channel", "schedule", "spike"}},
+	"subscribe":     {"": {"query", "topic", "channel", "schedule", "mode", "mention", "spike"}},
 	"unsubscribe":   {"": {"subscription", "channel"}},
 	"subscriptions": {"": {"channel"}},
 	"schedule":      {"": {"when", "timezone", "channel"}},
-	"digest":        {"preview": {"channel"}, "now": {"channel"}},
+	"digest":        {"preview": {"channel"}, "now": {"channel"}, "why": {"url"}},
 	"lookup":        {"": {"query", "since", "source"}},
 	"trend":         {"": {"query", "since"}},
 	"feeds":         {"add": {"url", "name", "backfill"}, "remove": {"url"}, "list": nil, "import": {"file"}, "export": nil},
 	"topics":        {"list": nil, "create": {"name", "query"}, "delete": {"name"}},
 	"help":          {"": nil},
+	"watch":         {"add": {"query", "schedule", "timezone"}, "list": nil, "remove": {"watch"}},
 }
 
 func TestCommandsRegisteredAsDesigned(t *testing.T) {
@@ -278,7 +279,7 @@ func TestCommandsRegisteredAsDesigned(t *testing.T) {
 			if fmt.Sprint(got) != fmt.Sprint(wantCommands) {
 				t.Errorf("registered commands:\n got %v\nwant %v", got, wantCommands)
 			}
-			for _, k := range []string{"subscribe topic", "unsubscribe subscription", "schedule timezone", "topics delete name", "feeds remove url"} {
+			for _, k := range []string{"subscribe topic", "unsubscribe subscription", "schedule timezone", "topics delete name", "feeds remove url", "watch remove watch", "watch add timezone"} {
 				if !autocomplete[k] {
 					t.Errorf("%s: no autocomplete", k)
 				}
@@ -558,7 +559,7 @@ func TestPerUserCommandRateLimit(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	hs := start(t, func(o *Options) {
-		o.CommandsPerMinute = 2
+		o.CommandsPerMinute, o.CommandBurst = 2, 2
 		o.Now = func() time.Time { return now }
 	})
 	send := func(user string) discordtest.Reply {

@@ -23,8 +23,9 @@ type exchange struct {
 	i         *discordgo.Interaction
 	name      string // for logs and metrics
 	responded bool   // an initial response went out
-	deferred  bool   // ... and it was a deferral (type 5)
+	deferred  bool   // ... and it was a deferral (type 5 or 6)
 	ephemeral bool   // ... flagged ephemeral
+	update    bool   // ... of an update of the message the button is on (type 6)
 }
 
 // onInteraction answers every interaction: slash commands, autocomplete
@@ -117,6 +118,14 @@ func (b *Bot) component(ctx context.Context, ex *exchange) {
 		b.finish(ex, nil, err)
 		return
 	}
+	// Previous and Next turn the pages of the message they are on.
+	if commands.UpdatesMessage(data.CustomID) {
+		if !b.deferUpdate(ex) {
+			return
+		}
+		b.run(ctx, ex, req)
+		return
+	}
 	// A button answers the one who pressed it unless the core says
 	// otherwise (a "share in channel" button), see finish.
 	if !b.deferReply(ex, true) {
@@ -169,6 +178,11 @@ func (b *Bot) autocomplete(ctx context.Context, ex *exchange) {
 // request builds the core's request from an interaction.
 func (b *Bot) request(ex *exchange, inv invocation, resolved *discordgo.ApplicationCommandInteractionDataResolved) (*commands.Request, error) {
 	i := ex.i
+	if i.GuildID == "" && inv.name == "button" && i.User != nil {
+		// A button in a direct message (the "More" of a watch's digest):
+		// no server, no member; the core decides what it may show.
+		return &commands.Request{Name: inv.name, Options: inv.options, ChannelID: i.ChannelID, UserID: i.User.ID, Now: b.opts.Now()}, nil
+	}
 	if i.GuildID == "" || i.Member == nil || i.Member.User == nil {
 		return nil, digestbot.Errorf(digestbot.EINVALID, "Use the digest bot's commands in a server channel.")
 	}
@@ -221,7 +235,8 @@ func (b *Bot) admit(req *commands.Request) error {
 	if ok {
 		return nil
 	}
-	return digestbot.Errorf(digestbot.ELIMIT, "Easy there — you have used %d commands in the last minute. Try again in %d s.", b.opts.CommandsPerMinute, int(wait.Seconds()))
+	return digestbot.Errorf(digestbot.ELIMIT, "Easy there — that is more commands than the bot takes from one person at a time (%d a minute once the first %d are used). Try again in %d s.",
+		b.opts.CommandsPerMinute, b.opts.CommandBurst, int(wait.Seconds()))
 }
 
 func (b *Bot) roleHint() string {
@@ -311,6 +326,19 @@ func (b *Bot) deferReply(ex *exchange, ephemeral bool) bool {
 	return true
 }
 
+// deferUpdate acknowledges a button whose answer replaces the message it
+// is on (type 6); the message stays as it is until the edit.
+func (b *Bot) deferUpdate(ex *exchange) bool {
+	ctx, cancel := context.WithTimeout(b.ctx, 3*time.Second)
+	defer cancel()
+	if err := b.respond(ctx, ex.i, &discordgo.InteractionResponse{Type: discordgo.InteractionResponseDeferredMessageUpdate}); err != nil {
+		b.replyFailed("defer", ex, err)
+		return false
+	}
+	ex.responded, ex.deferred, ex.update = true, true, true
+	return true
+}
+
 // finish delivers the core's answer, or an error as a reply, whatever
 // state the interaction is in.
 func (b *Bot) finish(ex *exchange, resp *commands.Response, err error) {
@@ -334,6 +362,23 @@ func (b *Bot) finish(ex *exchange, resp *commands.Response, err error) {
 	}
 
 	switch {
+	case ex.update && err == nil:
+		// The new page takes the place of the old one, buttons included.
+		err = b.editOriginal(ctx, ex.i, &discordgo.WebhookEdit{
+			Content: &r.content, Embeds: &r.embeds, Components: &r.components,
+			AllowedMentions: noMentions(),
+		})
+		if err != nil {
+			b.replyFailed("edit", ex, err)
+		}
+	case ex.update:
+		// An error (the pages expired) must not replace the page on screen.
+		err = b.followup(ctx, ex.i, &discordgo.WebhookParams{
+			Content: r.content, Flags: discordgo.MessageFlagsEphemeral, AllowedMentions: noMentions(),
+		})
+		if err != nil {
+			b.replyFailed("followup", ex, err)
+		}
 	case !ex.responded:
 		data := &discordgo.InteractionResponseData{
 			Content: r.content, Embeds: r.embeds, Components: r.components, Flags: flags,

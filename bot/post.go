@@ -26,11 +26,28 @@ const maxNonce = 25
 // lacks: nonce and enforce_nonce make a retried create return the first
 // message instead of posting a second copy.
 type postBody struct {
-	Content         string                            `json:"content,omitempty"`
-	Embeds          []*discordgo.MessageEmbed         `json:"embeds,omitempty"`
-	Nonce           string                            `json:"nonce,omitempty"`
-	EnforceNonce    bool                              `json:"enforce_nonce,omitempty"`
-	AllowedMentions *discordgo.MessageAllowedMentions `json:"allowed_mentions"`
+	Content         string                    `json:"content,omitempty"`
+	Embeds          []*discordgo.MessageEmbed `json:"embeds,omitempty"`
+	Nonce           string                    `json:"nonce,omitempty"`
+	EnforceNonce    bool                      `json:"enforce_nonce,omitempty"`
+	AllowedMentions allowedMentions           `json:"allowed_mentions"`
+}
+
+// allowedMentions is Discord's allowed_mentions with only what the bot
+// uses: nothing parsed from the text, and the roles a message may ping.
+type allowedMentions struct {
+	Parse []string `json:"parse"`
+	Roles []string `json:"roles,omitempty"`
+}
+
+// maxAllowedRoles is Discord's limit on allowed_mentions.roles.
+const maxAllowedRoles = 100
+
+// mentionsOnly allows a message to ping exactly these roles: no
+// @everyone, no user and no other role, whatever its text holds (article
+// text and queries are not the bot's).
+func mentionsOnly(roles []string) allowedMentions {
+	return allowedMentions{Parse: []string{}, Roles: roles[:min(len(roles), maxAllowedRoles)]}
 }
 
 // Post sends one digest message into a channel and returns its id; it
@@ -52,7 +69,7 @@ func (b *Bot) Post(ctx context.Context, ch digestbot.ChannelRef, msg digest.Mess
 		Content:         clip(msg.Content, maxContent),
 		Embeds:          embeds,
 		Nonce:           discordNonce(nonce),
-		AllowedMentions: noMentions(),
+		AllowedMentions: mentionsOnly(msg.Mentions),
 	}
 	body.EnforceNonce = body.Nonce != ""
 	if body.Content == "" && len(body.Embeds) == 0 {
@@ -98,8 +115,40 @@ func (b *Bot) Post(ctx context.Context, ch digestbot.ChannelRef, msg digest.Mess
 		}
 		code := classify(err)
 		b.discordError("post", code)
-		return "", digestbot.WrapError(code, err, "%s", postMessage(code, ch.ChannelID))
+		msg := postMessage(code, ch.ChannelID)
+		if restCode(err) == errCannotMessageUser {
+			msg = "the member does not accept direct messages from the bot (Discord: Cannot send messages to this user)"
+		}
+		return "", digestbot.WrapError(code, err, "%s", msg)
 	}
+}
+
+// errCannotMessageUser is Discord's code for a direct message the member
+// does not accept (direct messages from server members turned off, or the
+// bot blocked), with status 403.
+const errCannotMessageUser = 50007
+
+// restCode is the JSON error code of Discord's answer, 0 when there is none.
+func restCode(err error) int {
+	var rest *discordgo.RESTError
+	if errors.As(err, &rest) && rest.Message != nil {
+		return rest.Message.Code
+	}
+	return 0
+}
+
+// DirectChannel opens the direct-message channel between the bot and a
+// user (POST /users/@me/channels) and returns its id; Discord returns the
+// same channel every time. Opening it works even when the user does not
+// accept direct messages: that shows when a message is sent.
+func (b *Bot) DirectChannel(ctx context.Context, userID string) (string, error) {
+	c, err := b.s.UserChannelCreate(userID, discordgo.WithContext(ctx))
+	if err != nil {
+		code := classify(err)
+		b.discordError("dm_channel", code)
+		return "", digestbot.WrapError(code, err, "Discord would not open a direct-message channel to you; try again later")
+	}
+	return c.ID, nil
 }
 
 // canWait reports whether waiting d for a rate limit is worth it: within

@@ -6,11 +6,14 @@ import (
 	"time"
 )
 
-// limiter is a per-user token bucket: each user may burst up to n
-// commands and gets n back per window.
+// limiter is a per-user token bucket: each user may run up to burst
+// commands at once and gets n back per window. The burst is larger than
+// n so that setting a server up (twenty /subscribe in a row, a few
+// /topics and /feeds, a look at the lists) is never refused, while a
+// flood is held to n a window.
 type limiter struct {
-	n      int
-	window time.Duration
+	n, burst int
+	window   time.Duration
 
 	mu        sync.Mutex
 	users     map[string]*tokens
@@ -22,9 +25,10 @@ type tokens struct {
 	at   time.Time
 }
 
-// newLimiter returns a limiter of n commands per window; n < 0 disables it.
-func newLimiter(n int, window time.Duration) *limiter {
-	return &limiter{n: n, window: window, users: map[string]*tokens{}}
+// newLimiter returns a limiter of n commands per window after a first
+// burst (at least n); n < 0 disables it.
+func newLimiter(n int, window time.Duration, burst int) *limiter {
+	return &limiter{n: n, burst: max(burst, n), window: window, users: map[string]*tokens{}}
 }
 
 // allow takes one token for user; when none is left it says how long
@@ -39,11 +43,11 @@ func (l *limiter) allow(user string, now time.Time) (bool, time.Duration) {
 	l.sweep(now)
 	t := l.users[user]
 	if t == nil {
-		t = &tokens{left: float64(l.n), at: now}
+		t = &tokens{left: float64(l.burst), at: now}
 		l.users[user] = t
 	}
 	if el := now.Sub(t.at); el > 0 {
-		t.left = min(float64(l.n), t.left+float64(el)*rate)
+		t.left = min(float64(l.burst), t.left+float64(el)*rate)
 	}
 	t.at = now
 	if t.left >= 1 {
@@ -64,8 +68,9 @@ func (l *limiter) sweep(now time.Time) {
 		return
 	}
 	l.lastSweep = now
+	full := l.window * time.Duration(l.burst) / time.Duration(max(l.n, 1))
 	for u, t := range l.users {
-		if now.Sub(t.at) >= l.window {
+		if now.Sub(t.at) >= full {
 			delete(l.users, u)
 		}
 	}

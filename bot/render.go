@@ -2,6 +2,8 @@ package bot
 
 import (
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -169,7 +171,56 @@ func render(r *commands.Response) rendered {
 	if content == "" && len(embeds) == 0 {
 		content = "Done."
 	}
-	return rendered{content: clip(content, maxContent), embeds: embeds, components: components(r.Buttons)}
+	return rendered{content: fitContent(quietLinks(content), maxContent), embeds: embeds, components: components(r.Buttons)}
+}
+
+var (
+	maskedLink = regexp.MustCompile(`\]\((https?://[^)\s<>]+)\)`)
+	bareLink   = regexp.MustCompile(`https?://[^\s<>]+`)
+)
+
+// quietLinks keeps Discord from unfurling the links of a reply: a link
+// written <https://…> (also inside [title](…)) shows no preview, so a
+// public reply that names three articles does not grow three cards under
+// it. The message flag that suppresses previews would hide the reply's
+// own embeds too. Code spans are left as they are.
+func quietLinks(s string) string {
+	parts := strings.Split(s, "`")
+	for i := 0; i < len(parts); i += 2 { // outside code spans
+		p := maskedLink.ReplaceAllString(parts[i], "](<$1>)")
+		var b strings.Builder
+		last := 0
+		for _, m := range bareLink.FindAllStringIndex(p, -1) {
+			start, end := m[0], m[1]
+			if start > 0 && p[start-1] == '<' {
+				continue // already quiet
+			}
+			// Sentence punctuation after a link is not part of it.
+			for end > start && strings.ContainsRune(".,;:!?)'\"", rune(p[end-1])) {
+				end--
+			}
+			b.WriteString(p[last:start] + "<" + p[start:end] + ">")
+			last = end
+		}
+		b.WriteString(p[last:])
+		parts[i] = b.String()
+	}
+	return strings.Join(parts, "`")
+}
+
+// fitContent keeps a reply's content within n characters. The core keeps
+// its replies within the limit (long lists come in pages); this is a last
+// guard, and it cuts after a whole line, so no item of a list ends half
+// written.
+func fitContent(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)[:n-2]
+	if i := strings.LastIndex(string(r), "\n"); i > 0 {
+		return string(r)[:i] + "\n…"
+	}
+	return clip(s, n)
 }
 
 // choices converts autocomplete suggestions: at most 25, names clipped,

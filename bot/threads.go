@@ -35,6 +35,8 @@ func (b *Bot) ChannelKind(ctx context.Context, ch digestbot.ChannelRef) (string,
 		}
 	}
 	switch c.Type {
+	case discordgo.ChannelTypeDM:
+		return b.directKind(ctx, ch, c)
 	case discordgo.ChannelTypeGuildForum:
 		return digest.KindForum, nil
 	case discordgo.ChannelTypeGuildText, discordgo.ChannelTypeGuildNews:
@@ -71,7 +73,7 @@ func (b *Bot) PostForum(ctx context.Context, ch digestbot.ChannelRef, name strin
 	}
 	t, err := b.s.ForumThreadStartComplex(ch.ChannelID,
 		&discordgo.ThreadStart{Name: clip(name, 100), AutoArchiveDuration: threadArchiveMinutes},
-		&discordgo.MessageSend{Content: clip(msg.Content, maxContent), Embeds: embeds, AllowedMentions: noMentions()},
+		&discordgo.MessageSend{Content: clip(msg.Content, maxContent), Embeds: embeds, AllowedMentions: rolesOnly(msg.Mentions)},
 		discordgo.WithContext(ctx), discordgo.WithRetryOnRatelimit(false))
 	if err != nil {
 		code := classify(err)
@@ -111,6 +113,12 @@ func (b *Bot) FindForumPost(ctx context.Context, ch digestbot.ChannelRef, name s
 	return "", nil
 }
 
+// rolesOnly is mentionsOnly for discordgo's own message types.
+func rolesOnly(roles []string) *discordgo.MessageAllowedMentions {
+	m := mentionsOnly(roles)
+	return &discordgo.MessageAllowedMentions{Parse: []discordgo.AllowedMentionType{}, Roles: m.Roles}
+}
+
 // AddButton edits the bot's message to msg with one button.
 func (b *Bot) AddButton(ctx context.Context, ch digestbot.ChannelRef, messageID string, msg digest.Message, label, customID string) error {
 	embeds, err := digestEmbeds(msg)
@@ -123,7 +131,7 @@ func (b *Bot) AddButton(ctx context.Context, ch digestbot.ChannelRef, messageID 
 	}}}
 	_, err = b.s.ChannelMessageEditComplex(&discordgo.MessageEdit{
 		Channel: ch.ChannelID, ID: messageID, Content: &content, Embeds: &embeds, Components: &row,
-		AllowedMentions: noMentions(),
+		AllowedMentions: rolesOnly(msg.Mentions),
 	}, discordgo.WithContext(ctx))
 	if err != nil {
 		code := classify(err)

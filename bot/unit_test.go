@@ -87,7 +87,7 @@ func TestMemberCanManage(t *testing.T) {
 
 func TestLimiter(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	l := newLimiter(3, time.Minute)
+	l := newLimiter(3, time.Minute, 3)
 	steps := []struct {
 		user string
 		at   time.Duration
@@ -111,13 +111,26 @@ func TestLimiter(t *testing.T) {
 			}
 		})
 	}
-	if off := newLimiter(-1, time.Minute); !func() bool { ok, _ := off.allow("a", t0); return ok }() {
+	if off := newLimiter(-1, time.Minute, 0); !func() bool { ok, _ := off.allow("a", t0); return ok }() {
 		t.Error("a negative budget should disable the limit")
 	}
 	// Idle users are forgotten.
 	l.allow("c", t0.Add(20*time.Minute))
 	if _, ok := l.users["b"]; ok {
 		t.Error("idle user b still tracked")
+	}
+	// A burst larger than the rate: that many at once, then the rate.
+	b := newLimiter(3, time.Minute, 9)
+	for i := range 9 {
+		if ok, _ := b.allow("a", t0); !ok {
+			t.Fatalf("command %d of a burst of 9 refused", i+1)
+		}
+	}
+	if ok, _ := b.allow("a", t0); ok {
+		t.Error("a tenth command at once allowed")
+	}
+	if ok, _ := b.allow("a", t0.Add(20*time.Second)); !ok {
+		t.Error("no token back after 20 s at 3 a minute")
 	}
 }
 
@@ -139,6 +152,43 @@ func TestClip(t *testing.T) {
 				t.Errorf("clip(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
 			}
 		})
+	}
+}
+
+// TestFitContentCutsAfterALine: a reply over the limit (which the core
+// avoids) loses whole lines, never half of one.
+func TestFitContentCutsAfterALine(t *testing.T) {
+	tests := []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"a\nb", 10, "a\nb"},
+		{"• one\n• two\n• three", 14, "• one\n• two\n…"},
+		{"no lines at all here", 8, "no line…"},
+	}
+	for _, tt := range tests {
+		if got := fitContent(tt.in, tt.n); got != tt.want || utf8.RuneCountInString(got) > tt.n {
+			t.Errorf("fitContent(%q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}
+
+// TestQuietLinks: links in a reply are written so Discord shows no
+// preview for them, the masked ones included; code spans stay as typed.
+func TestQuietLinks(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"• [Ferry news](https://a.example/x?y=1) — Wire", "• [Ferry news](<https://a.example/x?y=1>) — Wire"},
+		{"Added the feed https://b.example/feed.xml; it is polled every 15 minutes.", "Added the feed <https://b.example/feed.xml>; it is polled every 15 minutes."},
+		{"see https://c.example/a.", "see <https://c.example/a>."},
+		{"already <https://d.example/>", "already <https://d.example/>"},
+		{"`\"https://e.example/\"` stays", "`\"https://e.example/\"` stays"},
+		{"no links", "no links"},
+	}
+	for _, tt := range tests {
+		if got := quietLinks(tt.in); got != tt.want {
+			t.Errorf("quietLinks(%q) = %q, want %q", tt.in, got, tt.want)
+		}
 	}
 }
 

@@ -3,6 +3,8 @@ package commands
 import (
 	"context"
 	"strings"
+
+	"github.com/digestbot/digestbot/schedule"
 )
 
 // Autocomplete suggests values for the focused option.
@@ -44,9 +46,18 @@ func (s *Service) Autocomplete(ctx context.Context, req *Request) ([]Choice, err
 		for _, sub := range subs {
 			add(sub.Label(), sub.ID)
 		}
+	case "watch":
+		ws, err := s.Store.Watches(ctx, req.GuildID, req.UserID)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range ws {
+			add(w.Query, w.ID)
+		}
 	case "timezone":
-		for _, z := range commonZones {
-			add(z, z)
+		// By city, country or abbreviation too: "new y", "Beijing", "CET".
+		for _, z := range schedule.SearchZones(req.Options["timezone"], 25) {
+			out = append(out, Choice{Name: clip(z.Label, 100), Value: z.Zone})
 		}
 	case "url":
 		feeds, err := s.Store.Feeds(ctx, req.GuildID)

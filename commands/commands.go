@@ -21,6 +21,7 @@ const (
 	Channel
 	Integer
 	Boolean
+	Role // holds the role id
 	// AttachmentOption is a file the user uploads with the command; its
 	// value in Request.Options is the file name, the file itself is in
 	// Request.Attachments.
@@ -34,6 +35,8 @@ type Option struct {
 	Type         OptionType
 	Required     bool
 	Autocomplete bool
+	// Choices, when set, are the only values the option takes.
+	Choices []string
 }
 
 // Definition describes one command or one subcommand group member.
@@ -53,10 +56,13 @@ func Definitions() []Definition {
 	ch := Option{Name: "channel", Description: "Channel (default: this one)", Type: Channel}
 	return []Definition{
 		{Name: "subscribe", Description: "Subscribe a channel to a query or a topic", Manage: true, Options: []Option{
-			{Name: "query", Description: `Query: words, "phrases", OR, -exclude, prefix*, title:/source:/tag:`, Type: String},
+			{Name: "query", Description: `Query: words, "phrases", OR, -exclude (or NOT), prefix*, title:/source:/tag:/site:`, Type: String},
 			{Name: "topic", Description: "A named topic", Type: String, Autocomplete: true},
 			ch,
 			{Name: "schedule", Description: "hourly, daily 08:00, weekly mon 08:00, or a cron expression", Type: String},
+			{Name: "mode", Description: "digest (default): in the channel's digest; instant: each story within a minute", Type: String,
+				Choices: []string{ModeDigest, ModeInstant}},
+			{Name: "mention", Description: "A role to ping with the posts of this subscription", Type: Role},
 			{Name: "spike", Description: "Alert when N outlets carry it within H hours, e.g. 5/6", Type: String},
 		}},
 		{Name: "unsubscribe", Description: "Remove a subscription", Manage: true, Options: []Option{
@@ -67,11 +73,14 @@ func Definitions() []Definition {
 		{Name: "schedule", Description: "Set when a channel gets its digest", Manage: true, Options: []Option{
 			// Not required: timezone alone changes the zone and keeps the schedule.
 			{Name: "when", Description: "hourly, daily 08:00, weekly mon 08:00, or a cron expression (default: the current one)", Type: String},
-			{Name: "timezone", Description: "IANA time zone, e.g. Europe/Paris", Type: String, Autocomplete: true},
+			{Name: "timezone", Description: "Time zone, e.g. Europe/Paris: type a city, country or CET to find it", Type: String, Autocomplete: true},
 			ch,
 		}},
 		{Name: "digest preview", Description: "Show the next digest (only to you)", Options: []Option{ch}},
 		{Name: "digest now", Description: "Post the digest now", Manage: true, Options: []Option{ch}},
+		{Name: "digest why", Description: "What became of an article here: stored, matched, delivered, or why not", Options: []Option{
+			{Name: "url", Description: "The article's link", Type: String, Required: true},
+		}},
 		{Name: "lookup", Description: "Search past articles", Options: []Option{
 			{Name: "query", Description: "What to look for", Type: String, Required: true},
 			{Name: "since", Description: "e.g. 24h, 7d or 2021-03-20", Type: String},
@@ -102,9 +111,24 @@ func Definitions() []Definition {
 		{Name: "topics delete", Description: "Delete a topic", Manage: true, Options: []Option{
 			{Name: "name", Description: "Topic name", Type: String, Required: true, Autocomplete: true},
 		}},
+		{Name: "watch add", Description: "Follow a query privately: digests come to you by direct message", Options: []Option{
+			{Name: "query", Description: `Query: words, "phrases", OR, -exclude, prefix*, title:/source:/tag:`, Type: String, Required: true},
+			{Name: "schedule", Description: "hourly, daily 08:00, weekly mon 08:00, or a cron expression (default: yours, else the server's)", Type: String},
+			{Name: "timezone", Description: "IANA time zone of your schedule, e.g. Europe/Paris", Type: String, Autocomplete: true},
+		}},
+		{Name: "watch list", Description: "Your personal watches in this server"},
+		{Name: "watch remove", Description: "Stop one of your personal watches", Options: []Option{
+			{Name: "watch", Description: "The watch to stop", Type: String, Required: true, Autocomplete: true},
+		}},
 		{Name: "help", Description: "How to use the digest bot"},
 	}
 }
+
+// The values of /subscribe's mode option.
+const (
+	ModeDigest  = "digest"
+	ModeInstant = "instant"
+)
 
 // Request is one command invocation, whatever the front end.
 type Request struct {

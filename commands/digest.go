@@ -3,9 +3,9 @@ package commands
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	digestbot "github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/digest"
 )
 
 // resume lifts a delivery pause; a manager acting on the channel is the
@@ -46,12 +46,17 @@ func (s *Service) digestPreview(ctx context.Context, req *Request) (*Response, e
 	if len(msgs) == 0 {
 		return &Response{Content: fmt.Sprintf("Nothing is waiting for <#%s>: the next digest would be empty and will not be posted.", ref.ChannelID), Ephemeral: true}, nil
 	}
-	// An interaction reply is one message: show the first, say how many follow.
-	r := &Response{Content: msgs[0].Content, Embeds: msgs[0].Embeds, Ephemeral: true}
-	if len(msgs) > 1 {
-		r.Content = strings.TrimSpace(r.Content + fmt.Sprintf("\n(preview of message 1 of %d)", len(msgs)))
+	// An interaction reply is one message: each message of the digest is
+	// a page of the preview.
+	pages := make([]page, len(msgs))
+	for i, m := range msgs {
+		intro := "Preview of the next digest (only you see it):"
+		if len(msgs) > 1 {
+			intro = fmt.Sprintf("Preview of the next digest, message %d of %d (only you see it):", i+1, len(msgs))
+		}
+		pages[i] = page{Content: fitLines(intro+"\n"+m.Content, maxReplyContent), Embeds: m.Embeds}
 	}
-	return r, nil
+	return s.paged(ctx, ref.GuildID, pages, true)
 }
 
 func (s *Service) digestNow(ctx context.Context, req *Request) (*Response, error) {
@@ -69,6 +74,12 @@ func (s *Service) digestNow(ctx context.Context, req *Request) (*Response, error
 	s.resume(ctx, ref)
 	res, err := s.PostNow(ctx, ref)
 	if err != nil {
+		if digestbot.ErrorCode(err) == digestbot.ELIMIT {
+			// Discord holds the bot's posts back for a while; the delivery
+			// is retried on its own.
+			return &Response{Content: fmt.Sprintf("Discord is slowing down the bot's posts in <#%s> right now; %s The rest follows shortly on its own, and no message is posted twice.",
+				ref.ChannelID, postedSoFar(res)), Ephemeral: true}, nil
+		}
 		if digestbot.ErrorCode(err) == digestbot.EUNAVAILABLE && res.WindowID != "" {
 			// Say what happened, not "later": some messages may be in the
 			// channel already, and none will be posted twice.
@@ -96,4 +107,12 @@ func (s *Service) digestNow(ctx context.Context, req *Request) (*Response, error
 		msg += fmt.Sprintf(" Discord refused %s of it; see /subscriptions.", plural(res.SetAside, "one message", fmt.Sprintf("%d messages", res.SetAside)))
 	}
 	return &Response{Content: msg, Ephemeral: true}, nil
+}
+
+// postedSoFar says how much of a digest reached the channel.
+func postedSoFar(res digest.Result) string {
+	if n := res.Posted + res.Found; n > 0 && res.Parts > 0 {
+		return fmt.Sprintf("%d of the digest's %d messages are posted.", n, res.Parts)
+	}
+	return "nothing of the digest is posted yet."
 }

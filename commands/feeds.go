@@ -8,7 +8,26 @@ import (
 
 	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/config"
+	"github.com/digestbot/digestbot/schedule"
 )
+
+// FeedCheck is what fetching a feed once tells before it is added.
+type FeedCheck struct {
+	Title    string // the feed's own title (the source name of its articles)
+	Articles int
+}
+
+// feedLabel is how a reply calls a feed: its name, else its title (with
+// the link, which Discord shows without a preview), else its link.
+func feedLabel(url, name, title string) string {
+	switch {
+	case name != "":
+		return "**" + name + "** (" + url + ")"
+	case title != "":
+		return "**" + title + "** (" + url + ")"
+	}
+	return url
+}
 
 func (s *Service) feedsAdd(ctx context.Context, req *Request) (*Response, error) {
 	url := strings.TrimSpace(req.Options["url"])
@@ -23,10 +42,11 @@ func (s *Service) feedsAdd(ctx context.Context, req *Request) (*Response, error)
 	f.DeliverSince = f.AddedAt.Add(-backfill)
 	n := -1
 	if s.CheckFeed != nil {
-		var err error
-		if n, err = s.CheckFeed(ctx, url); err != nil {
+		check, err := s.CheckFeed(ctx, url)
+		if err != nil {
 			return nil, err
 		}
+		n, f.Title = check.Articles, clip(check.Title, 200)
 	}
 	created, err := s.Store.AddFeed(ctx, f, s.Config.Limits.FeedsPerGuild)
 	if err != nil {
@@ -38,14 +58,15 @@ func (s *Service) feedsAdd(ctx context.Context, req *Request) (*Response, error)
 			s.Log.Warn("could not resume a feed", "url", url, "err", err)
 		}
 	}
+	label := feedLabel(url, f.Name, f.Title)
 	if !created {
-		msg := fmt.Sprintf("%s is already one of this server's feeds; it is polled again from now.", url)
+		msg := fmt.Sprintf("%s is already one of this server's feeds; it is polled again from now.", label)
 		if backfill > 0 {
 			msg += " (backfill applies to a feed new to this server: nothing more is delivered.)"
 		}
 		return &Response{Content: msg}, nil
 	}
-	msg := fmt.Sprintf("Added the feed %s; it is polled every %s.", url, s.Config.Polling.Interval)
+	msg := fmt.Sprintf("Added the feed %s; it is polled every %s.", label, schedule.DurationText(s.Config.Polling.Interval))
 	if n >= 0 {
 		msg += fmt.Sprintf(" It holds %s now, for /lookup.", count(n, "article", "articles"))
 	}
@@ -98,11 +119,11 @@ func (s *Service) feedsList(ctx context.Context, req *Request) (*Response, error
 	if err != nil {
 		return nil, err
 	}
-	var b strings.Builder
 	if len(feeds) == 0 && len(s.Config.Feeds) == 0 {
 		return &Response{Content: "No feeds yet. Add one with /feeds add url:…", Ephemeral: true}, nil
 	}
-	line := func(url, name, origin string) {
+	var items []string
+	line := func(url, label, origin string) {
 		h, err := s.Store.FeedHealth(ctx, url)
 		status := "not polled yet"
 		if err == nil && h != nil {
@@ -115,17 +136,14 @@ func (s *Service) feedsList(ctx context.Context, req *Request) (*Response, error
 				status = "ok, last fetched " + discordTime(h.LastSuccess)
 			}
 		}
-		label := url
-		if name != "" {
-			label = name + " — " + url
-		}
-		fmt.Fprintf(&b, "• %s%s: %s\n", label, origin, status)
+		items = append(items, fmt.Sprintf("• %s%s: %s", label, origin, status))
 	}
 	for _, f := range feeds {
-		line(f.URL, f.Name, "")
+		line(f.URL, feedLabel(f.URL, f.Name, f.Title), "")
 	}
 	for _, f := range s.Config.Feeds {
-		line(f.URL, f.Name, " (operator)")
+		line(f.URL, feedLabel(f.URL, f.Name, ""), " (operator)")
 	}
-	return &Response{Content: b.String(), Ephemeral: true}, nil
+	head := fmt.Sprintf("%s:", count(len(items), "feed", "feeds"))
+	return s.paged(ctx, req.GuildID, listPages(head, items, ""), true)
 }

@@ -3,11 +3,11 @@ package commands
 import (
 	"context"
 	"fmt"
-	"strings"
 	"sync"
 
 	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/opml"
+	"github.com/digestbot/digestbot/schedule"
 )
 
 // /feeds import and /feeds export: a server's feeds as an OPML file, the
@@ -18,7 +18,8 @@ import (
 // nothing. In a readable file each feed stands on its own, checked as
 // /feeds add checks it (URL rules, private addresses refused, fetched and
 // parsed): the good ones are added and every other one is listed with its
-// reason, so one dead feed among forty does not stop the rest. Only if the
+// reason (in pages when the list is long), so one dead feed among forty
+// does not stop the rest. Only if the
 // good feeds would take the server past its feed limit is nothing added.
 
 // importChecks is how many feeds of a file are fetched at once: enough
@@ -43,6 +44,7 @@ type importLine struct {
 	outcome string
 	reason  string // why it was refused
 	count   int    // articles found by the check; -1 unknown
+	title   string // the feed's own title, found by the check
 }
 
 func (s *Service) feedsImport(ctx context.Context, req *Request) (*Response, error) {
@@ -101,6 +103,7 @@ func (s *Service) feedsImport(ctx context.Context, req *Request) (*Response, err
 			continue
 		}
 		f := s.newFeed(req, l.feed.URL, clip(l.feed.Title, maxImportedName))
+		f.Title = clip(l.title, 200)
 		created, err := s.Store.AddFeed(ctx, f, limit)
 		switch {
 		case err != nil && digestbot.ErrorCode(err) == digestbot.EINTERNAL:
@@ -113,7 +116,9 @@ func (s *Service) feedsImport(ctx context.Context, req *Request) (*Response, err
 			l.outcome = importThere // added meanwhile, by someone else
 		}
 	}
-	return importReply(a.Filename, lines, s.Config.Polling.Interval.String()), nil
+	// A long list comes in pages, as every list does.
+	head, items := importReply(a.Filename, lines, schedule.DurationText(s.Config.Polling.Interval))
+	return s.paged(ctx, req.GuildID, listPages(head, items, ""), false)
 }
 
 // checkImported fetches the feeds of lines[check], a few at a time, and
@@ -129,43 +134,42 @@ func (s *Service) checkImported(ctx context.Context, lines []importLine, check [
 		slots <- struct{}{}
 		go func() {
 			defer func() { <-slots; wg.Done() }()
-			n, err := s.CheckFeed(ctx, lines[i].feed.URL)
+			check, err := s.CheckFeed(ctx, lines[i].feed.URL)
 			if err != nil {
 				lines[i].outcome, lines[i].reason = importRefused, digestbot.ErrorMessage(err)
 				return
 			}
-			lines[i].count = n
+			lines[i].count, lines[i].title = check.Articles, check.Title
 		}()
 	}
 	wg.Wait()
 }
 
-// importReply lists what became of each feed; when the list is too long
-// for a message, the message says how many of each and the whole list is
-// attached.
-func importReply(file string, lines []importLine, interval string) *Response {
+// importReply words what became of each feed: a head line that counts
+// them, and a line per feed of the file.
+func importReply(file string, lines []importLine, interval string) (head string, items []string) {
 	n := map[string]int{}
-	var list strings.Builder
 	for _, l := range lines {
 		n[l.outcome]++
 		label := l.feed.URL
 		if l.feed.Title != "" {
 			label = l.feed.Title + " — " + l.feed.URL
 		}
+		var item string
 		switch l.outcome {
 		case importAdded:
-			fmt.Fprintf(&list, "✅ %s: added", label)
+			item = fmt.Sprintf("✅ %s: added", label)
 			if l.count >= 0 {
-				fmt.Fprintf(&list, " (%s now)", count(l.count, "article", "articles"))
+				item += fmt.Sprintf(" (%s now)", count(l.count, "article", "articles"))
 			}
 		case importRefused:
-			fmt.Fprintf(&list, "❌ %s: refused: %s", label, l.reason)
+			item = fmt.Sprintf("❌ %s: refused: %s", label, l.reason)
 		default:
-			fmt.Fprintf(&list, "➖ %s: %s", label, l.outcome)
+			item = fmt.Sprintf("➖ %s: %s", label, l.outcome)
 		}
-		list.WriteString("\n")
+		items = append(items, item)
 	}
-	head := fmt.Sprintf("Imported %s: %d added, %d already there, %d refused", file, n[importAdded], n[importThere], n[importRefused])
+	head = fmt.Sprintf("Imported %s: %d added, %d already there, %d refused", file, n[importAdded], n[importThere], n[importRefused])
 	if n[importTwice] > 0 {
 		head += fmt.Sprintf(", %d listed twice", n[importTwice])
 	}
@@ -173,18 +177,8 @@ func importReply(file string, lines []importLine, interval string) *Response {
 	if n[importAdded] > 0 {
 		head += fmt.Sprintf(" New feeds are polled every %s; they bring stories published from now on.", interval)
 	}
-	content := head + "\n" + list.String()
-	if len([]rune(content)) <= maxReplyContent {
-		return &Response{Content: content}
-	}
-	return &Response{
-		Content: head + "\nThe list of every feed is attached.",
-		Files:   []File{{Name: "import-report.txt", ContentType: "text/plain; charset=utf-8", Data: []byte(content)}},
-	}
+	return head, items
 }
-
-// maxReplyContent is what a reply's text may hold (Discord: 2000).
-const maxReplyContent = 2000
 
 func (s *Service) feedsExport(ctx context.Context, req *Request) (*Response, error) {
 	feeds, err := s.Store.Feeds(ctx, req.GuildID)

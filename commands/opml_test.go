@@ -29,11 +29,11 @@ func TestFeedsImportChecksEveryFeedAndTheLimit(t *testing.T) {
 func testFeedsImportChecksEveryFeedAndTheLimit(t *testing.T, b *storetest.Backend) {
 	s := newService(t, b)
 	s.Config.Limits.FeedsPerGuild = 3
-	s.CheckFeed = func(_ context.Context, url string) (int, error) {
+	s.CheckFeed = func(_ context.Context, url string) (FeedCheck, error) {
 		if strings.Contains(url, "intranet") {
-			return 0, digestbot.Errorf(digestbot.EFORBIDDEN, "address 10.0.0.8 is internal (loopback, private, link-local or reserved)")
+			return FeedCheck{}, digestbot.Errorf(digestbot.EFORBIDDEN, "address 10.0.0.8 is internal (loopback, private, link-local or reserved)")
 		}
-		return 4, nil
+		return FeedCheck{Articles: 4}, nil
 	}
 	ctx := context.Background()
 	if _, err := s.Store.AddFeed(ctx, &digestbot.Feed{GuildID: "100", URL: "https://a.example/feed"}, 3); err != nil {
@@ -81,18 +81,26 @@ func testFeedsImportChecksEveryFeedAndTheLimit(t *testing.T, b *storetest.Backen
 	}
 }
 
-// TestLongImportReportIsAttached: a list too long for a message comes as
-// a file, the message saying how many of each.
-func TestLongImportReportIsAttached(t *testing.T) {
+// TestLongImportReportComesInPages: a list too long for a message comes
+// in pages, the first saying how many of each.
+func TestLongImportReportComesInPages(t *testing.T) {
 	var lines []importLine
 	for i := range 40 {
 		lines = append(lines, importLine{feed: opml.Feed{URL: "https://feeds.example/a/rather/long/path/to/feed/number/" + strings.Repeat("x", i)}, outcome: importAdded, count: -1})
 	}
-	r := importReply("big.opml", lines, "15m")
-	if len(r.Files) != 1 || !strings.Contains(r.Content, "40 added") || len([]rune(r.Content)) > maxReplyContent {
-		t.Fatalf("reply %q with %d files", r.Content, len(r.Files))
+	head, items := importReply("big.opml", lines, "15 minutes")
+	pages := listPages(head, items, "")
+	if len(pages) < 2 || !strings.Contains(pages[0].Content, "40 added") {
+		t.Fatalf("%d pages, the first %q", len(pages), pages[0].Content)
 	}
-	if got := strings.Count(string(r.Files[0].Data), "✅"); got != 40 {
-		t.Errorf("the attached list has %d feeds, want 40", got)
+	n := 0
+	for _, p := range pages {
+		if len([]rune(p.Content)) > maxReplyContent {
+			t.Errorf("a page of %d characters", len([]rune(p.Content)))
+		}
+		n += strings.Count(p.Content, "✅")
+	}
+	if n != 40 {
+		t.Errorf("the pages list %d feeds, want 40", n)
 	}
 }

@@ -51,8 +51,11 @@ func (s *Service) setSchedule(ctx context.Context, req *Request) (*Response, err
 	}
 	s.scheduleChanged(ctx, ref)
 	msg := fmt.Sprintf("%s Next: %s.", channelScheduleLine(ref, sc), discordTime(sc.Next(s.now())))
+	if note := schedule.ZoneNote(sc.Location()); note != "" && strings.TrimSpace(req.Options["timezone"]) != "" {
+		msg += " ⚠ " + note
+	}
 	if fromDefault {
-		msg += fmt.Sprintf(" The channel followed the default schedule; it now has its own (%s), so later changes to the default do not reach it.", sc.Spec())
+		msg += " The channel followed the server's default schedule; it now has its own, so later changes to the default do not reach it."
 	}
 	return &Response{Content: msg}, nil
 }
@@ -61,11 +64,23 @@ func (s *Service) setSchedule(ctx context.Context, req *Request) (*Response, err
 // /subscribe schedule:… and /schedule both change it for every
 // subscription the channel has, not for one.
 func channelScheduleLine(ref digestbot.ChannelRef, sc *schedule.Schedule) string {
-	return fmt.Sprintf("<#%s> now gets its digest %s; this applies to every subscription of the channel.", ref.ChannelID, sc)
+	return fmt.Sprintf("<#%s> now gets its digest %s; this applies to every subscription of the channel.", ref.ChannelID, sc.Words())
 }
 
 func (s *Service) scheduleChanged(ctx context.Context, ref digestbot.ChannelRef) {
 	if s.ScheduleChanged != nil {
 		s.ScheduleChanged(ctx, ref)
+	}
+}
+
+// scheduled tells the digest scheduler of a channel that got a
+// subscription (or a member's DM channel a watch): its schedule changed
+// with it, or it gets digests from now on if it had none.
+func (s *Service) scheduled(ctx context.Context, ref digestbot.ChannelRef, changed bool) {
+	switch {
+	case changed:
+		s.scheduleChanged(ctx, ref)
+	case s.ChannelSubscribed != nil:
+		s.ChannelSubscribed(ctx, ref)
 	}
 }

@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,8 +33,10 @@ type Service struct {
 	Search func(ctx context.Context, q LookupQuery) (*LookupPage, error)
 	// Trend counts a query's matches over time (/trend).
 	Trend func(ctx context.Context, req trend.Request) (*trend.Series, error)
+	// Why explains what became of one article in a server (/digest why).
+	Why Explain
 	// CheckFeed fetches and parses a feed URL once before it is added.
-	CheckFeed func(ctx context.Context, url string) (articles int, err error)
+	CheckFeed func(ctx context.Context, url string) (FeedCheck, error)
 	// ResumeChannel lifts a channel's delivery pause (set when the channel
 	// was gone or forbidden); resumed says whether it was paused.
 	ResumeChannel func(ctx context.Context, ref digestbot.ChannelRef) (resumed bool, err error)
@@ -46,6 +49,9 @@ type Service struct {
 	// ChannelSubscribed tells the digest scheduler that a channel has a new
 	// subscription, so that it gets digests if it had none.
 	ChannelSubscribed func(ctx context.Context, ref digestbot.ChannelRef)
+	// DirectChannel opens (or finds) the direct-message channel between
+	// the bot and a member, where the member's watches are delivered.
+	DirectChannel func(ctx context.Context, userID string) (channelID string, err error)
 
 	Now func() time.Time
 	Log *slog.Logger
@@ -62,13 +68,20 @@ func (s *Service) now() time.Time {
 
 // Handle answers one command.
 func (s *Service) Handle(ctx context.Context, req *Request) (*Response, error) {
+	if req.Name == "button" {
+		// A "More" button also works in direct messages (a watch's digest),
+		// where the interaction names no server: its id does.
+		if more, ok := parseMoreButton(req.Options["id"]); ok {
+			return s.moreButton(ctx, req, more)
+		}
+	}
 	if req.GuildID == "" {
 		return nil, digestbot.Errorf(digestbot.EINVALID, "digestbot commands work in a server, not in direct messages")
 	}
 	def, ok := definition(req.Name)
 	if req.Name == "button" {
-		if state, page, ok := parseMoreButton(req.Options["id"]); ok {
-			return s.moreButton(ctx, req, state, page)
+		if UpdatesMessage(req.Options["id"]) {
+			return s.turnPage(ctx, req)
 		}
 		return s.button(ctx, req)
 	}
@@ -94,6 +107,8 @@ func (s *Service) Handle(ctx context.Context, req *Request) (*Response, error) {
 		return s.digestPreview(ctx, req)
 	case "digest now":
 		return s.digestNow(ctx, req)
+	case "digest why":
+		return s.digestWhy(ctx, req)
 	case "lookup":
 		return s.lookup(ctx, req)
 	case "trend":
@@ -114,8 +129,14 @@ func (s *Service) Handle(ctx context.Context, req *Request) (*Response, error) {
 		return s.topicsCreate(ctx, req)
 	case "topics delete":
 		return s.topicsDelete(ctx, req)
+	case "watch add":
+		return s.watchAdd(ctx, req)
+	case "watch list":
+		return s.watchList(ctx, req)
+	case "watch remove":
+		return s.watchRemove(ctx, req)
 	case "help":
-		return &Response{Content: helpText, Ephemeral: true}, nil
+		return &Response{Content: helpText(), Ephemeral: true}, nil
 	}
 	return nil, digestbot.Errorf(digestbot.EINVALID, "unknown command /%s", req.Name)
 }
@@ -144,6 +165,9 @@ func checkOptions(def Definition, req *Request) error {
 		}
 		if len(v) > maxOptionLen {
 			return digestbot.Errorf(digestbot.EINVALID, "option %s is longer than %d characters", name, maxOptionLen)
+		}
+		if o := known[name]; len(o.Choices) > 0 && v != "" && !slices.Contains(o.Choices, strings.ToLower(strings.TrimSpace(v))) {
+			return digestbot.Errorf(digestbot.EINVALID, "option %s takes %s, not %q", name, strings.Join(o.Choices, " or "), v)
 		}
 	}
 	for _, o := range def.Options {
@@ -177,14 +201,3 @@ func (s *Service) channel(ctx context.Context, req *Request) (digestbot.ChannelR
 	}
 	return digestbot.ChannelRef{GuildID: req.GuildID, ChannelID: id}, nil
 }
-
-const helpText = "**digestbot** posts news digests on each channel's schedule.\n" +
-
-	"• `/subscribe query:\"facial recognition\" OR surveillance` — follow a query (words, \"phrases\", OR, -exclude, prefix*, title:/source:/tag:)\n" +
-	"• `/subscribe topic:NAME` — follow a topic; `/topics list` shows them\n" +
-	"• `/schedule when:daily 08:00 timezone:Europe/Paris` — when digests arrive (hourly, daily HH:MM, weekly mon HH:MM, or cron)\n" +
-	"• `/subscriptions` — what this channel follows; `/unsubscribe` to stop\n" +
-	"• `/digest preview` — see the next digest; `/digest now` — post it now\n" +
-	"• `/lookup query:… since:7d` — search past articles; `/trend query:…` — chart how often it came up\n" +
-	"• `/feeds add url:…` — add a source; `/feeds import` and `/feeds export` — OPML files of feed readers\n" +
-	"Changing subscriptions needs Manage Channels."

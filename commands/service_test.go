@@ -6,9 +6,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/config"
+	"github.com/digestbot/digestbot/schedule"
 	"github.com/digestbot/digestbot/store"
 	"github.com/digestbot/digestbot/store/storetest"
 )
@@ -323,7 +325,10 @@ func TestFeedsAddRefusesNonHTTP(t *testing.T) {
 func testFeedsAddRefusesNonHTTP(t *testing.T, b *storetest.Backend) {
 	s := newService(t, b)
 	checked := 0
-	s.CheckFeed = func(context.Context, string) (int, error) { checked++; return 1, nil }
+	s.CheckFeed = func(context.Context, string) (FeedCheck, error) {
+		checked++
+		return FeedCheck{Title: "Harbour Wire", Articles: 1}, nil
+	}
 	for _, u := range []string{"/etc/hostname", "file:///etc/passwd", "ftp://example.org/feed", "http://", "https://user:pw@example.org/feed"} {
 		if _, err := s.Handle(context.Background(), req("feeds add", "url", u)); digestbot.ErrorCode(err) != digestbot.EINVALID {
 			t.Errorf("/feeds add url:%s: %v, want invalid", u, err)
@@ -411,7 +416,7 @@ func testScheduleRepliesSayTheChannelChanges(t *testing.T, b *storetest.Backend)
 	const whole = "this applies to every subscription of the channel"
 	mustHandle(t, s, req("subscribe", "query", "drones"))
 	sub := mustHandle(t, s, req("subscribe", "query", "ferries", "schedule", "hourly"))
-	if want := "<#200> now gets its digest hourly (UTC); " + whole + "."; !strings.Contains(sub.Content, want) {
+	if want := "<#200> now gets its digest every hour; " + whole + "."; !strings.Contains(sub.Content, want) {
 		t.Errorf("/subscribe schedule:hourly does not say it changes the channel's schedule (want %q):\n%s", want, sub.Content)
 	}
 	plain := mustHandle(t, s, req("subscribe", "query", "harbour"))
@@ -419,7 +424,7 @@ func testScheduleRepliesSayTheChannelChanges(t *testing.T, b *storetest.Backend)
 		t.Errorf("/subscribe without a schedule claims to change it:\n%s", plain.Content)
 	}
 	sched := mustHandle(t, s, req("schedule", "when", "daily 08:00"))
-	if want := "<#200> now gets its digest daily 08:00 (UTC); " + whole + ". Next: <t:"; !strings.HasPrefix(sched.Content, want) {
+	if want := "<#200> now gets its digest every day at 08:00, UTC; " + whole + ". Next: <t:"; !strings.HasPrefix(sched.Content, want) {
 		t.Errorf("/schedule reply = %q, want it to start %q", sched.Content, want)
 	}
 }
@@ -439,7 +444,8 @@ func testScheduleTimezoneAloneKeepsTheSchedule(t *testing.T, b *storetest.Backen
 	paris, _ := time.LoadLocation("Europe/Paris")
 	resp := mustHandle(t, s, req("schedule", "timezone", "Europe/Paris"))
 	def := s.Config.Schedule.Default
-	if want := "now gets its digest " + def + " (Europe/Paris)"; !strings.Contains(resp.Content, want) {
+	defSched, _ := schedule.Parse(def, "Europe/Paris", 0)
+	if want := "now gets its digest " + defSched.Words(); !strings.Contains(resp.Content, want) {
 		t.Errorf("/schedule timezone:Europe/Paris = %q, want %q", resp.Content, want)
 	}
 	if def == "daily 08:00" {
@@ -459,7 +465,7 @@ func testScheduleTimezoneAloneKeepsTheSchedule(t *testing.T, b *storetest.Backen
 	mustHandle(t, s, req("schedule", "when", "weekly mon 08:00"))
 	resp = mustHandle(t, s, req("schedule", "timezone", "Asia/Tokyo"))
 	tokyo, _ := time.LoadLocation("Asia/Tokyo")
-	if want := "now gets its digest weekly mon 08:00 (Asia/Tokyo)"; !strings.Contains(resp.Content, want) {
+	if want := "now gets its digest every Monday at 08:00, Asia/Tokyo"; !strings.Contains(resp.Content, want) {
 		t.Errorf("/schedule timezone:Asia/Tokyo = %q, want %q", resp.Content, want)
 	}
 	if strings.Contains(resp.Content, "default") {
@@ -513,7 +519,9 @@ func testRepliesCountRight(t *testing.T, b *storetest.Backend) {
 	t.Run("limits of one", func(t *testing.T) {
 		s := newService(t, b)
 		s.Config.Limits.SubscriptionsPerGuild, s.Config.Limits.TopicsPerGuild, s.Config.Limits.FeedsPerGuild = 1, 1, 1
-		s.CheckFeed = func(context.Context, string) (int, error) { return 1, nil }
+		s.CheckFeed = func(context.Context, string) (FeedCheck, error) {
+			return FeedCheck{Title: "Harbour Wire", Articles: 1}, nil
+		}
 		mustHandle(t, s, req("subscribe", "query", "drones"))
 		mustHandle(t, s, req("topics create", "name", "t1", "query", "port"))
 		feed := mustHandle(t, s, req("feeds add", "url", "https://example.org/a.xml"))
@@ -548,7 +556,9 @@ func testRepliesCountRight(t *testing.T, b *storetest.Backend) {
 		if err := s.Store.SetFeedHealth(ctx, &digestbot.FeedHealth{URL: "https://example.org/f.xml", Failures: 1, LastError: "timeout"}); err != nil {
 			t.Fatal(err)
 		}
-		s.CheckFeed = func(context.Context, string) (int, error) { return 0, nil }
+		s.CheckFeed = func(context.Context, string) (FeedCheck, error) {
+			return FeedCheck{Title: "Harbour Wire", Articles: 0}, nil
+		}
 		mustHandle(t, s, req("feeds add", "url", "https://example.org/f.xml"))
 		if got := mustHandle(t, s, req("feeds list")).Content; !strings.Contains(got, "⚠ 1 failure in a row, last: timeout") {
 			t.Errorf("/feeds list of a feed that failed once: %q", got)
@@ -572,4 +582,50 @@ func testQueryOfOneTopicIsTheTopic(t *testing.T, b *storetest.Backend) {
 	if subs, _ := s.Store.Subscriptions(context.Background(), "100", "200"); len(subs) != 1 || subs[0].Topic != "surveillance" {
 		t.Errorf("subscriptions = %+v, want one topic subscription", subs)
 	}
+}
+
+// TestHelpListsEveryCommand: /help names every command there is, within
+// one message.
+func TestHelpListsEveryCommand(t *testing.T) {
+	s := newEmbeddedService(t)
+	r := mustHandle(t, s, req("help"))
+	for _, d := range Definitions() {
+		if d.Name != "help" && !strings.Contains(r.Content, "`/"+d.Name+"`") {
+			t.Errorf("/help does not list /%s:\n%s", d.Name, r.Content)
+		}
+	}
+	if n := utf8.RuneCountInString(r.Content); n > maxReplyContent {
+		t.Errorf("/help has %d characters", n)
+	}
+	if strings.Contains(r.Content, "DIGESTBOT_") || strings.Contains(r.Content, "Redis") {
+		t.Errorf("/help speaks to the operator:\n%s", r.Content)
+	}
+}
+
+// TestFeedsAddNamesTheFeedByItsTitle: a feed added without a name is
+// called by the title its fetch gave, in the reply and in the list; a
+// name given wins.
+func TestFeedsAddNamesTheFeedByItsTitle(t *testing.T) {
+	s := newEmbeddedService(t)
+	s.CheckFeed = func(context.Context, string) (FeedCheck, error) {
+		return FeedCheck{Title: "Harbour Wire", Articles: 12}, nil
+	}
+	r := mustHandle(t, s, req("feeds add", "url", "https://harbourwire.example/feed.xml"))
+	if want := "Added the feed **Harbour Wire** (https://harbourwire.example/feed.xml); it is polled every 15 minutes. It holds 12 articles now, for /lookup."; !strings.HasPrefix(r.Content, want) {
+		t.Errorf("/feeds add: %q\nwant %q", r.Content, want)
+	}
+	r = mustHandle(t, s, req("feeds add", "url", "https://other.example/rss", "name", "Other Desk"))
+	if !strings.Contains(r.Content, "**Other Desk**") || strings.Contains(r.Content, "Harbour Wire") {
+		t.Errorf("/feeds add with a name: %q", r.Content)
+	}
+	list := mustHandle(t, s, req("feeds list"))
+	if !strings.Contains(list.Content, "• **Harbour Wire** (https://harbourwire.example/feed.xml): not polled yet") || !strings.Contains(list.Content, "• **Other Desk** (") {
+		t.Errorf("/feeds list:\n%s", list.Content)
+	}
+}
+
+// newEmbeddedService is newService on the embedded store, for tests of the
+// replies' words and layout rather than of the store.
+func newEmbeddedService(t *testing.T) *Service {
+	return newService(t, &storetest.Backend{Name: storetest.Embedded})
 }

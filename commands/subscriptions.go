@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -41,24 +42,11 @@ func (s *Service) resolve(ctx context.Context, guildID, text string) (*subscript
 	if len(q.Topics()) == 0 {
 		return q, nil
 	}
-	var lookupErr error
-	rq, err := q.ResolveTopics(func(name string) (*subscriptions.Query, bool) {
-		t, err := s.topic(ctx, guildID, name)
-		if err != nil {
-			lookupErr = err
-			return nil, false
-		}
-		tq, err := subscriptions.Parse(t.Query)
-		if err != nil {
-			lookupErr = err
-			return nil, false
-		}
-		return tq, true
-	})
-	if lookupErr != nil {
-		return nil, lookupErr
+	topics, err := s.visibleTopics(ctx, guildID)
+	if err != nil {
+		return nil, err
 	}
-	return rq, err
+	return resolveIn(topics, q)
 }
 
 // effectiveSchedule is the channel's schedule as the digest scheduler
@@ -103,13 +91,13 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 		return nil, err
 	}
 	var q *subscriptions.Query
-	sub := &digestbot.Subscription{GuildID: ref.GuildID, ChannelID: ref.ChannelID, CreatedBy: req.UserID, CreatedAt: s.now().UTC(), Spike: spike}
+	var sub *digestbot.Subscription
 	if queryText != "" {
 		if q, err = s.resolve(ctx, ref.GuildID, queryText); err != nil {
 			return nil, err
 		}
 		parsed, _ := subscriptions.Parse(queryText)
-		sub.Query = parsed.String()
+		sub = subscriptions.NewSubscription(ref.GuildID, ref.ChannelID, parsed)
 	} else {
 		t, err := s.topic(ctx, ref.GuildID, topicName)
 		if err != nil {
@@ -118,8 +106,10 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 		if q, err = s.resolve(ctx, ref.GuildID, t.Query); err != nil {
 			return nil, err
 		}
-		sub.Topic = t.Name
+		sub = &digestbot.Subscription{GuildID: ref.GuildID, ChannelID: ref.ChannelID, Topic: t.Name}
+		sub.ID = digestbot.SubscriptionID(sub.GuildID, sub.ChannelID, "", sub.Topic)
 	}
+	sub.CreatedBy, sub.CreatedAt, sub.Spike = req.UserID, s.now().UTC(), spike
 	// Validate the schedule before storing anything, so a bad one changes nothing.
 	var newSched *digestbot.ChannelSchedule
 	var parsedSched *schedule.Schedule
@@ -136,32 +126,63 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 		newSched = &digestbot.ChannelSchedule{GuildID: ref.GuildID, ChannelID: ref.ChannelID, Spec: sc.Spec(), TimeZone: sc.TimeZone(), UpdatedAt: s.now().UTC()}
 		parsedSched = sc
 	}
-	sub.ID = digestbot.SubscriptionID(sub.GuildID, sub.ChannelID, sub.Query, sub.Topic)
-	created, err := s.Store.AddSubscription(ctx, sub, s.Config.Limits.SubscriptionsPerGuild)
+	set, err := deliveryOptions(req)
 	if err != nil {
+		return nil, err
+	}
+	sub.Mode, sub.Mention = set.apply(digestbot.ModeDigest, "")
+	// The same query written another way is the subscription the channel
+	// has; one stored before ids came from the normalised query has an id
+	// of its own, so it is looked for by its query too.
+	same, err := s.sameSubscription(ctx, ref, subscriptions.SameAs(sub))
+	if err != nil {
+		return nil, err
+	}
+	created := false
+	if same != nil {
+		sub = same
+	} else if created, err = s.Store.AddSubscription(ctx, sub, s.Config.Limits.SubscriptionsPerGuild); err != nil {
 		return nil, limitError(err, s.Config.Limits.SubscriptionsPerGuild, "subscription", "subscriptions", "remove one with /unsubscribe first")
+	}
+	changed := false
+	if !created && set.given() {
+		// Subscribing again with mode or mention changes how the
+		// subscription is delivered; what is not given stays.
+		cur, err := s.subscription(ctx, ref.GuildID, sub.ID)
+		if err != nil {
+			return nil, err
+		}
+		mode, mention := set.apply(cur.Mode, cur.Mention)
+		if mode != cur.Mode || mention != cur.Mention {
+			if cur, err = s.Store.SetDelivery(ctx, ref.GuildID, sub.ID, mode, mention); err != nil {
+				return nil, err
+			}
+			changed = true
+		}
+		sub.Mode, sub.Mention = cur.Mode, cur.Mention
 	}
 	if newSched != nil {
 		if err := s.Store.SetSchedule(ctx, newSched); err != nil {
 			return nil, err
 		}
-		s.scheduleChanged(ctx, ref)
-	} else if s.ChannelSubscribed != nil {
-		s.ChannelSubscribed(ctx, ref)
 	}
+	s.scheduled(ctx, ref, newSched != nil)
 
 	var b strings.Builder
 	if s.resume(ctx, ref) {
 		b.WriteString("Delivery to this channel had been paused; it is resumed.\n")
 	}
-	if created {
-		fmt.Fprintf(&b, "Subscribed <#%s> to `%s`.\n", ref.ChannelID, sub.Label())
+	switch {
+	case created:
+		fmt.Fprintf(&b, "Subscribed <#%s> to `%s`%s.\n", ref.ChannelID, sub.Label(), deliveryNote(sub))
 		b.WriteString(spikeLine(sub.Spike))
-	} else {
-		fmt.Fprintf(&b, "<#%s> was already subscribed to `%s`; nothing changed.\n", ref.ChannelID, sub.Label())
-		if spike != nil {
-			b.WriteString("To give it another spike rule, /unsubscribe and subscribe again.\n")
-		}
+	case changed:
+		fmt.Fprintf(&b, "<#%s> was already subscribed to `%s`; from now on its stories come %s.\n", ref.ChannelID, sub.Label(), deliveryHow(sub))
+	default:
+		fmt.Fprintf(&b, "<#%s> was already subscribed to `%s`%s; nothing changed.\n", ref.ChannelID, sub.Label(), deliveryNote(sub))
+	}
+	if !created && spike != nil && spike.String() != sub.Spike.String() {
+		b.WriteString("Its spike rule stays as it was; to give it another, /unsubscribe and subscribe again.\n")
 	}
 	if sub.Topic != "" {
 		fmt.Fprintf(&b, "Topic query: `%s`\n", q.String())
@@ -175,7 +196,7 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 	if err == nil {
 		fmt.Fprintf(&b, "Of the articles the bot received in the last 7 days, %s", matchCount(n))
 		if bf := s.Config.Backfill; bf > 0 {
-			fmt.Fprintf(&b, " (the next digest also brings those of the last %s).", strings.TrimSuffix(bf.String(), "0m0s"))
+			fmt.Fprintf(&b, " (the next digest also brings those of the last %s).", schedule.DurationText(bf))
 		} else {
 			b.WriteString(" (they are not re-sent; digests bring what arrives from now on).")
 		}
@@ -185,7 +206,7 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 		b.WriteString("\n")
 	}
 	if sc, _, err := s.effectiveSchedule(ctx, ref); err == nil {
-		fmt.Fprintf(&b, "Next digest: %s — %s.", discordTime(sc.Next(s.now())), sc)
+		fmt.Fprintf(&b, "Next digest: %s — %s.", discordTime(sc.Next(s.now())), sc.Words())
 	}
 	return &Response{Content: b.String()}, nil
 }
@@ -234,6 +255,24 @@ func articleTime(a *digestbot.Article) time.Time {
 	return a.Ingested
 }
 
+// sameSubscription returns the channel's subscription to the query or
+// topic that SameAs calls key, or nil.
+func (s *Service) sameSubscription(ctx context.Context, ref digestbot.ChannelRef, key string) (*digestbot.Subscription, error) {
+	if key == "" {
+		return nil, nil
+	}
+	subs, err := s.Store.Subscriptions(ctx, ref.GuildID, ref.ChannelID)
+	if err != nil {
+		return nil, err
+	}
+	for _, sub := range subs {
+		if subscriptions.SameAs(sub) == key {
+			return sub, nil
+		}
+	}
+	return nil, nil
+}
+
 func (s *Service) unsubscribe(ctx context.Context, req *Request) (*Response, error) {
 	ref, err := s.channel(ctx, req)
 	if err != nil {
@@ -244,12 +283,20 @@ func (s *Service) unsubscribe(ctx context.Context, req *Request) (*Response, err
 	if err != nil {
 		return nil, err
 	}
-	// The autocomplete sends the id; a typed label works too, in this channel.
+	// The autocomplete sends the id; a typed query works too, in this
+	// channel, however it is written.
+	typed := ""
+	if q, err := subscriptions.Parse(want); err == nil {
+		typed = q.Key()
+	}
 	var found *digestbot.Subscription
 	for _, sub := range subs {
-		if sub.ID == want || (sub.ChannelID == ref.ChannelID && strings.EqualFold(sub.Label(), want)) {
+		if sub.ID == want {
 			found = sub
 			break
+		}
+		if sub.ChannelID == ref.ChannelID && found == nil && (strings.EqualFold(sub.Label(), want) || typed != "" && subscriptions.SameAs(sub) == typed) {
+			found = sub
 		}
 	}
 	if found == nil {
@@ -271,25 +318,39 @@ func (s *Service) listSubscriptions(ctx context.Context, req *Request) (*Respons
 	if err != nil {
 		return nil, err
 	}
-	var b strings.Builder
+	var head string
+	var items []string
 	if len(subs) == 0 {
-		fmt.Fprintf(&b, "<#%s> has no subscriptions. Add one with /subscribe query:…\n", ref.ChannelID)
+		head = fmt.Sprintf("<#%s> has no subscriptions. Add one with /subscribe query:…", ref.ChannelID)
 	} else {
-		fmt.Fprintf(&b, "<#%s> — %s:\n", ref.ChannelID, count(len(subs), "subscription", "subscriptions"))
-		for _, sub := range subs {
-			spike := ""
-			if sub.Spike != nil {
-				spike = ", spike " + sub.Spike.String()
+		head = fmt.Sprintf("<#%s> — %s:", ref.ChannelID, count(len(subs), "subscription", "subscriptions"))
+		// Oldest first, as the store has them; those of one moment by label,
+		// so the pages are in the same order each time.
+		sort.SliceStable(subs, func(i, j int) bool {
+			if !subs[i].CreatedAt.Equal(subs[j].CreatedAt) {
+				return subs[i].CreatedAt.Before(subs[j].CreatedAt)
 			}
-			fmt.Fprintf(&b, "• `%s` (id %s, since %s%s)\n", sub.Label(), sub.ID, sub.CreatedAt.Format("2006-01-02"), spike)
+			return subs[i].Label() < subs[j].Label()
+		})
+		topics, err := s.visibleTopics(ctx, ref.GuildID)
+		if err != nil {
+			return nil, err
+		}
+		for _, sub := range subs {
+			line := fmt.Sprintf("• `%s` — since %s%s", sub.Label(), sub.CreatedAt.Format(dateLayout), deliveryNote(sub))
+			if why := matchesNothing(topics, sub); why != "" {
+				line += " ⚠ matches nothing: " + why
+			}
+			items = append(items, line)
 		}
 	}
+	var b strings.Builder
 	if sc, own, err := s.effectiveSchedule(ctx, ref); err == nil {
-		from := "server default"
+		from := "the server's default schedule"
 		if own {
-			from = "this channel"
+			from = "this channel's own schedule"
 		}
-		fmt.Fprintf(&b, "Schedule: %s (%s). Next digest: %s.\n", sc, from, discordTime(sc.Next(s.now())))
+		fmt.Fprintf(&b, "Digests %s (%s). Next digest: %s.\n", sc.Words(), from, discordTime(sc.Next(s.now())))
 	}
 	st, err := s.Store.ChannelState(ctx, ref.GuildID, ref.ChannelID)
 	if err == nil && st.PausedReason != "" {
@@ -309,7 +370,126 @@ func (s *Service) listSubscriptions(ctx context.Context, req *Request) (*Respons
 	if pending, err := s.Store.Pending(ctx, ref.GuildID, ref.ChannelID); err == nil && len(pending) > 0 {
 		fmt.Fprintf(&b, "%s waiting for the next digest.\n", stories(len(pending)))
 	}
-	return &Response{Content: b.String(), Ephemeral: true}, nil
+	// Members' watches are theirs: the server's view is how many, never what.
+	if members, watches, err := s.Store.WatchCounts(ctx, ref.GuildID); err == nil && members > 0 {
+		fmt.Fprintf(&b, "%s %s personal watches in this server (%s in all; /watch add follows a query by direct message).\n",
+			count(members, "member", "members"), plural(members, "has", "have"), strconv.Itoa(watches))
+	}
+	return s.paged(ctx, ref.GuildID, listPages(head, items, b.String()), true)
+}
+
+// matchesNothing says why a subscription matches nothing (its query no
+// longer reads, or a topic it uses is gone or on a circle), "" when it
+// works: the matcher leaves such a subscription out, and only its log
+// would tell.
+func matchesNothing(topics map[string]*digestbot.Topic, sub *digestbot.Subscription) string {
+	var q *subscriptions.Query
+	if sub.Topic != "" {
+		q = topicRef(digestbot.NormalizeTopicName(sub.Topic))
+	} else {
+		var err error
+		if q, err = subscriptions.Parse(sub.Query); err != nil {
+			return "the query no longer reads: " + digestbot.ErrorMessage(err)
+		}
+	}
+	if _, err := resolveIn(topics, q); err != nil {
+		return digestbot.ErrorMessage(err)
+	}
+	return ""
+}
+
+// subscription returns one of the guild's subscriptions by id.
+func (s *Service) subscription(ctx context.Context, guildID, id string) (*digestbot.Subscription, error) {
+	subs, err := s.Store.Subscriptions(ctx, guildID, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, sub := range subs {
+		if sub.ID == id {
+			return sub, nil
+		}
+	}
+	return nil, digestbot.Errorf(digestbot.ENOTFOUND, "no subscription %q in this server", id)
+}
+
+// delivery is what /subscribe's mode and mention options ask for.
+type delivery struct {
+	mode    string // digestbot.ModeDigest or ModeInstant; "" when not given
+	modeSet bool
+	mention string // role id; "" when not given
+}
+
+// deliveryOptions reads the mode and mention options.
+func deliveryOptions(req *Request) (delivery, error) {
+	var d delivery
+	switch m := strings.ToLower(strings.TrimSpace(req.Options["mode"])); m {
+	case "":
+	case ModeDigest:
+		d.mode, d.modeSet = digestbot.ModeDigest, true
+	case ModeInstant:
+		d.mode, d.modeSet = digestbot.ModeInstant, true
+	default:
+		return d, digestbot.Errorf(digestbot.EINVALID, "mode takes %s or %s, not %q", ModeDigest, ModeInstant, m)
+	}
+	role := strings.TrimSpace(req.Options["mention"])
+	role = strings.TrimSuffix(strings.TrimPrefix(role, "<@&"), ">")
+	if role == "" {
+		return d, nil
+	}
+	if role == req.GuildID {
+		// The @everyone role has the server's id.
+		return d, digestbot.Errorf(digestbot.EINVALID, "mention takes a role; the bot never pings @everyone")
+	}
+	if strings.Trim(role, "0123456789") != "" || len(role) > 20 {
+		return d, digestbot.Errorf(digestbot.EINVALID, "mention takes a role, e.g. mention:@alerts; %q is not one", role)
+	}
+	d.mention = role
+	return d, nil
+}
+
+func (d delivery) given() bool { return d.modeSet || d.mention != "" }
+
+// apply returns the settings that result from these options over the
+// current ones.
+func (d delivery) apply(mode, mention string) (string, string) {
+	if d.modeSet {
+		mode = d.mode
+	}
+	if d.mention != "" {
+		mention = d.mention
+	}
+	return mode, mention
+}
+
+// deliveryHow says how a subscription's stories come.
+func deliveryHow(sub *digestbot.Subscription) string {
+	how := "in the channel's digest"
+	if sub.Instant() {
+		how = "as they arrive (each story within a minute)"
+	}
+	if sub.Mention != "" {
+		how += fmt.Sprintf(", mentioning <@&%s>", sub.Mention)
+	}
+	return how
+}
+
+// deliveryNote says how a subscription is delivered when it is not the
+// plain digest: ": instant, mentions @role".
+func deliveryNote(sub *digestbot.Subscription) string {
+	var parts []string
+	if sub.Instant() {
+		parts = append(parts, "instant: each story within a minute")
+	}
+	if sub.Mention != "" {
+		parts = append(parts, fmt.Sprintf("mentions <@&%s>", sub.Mention))
+	}
+	if sp := sub.Spike; sp != nil {
+		parts = append(parts, fmt.Sprintf("📈 spike alert at %d outlets within %d h", sp.Outlets, sp.Hours))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(parts, ", ")
 }
 
 // spikeLine says what a spike rule does, "" for none.
@@ -317,6 +497,6 @@ func spikeLine(sp *digestbot.Spike) string {
 	if sp == nil {
 		return ""
 	}
-	return fmt.Sprintf("📈 Spike alert: when %d outlets have carried a matching story within %d hours, this channel gets its digest at once, that story on top (at most once in %d hours).\n",
-		sp.Outlets, sp.Hours, sp.Hours)
+	return fmt.Sprintf("📈 Spike alert: when %d outlets have carried a matching story within %d hours, the story that makes it %d is posted here within a minute, marked (at most once in %d hours).\n",
+		sp.Outlets, sp.Hours, sp.Outlets, sp.Hours)
 }

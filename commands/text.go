@@ -40,5 +40,9 @@ func articleLink(a *digestbot.Article) string {
 	return fmt.Sprintf("[%s](%s) — %s", t, a.URL, a.Source)
 }
 
+// dateLayout is how a reply writes a date: "20 Mar 2026", read the same
+// way everywhere.
+const dateLayout = "2 Jan 2006"
+
 // discordTime renders a time that Discord shows in each reader's own zone.
 func discordTime(t time.Time) string { return fmt.Sprintf("<t:%d:f>", t.Unix()) }

@@ -275,7 +275,8 @@ func (g *chains) resolveLongest(name string) error {
 
 // checkMatchSpec validates the matcher's cron spec (schedule.match).
 // robfig/cron panics on some malformed specs and takes "@every 0s" as every
-// second: refuse both.
+// second: refuse both. A second is the shortest interval: instant alerts
+// wait for the matcher's tick.
 func checkMatchSpec(spec string) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -284,8 +285,8 @@ func checkMatchSpec(spec string) (err error) {
 	}()
 	if d, ok := strings.CutPrefix(spec, "@every "); ok {
 		dur, perr := time.ParseDuration(strings.TrimSpace(d))
-		if perr != nil || dur < 10*time.Second {
-			return fmt.Errorf("want @every with a duration of at least 10s, such as @every 1m")
+		if perr != nil || dur < time.Second {
+			return fmt.Errorf("want @every with a duration of at least 1s, such as @every 1m")
 		}
 		return nil
 	}

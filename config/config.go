@@ -70,6 +70,8 @@ type Limits struct {
 	ItemsPerSection       int // YAML limits.items_per_section, default 50: stories per subscription in one digest, then "+N more"
 	StoriesInChannel      int // YAML limits.stories_in_channel, default 10: stories a digest shows in the channel; the rest go to a thread
 	CommandsPerMinute     int // YAML limits.commands_per_minute, default 20 (per user)
+	WatchesPerMember      int // YAML limits.watches_per_member, default 10: personal watches of one member in one server
+	WatchesPerGuild       int // YAML limits.watches_per_guild, default 500: personal watches of all members of one server
 }
 
 // Polling is how feeds are fetched.
@@ -91,6 +93,7 @@ type Delivery struct {
 	GoneChannelGrace  time.Duration // YAML delivery.gone_channel_grace, default 7d: a channel Discord says no longer exists is removed after this
 	ClaimTime         time.Duration // YAML delivery.claim_time, default 15s: how soon another replica finishes the delivery of one that died
 	NonceWindow       time.Duration // YAML delivery.nonce_window, default 2m: how long Discord is trusted to remember a message nonce
+	InstantDelay      time.Duration // YAML delivery.instant_delay, default 1s: an alert waits this long after its first story was matched, gathering the stories that come with it
 }
 
 // Permissions says who may change a server's subscriptions.

@@ -50,6 +50,8 @@ func defaults() *Config {
 			ItemsPerSection:       50,
 			StoriesInChannel:      10,
 			CommandsPerMinute:     20,
+			WatchesPerMember:      digestbot.DefaultMaxWatchesPerMember,
+			WatchesPerGuild:       digestbot.DefaultMaxWatchesPerGuild,
 		},
 		Polling: Polling{
 			Interval:     15 * time.Minute,
@@ -67,6 +69,7 @@ func defaults() *Config {
 			GoneChannelGrace:  7 * 24 * time.Hour,
 			ClaimTime:         15 * time.Second,
 			NonceWindow:       2 * time.Minute,
+			InstantDelay:      time.Second,
 		},
 		Retention:      30 * 24 * time.Hour,
 		GuildDataGrace: 30 * 24 * time.Hour,
@@ -93,6 +96,8 @@ type fileConfig struct {
 		ItemsPerSection       *int `yaml:"items_per_section"`
 		StoriesInChannel      *int `yaml:"stories_in_channel"`
 		CommandsPerMinute     *int `yaml:"commands_per_minute"`
+		WatchesPerMember      *int `yaml:"watches_per_member"`
+		WatchesPerGuild       *int `yaml:"watches_per_guild"`
 	} `yaml:"limits"`
 	Polling struct {
 		Interval     *string `yaml:"interval"`
@@ -110,6 +115,7 @@ type fileConfig struct {
 		GoneChannelGrace  *string `yaml:"gone_channel_grace"`
 		ClaimTime         *string `yaml:"claim_time"`
 		NonceWindow       *string `yaml:"nonce_window"`
+		InstantDelay      *string `yaml:"instant_delay"`
 	} `yaml:"delivery"`
 	Permissions struct {
 		Role *string `yaml:"role"`
@@ -327,6 +333,8 @@ func (c *Config) applyFile(data []byte) Errors {
 	intKey(l.ItemsPerSection, &c.Limits.ItemsPerSection, "limits.items_per_section", 1, 250, bad)
 	intKey(l.StoriesInChannel, &c.Limits.StoriesInChannel, "limits.stories_in_channel", 1, 100, bad)
 	intKey(l.CommandsPerMinute, &c.Limits.CommandsPerMinute, "limits.commands_per_minute", 1, 600, bad)
+	intKey(l.WatchesPerMember, &c.Limits.WatchesPerMember, "limits.watches_per_member", 1, 1000, bad)
+	intKey(l.WatchesPerGuild, &c.Limits.WatchesPerGuild, "limits.watches_per_guild", 1, 1_000_000, bad)
 	p := f.Polling
 	if p.Interval != nil {
 		c.Polling.Interval = duration(*p.Interval, "polling.interval", MinPollInterval, MaxPollInterval, bad)
@@ -361,6 +369,10 @@ func (c *Config) applyFile(data []byte) Errors {
 		// Longer than Discord keeps nonces would post copies; shorter only
 		// reads channels more often.
 		c.Delivery.NonceWindow = duration(*dl.NonceWindow, "delivery.nonce_window", time.Second, 2*time.Minute, bad)
+	}
+	if dl.InstantDelay != nil {
+		// Alerts are promised within a minute of ingest.
+		c.Delivery.InstantDelay = duration(*dl.InstantDelay, "delivery.instant_delay", 0, 30*time.Second, bad)
 	}
 	if f.Permissions.Role != nil {
 		c.Permissions.ManagerRole = strings.TrimSpace(*f.Permissions.Role)

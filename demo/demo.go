@@ -109,17 +109,18 @@ func Setup(ctx context.Context, st digestbot.Store, now time.Time, logger *slog.
 	}
 	for _, ch := range Channels {
 		for _, label := range ch.Subs {
-			sub := &digestbot.Subscription{GuildID: GuildID, ChannelID: ch.Ref.ChannelID, CreatedBy: "demo", CreatedAt: now}
+			var sub *digestbot.Subscription
 			if name, ok := strings.CutPrefix(label, "topic:"); ok {
-				sub.Topic = name
+				sub = &digestbot.Subscription{GuildID: GuildID, ChannelID: ch.Ref.ChannelID, Topic: name}
+				sub.ID = digestbot.SubscriptionID(sub.GuildID, sub.ChannelID, "", sub.Topic)
 			} else {
 				q, err := subscriptions.Parse(label)
 				if err != nil {
 					return nil, fmt.Errorf("demo: query %q: %w", label, err)
 				}
-				sub.Query = q.String()
+				sub = subscriptions.NewSubscription(GuildID, ch.Ref.ChannelID, q)
 			}
-			sub.ID = digestbot.SubscriptionID(sub.GuildID, sub.ChannelID, sub.Query, sub.Topic)
+			sub.CreatedBy, sub.CreatedAt = "demo", now
 			if _, err := st.AddSubscription(ctx, sub, digestbot.DefaultMaxSubscriptionsPerGuild); err != nil {
 				return nil, fmt.Errorf("demo: subscribe %s to %q: %w", ch.Name, label, err)
 			}

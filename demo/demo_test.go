@@ -70,9 +70,9 @@ func testDemoPrintsDigests(t *testing.T, b *storetest.Backend) {
 	}
 	checks := []struct{ what, re string }{
 		{"linked titles", `(?m)^### \[[^\]]+\]\(https?://[^)]+\)$`},
-		{"source and date lines", `(?m)^— [^\n]+ · 2026-11-2\d$`},
+		{"source and date lines", `(?m)^— [^\n]+ · 2\d Nov 2026$`},
 		{"bold matched terms in summaries", `\*\*[^*]+\*\*`},
-		{"a story merged from three outlets", `\+2 more · 2026-11-24`},
+		{"a story merged from three outlets", `\+2 more · 24 Nov 2026`},
 		{"Chinese stories", `### \[[^\]]*芯片`},
 	}
 	for _, c := range checks {
@@ -83,7 +83,7 @@ func testDemoPrintsDigests(t *testing.T, b *storetest.Backend) {
 	// The newsletter's strike story lists Harbour Wire as its second
 	// outlet, and Harbour Wire's own feed carries the same report: the
 	// merged story shows that outlet once, with its link.
-	if n := strings.Count(text, "— [Harbour Wire](https://harbourwire.example/2026/11/24/rendal-strike) · 2026-11-24\n"); n != 1 {
+	if n := strings.Count(text, "— [Harbour Wire](https://harbourwire.example/2026/11/24/rendal-strike) · 24 Nov 2026\n"); n != 1 {
 		t.Errorf("Harbour Wire's strike report is listed %d times, want once:\n%s", n, text)
 	}
 	// Everything was delivered: a second run posts nothing.

@@ -61,6 +61,9 @@ type ComposeOptions struct {
 	// Cache, when set, keeps the analysis of each article across calls, so
 	// an article in many channels' digests is analysed once.
 	Cache *ArticleCache
+	// Alert composes an alert (stories posted as they come) instead of a
+	// digest: it is headed as an alert and covers no period.
+	Alert bool
 }
 
 // Digest is one channel's digest for one window, independent of any chat
@@ -74,7 +77,15 @@ type Digest struct {
 	Sections    []Section
 	Stories     int // items in all sections, shown or not
 	Articles    int // articles covered (a merged story counts each of its reports)
+	// Alert says it is an alert, not a digest (ComposeOptions.Alert).
+	Alert bool
+	// Mentions are the roles to ping with it: those of the subscriptions
+	// whose stories it holds, at most MaxMentions, in order of appearance.
+	Mentions []string
 }
+
+// MaxMentions bounds the roles one digest or alert pings.
+const MaxMentions = 20
 
 // Section holds the stories of one subscription.
 type Section struct {
@@ -93,6 +104,7 @@ type Item struct {
 	Summary    string // Markdown: text escaped, matched terms in **bold**
 	Sources    []digestbot.Source
 	Published  time.Time // earliest report; zero when unknown
+	DateOnly   bool      // Published is a calendar date, not a moment (see Article.DateOnly)
 	Terms      []string  // matched terms
 	Labels     []string  // every subscription label that matched, the section's first
 	ArticleIDs []string
@@ -213,10 +225,17 @@ func Compose(ch ChannelInfo, items []digestbot.PendingItem, articles map[string]
 	}
 	sections := map[string]*Section{}
 	var order []string
-	d := &Digest{Channel: ch.Ref, ChannelName: ch.Name, Location: loc, GeneratedAt: opts.Now, Since: opts.Since}
+	d := &Digest{Channel: ch.Ref, ChannelName: ch.Name, Location: loc, GeneratedAt: opts.Now, Since: opts.Since, Alert: opts.Alert}
+	for _, e := range entries {
+		for _, h := range e.hits {
+			if h.Mention != "" && !slices.Contains(d.Mentions, h.Mention) && len(d.Mentions) < MaxMentions {
+				d.Mentions = append(d.Mentions, h.Mention)
+			}
+		}
+	}
 	for _, c := range clusters {
 		lead := c.members[0]
-		it := Item{Title: strings.TrimSpace(lead.a.Title), URL: lead.a.URL, Published: lead.a.Published}
+		it := Item{Title: strings.TrimSpace(lead.a.Title), URL: lead.a.URL, Published: lead.a.Published, DateOnly: lead.a.DateOnly}
 		var terms []string
 		for _, m := range c.members {
 			it.ArticleIDs = append(it.ArticleIDs, m.a.ID)

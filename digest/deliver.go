@@ -60,6 +60,7 @@ type Store interface {
 	RenewChannel(ctx context.Context, guildID, channelID, token string, ttl time.Duration) error
 	ReleaseChannel(ctx context.Context, guildID, channelID, token string) error
 	BeginDelivery(ctx context.Context, guildID, channelID, token string, now time.Time) (*digestbot.Delivery, error)
+	BeginAlert(ctx context.Context, guildID, channelID, token string, now time.Time) (*digestbot.Delivery, error)
 	SetDeliveryParts(ctx context.Context, d *digestbot.Delivery, token string, parts []digestbot.DeliveryPart) error
 	RecordAttempt(ctx context.Context, d *digestbot.Delivery, token, key string, at time.Time) error
 	MarkPartPosted(ctx context.Context, d *digestbot.Delivery, token, key, messageID string) error
@@ -222,11 +223,24 @@ func bookkeeping(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 }
 
-// Deliver delivers the channel's pending items, if any. A channel that is
-// paused, or claimed by another worker, is left alone (Result says which).
-// When ctx ends, the post in flight may finish within StopGrace, what is
-// known is recorded, and Deliver returns with Interrupted set.
-func (d *Deliverer) Deliver(ctx context.Context, ref digestbot.ChannelRef) (res Result, err error) {
+// Deliver delivers the channel's pending items, if any, as its digest. A
+// channel that is paused, or claimed by another worker, is left alone
+// (Result says which). When ctx ends, the post in flight may finish within
+// StopGrace, what is known is recorded, and Deliver returns with
+// Interrupted set.
+func (d *Deliverer) Deliver(ctx context.Context, ref digestbot.ChannelRef) (Result, error) {
+	return d.deliver(ctx, ref, false)
+}
+
+// DeliverAlert delivers the pending items that an instant subscription
+// matched, as an alert, the same way as Deliver (one claim, frozen parts,
+// nonces and markers); the other items wait for the digest, and the
+// digest's window goes on.
+func (d *Deliverer) DeliverAlert(ctx context.Context, ref digestbot.ChannelRef) (Result, error) {
+	return d.deliver(ctx, ref, true)
+}
+
+func (d *Deliverer) deliver(ctx context.Context, ref digestbot.ChannelRef, alert bool) (res Result, err error) {
 	st, err := d.Store.ChannelState(ctx, ref.GuildID, ref.ChannelID)
 	if err != nil {
 		return res, err
@@ -279,72 +293,97 @@ func (d *Deliverer) Deliver(ctx context.Context, ref digestbot.ChannelRef) (res 
 		}
 	}()
 
-	now := d.now()
-	del, err := d.Store.BeginDelivery(ctx, ref.GuildID, ref.ChannelID, token, now)
-	if err != nil {
-		return res, err
+	begin := d.Store.BeginDelivery
+	if alert {
+		begin = d.Store.BeginAlert
 	}
-	if del == nil {
-		return res, d.markDelivered(ctx, st, now) // nothing pending: the window closes empty
-	}
-	res.WindowID, res.Items = del.WindowID, len(del.Items)
-	log := d.log().With("guild", ref.GuildID, "channel", ref.ChannelID, "window", del.WindowID)
-	if del.Parts == nil {
-		kind, err := d.Transport.ChannelKind(ctx, ref)
+	// An unfinished delivery comes first, whatever its kind; when it was
+	// of the other kind (an alert interrupted before the digest fell due,
+	// say), this one follows under the same claim.
+	for range 2 {
+		now := d.now()
+		del, err := begin(ctx, ref.GuildID, ref.ChannelID, token, now)
 		if err != nil {
-			if c := digestbot.ErrorCode(err); c == digestbot.ENOTFOUND || c == digestbot.EFORBIDDEN {
-				run := &partRun{d: d, ref: ref, del: del, token: token, ctx: ctx, claimCtx: claimCtx, log: log, res: &res}
-				_ = run.pause(err, "")
+			return res, err
+		}
+		if del == nil {
+			if alert {
 				return res, nil
 			}
+			return res, d.markDelivered(ctx, st, now) // nothing pending: the window closes empty
+		}
+		run := &partRun{d: d, ref: ref, del: del, token: token, ctx: ctx, claimCtx: claimCtx, res: &res,
+			log: d.log().With("guild", ref.GuildID, "channel", ref.ChannelID, "window", del.WindowID)}
+		if done, err := run.all(st, now); err != nil || !done || del.Instant == alert {
 			return res, err
 		}
-		l, dg, err := d.lay(ctx, ref, del.Items, del.StartedAt, st.LastDigestAt)
+	}
+	return res, nil
+}
+
+// all delivers every part of the delivery and acknowledges it; done is
+// false when it stopped part-way (res says why).
+func (r *partRun) all(st *digestbot.ChannelState, now time.Time) (done bool, err error) {
+	d, ref, del, res, log := r.d, r.ref, r.del, r.res, r.log
+	res.WindowID, res.Items, res.Stories = del.WindowID, len(del.Items), 0
+	if del.Parts == nil {
+		kind, err := d.Transport.ChannelKind(r.ctx, ref)
 		if err != nil {
-			return res, err
+			if c := digestbot.ErrorCode(err); c == digestbot.ENOTFOUND || c == digestbot.EFORBIDDEN {
+				_ = r.pause(err, "")
+				return false, nil
+			}
+			return false, err
 		}
-		if err := d.Store.SetDeliveryParts(ctx, del, token, buildParts(l, kind)); err != nil {
-			return res, err
+		l, dg, err := d.lay(r.ctx, ref, del.Items, del.StartedAt, st.LastDigestAt, del.Instant)
+		if err != nil {
+			return false, err
+		}
+		if err := d.Store.SetDeliveryParts(r.ctx, del, r.token, buildParts(l, kind)); err != nil {
+			return false, err
 		}
 		if dg != nil {
 			res.Stories = dg.Stories
 		}
 	}
 
-	run := &partRun{d: d, ref: ref, del: del, token: token, ctx: ctx, claimCtx: claimCtx, log: log, res: &res}
 	for i := 0; i < len(del.Parts); i++ {
 		if del.Parts[i].Done() {
 			continue
 		}
-		if ctx.Err() != nil || claimCtx.Err() != nil {
+		if r.ctx.Err() != nil || r.claimCtx.Err() != nil {
 			res.Interrupted = true
 			log.Info("digest: delivery interrupted; the rest follows on the next attempt", "posted", res.Posted, "parts", len(del.Parts))
-			return res, nil
+			return false, nil
 		}
-		again, err := run.part(i)
+		again, err := r.part(i)
 		if err != nil {
 			res.Parts = len(del.Parts)
 			if res.Paused {
-				return res, nil
+				return false, nil
 			}
-			if ctx.Err() != nil || claimCtx.Err() != nil {
+			if r.ctx.Err() != nil || r.claimCtx.Err() != nil {
 				res.Interrupted = true
-				return res, nil
+				return false, nil
 			}
-			return res, err
+			return false, err
 		}
 		if again {
 			i-- // the part was replaced by smaller pieces: deliver those
 		}
 	}
 	res.Parts = len(del.Parts)
-	actx, cancel := bookkeeping(ctx)
+	del.Placed = placements(ref, del)
+	actx, cancel := bookkeeping(r.ctx)
 	defer cancel()
-	if err := d.Store.AckDelivery(actx, del, token); err != nil {
-		return res, err
+	if err := d.Store.AckDelivery(actx, del, r.token); err != nil {
+		return false, err
 	}
-	log.Info("digest: delivered", "items", res.Items, "parts", res.Parts, "posted", res.Posted, "found", res.Found, "set_aside", res.SetAside)
-	return res, d.markDelivered(actx, st, now)
+	log.Info("digest: delivered", "alert", del.Instant, "items", res.Items, "parts", res.Parts, "posted", res.Posted, "found", res.Found, "set_aside", res.SetAside)
+	if del.Instant {
+		return true, nil // an alert leaves the digest's window open
+	}
+	return true, d.markDelivered(actx, st, now)
 }
 
 // partRun delivers the parts of one delivery.
@@ -648,9 +687,9 @@ func (d *Deliverer) markDelivered(ctx context.Context, st *digestbot.ChannelStat
 	return d.Store.MarkDigested(ctx, st.GuildID, st.ChannelID, at)
 }
 
-// compose loads the items' articles and composes the digest at `at`
-// covering the time since `since`.
-func (d *Deliverer) compose(ctx context.Context, ref digestbot.ChannelRef, items []digestbot.PendingItem, at, since time.Time) (*Digest, error) {
+// compose loads the items' articles and composes the digest (or alert) at
+// `at` covering the time since `since`.
+func (d *Deliverer) compose(ctx context.Context, ref digestbot.ChannelRef, items []digestbot.PendingItem, at, since time.Time, alert bool) (*Digest, error) {
 	ids := make([]string, len(items))
 	for i, it := range items {
 		ids[i] = it.ArticleID
@@ -666,7 +705,7 @@ func (d *Deliverer) compose(ctx context.Context, ref digestbot.ChannelRef, items
 		}
 	}
 	opts := d.Compose
-	opts.Now, opts.Since = at, since
+	opts.Now, opts.Since, opts.Alert = at, since, alert
 	if opts.Since.IsZero() {
 		for _, it := range items {
 			if opts.Since.IsZero() || it.QueuedAt.Before(opts.Since) {
@@ -683,8 +722,8 @@ func (d *Deliverer) compose(ctx context.Context, ref digestbot.ChannelRef, items
 
 // lay composes and lays the digest out, leaving room on every message for
 // the marker line.
-func (d *Deliverer) lay(ctx context.Context, ref digestbot.ChannelRef, items []digestbot.PendingItem, at, since time.Time) (Layout, *Digest, error) {
-	dg, err := d.compose(ctx, ref, items, at, since)
+func (d *Deliverer) lay(ctx context.Context, ref digestbot.ChannelRef, items []digestbot.PendingItem, at, since time.Time, alert bool) (Layout, *Digest, error) {
+	dg, err := d.compose(ctx, ref, items, at, since, alert)
 	if err != nil {
 		return Layout{}, nil, err
 	}
@@ -711,6 +750,6 @@ func (d *Deliverer) Preview(ctx context.Context, ref digestbot.ChannelRef) (*Dig
 	if err != nil {
 		return nil, nil, err
 	}
-	l, dg, err := d.lay(ctx, ref, items, d.now(), st.LastDigestAt)
+	l, dg, err := d.lay(ctx, ref, items, d.now(), st.LastDigestAt, false)
 	return dg, append(l.Channel, l.Thread...), err
 }

@@ -385,7 +385,7 @@ func testAnotherReplicaFinishesAfterTheClaimLapses(t *testing.T, b *storetest.Ba
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, _, err := dead.lay(ctx, ref, del.Items, del.StartedAt, time.Time{})
+	l, _, err := dead.lay(ctx, ref, del.Items, del.StartedAt, time.Time{}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -875,18 +875,18 @@ func TestNoThreadsMeansAMoreButton(t *testing.T) {
 	for _, c := range chat.buttons {
 		custom = c
 	}
-	if custom != MoreButtonID(MoreStateID(res.WindowID), 0) {
+	if custom != GuildMoreButtonID(ref.GuildID, MoreStateID(res.WindowID), 0) {
 		t.Errorf("button %q", custom)
 	}
 	state, err := st.LoadLookup(ctx, ref.GuildID, MoreStateID(res.WindowID))
 	if err != nil {
 		t.Fatal(err)
 	}
-	var pages []Message
-	if err := json.Unmarshal(state, &pages); err != nil {
-		t.Fatal(err)
+	var more MoreState
+	if err := json.Unmarshal(state, &more); err != nil || more.Channel != ref.ChannelID {
+		t.Fatalf("state %s: %v; want the pages and the channel", state, err)
 	}
-	checkEachOnce(t, append(chat.messages(), pages...), arts)
+	checkEachOnce(t, append(chat.messages(), more.Pages...), arts)
 	if pending(t, st, ref) != 0 {
 		t.Errorf("items left pending")
 	}

@@ -35,9 +35,34 @@ type partBody struct {
 	// Overflow are the thread's messages when the channel takes no
 	// thread: the "More" button pages through them.
 	Overflow []Message `json:"overflow,omitempty"`
+	// Articles are Embed.ArticleIDs of Message's embeds and of each
+	// overflow message's, by embed: kept beside the messages, whose JSON
+	// is the rendering only.
+	Articles         [][]string   `json:"articles,omitempty"`
+	OverflowArticles [][][]string `json:"overflow_articles,omitempty"`
+}
+
+func embedArticles(m Message) [][]string {
+	var out [][]string
+	for _, e := range m.Embeds {
+		out = append(out, e.ArticleIDs)
+	}
+	return out
+}
+
+func setEmbedArticles(m Message, ids [][]string) {
+	for i := range m.Embeds {
+		if i < len(ids) {
+			m.Embeds[i].ArticleIDs = ids[i]
+		}
+	}
 }
 
 func encodeBody(b partBody) string {
+	b.Articles, b.OverflowArticles = embedArticles(b.Message), nil
+	for _, m := range b.Overflow {
+		b.OverflowArticles = append(b.OverflowArticles, embedArticles(m))
+	}
 	out, err := json.Marshal(b)
 	if err != nil {
 		panic(fmt.Sprintf("digest: encoding a part: %v", err)) // plain structs only
@@ -48,6 +73,12 @@ func encodeBody(b partBody) string {
 func decodeBody(s string) (partBody, error) {
 	var b partBody
 	err := json.Unmarshal([]byte(s), &b)
+	setEmbedArticles(b.Message, b.Articles)
+	for i, m := range b.Overflow {
+		if i < len(b.OverflowArticles) {
+			setEmbedArticles(m, b.OverflowArticles[i])
+		}
+	}
 	return b, err
 }
 
@@ -168,7 +199,7 @@ func (r *partRun) addMoreButton(b partBody) (string, error) {
 	if last == "" {
 		return "", digestbot.Errorf(digestbot.EINVALID, "no channel message to put the button on")
 	}
-	state, err := json.Marshal(b.Overflow)
+	state, err := json.Marshal(MoreState{Channel: r.ref.ChannelID, Pages: b.Overflow})
 	if err != nil {
 		return "", err
 	}
@@ -185,16 +216,31 @@ func (r *partRun) addMoreButton(b partBody) (string, error) {
 	ctx, cancel := r.postCtx()
 	defer cancel()
 	label := fmt.Sprintf("More stories (%d)", n)
-	if err := r.d.Transport.AddButton(ctx, r.ref, r.postedOf(last), msg, label, MoreButtonID(id, 0)); err != nil {
+	if err := r.d.Transport.AddButton(ctx, r.ref, r.postedOf(last), msg, label, GuildMoreButtonID(r.ref.GuildID, id, 0)); err != nil {
 		return "", err
 	}
 	return "button", nil
 }
 
 // MoreButtonID is the custom id of a "More" button showing page of the
-// overflow kept under stateID.
+// overflow kept under stateID, in the server the button is pressed in.
 func MoreButtonID(stateID string, page int) string {
 	return "more:" + stateID + ":" + strconv.Itoa(page)
+}
+
+// GuildMoreButtonID is MoreButtonID naming the server that keeps the
+// state: a button pressed in a direct message (a watch's digest) carries
+// no server of its own.
+func GuildMoreButtonID(guildID, stateID string, page int) string {
+	return "more:" + guildID + ":" + stateID + ":" + strconv.Itoa(page)
+}
+
+// MoreState is what a "More" button pages through: the stories that did
+// not fit, and the channel the digest was posted in (a press in a direct
+// message must come from that channel).
+type MoreState struct {
+	Channel string    `json:"channel"`
+	Pages   []Message `json:"pages"`
 }
 
 func (r *partRun) bodyOf(key string) string {

@@ -36,6 +36,9 @@ var DiscordLimits = Limits{
 type Message struct {
 	Content string
 	Embeds  []Embed
+	// Mentions are the role ids the message may ping (their mentions are
+	// in Content); no one else may be pinged by it.
+	Mentions []string `json:",omitempty"`
 }
 
 // Embed is a rich card: one story of the digest.
@@ -48,6 +51,10 @@ type Embed struct {
 	Timestamp   time.Time
 	Color       int // 0xRRGGBB
 	Fields      []Field
+	// ArticleIDs are the articles of the story, for recording which
+	// message carried them (digestbot.Placement); never shown, so not
+	// part of the rendering's JSON (a delivery part keeps them beside it).
+	ArticleIDs []string `json:"-"`
 }
 
 // Field is a name/value pair of an embed.
@@ -83,11 +90,21 @@ func TextLen(s string) int {
 	return n
 }
 
-// Date layouts of the rendering.
+// Date layouts of the rendering: a date as people write it, "20 Mar 2026".
 const (
-	dateLayout   = "2006-01-02"
+	dateLayout   = "2 Jan 2006"
 	headerLayout = "Mon 2 Jan 2006"
 )
+
+// showDate writes the day of a publication time: in the digest's zone for
+// a moment, as written for a date only (its midnight UTC is no moment, and
+// in New York would read as the evening before).
+func showDate(t time.Time, dateOnly bool, loc *time.Location) string {
+	if dateOnly {
+		return t.UTC().Format(dateLayout)
+	}
+	return t.In(loc).Format(dateLayout)
+}
 
 // maxLabelLen bounds a label in message content, which also carries the
 // digest heading and the lookup hint.
@@ -171,11 +188,30 @@ func Lay(d *Digest, limits Limits, inChannel int) Layout {
 		}
 	}
 	out := Layout{InChannel: len(inCh), InThread: len(inTh)}
-	out.Channel = pack(header(d, loc, len(inTh), limits), inCh, limits)
+	ping := mentionLine(d.Mentions)
+	head := ping
+	lim := limits
+	lim.Content -= TextLen(ping)
+	if d.Alert {
+		head += alertHeader(d, len(inTh), lim)
+		out.ThreadName = cutPlain("⚡ Alert · "+sectionLabels(d), maxThreadName)
+	} else {
+		head += header(d, loc, len(inTh), lim)
+	}
+	out.Channel = pack(head, inCh, limits)
+	if len(d.Mentions) > 0 {
+		out.Channel[0].Mentions = d.Mentions
+	}
 	if len(inTh) > 0 {
-		head := fmt.Sprintf("**More from this digest** · %d %s", len(inTh), plural(len(inTh), "story", "stories"))
+		what := "digest"
+		if d.Alert {
+			what = "alert"
+		}
+		head := fmt.Sprintf("**More from this %s** · %d %s", what, len(inTh), plural(len(inTh), "story", "stories"))
 		out.Thread = pack(head, inTh, limits)
-		out.ThreadName = cutPlain("📰 News digest · "+d.GeneratedAt.In(loc).Format(headerLayout), maxThreadName)
+		if !d.Alert {
+			out.ThreadName = cutPlain("📰 News digest · "+d.GeneratedAt.In(loc).Format(headerLayout), maxThreadName)
+		}
 	}
 	return out
 }
@@ -252,10 +288,15 @@ func codeSpan(s string) string {
 // itemEmbed renders one story within the limits of a single embed.
 func itemEmbed(it Item, color int, label string, loc *time.Location, limits Limits) Embed {
 	e := Embed{
-		Title:     cutPlain(it.Title, limits.Title),
-		Author:    label,
-		Timestamp: it.Published,
-		Color:     color,
+		Title:      cutPlain(it.Title, limits.Title),
+		Author:     label,
+		Color:      color,
+		ArticleIDs: it.ArticleIDs,
+	}
+	if !it.DateOnly {
+		// Discord shows an embed's timestamp as a time in the reader's
+		// zone: a date alone has none to show.
+		e.Timestamp = it.Published
 	}
 	if it.Alert != "" {
 		e.Author = it.Alert
@@ -273,7 +314,7 @@ func itemEmbed(it Item, color int, label string, loc *time.Location, limits Limi
 			foot += fmt.Sprintf(" +%d more", len(it.Sources)-1)
 		}
 		if date := it.Published; !date.IsZero() {
-			foot += " · " + date.In(loc).Format(dateLayout)
+			foot += " · " + showDate(date, it.DateOnly, loc)
 		}
 		if len(it.Labels) > 1 {
 			// The story is shown once, in its first subscription's section.
@@ -340,7 +381,7 @@ func sourceLink(s digestbot.Source, loc *time.Location) string {
 		name = "[" + name + "](" + s.URL + ")"
 	}
 	if !s.Published.IsZero() {
-		name += " · " + s.Published.In(loc).Format(dateLayout)
+		name += " · " + showDate(s.Published, s.DateOnly, loc)
 	}
 	return name
 }
@@ -471,7 +512,7 @@ func splitMessage(m Message) []Message {
 	for i, e := range m.Embeds {
 		out[i] = Message{Embeds: []Embed{e}}
 	}
-	out[0].Content = m.Content
+	out[0].Content, out[0].Mentions = m.Content, m.Mentions
 	return out
 }
 
@@ -482,13 +523,13 @@ const shrinkedContent = 500
 // title, link and date only, and a short content. ok is false when there is
 // nothing left to take away.
 func shrinkMessage(m Message) (Message, bool) {
-	out := Message{Content: m.Content}
+	out := Message{Content: m.Content, Mentions: m.Mentions}
 	changed := false
 	if TextLen(out.Content) > shrinkedContent {
 		out.Content, changed = cutMarkdown(out.Content, shrinkedContent), true
 	}
 	for _, e := range m.Embeds {
-		small := Embed{Title: e.Title, URL: e.URL, Timestamp: e.Timestamp, Color: e.Color}
+		small := Embed{Title: e.Title, URL: e.URL, Timestamp: e.Timestamp, Color: e.Color, ArticleIDs: e.ArticleIDs}
 		if small.Title == "" {
 			small.Title = "(untitled story)"
 		}

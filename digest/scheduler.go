@@ -23,6 +23,9 @@ type SchedulerStore interface {
 	Channels(ctx context.Context) ([]digestbot.ChannelRef, error)
 	// Subscriptions lists a channel's subscriptions.
 	Subscriptions(ctx context.Context, guildID, channelID string) ([]*digestbot.Subscription, error)
+	// ChannelWatches lists the personal watches delivered to a channel (a
+	// member's direct-message channel).
+	ChannelWatches(ctx context.Context, guildID, channelID string) ([]*digestbot.Subscription, error)
 }
 
 // Defaults is the global schedule from the configuration.
@@ -48,6 +51,14 @@ const (
 // workers, and a digest that fell due while every replica was down is due
 // still, so it goes out once when one comes back. robfig/cron (through
 // package schedule) parses the schedules and computes the next times.
+//
+// Instant alerts have a queue of their own ("alerts"): a channel is in it
+// only while it has an alert to post, due a moment (AlertDelay) after the
+// matcher queued its first story, and leaves it once the alert is posted.
+// The channel's digest keeps its own due time meanwhile. A digest and an
+// alert of one channel never run at once: each takes the channel's
+// delivery claim, and the one that finds it taken comes back after the
+// claim time.
 type Scheduler struct {
 	Store    SchedulerStore
 	Queue    digestbot.DueQueue                                                  // the "digests" queue
@@ -66,6 +77,13 @@ type Scheduler struct {
 	Gate   func() bool
 	Clock  func() time.Time // default time.Now
 	Logger *slog.Logger     // default slog.Default()
+
+	// Alerts is the "alerts" queue, DeliverAlert usually
+	// (*Deliverer).DeliverAlert; without them no alert is posted (instant
+	// items then wait for the digest).
+	Alerts       digestbot.DueQueue
+	DeliverAlert func(ctx context.Context, ref digestbot.ChannelRef) (Result, error)
+	AlertDelay   time.Duration // default DefaultAlertDelay; negative: none
 
 	mu     sync.Mutex
 	parsed map[[2]string]parsed // (spec, zone) -> schedule, shared by most channels
@@ -113,7 +131,23 @@ func (s *Scheduler) Run(ctx context.Context) error {
 		Name: "digests", Queue: s.Queue, Workers: s.Workers, Gate: s.Gate, Hold: s.Busy,
 		Clock: s.Clock, Logger: s.Logger, Handle: s.handle,
 	}
+	if s.Alerts == nil || s.DeliverAlert == nil {
+		w.Run(ctx)
+		return nil
+	}
+	// Alerts have workers of their own, so that a busy digest hour does
+	// not hold them back behind thousands of digests.
+	a := &due.Worker{
+		Name: "alerts", Queue: s.Alerts, Workers: s.Workers, Gate: s.Gate, Hold: s.Busy,
+		Clock: s.Clock, Logger: s.Logger, Handle: s.handleAlert,
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		a.Run(ctx)
+	}()
 	w.Run(ctx)
+	<-done
 	return nil
 }
 
@@ -124,8 +158,24 @@ func (s *Scheduler) handle(ctx context.Context, e digestbot.DueEntry) due.Outcom
 		s.log().Warn("digest scheduler: dropping a malformed due entry", "member", e.Member)
 		return due.Outcome{}
 	}
-	log := s.log().With("guild", ref.GuildID, "channel", ref.ChannelID)
 	res, err := s.Deliver(ctx, ref)
+	if out, again := s.retry(ctx, ref, e, res, err); again {
+		return out
+	}
+	now := s.now()
+	if res.Items == 0 && !res.Paused && !s.followed(ctx, ref) {
+		return due.Outcome{} // nothing left to deliver, nobody subscribed
+	}
+	sched, err := s.Resolve(ctx, ref)
+	if err != nil {
+		return due.Outcome{Next: now.Add(time.Minute), Failed: true}
+	}
+	return due.Outcome{Next: s.nextDue(ref, sched, now)}
+}
+
+// retry says when a delivery that did not go through runs again: again is
+// false when it went through (or the channel is paused).
+func (s *Scheduler) retry(ctx context.Context, ref digestbot.ChannelRef, e digestbot.DueEntry, res Result, err error) (out due.Outcome, again bool) {
 	now := s.now()
 	switch {
 	case err == nil && res.Busy:
@@ -135,32 +185,34 @@ func (s *Scheduler) handle(ctx context.Context, e digestbot.DueEntry) due.Outcom
 		}
 		// The holder may have died: its claim lapses within the claim
 		// time, then this channel's delivery is finished here.
-		return due.Outcome{Next: now.Add(busy + busy/4)}
+		return due.Outcome{Next: now.Add(busy + busy/4)}, true
 	case err == nil && res.Interrupted, err != nil && ctx.Err() != nil:
-		return due.Outcome{Next: now} // stopping: another replica takes it at once
+		return due.Outcome{Next: now}, true // stopping: another replica takes it at once
 	case digestbot.ErrorCode(err) == digestbot.EUNAUTHORIZED:
-		return due.Outcome{Next: now.Add(time.Minute)}
+		return due.Outcome{Next: now.Add(time.Minute)}, true
 	case err != nil:
 		retry := s.Retry
 		if retry.First == 0 {
 			retry = backoff.Policy{First: time.Minute, Max: 30 * time.Minute}
 		}
 		wait := retry.Delay(e.Failures + 1)
-		log.Warn("digest scheduler: delivery failed; will retry", "window", res.WindowID, "attempt", e.Failures+1,
-			"retry_in", wait.Round(time.Second), "err", err)
-		return due.Outcome{Next: now.Add(wait), Failed: true}
+		s.log().Warn("digest scheduler: delivery failed; will retry", "guild", ref.GuildID, "channel", ref.ChannelID,
+			"window", res.WindowID, "attempt", e.Failures+1, "retry_in", wait.Round(time.Second), "err", err)
+		return due.Outcome{Next: now.Add(wait), Failed: true}, true
 	}
-	if res.Items == 0 && !res.Paused {
-		subs, err := s.Store.Subscriptions(ctx, ref.GuildID, ref.ChannelID)
-		if err == nil && len(subs) == 0 {
-			return due.Outcome{} // nothing left to deliver, nobody subscribed
-		}
+	return due.Outcome{}, false
+}
+
+// followed reports whether anything is still delivered to the channel: a
+// subscription, or a personal watch when it is a member's direct-message
+// channel. On a store error it says yes: the channel stays scheduled.
+func (s *Scheduler) followed(ctx context.Context, ref digestbot.ChannelRef) bool {
+	subs, err := s.Store.Subscriptions(ctx, ref.GuildID, ref.ChannelID)
+	if err != nil || len(subs) > 0 {
+		return true
 	}
-	sched, err := s.Resolve(ctx, ref)
-	if err != nil {
-		return due.Outcome{Next: now.Add(time.Minute), Failed: true}
-	}
-	return due.Outcome{Next: s.nextDue(ref, sched, now)}
+	watches, err := s.Store.ChannelWatches(ctx, ref.GuildID, ref.ChannelID)
+	return err != nil || len(watches) > 0
 }
 
 // spread is the channel's fixed offset within its due minute.

@@ -21,6 +21,7 @@ const (
 	OptInteger    = 4
 	OptBoolean    = 5
 	OptChannel    = 7
+	OptRole       = 8
 )
 
 // Callback types (Discord's numbering).
@@ -51,6 +52,9 @@ func Chan(name, channelID string) Option {
 	return Option{Name: name, Type: OptChannel, Value: channelID}
 }
 
+// Role is a role option: the role's id.
+func Role(name, roleID string) Option { return Option{Name: name, Type: OptRole, Value: roleID} }
+
 // Focus is the string option being typed in an autocomplete interaction.
 func Focus(name, partial string) Option {
 	return Option{Name: name, Type: OptString, Value: partial, Focused: true}
@@ -69,6 +73,9 @@ type Interaction struct {
 	Command     string // "subscribe", "digest now" (a subcommand), ...
 	Options     []Option
 	CustomID    string // for TypeComponent: the button's custom id
+	// DM sends the interaction from the direct-message channel between the
+	// bot and UserID (opened by the bot before): no guild, no member.
+	DM bool
 }
 
 // Sent names an interaction that was dispatched.
@@ -148,14 +155,20 @@ func (s *Server) SendInteraction(in Interaction) Sent {
 	if in.Type == 0 {
 		in.Type = TypeCommand
 	}
-	if in.GuildID == "" {
+	if in.UserID == "" {
+		in.UserID = "1300000000000000001"
+	}
+	if in.DM {
+		in.GuildID, in.ChannelID = "", s.DMChannel(in.UserID)
+		if in.ChannelID == "" {
+			s.tb.Fatalf("discordtest: user %s has no DM channel with the bot", in.UserID)
+		}
+	}
+	if in.GuildID == "" && !in.DM {
 		in.GuildID = s.GuildID
 	}
 	if in.ChannelID == "" {
 		in.ChannelID = s.ChannelID
-	}
-	if in.UserID == "" {
-		in.UserID = "1300000000000000001"
 	}
 	roles := in.Roles
 	if roles == nil {
@@ -185,6 +198,16 @@ func (s *Server) SendInteraction(in Interaction) Sent {
 		"context":                        0,
 		"authorizing_integration_owners": map[string]any{"0": in.GuildID},
 	}
+	if in.DM {
+		// Discord: no guild, the user instead of a member, the bot DM context.
+		for _, k := range []string{"guild_id", "member", "guild_locale"} {
+			delete(p, k)
+		}
+		p["user"] = map[string]any{"id": in.UserID, "username": "member" + in.UserID[max(0, len(in.UserID)-3):], "discriminator": "0", "global_name": "Member"}
+		p["channel"] = map[string]any{"id": in.ChannelID, "type": ChannelDM}
+		p["context"] = 1
+		p["authorizing_integration_owners"] = map[string]any{"0": "0"}
+	}
 	switch in.Type {
 	case TypeComponent:
 		p["data"] = map[string]any{"custom_id": in.CustomID, "component_type": 2}
@@ -208,7 +231,7 @@ func (s *Server) commandData(in Interaction) map[string]any {
 		s.tb.Fatalf("discordtest: interaction without a command name")
 	}
 	opts := []map[string]any{}
-	resolved := map[string]any{}
+	resolved, roles := map[string]any{}, map[string]any{}
 	attachments := map[string]any{}
 	for _, o := range in.Options {
 		m := map[string]any{"name": o.Name, "type": o.Type, "value": o.Value}
@@ -220,6 +243,11 @@ func (s *Server) commandData(in Interaction) map[string]any {
 			m["value"], attachments[id] = id, att
 		}
 		opts = append(opts, m)
+		if o.Type == OptRole {
+			if id, ok := o.Value.(string); ok {
+				roles[id] = map[string]any{"id": id, "name": s.roleName(in.GuildID, id), "permissions": "0", "position": 1, "mentionable": true}
+			}
+		}
 		if o.Type == OptChannel {
 			if id, ok := o.Value.(string); ok {
 				s.mu.Lock()
@@ -245,7 +273,23 @@ func (s *Server) commandData(in Interaction) map[string]any {
 		}
 		data["resolved"] = res
 	}
+	if len(roles) > 0 {
+		if data["resolved"] == nil {
+			data["resolved"] = map[string]any{}
+		}
+		data["resolved"].(map[string]any)["roles"] = roles
+	}
 	return data
+}
+
+// roleName is the name of a guild's role, "" when it has none by that id.
+func (s *Server) roleName(guildID, roleID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g := s.guilds[guildID]; g != nil {
+		return g.Roles[roleID]
+	}
+	return ""
 }
 
 // commandID returns the id the last bulk overwrite gave a command, so that

@@ -412,6 +412,11 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request) {
 		s.mu.Unlock()
 		writeError(w, http.StatusForbidden, 50001, "Missing Access")
 		return
+	case s.dmRefused(c):
+		s.ms.stats.ForbiddenOrGone++
+		s.mu.Unlock()
+		writeError(w, http.StatusForbidden, errCannotMessageUser, "Cannot send messages to this user")
+		return
 	}
 	if s.channelBucket(w, channelID) {
 		s.mu.Unlock()

@@ -54,6 +54,8 @@ type Channel struct {
 	// NoThreads makes starting a thread here fail with 403 Missing
 	// Permissions (the bot lacks Create Public Threads).
 	NoThreads bool
+	// Recipient is the user of a direct-message channel (Type ChannelDM).
+	Recipient string
 }
 
 // Channel types.
@@ -138,6 +140,7 @@ type Server struct {
 	uploads       map[string]*uploaded           // members' files, by attachment id
 	requests      []string                       // "METHOD path" of every REST call
 	unknownRoutes []string
+	dm            dmState
 
 	gw gateway // guarded by mu
 }
@@ -427,6 +430,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /api/v9/gateway", s.auth(s.getGateway))
 	mux.HandleFunc("GET /api/v9/gateway/bot", s.auth(s.getGateway))
 	mux.HandleFunc("GET /api/v9/users/@me", s.auth(s.getMe))
+	mux.HandleFunc("POST /api/v9/users/@me/channels", s.auth(s.openDM))
 	mux.HandleFunc("PUT /api/v9/applications/{app}/commands", s.auth(s.putCommands))
 	mux.HandleFunc("PUT /api/v9/applications/{app}/guilds/{guild}/commands", s.auth(s.putCommands))
 	mux.HandleFunc("GET /api/v9/channels/{id}", s.auth(s.getChannel))
@@ -440,6 +444,7 @@ func (s *Server) routes() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]any{"threads": []any{}, "members": []any{}, "has_more": false})
 	}))
 	mux.HandleFunc("GET /api/v9/guilds/{id}/roles", s.auth(s.getRoles))
+	mux.HandleFunc("GET /api/v9/guilds/{id}/members/{user}", s.auth(s.getMember))
 	mux.HandleFunc("POST /api/v9/interactions/{id}/{token}/callback", s.interactionCallback)
 	mux.HandleFunc("PATCH /api/v9/webhooks/{app}/{token}/messages/{msg}", s.webhookEdit)
 	mux.HandleFunc("DELETE /api/v9/webhooks/{app}/{token}/messages/{msg}", s.webhookDelete)
@@ -557,6 +562,9 @@ func (s *Server) putCommands(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) channelJSON(c *Channel) map[string]any {
+	if c.Type == ChannelDM {
+		return dmChannelJSON(c)
+	}
 	out := map[string]any{"id": c.ID, "type": c.Type, "guild_id": c.GuildID, "name": c.Name, "position": 0}
 	if c.ParentID != "" {
 		out["parent_id"] = c.ParentID
@@ -597,6 +605,15 @@ func rolesJSON(g *Guild) []map[string]any {
 func readBody(r *http.Request) ([]byte, error) {
 	defer r.Body.Close()
 	return io.ReadAll(io.LimitReader(r.Body, 1<<20))
+}
+
+// readJSON decodes a request's JSON body into v.
+func readJSON(r *http.Request, v any) error {
+	raw, err := readBody(r)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, v)
 }
 
 // upgrader accepts the gateway websocket from any origin (loopback only).

@@ -132,7 +132,7 @@ func check(ctx context.Context, st Writer, doc *Document, opts Options) (*plan, 
 			ps.add("%s: %s", at, digestbot.ErrorMessage(err))
 			continue
 		}
-		sub := &digestbot.Subscription{GuildID: p.guild, ChannelID: s.ChannelID, CreatedBy: s.CreatedBy, CreatedAt: orNow(s.CreatedAt, now)}
+		var sub *digestbot.Subscription
 		switch {
 		case (s.Query == "") == (s.Topic == ""):
 			ps.add("%s: give either a query or a topic", at)
@@ -148,21 +148,24 @@ func check(ctx context.Context, st Writer, doc *Document, opts Options) (*plan, 
 					ps.add("%s: the query names topic:%s, which neither the document nor the server has", at, ref)
 				}
 			}
-			sub.Query = q.String()
+			// The id comes from the normalised query, as /subscribe makes it.
+			sub = subscriptions.NewSubscription(p.guild, s.ChannelID, q)
 		default:
-			sub.Topic = digestbot.NormalizeTopicName(s.Topic)
-			if !known(sub.Topic) {
+			name := digestbot.NormalizeTopicName(s.Topic)
+			if !known(name) {
 				ps.add("%s: topic %s is neither in the document nor the server's", at, s.Topic)
 				continue
 			}
+			sub = &digestbot.Subscription{GuildID: p.guild, ChannelID: s.ChannelID, Topic: name}
+			sub.ID = digestbot.SubscriptionID(sub.GuildID, sub.ChannelID, "", sub.Topic)
 		}
+		sub.CreatedBy, sub.CreatedAt, sub.Mode, sub.Mention = s.CreatedBy, orNow(s.CreatedAt, now), s.Mode, s.Mention
 		spike, err := digestbot.ParseSpike(s.Spike)
 		if err != nil {
 			ps.add("%s: %s", at, digestbot.ErrorMessage(err))
 			continue
 		}
 		sub.Spike = spike
-		sub.ID = digestbot.SubscriptionID(sub.GuildID, sub.ChannelID, sub.Query, sub.Topic)
 		if err := sub.Validate(); err != nil {
 			ps.add("%s: %s", at, digestbot.ErrorMessage(err))
 			continue

@@ -26,7 +26,8 @@ const Format = "digestbot-guild/1"
 const MaxBytes = 16 << 20
 
 // Document is one server's setup. Runtime state (feed health, pending
-// stories, delivery) is not part of it. Its JSON field names are a stable
+// stories, delivery) is not part of it, nor are members' personal watches
+// (theirs, not the server's). Its JSON field names are a stable
 // interface: fields are added, never renamed.
 type Document struct {
 	Format        string         `json:"format"`
@@ -60,7 +61,9 @@ type Subscription struct {
 	ChannelID string    `json:"channel_id"`
 	Query     string    `json:"query,omitempty"`
 	Topic     string    `json:"topic,omitempty"`
-	Spike     string    `json:"spike,omitempty"` // "N/H", see digestbot.ParseSpike
+	Mode      string    `json:"mode,omitempty"`    // "" (digest) or "instant"
+	Mention   string    `json:"mention,omitempty"` // a role id of the server
+	Spike     string    `json:"spike,omitempty"`   // "N/H", see digestbot.ParseSpike
 	CreatedBy string    `json:"created_by,omitempty"`
 	CreatedAt time.Time `json:"created_at,omitzero"`
 }
@@ -123,7 +126,7 @@ func Export(ctx context.Context, st Reader, guildID string, now time.Time) (*Doc
 	}
 	for _, s := range subs {
 		doc.Subscriptions = append(doc.Subscriptions, Subscription{ChannelID: s.ChannelID, Query: s.Query, Topic: s.Topic,
-			Spike: s.Spike.String(), CreatedBy: s.CreatedBy, CreatedAt: s.CreatedAt})
+			Mode: s.Mode, Mention: s.Mention, Spike: s.Spike.String(), CreatedBy: s.CreatedBy, CreatedAt: s.CreatedAt})
 	}
 	scs, err := st.GuildSchedules(ctx, guildID)
 	if err != nil {

@@ -90,11 +90,12 @@ func parseFeed(data []byte, name, format string, opts LoadOptions) ([]*digestbot
 			link = it.GUID // RSS permalink GUIDs double as links
 		}
 		var pub time.Time
+		var dateOnly bool
 		switch {
 		case it.PublishedParsed != nil:
-			pub = *it.PublishedParsed
+			pub, dateOnly = *it.PublishedParsed, !hasClock(it.Published)
 		case it.UpdatedParsed != nil:
-			pub = *it.UpdatedParsed
+			pub, dateOnly = *it.UpdatedParsed, !hasClock(it.Updated)
 		}
 		a := newArticle(rawArticle{
 			title:     it.Title,
@@ -105,6 +106,7 @@ func parseFeed(data []byte, name, format string, opts LoadOptions) ([]*digestbot
 			guid:      it.GUID,
 			source:    source,
 			published: pub,
+			dateOnly:  dateOnly,
 			tags:      it.Categories,
 			language:  lang,
 			feed:      name,
@@ -115,6 +117,14 @@ func parseFeed(data []byte, name, format string, opts LoadOptions) ([]*digestbot
 	}
 	return arts, nil
 }
+
+// clockTime finds a time of day (08:00, 8:00:00) in a written date.
+var clockTime = regexp.MustCompile(`\d:\d\d`)
+
+// hasClock reports whether a feed's date as written holds a time of day:
+// "2026-03-20" and "Fri, 20 Mar 2026" are dates only, which a parser
+// turns into midnight (UTC or another zone) that no one wrote.
+func hasClock(written string) bool { return clockTime.MatchString(written) }
 
 // translator is gofeed.Translator, named here to keep parseWith short.
 type translator = gofeed.Translator

@@ -272,9 +272,10 @@ func parseNewsletter(data []byte, name string, opts LoadOptions) ([]*digestbot.A
 		if opts.SourceName != "" {
 			source = opts.SourceName
 		}
+		// A newsletter dates its sources by the day ("March 20, 2021").
 		var others []digestbot.Source
 		for _, s := range st.Sources[1:] {
-			others = append(others, digestbot.Source{Name: s.Name, URL: s.URL, Published: s.Published})
+			others = append(others, digestbot.Source{Name: s.Name, URL: s.URL, Published: s.Published, DateOnly: true})
 		}
 		a := newArticle(rawArticle{
 			title:     st.Title,
@@ -282,6 +283,7 @@ func parseNewsletter(data []byte, name string, opts LoadOptions) ([]*digestbot.A
 			url:       first.URL,
 			source:    source,
 			published: first.Published,
+			dateOnly:  true,
 			others:    others,
 			feed:      name,
 		}, now)
@@ -301,9 +303,13 @@ type rawArticle struct {
 	guid        string
 	source      string
 	published   time.Time
+	dateOnly    bool               // published is a calendar date without a time of day
 	others      []digestbot.Source // the outlets after the first, as written
 	tags        []string
-	language    string
+	language    string // BCP 47: the feed's declared language, or the article's own
+	// ownLanguage says language was given with the article itself (the
+	// push API), not declared for a whole feed: it wins over detection.
+	ownLanguage bool
 	feed        string
 }
 
@@ -337,15 +343,16 @@ func newArticle(r rawArticle, now time.Time) *digestbot.Article {
 		Text:     text,
 		Summary:  summarize.Summarize(text, SummaryLen),
 		Tags:     cleanTags(r.tags),
-		Language: r.language,
+		Language: articleLanguage(r, title, text),
 		Feed:     r.feed,
 	}
-	a.Published = trustedTime(r.published, now)
+	a.Published, a.DateOnly = publishedTime(r.published, r.dateOnly, now)
 	if len(r.others) > 0 {
 		a.Sources = append(make([]digestbot.Source, 0, 1+len(r.others)),
-			digestbot.Source{Name: a.Source, URL: a.URL, Published: a.Published})
+			digestbot.Source{Name: a.Source, URL: a.URL, Published: a.Published, DateOnly: a.DateOnly})
 		for _, o := range r.others {
-			s := digestbot.Source{Name: FoldSpace(o.Name), Published: trustedTime(o.Published, now)}
+			s := digestbot.Source{Name: FoldSpace(o.Name)}
+			s.Published, s.DateOnly = publishedTime(o.Published, o.DateOnly, now)
 			s.URL, _ = CanonicalURL(o.URL, r.base)
 			if s.Name == "" && s.URL != "" {
 				s.Name = hostOf(s.URL)
@@ -354,6 +361,18 @@ func newArticle(r rawArticle, now time.Time) *digestbot.Article {
 		}
 	}
 	return a
+}
+
+// publishedTime is trustedTime for a publication time that may be a date
+// only: then it is midnight UTC of the day as written (whatever zone a
+// parser gave it), so it reads as that day everywhere.
+func publishedTime(t time.Time, dateOnly bool, now time.Time) (time.Time, bool) {
+	if dateOnly && !t.IsZero() {
+		y, m, d := t.Date()
+		t = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	}
+	t = trustedTime(t, now)
+	return t, dateOnly && !t.IsZero()
 }
 
 // trustedTime is t in UTC when checkPublished trusts it, else zero.

@@ -361,19 +361,24 @@ func TestSampleNewsletter(t *testing.T) {
 		}
 	}
 	// Every outlet of a numbered list is a source of its story, with its
-	// own date and link (tracking parameters removed), and none of them is
-	// in the story's text.
+	// own date (a day, not a moment) and link (tracking parameters
+	// removed), and none of them is in the story's text.
 	day := func(d int) time.Time { return time.Date(2026, 11, d, 0, 0, 0, 0, time.UTC) }
 	numbered := map[int][]digestbot.Source{
 		0: {
-			{Name: "Vellmar Courier", URL: "https://vellmar-courier.example/campus/2026/11/12/lanternhall-closes", Published: day(12)},
-			{Name: "Northsound Radio", URL: "https://northsound-radio.example/news/vellmar-institute-vote", Published: day(11)},
+			{Name: "Vellmar Courier", URL: "https://vellmar-courier.example/campus/2026/11/12/lanternhall-closes", Published: day(12), DateOnly: true},
+			{Name: "Northsound Radio", URL: "https://northsound-radio.example/news/vellmar-institute-vote", Published: day(11), DateOnly: true},
 		},
 		4: {
-			{Name: "Rendal Evening Post", URL: "https://rendal-post.example/local/night-shift-deal", Published: day(12)},
-			{Name: "Harbour Wire", URL: "https://harbourwire.example/2026/11/12/rendal-deal", Published: day(12)},
-			{Name: "Coastal Ledger", URL: "https://coastal-ledger.example/labour/rendal-night-shifts", Published: day(13)},
+			{Name: "Rendal Evening Post", URL: "https://rendal-post.example/local/night-shift-deal", Published: day(12), DateOnly: true},
+			{Name: "Harbour Wire", URL: "https://harbourwire.example/2026/11/12/rendal-deal", Published: day(12), DateOnly: true},
+			{Name: "Coastal Ledger", URL: "https://coastal-ledger.example/labour/rendal-night-shifts", Published: day(13), DateOnly: true},
 		},
+	}
+	for i, a := range arts {
+		if !a.DateOnly || a.Published.IsZero() {
+			t.Errorf("[%d] published %v, date only %v: a newsletter dates its stories by the day", i, a.Published, a.DateOnly)
+		}
 	}
 	for i, a := range arts {
 		if !reflect.DeepEqual(a.Sources, numbered[i]) {

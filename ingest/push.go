@@ -250,7 +250,7 @@ func pushArticle(raw json.RawMessage, now time.Time) (*digestbot.Article, error)
 	a := newArticle(rawArticle{
 		title: it.Title, text: it.Text, html: true, url: canon, guid: it.GUID,
 		source: source, published: pub, others: others, tags: it.Tags, language: languageTag(it.Language),
-		feed: "push",
+		ownLanguage: true, feed: "push",
 	}, now)
 	if s := FoldSpace(it.Summary); s != "" {
 		// A summary the publisher wrote is kept, within the size limit.

@@ -104,6 +104,11 @@ func LoadZone(tz string) (*time.Location, error) {
 		if l, err2 := time.LoadLocation(zoneSpelling(tz)); err2 == nil {
 			return l, nil
 		}
+		// A city, country or abbreviation that names one zone ("Beijing",
+		// "New York", "PST") is that zone.
+		if l, err2 := resolveAlias(tz); l != nil || err2 != nil {
+			return l, err2
+		}
 		return nil, digestbot.WrapError(digestbot.EINVALID, err, "unknown time zone %q: use an IANA name such as Europe/Paris or America/New_York", tz)
 	}
 	return loc, nil
@@ -232,9 +237,6 @@ func (s *Schedule) Location() *time.Location { return s.loc }
 // TimeZone returns the IANA name of the schedule's zone.
 func (s *Schedule) TimeZone() string { return s.loc.String() }
 
-// String returns the spec with its zone, for display: "daily 08:00 (Europe/Paris)".
-func (s *Schedule) String() string { return s.spec + " (" + s.loc.String() + ")" }
-
 // CronSchedule returns the schedule for robfig/cron's Cron.Schedule.
 func (s *Schedule) CronSchedule() cron.Schedule { return cronAdapter{s} }
 
@@ -259,7 +261,7 @@ const starBit = 1 << 63
 // counted: the minimum is there to stop a flood of digests, not that.
 func (s *Schedule) checkInterval(min time.Duration) error {
 	tooOften := func(gap time.Duration) error {
-		return digestbot.Errorf(digestbot.EINVALID, "schedule %q fires every %s at times; the shortest allowed interval is %s", s.spec, fmtDur(gap), fmtDur(min))
+		return digestbot.Errorf(digestbot.EINVALID, "schedule %q fires every %s at times; the shortest allowed interval is %s", s.spec, DurationText(gap), DurationText(min))
 	}
 	switch c := s.sched.(type) {
 	case cron.ConstantDelaySchedule:
@@ -323,14 +325,4 @@ func dayMatches(c *cron.SpecSchedule, t time.Time) bool {
 		return dom && dow
 	}
 	return dom || dow
-}
-
-func fmtDur(d time.Duration) string {
-	switch {
-	case d%time.Hour == 0 && d >= time.Hour:
-		return fmt.Sprintf("%dh", d/time.Hour)
-	case d%time.Minute == 0 && d >= time.Minute:
-		return fmt.Sprintf("%dm", d/time.Minute)
-	}
-	return d.String()
 }

@@ -61,21 +61,21 @@ func TestParseRefuses(t *testing.T) {
 		{"out of range minute", "61 * * * *", "", 0, "not a valid preset"},
 		{"every zero", "@every 0s", "", 0, "interval must be positive"},
 		{"every negative", "@every -5m", "", 0, "interval must be positive"},
-		{"every too short", "@every 1m", "", 0, "shortest allowed interval is 5m"},
+		{"every too short", "@every 1m", "", 0, "shortest allowed interval is 5 minutes"},
 		{"bare CRON_TZ", "CRON_TZ=UTC", "", 0, "time zone separately"},
 		{"CRON_TZ prefix", "CRON_TZ=Asia/Tokyo 0 8 * * *", "", 0, "time zone separately"},
 		{"TZ prefix", "TZ=UTC 0 8 * * *", "", 0, "time zone separately"},
 		{"unknown zone", "daily 08:00", "Mars/Olympus", 0, `unknown time zone "Mars/Olympus"`},
 		{"local zone", "daily 08:00", "Local", 0, "unknown time zone"},
-		{"every minute", "* * * * *", "", 0, "fires every 1m"},
-		{"two minutes apart once a day", "0,2 8 * * *", "", 0, "fires every 2m"},
+		{"every minute", "* * * * *", "", 0, "fires every 1 minute"},
+		{"two minutes apart once a day", "0,2 8 * * *", "", 0, "fires every 2 minutes"},
 		{"across midnight", "59 23 * * *", "", 0, ""}, // allowed: a day apart
-		{"across midnight too close", "58 23,0 * * *", "", 2 * time.Hour, "fires every 1h"},
-		{"hourly under a 2h minimum", "hourly", "", 2 * time.Hour, "shortest allowed interval is 2h"},
+		{"across midnight too close", "58 23,0 * * *", "", 2 * time.Hour, "fires every 1 hour"},
+		{"hourly under a 2h minimum", "hourly", "", 2 * time.Hour, "shortest allowed interval is 2 hours"},
 		{"never fires", "0 0 30 2 *", "", 0, "never fires"},
 		{"leap day only, close across midnight", "58 23 28 2 *", "", 0, ""}, // Feb 28 only: a year apart
-		{"Feb 28 and 29 across midnight", "30 0,23 28,29 2 *", "", 2 * time.Hour, "fires every 1h"},
-		{"weekends across midnight", "30 0,23 * * 6,0", "", 2 * time.Hour, "fires every 1h"},
+		{"Feb 28 and 29 across midnight", "30 0,23 28,29 2 *", "", 2 * time.Hour, "fires every 1 hour"},
+		{"weekends across midnight", "30 0,23 * * 6,0", "", 2 * time.Hour, "fires every 1 hour"},
 		{"monday only, across midnight", "30 0,23 * * 1", "", 2 * time.Hour, ""},
 		{"daily without time", "daily", "", 0, `write "daily HH:MM"`},
 		{"daily bad time", "daily 25:00", "", 0, "not a time of day"},
@@ -125,10 +125,14 @@ func TestString(t *testing.T) {
 }
 
 func FuzzParse(f *testing.F) {
-	for _, s := range []string{"hourly", "daily 08:00", "weekly mon 08:00", "*/5 * * * *", "@every 1h", "CRON_TZ=UTC", "0 0 30 2 *", "TZ= 1", "@every 0s", "5-1/0 * * * *"} {
+	for _, s := range []string{"hourly", "daily 08:00", "weekly mon 08:00", "*/5 * * * *", "@every 1h", "CRON_TZ=UTC", "0 0 30 2 *", "TZ= 1", "@every 0s", "5-1/0 * * * *",
+		"0 9 * * 1-5", "30 7 * * 1,3,5", "0 8,17 * * *", "0 6 22 * *", "0 */6 * * *", "15 * * * *", "@monthly"} {
 		f.Add(s, "UTC")
 	}
 	f.Add("daily 08:00", "Europe/Paris")
+	f.Add("daily 08:00", "Beijing")
+	f.Add("hourly", "CST")
+	f.Add("weekly mon 08:00", "new york")
 	f.Fuzz(func(t *testing.T, spec, tz string) {
 		s, err := Parse(spec, tz, 0)
 		if err != nil {
@@ -148,6 +152,9 @@ func FuzzParse(f *testing.F) {
 		if _, err := Parse(s.Spec(), s.TimeZone(), 0); err != nil {
 			t.Fatalf("canonical spec %q does not parse again: %v", s.Spec(), err)
 		}
+		if w := s.Words(); w == "" {
+			t.Fatalf("Parse(%q) has no words", spec)
+		}
 	})
 }
 
@@ -165,5 +172,45 @@ func TestZonesAsPeopleTypeThem(t *testing.T) {
 	}
 	if _, err := LoadZone("mars/olympus_mons"); err == nil {
 		t.Error("a zone that does not exist was accepted")
+	}
+}
+
+// TestScheduleInWords: a schedule reads as a sentence, with its zone where
+// the zone changes when it fires; never as cron or Go syntax.
+func TestScheduleInWords(t *testing.T) {
+	tests := []struct{ spec, tz, want string }{
+		{"daily 08:00", "Europe/Oslo", "every day at 08:00, Europe/Oslo"},
+		{"daily 08:00", "", "every day at 08:00, UTC"},
+		{"weekly mon 08:00", "Europe/Oslo", "every Monday at 08:00, Europe/Oslo"},
+		{"hourly", "Europe/Oslo", "every hour"},
+		{"hourly", "Asia/Kolkata", "every hour, Asia/Kolkata"},
+		{"*/30 * * * *", "America/New_York", "every 30 minutes"},
+		{"15 * * * *", "", "every hour at 15 minutes past"},
+		{"0 */6 * * *", "Asia/Tokyo", "every 6 hours, Asia/Tokyo"},
+		{"0 9 * * 1-5", "America/New_York", "every weekday (Monday to Friday) at 09:00, America/New_York"},
+		{"30 7 * * 1,3,5", "", "every Monday, Wednesday and Friday at 07:30, UTC"},
+		{"0 8,17 * * *", "", "every day at 08:00 and 17:00, UTC"},
+		{"0 8 * * 0", "", "every Sunday at 08:00, UTC"},
+		{"0 6 1 * *", "", "on the 1st of every month at 06:00, UTC"},
+		{"0 6 22 * *", "", "on the 22nd of every month at 06:00, UTC"},
+		{"@daily", "Europe/Paris", "every day at 00:00, Europe/Paris"},
+		{"@every 2h", "", "every 2 hours"},
+		{"@every 90m", "", "every 90 minutes"},
+		{"0 8 * 1 *", "Europe/Paris", "on the cron schedule `0 8 * 1 *`, Europe/Paris"},
+	}
+	for _, tt := range tests {
+		s, err := Parse(tt.spec, tt.tz, 0)
+		if err != nil {
+			t.Fatalf("Parse(%q): %v", tt.spec, err)
+		}
+		if got := s.Words(); got != tt.want {
+			t.Errorf("%s in %q: %q, want %q", tt.spec, tt.tz, got, tt.want)
+		}
+	}
+	for d, want := range map[time.Duration]string{time.Minute: "1 minute", 15 * time.Minute: "15 minutes",
+		time.Hour: "1 hour", 30 * 24 * time.Hour: "30 days", 90 * time.Second: "90 seconds", 36 * time.Hour: "36 hours"} {
+		if got := DurationText(d); got != want {
+			t.Errorf("DurationText(%v) = %q, want %q", d, got, want)
+		}
 	}
 }

@@ -156,9 +156,15 @@ func (s *Store) PutArticles(ctx context.Context, articles []*digestbot.Article) 
 		// under an id of its own source, so both versions live side by
 		// side and neither server reads or rewrites the other's.
 		again := make([]*digestbot.Article, len(conflicts))
+		copies := make(map[string]string, len(conflicts)) // copy -> the id another audience holds
 		for k, i := range conflicts {
-			articles[i].ID = scopedID(articles[i].ID, sourceOf(articles[i]))
+			orig := articles[i].ID
+			articles[i].ID = scopedID(orig, sourceOf(articles[i]))
+			copies[articles[i].ID] = orig
 			again[k] = articles[i]
+		}
+		if err := s.noteCopies(ctx, copies); err != nil {
+			return nil, err
 		}
 		outs, still, err := s.putBatch(ctx, again)
 		if err != nil {

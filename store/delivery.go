@@ -24,6 +24,9 @@ import (
 //	         posted:KEY             message id the chat service confirmed
 //	         aside:KEY              why the part was given up
 //	         strike:KEY             failures of the part while other posts got through
+//	delivered  sorted set of the articles delivered, by time (AckDelivery)
+//	placed     hash: article -> where it went (digestbot.Placement), as long
+//	           as the article stays in delivered
 //
 // Every write after the claim runs in a script that first checks the token
 // and the window, so a holder whose claim lapsed (a replica paused by GC, a
@@ -70,9 +73,11 @@ return 1
 `)
 
 // ackScript ends a delivery. KEYS: claim, outbox, pending, delivered,
-// stats. ARGV: token, window, now ms, retention cutoff ms, retention ms.
-// The frozen ids come from the outbox itself, so exactly the frozen items
-// leave the queue; parts set aside are counted in stats.
+// stats, placed. ARGV: token, window, now ms, retention cutoff ms,
+// retention ms, then pairs of article id and placement. The frozen ids
+// come from the outbox itself, so exactly the frozen items leave the
+// queue; parts set aside are counted in stats; the placements of the
+// articles that leave delivered go with them.
 var ackScript = redis.NewScript(`
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
 local w = redis.call('HGET', KEYS[2], 'window')
@@ -90,8 +95,15 @@ for i = 1, #all, 2 do
     redis.call('HSET', KEYS[5], 'last_aside', all[i+1])
   end
 end
+for i = 6, #ARGV, 2 do
+  redis.call('HSET', KEYS[6], ARGV[i], ARGV[i+1])
+end
+for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[4])) do
+  redis.call('HDEL', KEYS[6], id)
+end
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', '(' .. ARGV[4])
 redis.call('PEXPIRE', KEYS[4], ARGV[5])
+if redis.call('EXISTS', KEYS[6]) == 1 then redis.call('PEXPIRE', KEYS[6], ARGV[5]) end
 redis.call('DEL', KEYS[2])
 return 1
 `)
@@ -160,6 +172,7 @@ type outboxData struct {
 	WindowID  string                  `json:"window_id"`
 	Items     []digestbot.PendingItem `json:"items"`
 	StartedAt time.Time               `json:"started_at"`
+	Instant   bool                    `json:"instant,omitempty"`
 }
 
 // BeginDelivery returns the unfinished delivery of the channel if there is
@@ -168,6 +181,18 @@ type outboxData struct {
 // retention window (their articles have expired) are dropped, not frozen.
 // ECONFLICT when token no longer holds the claim.
 func (s *Store) BeginDelivery(ctx context.Context, guildID, channelID, token string, now time.Time) (*digestbot.Delivery, error) {
+	return s.beginDelivery(ctx, guildID, channelID, token, now, false)
+}
+
+// BeginAlert is BeginDelivery for an alert: the channel's unfinished
+// delivery if there is one (of either kind), else a new delivery, marked
+// Instant, of the pending items an instant subscription matched (nil when
+// there are none). The other items stay pending for the digest.
+func (s *Store) BeginAlert(ctx context.Context, guildID, channelID, token string, now time.Time) (*digestbot.Delivery, error) {
+	return s.beginDelivery(ctx, guildID, channelID, token, now, true)
+}
+
+func (s *Store) beginDelivery(ctx context.Context, guildID, channelID, token string, now time.Time, instant bool) (*digestbot.Delivery, error) {
 	if err := checkGuildChannel(guildID, channelID); err != nil {
 		return nil, err
 	}
@@ -207,14 +232,20 @@ func (s *Store) BeginDelivery(ctx context.Context, guildID, channelID, token str
 		// Items queued before the retention window point at articles that
 		// have expired: drop them instead of delivering empty stories.
 		items, stale := splitStale(all, cutoff)
+		if instant {
+			items = slices.DeleteFunc(items, func(it digestbot.PendingItem) bool { return !it.Instant() })
+		}
 		if len(items) == 0 {
+			if len(stale) == 0 {
+				return nil
+			}
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
 				p.HDel(ctx, pending, stale...)
 				return nil
 			})
 			return err
 		}
-		data := outboxData{WindowID: newToken()[:16], Items: items, StartedAt: now.UTC()}
+		data := outboxData{WindowID: newToken()[:16], Items: items, StartedAt: now.UTC(), Instant: instant}
 		ids := make([]string, len(items))
 		for i, it := range items {
 			ids[i] = it.ArticleID
@@ -231,7 +262,7 @@ func (s *Store) BeginDelivery(ctx context.Context, guildID, channelID, token str
 		}
 		d = &digestbot.Delivery{
 			GuildID: guildID, ChannelID: channelID, WindowID: data.WindowID,
-			Items: items, StartedAt: data.StartedAt,
+			Items: items, StartedAt: data.StartedAt, Instant: instant,
 		}
 		return nil
 	}
@@ -267,7 +298,7 @@ func deliveryFromOutbox(guildID, channelID string, ob map[string]string) (*diges
 	}
 	d := &digestbot.Delivery{
 		GuildID: guildID, ChannelID: channelID, WindowID: data.WindowID,
-		Items: data.Items, StartedAt: data.StartedAt,
+		Items: data.Items, StartedAt: data.StartedAt, Instant: data.Instant,
 	}
 	if raw := ob["parts"]; raw != "" {
 		if err := json.Unmarshal([]byte(raw), &d.Parts); err != nil {
@@ -437,7 +468,8 @@ func (s *Store) SetPartAside(ctx context.Context, d *digestbot.Delivery, token, 
 
 // AckDelivery removes exactly the delivery's frozen items from the queue
 // (items enqueued since stay), remembers them as delivered for the retention
-// window, counts the parts set aside, and ends the delivery, atomically.
+// window with where each went (d.Placed, see ArticleStatus), counts the
+// parts set aside, and ends the delivery, atomically.
 // Acknowledging a delivery that has already been acknowledged is a no-op.
 // ECONFLICT when token no longer holds the claim, or the channel's
 // unfinished delivery is another one.
@@ -446,13 +478,20 @@ func (s *Store) AckDelivery(ctx context.Context, d *digestbot.Delivery, token st
 		return err
 	}
 	now := s.now()
+	args := []any{token, d.WindowID, ms(now), ms(now.Add(-s.retention)), s.retention.Milliseconds()}
+	for _, p := range d.Placed {
+		if p.ArticleID != "" {
+			args = append(args, p.ArticleID, encode(p))
+		}
+	}
 	n, err := ackScript.Run(ctx, s.rdb, []string{
 		s.channelKey(d.GuildID, d.ChannelID, "claim"),
 		s.channelKey(d.GuildID, d.ChannelID, "outbox"),
 		s.channelKey(d.GuildID, d.ChannelID, "pending"),
 		s.channelKey(d.GuildID, d.ChannelID, "delivered"),
 		s.channelKey(d.GuildID, d.ChannelID, "stats"),
-	}, token, d.WindowID, ms(now), ms(now.Add(-s.retention)), s.retention.Milliseconds()).Int64()
+		s.channelKey(d.GuildID, d.ChannelID, "placed"),
+	}, args...).Int64()
 	if err != nil {
 		return s.fail("acknowledge delivery", err)
 	}

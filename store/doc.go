@@ -48,7 +48,7 @@
 //	                                     (a global 429); one slot with the above, read together
 //	P{rl:ROUTE}                  hash    a Discord route's bucket as last reported: "rem",
 //	                                     "reset" (unix µs), "probe"; one slot per route
-//	P{due:QUEUE:N}               zset    due queue QUEUE ("digests", "feeds"), shard N of 16:
+//	P{due:QUEUE:N}               zset    due queue QUEUE ("digests", "alerts", "feeds"), shard N of 16:
 //	                                     member -> unix ms when due; a taken member carries the
 //	                                     end of its take instead (see DueQueue)
 //	P{due:QUEUE:N}:failures      hash    member -> consecutive failed runs
@@ -60,6 +60,9 @@
 //	                                     "g:GUILD" = a server that follows the URL (an index
 //	                                     of the servers' feeds hashes, checked against them)
 //	P{g:GUILD}:subs              hash    subscription id -> Subscription JSON
+//	P{g:GUILD}:watches           hash    "OWNER/ID" -> a member's personal watch (Subscription
+//	                                     JSON with Owner; its channel is the member's DM channel)
+//	P{g:GUILD}:watchers          hash    member id -> how many watches the member has
 //	P{g:GUILD}:topics            hash    topic name -> Topic JSON
 //	P{g:GUILD}:feeds             hash    feed URL -> Feed JSON (its deliver_since and, once its first
 //	                                     poll for the guild has stored what it found, first_polled:
@@ -70,6 +73,8 @@
 //	P{g:GUILD}:channels          set     channels that have per-channel keys (for DeleteGuild)
 //	P{g:GUILD}:lookup:ID         string  a lookup's paging state (JSON) for its buttons; TTL 15 min,
 //	                                     so DeleteGuild leaves it to expire
+//	P{g:GUILD}:reply:ID          string  the pages of a reply (a list, a digest preview) for its
+//	                                     Previous and Next buttons (JSON); TTL 15 min, as lookup
 //	P{g:GUILD}:spike:SUB         zset    a spike rule's outlets: name -> unix ms of its latest matching
 //	                                     story within the window; PX = the rule's window (at most 72 h),
 //	                                     so DeleteGuild leaves it to expire
@@ -80,7 +85,8 @@
 //	P{c:GUILD:CHANNEL}:claim     string  delivery claim token, PX = claim time (seconds,
 //	                                     renewed while the delivery runs)
 //	P{c:GUILD:CHANNEL}:outbox    hash    unfinished delivery: "window", "ids" (article ids,
-//	                                     newline separated), "data" (items JSON), "parts"
+//	                                     newline separated), "data" (items JSON, and whether
+//	                                     it is an alert), "parts"
 //	                                     (rendered messages JSON), "try:KEY" (unix ms of each
 //	                                     post attempt), "posted:KEY" -> message id,
 //	                                     "aside:KEY" -> why the part was given up,
@@ -99,7 +105,7 @@
 //
 // # Atomicity
 //
-// AddSubscription, PutTopic and AddFeed check the per-guild limit and write
+// AddSubscription, AddWatch, PutTopic and AddFeed check their limits and write
 // in one Lua script on the guild's slot, so concurrent adders cannot exceed
 // it. EnqueuePending writes every channel with one Lua call per channel
 // (pipelined, one round trip for the batch); only an article that is already

@@ -103,18 +103,22 @@ func (s *Store) DeleteGuild(ctx context.Context, guildID string) error {
 }
 
 // unlistChannel queues, on pipe, the removal of a channel from the lists
-// outside its own slot: the digests due queue and the gone channels.
+// outside its own slot: the digests and alerts due queues and the gone
+// channels.
 func (s *Store) unlistChannel(ctx context.Context, pipe redis.Pipeliner, guildID, channelID string) {
 	member := digestbot.ChannelRef{GuildID: guildID, ChannelID: channelID}.Key()
-	q := s.DueQueue("digests").(*dueQueue)
-	k := q.keys(q.shardOf(member))
-	pipe.ZRem(ctx, k[0], member)
-	pipe.HDel(ctx, k[1], member)
+	for _, name := range []string{"digests", "alerts"} {
+		q := s.DueQueue(name).(*dueQueue)
+		k := q.keys(q.shardOf(member))
+		pipe.ZRem(ctx, k[0], member)
+		pipe.HDel(ctx, k[1], member)
+	}
 	pipe.ZRem(ctx, s.goneKey(), member)
 }
 
 // DeleteChannel deletes everything of one channel of a guild: its
-// subscriptions (through the change feed, so matchers drop them), its own
+// subscriptions, or the watches delivered to it when it is a member's
+// direct-message channel (through the change feed, so matchers drop them), its own
 // schedule, its pending items, deliveries, state and due digest. For a
 // channel that no longer exists. Safe to run again after a failure.
 func (s *Store) DeleteChannel(ctx context.Context, guildID, channelID string) error {
@@ -127,6 +131,17 @@ func (s *Store) DeleteChannel(ctx context.Context, guildID, channelID string) er
 	}
 	for _, sub := range subs {
 		if _, err := s.RemoveSubscription(ctx, guildID, sub.ID); err != nil && digestbot.ErrorCode(err) != digestbot.ENOTFOUND {
+			return err
+		}
+	}
+	// A member's direct-message channel that is gone takes the member's
+	// watches of this guild with it.
+	watches, err := s.ChannelWatches(ctx, guildID, channelID)
+	if err != nil {
+		return err
+	}
+	for _, w := range watches {
+		if _, err := s.RemoveWatch(ctx, guildID, w.Owner, w.ID); err != nil && digestbot.ErrorCode(err) != digestbot.ENOTFOUND {
 			return err
 		}
 	}

@@ -28,6 +28,10 @@ func TestSharedRateLimits(t *testing.T) {
 		if got, err := st.TakeGlobal(c, now, 10); err != nil || got != 5*time.Second {
 			t.Fatalf("take during a global block: wait %v, %v; want the 5 s of the block", got, err)
 		}
+		// For a minute after a block, slots are a quarter further apart.
+		if got, err := st.TakeGlobal(c, now, 10); err != nil || got != 5*time.Second+125*time.Millisecond {
+			t.Fatalf("take after a global block: wait %v, %v; want 125 ms after the last slot", got, err)
+		}
 
 		const route = "POST channels/c1/messages"
 		if got, err := st.TakeRoute(c, route, now); err != nil || got != 0 {

@@ -284,8 +284,8 @@ func (s *Store) channelKey(guildID, channelID, kind string) string {
 
 // guildKinds and channelKinds list every key of a guild, for DeleteGuild.
 var (
-	guildKinds   = []string{"subs", "topics", "feeds", "schedules", "channels", "version"}
-	channelKinds = []string{"pending", "delivered", "claim", "outbox", "state", "paused", "stats"}
+	guildKinds   = []string{"subs", "topics", "feeds", "schedules", "channels", "version", "watches", "watchers"}
+	channelKinds = []string{"pending", "delivered", "claim", "outbox", "state", "paused", "stats", "placed"}
 )
 
 // checkID refuses ids that could break out of a hash tag or a key.
@@ -328,8 +328,11 @@ func (s *Store) fail(op string, err error) error {
 			"the Redis URL names a database, but the server is a node of a Redis Cluster, which has database 0 only; drop the /N after the address")
 	}
 	if unavailable(err) {
-		return digestbot.WrapError(digestbot.EUNAVAILABLE, fmt.Errorf("%s: %w", op, err),
-			"the store (Redis) cannot be reached right now")
+		// The message reaches server members (a command that could not
+		// read or write); the operator finds the store and the cause in
+		// the wrapped error, which the log shows.
+		return digestbot.WrapError(digestbot.EUNAVAILABLE, fmt.Errorf("store %s: %w", op, err),
+			"the bot cannot reach its database right now; try again in a minute")
 	}
 	return digestbot.WrapError(digestbot.EINTERNAL, fmt.Errorf("%s: %w", op, err), "store %s failed", op)
 }

@@ -72,6 +72,7 @@ func TestStore(t *testing.T) {
 		{"delete guild", testDeleteGuild},
 		{"guilds left", testGuildsLeft},
 		{"lookup state", testLookupState},
+		{"reply state", testReplyState},
 		{"job leases", testJobLeases},
 		{"article visibility merges", testArticleScope},
 		{"article visibility and content", testArticleScopeContent},
@@ -1074,37 +1075,6 @@ func testGuildsLeft(t *testing.T, b backend) {
 	got, err := st.GuildsLeftBefore(c, base.Add(24*time.Hour))
 	if err != nil || !slices.Equal(got, []string{"g1"}) {
 		t.Fatalf("left before a day later = %v, %v; want g1", got, err)
-	}
-}
-
-// testLookupState: a lookup's button state is readable by any client of the
-// store, only under its own guild, and gone after its lifetime.
-func testLookupState(t *testing.T, b backend) {
-	st := b.open(t, store.Options{})
-	c := ctx(t)
-	ttl := time.Second
-	if b.Embedded() {
-		ttl = 15 * time.Minute
-	}
-	if err := st.SaveLookup(c, "g1", "abc123", []byte(`{"query":"x"}`), ttl); err != nil {
-		t.Fatal(err)
-	}
-	got, err := st.LoadLookup(c, "g1", "abc123")
-	if err != nil || string(got) != `{"query":"x"}` {
-		t.Fatalf("LoadLookup = %q, %v", got, err)
-	}
-	if _, err := st.LoadLookup(c, "g2", "abc123"); digestbot.ErrorCode(err) != digestbot.ENOTFOUND {
-		t.Errorf("another guild loaded the lookup: %v", err)
-	}
-	if _, err := st.LoadLookup(c, "g1", "x}:y"); digestbot.ErrorCode(err) != digestbot.ENOTFOUND {
-		t.Errorf("a malformed lookup id: %v, want ENOTFOUND", err)
-	}
-	if err := st.SaveLookup(c, "g1", "big", make([]byte, store.MaxLookupState+1), ttl); digestbot.ErrorCode(err) != digestbot.ELIMIT {
-		t.Errorf("oversized lookup state: %v, want ELIMIT", err)
-	}
-	b.age(t, st, ttl+time.Second)
-	if _, err := st.LoadLookup(c, "g1", "abc123"); digestbot.ErrorCode(err) != digestbot.ENOTFOUND {
-		t.Errorf("lookup state outlived its lifetime: %v", err)
 	}
 }
 

@@ -97,7 +97,12 @@ func (s *Store) runVersioned(ctx context.Context, op string, script *redis.Scrip
 // take runs takeVersioned: the removed value and the change's versions;
 // ok=false when the field was absent.
 func (s *Store) take(ctx context.Context, op, key, guildID, field string) (val string, pv, v int64, ok bool, err error) {
-	res, err := takeVersioned.Run(ctx, s.rdb, []string{key, s.guildKey(guildID, "version")}, field).Slice()
+	return s.takeWith(ctx, op, takeVersioned, []string{key, s.guildKey(guildID, "version")}, field)
+}
+
+// takeWith runs a script that answers as takeVersioned does.
+func (s *Store) takeWith(ctx context.Context, op string, script *redis.Script, keys []string, args ...any) (val string, pv, v int64, ok bool, err error) {
+	res, err := script.Run(ctx, s.rdb, keys, args...).Slice()
 	if errors.Is(err, redis.Nil) {
 		return "", 0, 0, false, nil
 	}
@@ -179,6 +184,67 @@ func (s *Store) AddSubscription(ctx context.Context, sub *digestbot.Subscription
 	return true, nil
 }
 
+// replaceSubScript replaces a subscription if it is still as read and
+// moves the guild's change counter. KEYS: subs hash, version. ARGV: id,
+// value read, new value. Returns {status, previous version, version}:
+// status 1 replaced, 0 absent, -1 changed since it was read.
+var replaceSubScript = redis.NewScript(bumpVersion + `
+local cur = redis.call('HGET', KEYS[1], ARGV[1])
+if not cur then return {0, 0, 0} end
+if cur ~= ARGV[2] then return {-1, 0, 0} end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+local pv, v = bump(KEYS[2])
+return {1, pv, v}
+`)
+
+// SetDelivery changes how a subscription is delivered: its mode and the
+// role its posts mention. The rest (and its creation time, which the
+// matcher's backfill counts from) stays. A subscription that has these
+// settings already is returned unchanged. ENOTFOUND when the guild has no
+// subscription with that id.
+func (s *Store) SetDelivery(ctx context.Context, guildID, subID, mode, mention string) (*digestbot.Subscription, error) {
+	if err := checkID("guild", guildID); err != nil {
+		return nil, err
+	}
+	key := s.guildKey(guildID, "subs")
+	for range maxMergeAttempts {
+		cur, err := s.rdb.HGet(ctx, key, subID).Result()
+		if errors.Is(err, redis.Nil) {
+			return nil, digestbot.Errorf(digestbot.ENOTFOUND, "this server has no subscription %q", subID)
+		}
+		if err != nil {
+			return nil, s.fail("read subscription", err)
+		}
+		sub, err := decode[digestbot.Subscription]("read subscription", cur)
+		if err != nil {
+			return nil, err
+		}
+		if sub.Mode == mode && sub.Mention == mention {
+			return sub, nil
+		}
+		sub.Mode, sub.Mention = mode, mention
+		if err := sub.Validate(); err != nil {
+			return nil, err
+		}
+		res, err := replaceSubScript.Run(ctx, s.rdb, []string{key, s.guildKey(guildID, "version")}, subID, cur, encode(sub)).Int64Slice()
+		if err != nil {
+			return nil, s.fail("change subscription", err)
+		}
+		if len(res) != 3 {
+			return nil, s.fail("change subscription", errors.New("unexpected script reply"))
+		}
+		switch res[0] {
+		case 0:
+			return nil, digestbot.Errorf(digestbot.ENOTFOUND, "this server has no subscription %q", subID)
+		case -1:
+			continue // changed meanwhile: read it again
+		}
+		s.appendChange(ctx, digestbot.SubscriptionChange{Op: "add_sub", GuildID: guildID, Subscription: sub, Version: res[2], PrevVersion: res[1]})
+		return sub, nil
+	}
+	return nil, digestbot.Errorf(digestbot.EUNAVAILABLE, "subscription %s is changing too often; try again", subID)
+}
+
 // RemoveSubscription removes a guild's subscription and returns it;
 // ENOTFOUND when this guild has no subscription with that id (whatever other
 // guilds have).
@@ -204,33 +270,44 @@ func (s *Store) RemoveSubscription(ctx context.Context, guildID, subID string) (
 // Subscriptions lists a guild's subscriptions, of one channel when
 // channelID is set, oldest first.
 func (s *Store) Subscriptions(ctx context.Context, guildID, channelID string) ([]*digestbot.Subscription, error) {
+	return s.guildSubscriptions(ctx, guildID, "subs", func(x *digestbot.Subscription) bool { return channelID == "" || x.ChannelID == channelID })
+}
+
+// guildSubscriptions lists the subscriptions in one of a guild's hashes
+// ("subs", or "watches") that keep returns true for, oldest first.
+func (s *Store) guildSubscriptions(ctx context.Context, guildID, kind string, keep func(*digestbot.Subscription) bool) ([]*digestbot.Subscription, error) {
 	if err := checkID("guild", guildID); err != nil {
 		return nil, err
 	}
-	vals, err := s.rdb.HVals(ctx, s.guildKey(guildID, "subs")).Result()
+	vals, err := s.rdb.HVals(ctx, s.guildKey(guildID, kind)).Result()
 	if err != nil {
-		return nil, s.fail("list subscriptions", err)
+		return nil, s.fail("list "+kind, err)
 	}
-	subs, err := decodeAll[digestbot.Subscription]("list subscriptions", vals)
+	subs, err := decodeAll[digestbot.Subscription]("list "+kind, vals)
 	if err != nil {
 		return nil, err
 	}
-	if channelID != "" {
-		subs = slices.DeleteFunc(subs, func(x *digestbot.Subscription) bool { return x.ChannelID != channelID })
-	}
+	subs = slices.DeleteFunc(subs, func(x *digestbot.Subscription) bool { return !keep(x) })
 	sortSubscriptions(subs)
 	return subs, nil
 }
 
-// AllSubscriptions lists every guild's subscriptions, by guild, oldest
-// first within a guild.
+// AllSubscriptions lists every guild's subscriptions and personal watches,
+// by guild, oldest first within a guild.
 func (s *Store) AllSubscriptions(ctx context.Context) ([]*digestbot.Subscription, error) {
 	per, err := s.allGuildHashes(ctx, "subs")
 	if err != nil {
 		return nil, err
 	}
+	watches, err := s.allGuildHashes(ctx, "watches")
+	if err != nil {
+		return nil, err
+	}
 	var out []*digestbot.Subscription
-	for _, vals := range per {
+	for i, vals := range per {
+		if i < len(watches) {
+			vals = append(vals, watches[i]...)
+		}
 		subs, err := decodeAll[digestbot.Subscription]("list all subscriptions", vals)
 		if err != nil {
 			return nil, err
@@ -450,15 +527,16 @@ func (s *Store) SubscriptionChanges(ctx context.Context, seq string, max int) ([
 	return out, nil
 }
 
-// GuildSnapshot reads a guild's subscriptions and topics and its change
-// counter in one transaction on the guild's slot: the changes up to
-// Version are in it and no later one.
+// GuildSnapshot reads a guild's subscriptions (its members' watches
+// included) and topics and its change counter in one transaction on the
+// guild's slot: the changes up to Version are in it and no later one.
 func (s *Store) GuildSnapshot(ctx context.Context, guildID string) (*digestbot.GuildSnapshot, error) {
 	if err := checkID("guild", guildID); err != nil {
 		return nil, err
 	}
 	pipe := s.rdb.TxPipeline()
 	subs := pipe.HVals(ctx, s.guildKey(guildID, "subs"))
+	watches := pipe.HVals(ctx, s.guildKey(guildID, "watches"))
 	topics := pipe.HVals(ctx, s.guildKey(guildID, "topics"))
 	version := pipe.Get(ctx, s.guildKey(guildID, "version"))
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
@@ -466,7 +544,7 @@ func (s *Store) GuildSnapshot(ctx context.Context, guildID string) (*digestbot.G
 	}
 	snap := &digestbot.GuildSnapshot{GuildID: guildID}
 	var err error
-	if snap.Subscriptions, err = decodeAll[digestbot.Subscription]("read guild snapshot", subs.Val()); err != nil {
+	if snap.Subscriptions, err = decodeAll[digestbot.Subscription]("read guild snapshot", append(subs.Val(), watches.Val()...)); err != nil {
 		return nil, err
 	}
 	if snap.Topics, err = decodeAll[digestbot.Topic]("read guild snapshot", topics.Val()); err != nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/analysis"
 	"github.com/digestbot/digestbot/subscriptions"
 	"github.com/digestbot/digestbot/subscriptions/benchgen"
@@ -173,4 +174,51 @@ func (c cpuClock) report(b *testing.B) {
 	if cpu := processCPU() - c.start; cpu > 0 {
 		b.ReportMetric(float64(b.N)/cpu.Seconds(), "articles/cpu-s")
 	}
+}
+
+// BenchmarkMatchSites is BenchmarkMatch with site: in every tenth query
+// (half of them as an exclusion) and the article's link on one of 50
+// sites, some through a subdomain.
+func BenchmarkMatchSites(b *testing.B) {
+	const n = 100_000
+	g, docs := benchData()
+	x := subscriptions.NewIndex()
+	for i, s := range g.Queries(n) {
+		switch {
+		case i%20 == 0:
+			s = fmt.Sprintf("(%s) site:site%d.example", s, i%50)
+		case i%20 == 10:
+			s = fmt.Sprintf("(%s) -site:site%d.example", s, i%50)
+		}
+		q, err := subscriptions.Parse(s)
+		if err != nil {
+			b.Fatalf("query %q: %v", s, err)
+		}
+		if err := x.Add(fmt.Sprint(i+1), q); err != nil {
+			b.Fatal(err)
+		}
+	}
+	arts := make([]digestbot.Article, len(docs))
+	for i, a := range docs {
+		host := fmt.Sprintf("site%d.example", i%50)
+		if i%3 == 0 {
+			host = "news." + host
+		}
+		arts[i] = digestbot.Article{Title: a.Title, Text: a.Text, Source: "Wire", URL: "https://" + host + "/story"}
+	}
+	start := x.Stats()
+	hits, i := 0, 0
+	var d subscriptions.Doc
+	var out []subscriptions.Match
+	clk := startCPU()
+	for b.Loop() {
+		d.ResetArticle(&arts[i%len(arts)])
+		out = x.AppendMatches(out[:0], &d)
+		hits += len(out)
+		i++
+	}
+	st := x.Stats()
+	clk.report(b)
+	b.ReportMetric(float64(st.Candidates-start.Candidates)/float64(st.Docs-start.Docs), "candidates/article")
+	b.ReportMetric(float64(hits)/float64(i), "hits/article")
 }

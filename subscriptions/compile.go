@@ -127,7 +127,9 @@ func (c *compiled) raws() []string {
 	for i, l := range c.leaves {
 		switch l := l.(type) {
 		case *Term:
-			out[i] = l.Raw
+			if l.Field != FieldLang { // a language is not a matched term
+				out[i] = l.Raw
+			}
 		case *Phrase:
 			out[i] = l.Raw
 		}
@@ -183,7 +185,7 @@ type verifier struct {
 }
 
 // keyFieldNames are the scopes of the term fields.
-var keyFieldNames = [nFields]string{kBody: "", kSource: FieldSource, kTag: FieldTag}
+var keyFieldNames = [nFields]string{kBody: "", kSource: FieldSource, kTag: FieldTag, kSite: FieldSite, kLang: FieldLang}
 
 func (v *verifier) present(tid int32) bool { return v.sc.isPresent(tid) }
 
@@ -268,6 +270,9 @@ func (v *verifier) collect(i int32, out []string, from int) []string {
 	n := &v.nodes[i]
 	switch n.op {
 	case opTerm, opPrefix, opPhrase:
+		if v.raws[i] == "" {
+			return out // a lang: term
+		}
 		return appendOnceFrom(out, from, v.raws[i])
 	case opAnd:
 		for k := n.kid; k < n.kid+int32(n.nkids); k++ {

@@ -1,6 +1,9 @@
 package subscriptions
 
 import (
+	"net"
+	"net/url"
+	"slices"
 	"sort"
 	"strings"
 
@@ -16,6 +19,13 @@ type Doc struct {
 	nTitle int   // body.toks[:nTitle] are the title
 	source field
 	tags   field
+	// site holds, for the host of every link of the story, the host and
+	// each domain it is a subdomain of (news.example.org, example.org,
+	// org), so site:example.org is one exact term for the index and the
+	// evaluation alike and never matches badexample.org.
+	site field
+	urls []string // ResetArticle's buffer
+	lang field    // the language's code (analysis.LanguageBase), when known
 }
 
 // field is the analysed tokens of one field. bounds separate parts that a
@@ -53,6 +63,8 @@ func (d *Doc) Reset(title, text, source string, tags []string) {
 	d.resetBody(title, text, tags)
 	d.source.reset(analysis.AppendTokens(d.source.toks[:0], source))
 	d.source.bounds = d.source.bounds[:0]
+	d.resetSites(nil)
+	d.SetLanguage("")
 }
 
 // ResetArticle is Reset for an article: its source field holds the name
@@ -68,6 +80,41 @@ func (d *Doc) ResetArticle(a *digestbot.Article) {
 		d.source.bounds = append(d.source.bounds, int32(len(toks)))
 	}
 	d.source.reset(toks)
+	urls := d.urls[:0]
+	for _, s := range a.AllSources() {
+		urls = append(urls, s.URL)
+	}
+	d.urls = urls
+	d.resetSites(urls)
+	d.SetLanguage(a.Language)
+}
+
+// resetSites fills the site field from the story's links.
+func (d *Doc) resetSites(urls []string) {
+	toks := d.site.toks[:0]
+	for _, u := range urls {
+		for h := Host(u); h != ""; {
+			if !slices.ContainsFunc(toks, func(t analysis.Token) bool { return t.Text == h }) {
+				toks = append(toks, analysis.Token{Text: h, Pos: len(toks)})
+			}
+			if net.ParseIP(h) != nil {
+				break // 192.0.2.1 is not a subdomain of 0.2.1
+			}
+			_, h, _ = strings.Cut(h, ".")
+		}
+	}
+	d.site.reset(toks)
+	d.site.bounds = d.site.bounds[:0]
+}
+
+// Host returns the host name of a link in lower case, without a port or a
+// final dot; "" when there is none.
+func Host(link string) string {
+	u, err := url.Parse(link)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
 }
 
 // resetBody analyses the title, text and tags.
@@ -217,6 +264,10 @@ func (d *Doc) fieldOf(name string) (*field, int) {
 		return &d.source, len(d.source.toks)
 	case FieldTag:
 		return &d.tags, len(d.tags.toks)
+	case FieldSite:
+		return &d.site, len(d.site.toks)
+	case FieldLang:
+		return &d.lang, len(d.lang.toks)
 	}
 	return &d.body, len(d.body.toks)
 }
@@ -258,6 +309,9 @@ func (d *Doc) eval(n Node) bool {
 func (d *Doc) collect(n Node, out []string) []string {
 	switch n := n.(type) {
 	case *Term:
+		if n.Field == FieldLang {
+			return out // a language is not a term of the text
+		}
 		return appendOnce(out, n.Raw)
 	case *Phrase:
 		return appendOnce(out, n.Raw)

@@ -67,6 +67,8 @@ const (
 	kBody = iota
 	kSource
 	kTag
+	kSite // exact domains only: the document's site field holds every suffix
+	kLang
 	nFields
 )
 
@@ -76,6 +78,10 @@ func keyField(f string) int {
 		return kSource
 	case FieldTag:
 		return kTag
+	case FieldSite:
+		return kSite
+	case FieldLang:
+		return kLang
 	}
 	return kBody
 }
@@ -256,7 +262,7 @@ func (x *Index) Add(id string, q *Query) error {
 		also, cost := int32(-1), 0.0
 		for _, c := range conj {
 			if t := &x.terms[c]; c != tid {
-				if tc := termCost(t.text, t.prefix); also < 0 || tc < cost {
+				if tc := termCost(int(t.field), t.text, t.prefix); also < 0 || tc < cost {
 					also, cost = c, tc
 				}
 			}
@@ -523,6 +529,8 @@ func (x *Index) AppendMatches(dst []Match, d *Doc) []Match {
 	x.scanBody(sc, d)
 	x.scanSmall(sc, &d.source, kSource)
 	x.scanSmall(sc, &d.tags, kTag)
+	x.scanSmall(sc, &d.site, kSite)
+	x.scanSmall(sc, &d.lang, kLang)
 	x.gather(sc, d)
 	// Verify first, collecting the terms that depend on the document in the
 	// scratch, so that the results are sized exactly and the terms of all

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	digestbot "github.com/digestbot/digestbot"
 )
 
 func TestQueryMatch(t *testing.T) {
@@ -63,6 +65,62 @@ func TestQueryMatch(t *testing.T) {
 				t.Errorf("Match = %q, %v; want %q, %v", terms, ok, tt.terms, tt.want)
 			}
 		})
+	}
+}
+
+// TestSiteMatchesHostAndSubdomains: site:example.org is the story's link
+// on example.org or a subdomain of it, for any outlet of the story, and
+// never a domain that merely ends in the same letters.
+func TestSiteMatchesHostAndSubdomains(t *testing.T) {
+	tests := []struct {
+		query string
+		links []string
+		want  bool
+	}{
+		{"site:example.org", []string{"https://example.org/a"}, true},
+		{"site:example.org", []string{"https://news.example.org/a"}, true},
+		{"site:example.org", []string{"http://a.b.EXAMPLE.org:8080/x"}, true},
+		{"site:example.org", []string{"https://badexample.org/a"}, false},
+		{"site:example.org", []string{"https://example.org.evil.net/a"}, false},
+		{"site:example.org", []string{"https://example.com/a"}, false},
+		{"site:news.example.org", []string{"https://example.org/a"}, false},
+		{"site:org", []string{"https://example.org/a"}, true},
+		{"site:example.org", nil, false},
+		{"site:example.org", []string{"not a link"}, false},
+		{"site:0.2.1", []string{"http://192.0.2.1/x"}, false},
+		{"site:192.0.2.1", []string{"http://192.0.2.1/x"}, true},
+		// Every outlet of a story counts, as source: does.
+		{"site:second.example", []string{"https://first.example/a", "https://www.second.example/b"}, true},
+		{"ferry -site:example.org", []string{"https://news.example.org/a"}, false},
+		{"ferry NOT site:example.org", []string{"https://other.example/a"}, true},
+		{"ferry site:(a.example OR b.example)", []string{"https://x.b.example/a"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.query+" "+strings.Join(tt.links, " "), func(t *testing.T) {
+			a := &digestbot.Article{Title: "Ferry news", Text: "The ferry runs.", Source: "Wire", URL: "https://unrelated.example/x"}
+			for i, l := range tt.links {
+				a.Sources = append(a.Sources, digestbot.Source{Name: fmt.Sprint("Outlet ", i), URL: l})
+			}
+			if len(a.Sources) > 0 {
+				a.Source, a.URL = a.Sources[0].Name, a.Sources[0].URL
+			} else {
+				a.URL = ""
+			}
+			q := MustParse(tt.query)
+			_, got := q.Match(DocFromArticle(a))
+			x := NewIndex()
+			if err := x.Add("q", q); err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want || (len(x.Match(DocFromArticle(a))) == 1) != tt.want {
+				t.Errorf("%s on %q: evaluation %v, index %d matches; want %v", tt.query, tt.links, got, len(x.Match(DocFromArticle(a))), tt.want)
+			}
+		})
+	}
+	// What a site match reports as its terms.
+	a := &digestbot.Article{Title: "Ferry news", Source: "Wire", URL: "https://news.example.org/a"}
+	if terms, ok := MustParse("site:Example.org ferry").Match(DocFromArticle(a)); !ok || !reflect.DeepEqual(terms, []string{"site:example.org", "ferry"}) {
+		t.Errorf("terms %q, %v", terms, ok)
 	}
 }
 
@@ -127,13 +185,15 @@ func TestIndexAddRemove(t *testing.T) {
 func randomQuery(r *rand.Rand, vocab []string, depth int) string {
 	leaf := func() string {
 		w := vocab[r.IntN(len(vocab))]
-		switch r.IntN(8) {
+		switch r.IntN(10) {
 		case 0:
 			return fmt.Sprintf("%q", w+" "+vocab[r.IntN(len(vocab))])
 		case 1:
 			if len([]rune(w)) > 1 {
 				return string([]rune(w)[:1+r.IntN(len([]rune(w))-1)]) + "*"
 			}
+		case 3:
+			return "site:" + sites[r.IntN(len(sites))]
 		case 2:
 			scope := []string{"title:", "source:", "tag:"}[r.IntN(3)]
 			switch r.IntN(3) {
@@ -145,6 +205,8 @@ func randomQuery(r *rand.Rand, vocab []string, depth int) string {
 				}
 			}
 			return scope + w
+		case 4:
+			return "lang:" + testLangs[r.IntN(len(testLangs))]
 		}
 		return w
 	}
@@ -155,8 +217,11 @@ func randomQuery(r *rand.Rand, vocab []string, depth int) string {
 	parts := []string{}
 	for range n {
 		p := randomQuery(r, vocab, depth-1)
-		if r.IntN(5) == 0 {
+		switch r.IntN(10) {
+		case 0, 1:
 			p = "-(" + p + ")"
+		case 2:
+			p = "NOT (" + p + ")"
 		}
 		parts = append(parts, p)
 	}
@@ -166,6 +231,32 @@ func randomQuery(r *rand.Rand, vocab []string, depth int) string {
 	}
 	return "(" + strings.Join(parts, sep) + ")"
 }
+
+// sites are the domains of random site: queries; randomLinks draws from
+// them, from subdomains of them and from look-alikes.
+var sites = []string{"example.org", "news.example.org", "org", "example.com", "xample.org"}
+
+func randomLinks(r *rand.Rand) []string {
+	hosts := []string{"example.org", "news.example.org", "a.news.example.org", "badexample.org", "example.com",
+		"xample.org", "example.org.net", "192.0.2.1"}
+	var out []string
+	for range r.IntN(3) {
+		out = append(out, "https://"+hosts[r.IntN(len(hosts))]+"/story")
+	}
+	return out
+}
+
+// sameTerms compares matched terms; no terms may be nil or empty.
+func sameTerms(a, b []string) bool {
+	return len(a) == 0 && len(b) == 0 || reflect.DeepEqual(a, b)
+}
+
+// testLangs are the codes random queries scope to; testTags the article
+// languages random documents have (regions and scripts included).
+var (
+	testLangs = []string{"en", "zh", "fr", "ZH", "zho"}
+	testTags  = []string{"en", "en-GB", "zh-CN", "zh-Hant", "fr", "de"}
+)
 
 func randomText(r *rand.Rand, vocab []string, n int) string {
 	words := make([]string, n)
@@ -255,11 +346,20 @@ func indexEqualsNaive(t *testing.T, seed uint64) {
 		}
 		title, text := randomText(r, vocab, 1+r.IntN(6)), randomText(r, vocab, r.IntN(40))
 		source, tags := randomText(r, vocab, r.IntN(3)), strings.Fields(randomText(r, vocab, r.IntN(3)))
+		links := randomLinks(r)
 		doc := NewDoc(title, text, source, tags)
+		doc.resetSites(links)
 		reused.Reset(title, text, source, tags)
+		reused.resetSites(links)
+		if r.IntN(4) > 0 { // a quarter of the documents have no known language
+			lang := testTags[r.IntN(len(testTags))]
+			doc.SetLanguage(lang)
+			reused.SetLanguage(lang)
+		}
 		got := map[string][]string{}
+		hit := map[string]bool{} // a query of lang: alone matches with no terms
 		for _, m := range x.Match(reused) {
-			got[m.ID] = m.Terms
+			got[m.ID], hit[m.ID] = m.Terms, true
 		}
 		for i, q := range queries {
 			id := fmt.Sprint(i)
@@ -267,10 +367,10 @@ func indexEqualsNaive(t *testing.T, seed uint64) {
 			if !live[i] {
 				ok = false
 			}
-			if ok != (got[id] != nil) {
-				t.Fatalf("doc %d query %q: naive %v, index %v", d, q, ok, got[id] != nil)
+			if ok != hit[id] {
+				t.Fatalf("doc %d query %q: naive %v, index %v", d, q, ok, hit[id])
 			}
-			if ok && !reflect.DeepEqual(terms, got[id]) {
+			if ok && !sameTerms(terms, got[id]) {
 				t.Fatalf("doc %d query %q: terms %q, index %q", d, q, terms, got[id])
 			}
 		}
@@ -283,20 +383,27 @@ func indexEqualsNaive(t *testing.T, seed uint64) {
 // FuzzIndexMatch checks one query in the index against evaluating it, on
 // fuzzed queries and documents.
 func FuzzIndexMatch(f *testing.F) {
-	f.Add(`"red line" -bmw`, "Red", "the red line, red", "tag one")
-	f.Add("chin* OR title:norway", "Norway", "Chinatown China’s", "")
-	f.Add(`"人脸识别" a`, "", "的人脸识别系统 a", "x")
-	f.Fuzz(func(t *testing.T, query, title, text, tags string) {
+	f.Add(`"red line" -bmw`, "Red", "the red line, red", "tag one", "", "")
+	f.Add("chin* OR title:norway", "Norway", "Chinatown China’s", "", "https://example.org/a", "en")
+	f.Add(`"人脸识别" a`, "", "的人脸识别系统 a", "x", "", "zh-CN")
+	f.Add("site:example.org NOT red", "Red", "line", "", "https://news.example.org/x https://badexample.org/", "")
+	f.Add("site:(a.org OR org) -site:b.a.org", "", "", "", "http://b.a.org https://A.ORG.", "")
+	f.Add("red lang:en", "Red", "red", "", "", "en-GB")
+	f.Add("-lang:(fr OR de) line site:org", "", "line", "", "https://x.org/", "")
+	f.Fuzz(func(t *testing.T, query, title, text, tags, links, lang string) {
 		q, err := Parse(query)
 		if err != nil || len(q.Topics()) > 0 {
 			return
 		}
 		d := NewDoc(title, text, "source "+tags, strings.Fields(tags))
+		d.resetSites(strings.Fields(links))
+		d.SetLanguage(lang)
 		x := NewIndex()
 		if err := x.Add("q", q); err != nil {
 			t.Fatalf("Add(%q): %v", q, err)
 		}
 		x.Add("other", MustParse("red OR line OR a")) // share term ids with another query
+		x.Add("lang", MustParse("a lang:en"))
 		wantTerms, want := q.Match(d)
 		var got []string
 		found := false
@@ -305,7 +412,7 @@ func FuzzIndexMatch(f *testing.F) {
 				found, got = true, m.Terms
 			}
 		}
-		if found != want || !reflect.DeepEqual(got, wantTerms) {
+		if found != want || !sameTerms(got, wantTerms) {
 			t.Fatalf("query %q on %q / %q: index %v %q, evaluation %v %q", q, title, text, found, got, want, wantTerms)
 		}
 	})

@@ -50,10 +50,14 @@ type MatcherOptions struct {
 	// matcher_backlog.go); nil: every match is queued.
 	Feeds FeedEntries
 	// Spikes counts outlets for spike rules (see matcher_spike.go); nil:
-	// no spike alerts. OnSpike hears of the channels an alert was queued
-	// for, after the queue took it.
-	Spikes  SpikeCounter
-	OnSpike func(ctx context.Context, channels []digestbot.ChannelRef)
+	// no spike alerts.
+	Spikes SpikeCounter
+	// OnInstant is told of the channels that got items an instant
+	// subscription matched, after they are queued and before the
+	// watermark moves past them: an error fails the run, which matches
+	// those articles again (the queue merges them) and calls it again, so
+	// an alert is never left unscheduled. Optional.
+	OnInstant func(ctx context.Context, refs []digestbot.ChannelRef) error
 }
 
 // Matcher is the matcher job: each RunOnce brings its index up to date with
@@ -383,7 +387,7 @@ func (m *Matcher) matchEntries(ctx context.Context, x *Index, entries []digestbo
 				continue
 			}
 			st.Hits++
-			h := digestbot.Hit{SubscriptionID: s.ID, Label: s.Label(), Terms: hit.Terms}
+			h := digestbot.Hit{SubscriptionID: s.ID, Label: s.Label(), Terms: hit.Terms, Instant: s.Instant(), Mention: s.Mention}
 			ref := digestbot.ChannelRef{GuildID: s.GuildID, ChannelID: s.ChannelID}
 			if j, ok := byChannel[ref]; ok {
 				items[j].Hits = append(items[j].Hits, h)
@@ -406,10 +410,36 @@ func (m *Matcher) matchEntries(ctx context.Context, x *Index, entries []digestbo
 			return 0, fmt.Errorf("queue %d pending items: %w", len(items), err)
 		}
 		st.Items += len(items)
+		if err := m.alert(ctx, items); err != nil {
+			return 0, err
+		}
 	}
 	if len(alerted) > 0 {
 		st.Spikes += len(alerted)
 		m.alerted(ctx, alerted)
 	}
 	return read, nil
+}
+
+// alert tells OnInstant of the channels that have new instant items.
+func (m *Matcher) alert(ctx context.Context, items []digestbot.PendingItem) error {
+	if m.opt.OnInstant == nil {
+		return nil
+	}
+	var refs []digestbot.ChannelRef
+	seen := map[digestbot.ChannelRef]bool{}
+	for _, it := range items {
+		ref := digestbot.ChannelRef{GuildID: it.GuildID, ChannelID: it.ChannelID}
+		if it.Instant() && !seen[ref] {
+			seen[ref] = true
+			refs = append(refs, ref)
+		}
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	if err := m.opt.OnInstant(ctx, refs); err != nil {
+		return fmt.Errorf("schedule the alerts of %d channels: %w", len(refs), err)
+	}
+	return nil
 }

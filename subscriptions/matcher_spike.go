@@ -6,8 +6,11 @@ package subscriptions
 // rule's window, kept in Redis with an expiry), and when the count reaches
 // the rule's number the hit of the story that made it carries the alert
 // (digestbot.Hit.Spike) into the channel's pending queue, the normal
-// delivery path. The store remembers the alert for a window, so a channel
-// gets one per subscription and window, not a storm.
+// delivery path, marked instant: like a story of an instant subscription
+// it goes out within a minute (OnInstant), whatever the subscription's
+// mode, pinging the subscription's role if it has one. The store
+// remembers the alert for a window, so a channel gets one per
+// subscription and window, not a storm.
 //
 // The mark is written only after the queue took the alert: a run that
 // fails in between is repeated, finds the count at the threshold and no
@@ -85,31 +88,22 @@ func (m *Matcher) countSpikes(ctx context.Context, n *spikeNotes, items []digest
 		}
 		done[s.ID] = true
 		where := n.at[i]
-		items[where[0]].Hits[where[1]].Spike = &digestbot.SpikeAlert{Outlets: c.Outlets, Hours: s.Spike.Hours, Names: c.Names}
+		h := &items[where[0]].Hits[where[1]]
+		h.Spike = &digestbot.SpikeAlert{Outlets: c.Outlets, Hours: s.Spike.Hours, Names: c.Names}
+		h.Instant = true
 		alerted = append(alerted, s)
 	}
 	return alerted, nil
 }
 
-// alerted marks the subscriptions whose alert is queued, and tells the
-// front end which channels have an alert waiting.
+// alerted marks the subscriptions whose alert is queued (and scheduled).
 func (m *Matcher) alerted(ctx context.Context, subs []*digestbot.Subscription) {
-	var refs []digestbot.ChannelRef
-	seen := map[digestbot.ChannelRef]bool{}
 	for _, s := range subs {
 		if err := m.opt.Spikes.MarkSpikeAlerted(ctx, s.GuildID, s.ID, s.Spike.Window()); err != nil {
 			// The next story of the window may alert again: one more alert,
 			// never a lost one.
 			m.log.Warn("matcher: recording a spike alert failed", "subscription", s.ID, "err", err)
 		}
-		ref := digestbot.ChannelRef{GuildID: s.GuildID, ChannelID: s.ChannelID}
-		if !seen[ref] {
-			seen[ref] = true
-			refs = append(refs, ref)
-		}
 		m.log.Info("matcher: spike alert", "guild", s.GuildID, "channel", s.ChannelID, "subscription", s.ID, "rule", s.Spike.String())
-	}
-	if m.opt.OnSpike != nil && len(refs) > 0 {
-		m.opt.OnSpike(ctx, refs)
 	}
 }

@@ -16,7 +16,8 @@ import (
 
 // TestSpikeAlert puts stories of a query from one outlet after another and
 // checks that the story of the Nth distinct outlet within the window is
-// queued with the alert, once, that the channel is announced, and that a
+// queued with the alert, once, as an instant hit (so the channel's alert
+// is scheduled), and that a
 // story of another query, an old story or a repeat outlet makes no alert.
 func TestSpikeAlert(t *testing.T) {
 	storetest.EachBackend(t, func(t *testing.T, b *storetest.Backend) {
@@ -36,10 +37,11 @@ func TestSpikeAlert(t *testing.T) {
 		var mu sync.Mutex
 		var announced []digestbot.ChannelRef
 		m := subscriptions.NewMatcher(st, subscriptions.MatcherOptions{Logger: slog.New(slog.DiscardHandler), Spikes: st,
-			OnSpike: func(_ context.Context, refs []digestbot.ChannelRef) {
+			OnInstant: func(_ context.Context, refs []digestbot.ChannelRef) error {
 				mu.Lock()
 				announced = append(announced, refs...)
 				mu.Unlock()
+				return nil
 			}})
 		put := func(id, outlet string, ago time.Duration) {
 			a := &digestbot.Article{ID: id, Title: "Ferry strike spreads", Text: "The ferry strike goes on.", Source: outlet, Published: now.Add(-ago)}
@@ -64,6 +66,9 @@ func TestSpikeAlert(t *testing.T) {
 				for _, h := range it.Hits {
 					if h.Spike != nil {
 						out[it.ArticleID] = h.Spike
+						if !h.Instant {
+							t.Errorf("the spike hit of %s is not instant", it.ArticleID)
+						}
 					}
 				}
 			}

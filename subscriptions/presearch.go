@@ -30,7 +30,7 @@ func extractIn(n Node, inConj bool) (keys []key, ok bool) {
 	case *Phrase:
 		best := n.Terms[0]
 		for _, t := range n.Terms[1:] {
-			if termCost(t, false) < termCost(best, false) {
+			if termCost(kBody, t, false) < termCost(kBody, best, false) {
 				best = t
 			}
 		}
@@ -78,11 +78,11 @@ func extractIn(n Node, inConj bool) (keys []key, ok bool) {
 func conjCost(n Node) float64 {
 	switch n := n.(type) {
 	case *Term:
-		return termCost(n.Text, n.Prefix)
+		return termCost(keyField(n.Field), n.Text, n.Prefix)
 	case *Phrase:
 		c := 1.0
 		for _, t := range n.Terms {
-			c = min(c, termCost(t, false))
+			c = min(c, termCost(kBody, t, false))
 		}
 		return c
 	case *And:
@@ -115,15 +115,22 @@ func dedupeKeys(keys []key) []key {
 func keysCost(keys []key) float64 {
 	c := 0.0
 	for _, k := range keys {
-		c += termCost(k.text, k.prefix)
+		c += termCost(int(k.field), k.text, k.prefix)
 	}
 	return c
 }
 
-// termCost estimates how likely a document is to contain a term, without
-// corpus statistics: very common words are likely, longer words rarer
-// (Zipf's law of abbreviation), prefixes likelier than their words.
-func termCost(t string, prefix bool) float64 {
+// termCost estimates how likely a document is to contain a term of a
+// field, without corpus statistics: very common words are likely, longer
+// words rarer (Zipf's law of abbreviation), prefixes likelier than their
+// words. A site is likely: everything it publishes has it.
+func termCost(field int, t string, prefix bool) float64 {
+	if field == kSite {
+		return siteCost
+	}
+	if field == kLang {
+		return langCost
+	}
 	if commonWords[t] {
 		return 10
 	}
@@ -137,6 +144,9 @@ func termCost(t string, prefix bool) float64 {
 	}
 	return c
 }
+
+// siteCost is the cost of a site: as likely as a word of two letters.
+const siteCost = 0.5
 
 // commonWords are frequent English function words; a query that needs
 // "the" and "huawei" should be found through huawei.

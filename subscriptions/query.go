@@ -9,15 +9,23 @@
 //	"facial recognition"         the exact phrase (“typographic quotes” work too)
 //	huawei OR zte                either
 //	-bmw  -"red line"  -(a OR b) excluded word, phrase or group
+//	surveillance NOT bmw         the same as surveillance -bmw
 //	(huawei OR zte) 5g           grouping
 //	surveil*                     any word starting with surveil
 //	title:norway                 field scopes: title:, source:, tag: (also on
 //	source:"radio free asia"     a phrase or a group: title:(a OR b))
+//	site:example.org             stories whose link is on example.org or a
+//	                             subdomain of it (news.example.org)
 //	topic:surveillance           a named topic (see ResolveTopics)
+//	lang:zh                      the article's language (see FieldLang)
 //
 // Precedence: "-" (NOT) binds tightest, then AND (juxtaposition), then OR:
-// a b OR c -d means (a AND b) OR (c AND NOT d). OR and AND are operators only
-// in upper case. Words are analysed as article text is (package analysis):
+// a b OR c -d means (a AND b) OR (c AND NOT d). OR, AND and NOT are operators
+// only in upper case, as Google Alerts' habits have them; in lower case they
+// are words. Any other word followed by a colon and a letter (intitle:x) is
+// refused as an unknown field rather than searched for as two words, so a
+// habit from another search engine never silently matches nothing.
+// Words are analysed as article text is (package analysis):
 // case, width and accents do not matter, words match whole words, and a word
 // that analyses to several tokens (China-centric, U.S., 人脸识别) is a phrase.
 // Unscoped terms search the title and the text; a phrase never spans the two.
@@ -50,6 +58,9 @@ const (
 	FieldTitle  = "title"
 	FieldSource = "source"
 	FieldTag    = "tag"
+	// FieldSite scopes a domain name: site:example.org matches a story one
+	// of whose links is on example.org or any subdomain of it.
+	FieldSite = "site"
 )
 
 // Query is a parsed query. Its Root is the syntax tree; it is immutable once
@@ -62,12 +73,12 @@ type Query struct {
 // or *TopicRef.
 type Node interface{ node() }
 
-// Term is one analysed word, optionally a prefix.
+// Term is one analysed word, optionally a prefix, or a domain name.
 type Term struct {
-	Field  string // FieldAny, FieldTitle, FieldSource or FieldTag
-	Text   string // the analysed token (analysis.Tokenize), without the *
+	Field  string // FieldAny, FieldTitle, FieldSource, FieldTag or FieldSite
+	Text   string // the analysed token (analysis.Tokenize), without the *; for FieldSite the domain in lower case
 	Prefix bool   // matches every token that starts with Text
-	Raw    string // as written, including a trailing * (what Match reports)
+	Raw    string // as written, including a trailing * (what Match reports); for FieldSite "site:" and the domain
 }
 
 // Phrase is a sequence of analysed tokens that must stand together in this
@@ -175,164 +186,6 @@ func required(n Node) bool {
 	return false
 }
 
-type tokKind int
-
-const (
-	tEOF tokKind = iota
-	tWord
-	tPhrase
-	tLParen
-	tRParen
-	tOr
-	tAnd
-	tNot
-	tField
-	tTopic
-)
-
-type token struct {
-	kind tokKind
-	text string // word text, phrase contents, field name or topic name
-	off  int    // byte offset in the query
-}
-
-func (t token) describe() string {
-	switch t.kind {
-	case tEOF:
-		return "end of query"
-	case tLParen:
-		return "("
-	case tRParen:
-		return ")"
-	case tOr:
-		return "OR"
-	case tAnd:
-		return "AND"
-	case tNot:
-		return "-"
-	case tField:
-		return t.text + ":"
-	case tTopic:
-		return "topic:" + t.text
-	case tPhrase:
-		return `"` + t.text + `"`
-	}
-	return strings.TrimSpace(t.text)
-}
-
-type lexer struct {
-	s   string
-	off int
-	// fieldPending is set right after a field scope ("title:"), where no
-	// space may follow.
-	fieldPending bool
-}
-
-func isQuoteRune(r rune) bool {
-	switch r {
-	case '"', '\u201C', '\u201D', '\u201E', '\u201F', '\uFF02':
-		return true
-	}
-	return false
-}
-
-func isWordBreak(r rune) bool {
-	return unicode.IsSpace(r) || r == '(' || r == ')' || isQuoteRune(r)
-}
-
-var fieldNames = map[string]bool{FieldTitle: true, FieldSource: true, FieldTag: true, "topic": true}
-
-// next returns the next token. Errors are positioned at the offending rune.
-func (lx *lexer) next(p *parser) (token, error) {
-	s := lx.s
-	afterField := lx.fieldPending
-	lx.fieldPending = false
-	if !afterField {
-		for lx.off < len(s) {
-			r, n := utf8.DecodeRuneInString(s[lx.off:])
-			if !unicode.IsSpace(r) {
-				break
-			}
-			lx.off += n
-		}
-	}
-	if lx.off >= len(s) {
-		if afterField {
-			return token{}, p.errorf(lx.off, "a field scope needs a word, phrase or group right after it")
-		}
-		return token{kind: tEOF, off: lx.off}, nil
-	}
-	start := lx.off
-	r, n := utf8.DecodeRuneInString(s[start:])
-	switch {
-	case unicode.IsSpace(r):
-		return token{}, p.errorf(start, "a field scope needs a word, phrase or group right after it")
-	case r == '(':
-		lx.off += n
-		return token{kind: tLParen, off: start}, nil
-	case r == ')':
-		lx.off += n
-		return token{kind: tRParen, off: start}, nil
-	case isQuoteRune(r):
-		i := start + n
-		for i < len(s) {
-			q, m := utf8.DecodeRuneInString(s[i:])
-			if isQuoteRune(q) {
-				lx.off = i + m
-				return token{kind: tPhrase, text: s[start+n : i], off: start}, nil
-			}
-			i += m
-		}
-		return token{}, p.errorf(start, "unclosed quote")
-	case r == '-':
-		if start+n >= len(s) {
-			return token{}, p.errorf(start, "- must be followed by the word, phrase or group to exclude")
-		}
-		if q, _ := utf8.DecodeRuneInString(s[start+n:]); unicode.IsSpace(q) || q == ')' {
-			return token{}, p.errorf(start, "- must be followed directly by the word, phrase or group to exclude")
-		}
-		lx.off += n
-		return token{kind: tNot, off: start}, nil
-	}
-	i := start
-	for i < len(s) {
-		q, m := utf8.DecodeRuneInString(s[i:])
-		if isWordBreak(q) {
-			break
-		}
-		if q == ':' {
-			name := strings.ToLower(s[start:i])
-			if fieldNames[name] {
-				if name == "topic" {
-					j := i + 1
-					for j < len(s) {
-						q, m := utf8.DecodeRuneInString(s[j:])
-						if isWordBreak(q) {
-							break
-						}
-						j += m
-					}
-					lx.off = j
-					return token{kind: tTopic, text: s[i+1 : j], off: start}, nil
-				}
-				lx.off = i + 1
-				lx.fieldPending = true
-				return token{kind: tField, text: name, off: start}, nil
-			}
-		}
-		i += m
-	}
-	lx.off = i
-	w := s[start:i]
-	switch w {
-	case "OR":
-		return token{kind: tOr, off: start}, nil
-	case "AND":
-		return token{kind: tAnd, off: start}, nil
-	}
-	return token{kind: tWord, text: w, off: start}, nil
-}
-
 type parser struct {
 	lx    lexer
 	tok   token
@@ -351,8 +204,19 @@ func (p *parser) advance() error {
 // errorf returns an EINVALID error that names the 1-based character position
 // of byte offset off.
 func (p *parser) errorf(off int, format string, args ...any) error {
-	pos := utf8.RuneCountInString(p.lx.s[:off]) + 1
-	return digestbot.Errorf(digestbot.EINVALID, "%s at %d", fmt.Sprintf(format, args...), pos)
+	return digestbot.Errorf(digestbot.EINVALID, "%s at %d", fmt.Sprintf(format, args...), p.pos(off))
+}
+
+// pos is the 1-based character position of byte offset off.
+func (p *parser) pos(off int) int { return utf8.RuneCountInString(p.lx.s[:off]) + 1 }
+
+// unknownField refuses name: as a field scope, naming the ones there are.
+// A link gets its own advice: site: is what finds a site's stories.
+func (p *parser) unknownField(off int, name string) error {
+	if n := strings.ToLower(name); n == "http" || n == "https" {
+		return digestbot.Errorf(digestbot.EINVALID, "a link cannot be searched for (at %d): write site:example.org for a site's stories, or quote the text", p.pos(off))
+	}
+	return digestbot.Errorf(digestbot.EINVALID, "unknown field %s: at %d; the fields are %s (put the word in quotes to search for it as it is)", name, p.pos(off), fieldList)
 }
 
 func (p *parser) parseOr(field string) (Node, error) {
@@ -429,8 +293,12 @@ func (p *parser) parseAnd(field string) (Node, error) {
 
 func (p *parser) parseUnary(field string) (Node, error) {
 	if p.tok.kind == tNot {
+		notTok := p.tok
 		if err := p.advance(); err != nil {
 			return nil, err
+		}
+		if k := p.tok.kind; notTok.text != "" && (k == tEOF || k == tRParen || k == tOr || k == tAnd) {
+			return nil, p.errorf(notTok.off, "NOT must be followed by the word, phrase or group to exclude")
 		}
 		child, err := p.parseUnary(field)
 		if err != nil {
@@ -496,6 +364,12 @@ func (p *parser) parsePrimary(field string) (Node, error) {
 		p.terms++
 		return n, p.advance()
 	case tPhrase:
+		if field == FieldLang {
+			return nil, p.errorf(t.off, "lang: takes a language code such as en, zh or fr, not a phrase")
+		}
+		if field == FieldSite {
+			return nil, p.errorf(t.off, "site: takes a domain name such as example.org, not a phrase")
+		}
 		raw := strings.Join(strings.Fields(t.text), " ")
 		terms := analysis.Terms(raw)
 		if len(terms) == 0 {
@@ -510,7 +384,17 @@ func (p *parser) parsePrimary(field string) (Node, error) {
 }
 
 func (p *parser) word(field string, t token) (Node, error) {
+	if field == FieldLang {
+		return p.langTerm(t)
+	}
 	w := t.text
+	if field == FieldSite {
+		d, err := domain(w)
+		if err != "" {
+			return nil, p.errorf(t.off, "site:%s: %s", w, err)
+		}
+		return &Term{Field: FieldSite, Text: d, Raw: FieldSite + ":" + d}, nil
+	}
 	prefix := strings.HasSuffix(w, "*")
 	body := strings.TrimSuffix(w, "*")
 	if i := strings.IndexByte(body, '*'); i >= 0 {
@@ -526,4 +410,34 @@ func (p *parser) word(field string, t token) (Node, error) {
 		return nil, p.errorf(t.off, "prefix %q must be a single word", w)
 	}
 	return &Phrase{Field: field, Terms: terms, Raw: w, bare: true}, nil
+}
+
+// MaxDomainLen is the longest domain name (RFC 1035).
+const MaxDomainLen = 253
+
+// domain checks a site: domain and returns it in lower case without a
+// final dot; the reason is "" when it is good. Letters of any script,
+// digits and hyphens make a label; a single label (site:gov) is a
+// top-level domain.
+func domain(w string) (string, string) {
+	d := strings.TrimSuffix(strings.ToLower(w), ".")
+	switch {
+	case strings.Contains(d, "://") || strings.ContainsAny(d, "/?#"):
+		return "", "give the domain name alone, such as example.org, without http:// or a path"
+	case strings.Contains(d, "*"):
+		return "", "a domain name has no *; site:example.org already covers its subdomains"
+	case utf8.RuneCountInString(d) > MaxDomainLen:
+		return "", fmt.Sprintf("a domain name has at most %d characters", MaxDomainLen)
+	}
+	for _, label := range strings.Split(d, ".") {
+		if label == "" {
+			return "", "not a domain name such as example.org (an empty part between dots)"
+		}
+		for _, r := range label {
+			if r != '-' && !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+				return "", fmt.Sprintf("%q cannot be part of a domain name", r)
+			}
+		}
+	}
+	return d, ""
 }

@@ -1,6 +1,7 @@
 package subscriptions
 
 import (
+	"slices"
 	"strings"
 
 	digestbot "github.com/digestbot/digestbot"
@@ -26,17 +27,88 @@ func (q *Query) String() string {
 }
 
 // Key returns the fully normalised form of q: like String with every word
-// and phrase replaced by its analysed tokens. Two queries that match exactly
-// the same articles because they differ only in case, accents, quoting style
-// or spacing have the same Key.
+// and phrase replaced by its analysed tokens, and the alternatives of an OR
+// and the parts of an AND in one order, each once. Two queries that match
+// exactly the same articles because they differ only in case, accents,
+// quoting style, spacing, the order of ORed or ANDed parts or a repeated
+// part have the same Key ("Confucius" and "confucius"; "a OR b" and
+// "b OR a"). It is what makes two subscriptions the same one.
 func (q *Query) Key() string {
 	var b strings.Builder
-	render(&b, q.Root, precOr, "", true)
+	render(&b, normalize(q.Root), precOr, "", true)
 	return b.String()
 }
 
 // Equal reports whether q and o are the same query (same Key).
 func (q *Query) Equal(o *Query) bool { return q.Key() == o.Key() }
+
+// normalize returns n with the children of every AND and OR sorted by
+// their Key form and repeats dropped; an AND or OR left with one child is
+// that child, and one that becomes the child of its own kind is merged
+// into its parent. The leaves are shared with n.
+func normalize(n Node) Node {
+	switch n := n.(type) {
+	case *Not:
+		return &Not{Child: normalize(n.Child)}
+	case *And:
+		return regroup(n, normalizeAll(n, n.Children))
+	case *Or:
+		return regroup(n, normalizeAll(n, n.Children))
+	}
+	return n
+}
+
+// regroup returns a group of g's kind that holds cs, or cs[0] alone.
+func regroup(g Node, cs []Node) Node {
+	switch {
+	case len(cs) == 1:
+		return cs[0]
+	case isAnd(g):
+		return &And{Children: cs}
+	}
+	return &Or{Children: cs}
+}
+
+func isAnd(n Node) bool { _, ok := n.(*And); return ok }
+
+// normalizeAll normalises the children of group g, merges those that are
+// groups of g's kind into it, and sorts and dedupes them.
+func normalizeAll(g Node, children []Node) []Node {
+	type keyed struct {
+		key string
+		n   Node
+	}
+	var ks []keyed
+	for _, c := range children {
+		c = normalize(c)
+		parts := []Node{c}
+		switch c := c.(type) {
+		case *And:
+			if isAnd(g) {
+				parts = c.Children
+			}
+		case *Or:
+			if !isAnd(g) {
+				parts = c.Children
+			}
+		}
+		for _, p := range parts {
+			var b strings.Builder
+			if _, ok := p.(*Not); ok {
+				b.WriteByte(0xff) // exclusions last: "a -b" reads better than "-b a"
+			}
+			render(&b, p, precNot, "", true)
+			ks = append(ks, keyed{b.String(), p})
+		}
+	}
+	slices.SortFunc(ks, func(a, b keyed) int { return strings.Compare(a.key, b.key) })
+	ks = slices.CompactFunc(ks, func(a, b keyed) bool { return a.key == b.key })
+	out := make([]Node, len(ks))
+	for i, k := range ks {
+		out[i] = k.n
+	}
+	return out
+}
 
 // commonField returns the field every leaf of n is scoped to, or "" when
 // they differ, any is unscoped, or n holds a topic reference.
@@ -74,7 +146,7 @@ func render(b *strings.Builder, n Node, parent int, scoped string, key bool) {
 		if scoped == "" && n.Field != "" {
 			b.WriteString(n.Field + ":")
 		}
-		if key {
+		if key || n.Field == FieldSite {
 			b.WriteString(n.Text)
 			if n.Prefix {
 				b.WriteByte('*')
@@ -146,6 +218,17 @@ func (q *Query) Topics() []string {
 	return out
 }
 
+// Uses reports whether some term of q is scoped to field (FieldSite, ...).
+func (q *Query) Uses(field string) bool {
+	found := false
+	walk(q.Root, func(n Node) {
+		if t, ok := n.(*Term); ok && t.Field == field {
+			found = true
+		}
+	})
+	return found
+}
+
 // walk calls f on n and every node below it, parents first.
 func walk(n Node, f func(Node)) {
 	f(n)
@@ -169,7 +252,9 @@ const maxTopicDepth = 8
 // ResolveTopics returns q with every topic reference replaced by the query
 // of that topic, as returned by lookup (which applies the guild-over-global
 // rule). Topics may refer to topics; a cycle or an unknown topic is an error
-// (ENOTFOUND for an unknown one). q itself is not changed; the result shares
+// (ENOTFOUND for an unknown one); a cycle's error shows the path of
+// references ("topics cannot refer to each other in a circle (ports →
+// ports2 → ports)"). q itself is not changed; the result shares
 // its leaves. A query without references is returned as is.
 func (q *Query) ResolveTopics(lookup func(name string) (*Query, bool)) (*Query, error) {
 	if len(q.Topics()) == 0 {
@@ -185,13 +270,12 @@ func (q *Query) ResolveTopics(lookup func(name string) (*Query, bool)) (*Query, 
 func resolve(n Node, lookup func(string) (*Query, bool), stack []string) (Node, error) {
 	switch n := n.(type) {
 	case *TopicRef:
-		for _, s := range stack {
-			if s == n.Name {
-				return nil, digestbot.Errorf(digestbot.EINVALID, "topic %q refers to itself through %s", n.Name, strings.Join(stack, " -> "))
-			}
+		path := strings.Join(append(stack[:len(stack):len(stack)], n.Name), " → ")
+		if slices.Contains(stack, n.Name) {
+			return nil, digestbot.Errorf(digestbot.EINVALID, "topics cannot refer to each other in a circle (%s)", path)
 		}
 		if len(stack) >= maxTopicDepth {
-			return nil, digestbot.Errorf(digestbot.EINVALID, "topics refer to each other more than %d deep (%s)", maxTopicDepth, strings.Join(stack, " -> "))
+			return nil, digestbot.Errorf(digestbot.EINVALID, "topics refer to each other more than %d deep (%s)", maxTopicDepth, path)
 		}
 		t, ok := lookup(n.Name)
 		if !ok || t == nil {

@@ -15,7 +15,7 @@ import (
 // address as an operator's configuration would give it. The server and
 // the cluster are shared by the tests, so a configuration file gives the
 // run a key prefix of its own.
-func cliEnv(t *testing.T, b *storetest.Backend) (map[string]string, *store.Store) {
+func cliEnv(t testing.TB, b *storetest.Backend) (map[string]string, *store.Store) {
 	t.Helper()
 	u := cliURL(t, b)
 	prefix := storetest.UniquePrefix()
@@ -29,7 +29,7 @@ func cliEnv(t *testing.T, b *storetest.Backend) (map[string]string, *store.Store
 
 // cliURL is the DIGESTBOT_REDIS_URL of a process on backend b: the
 // server's URL, or the address of one node of the cluster.
-func cliURL(t *testing.T, b *storetest.Backend) string {
+func cliURL(t testing.TB, b *storetest.Backend) string {
 	t.Helper()
 	if b.Name == storetest.RedisCluster {
 		return storetest.ClusterNodeURLs(t)[0]

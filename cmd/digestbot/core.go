@@ -83,7 +83,8 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 	c := &core{cfg: cfg, st: st, log: log, topics: globalTopics(cfg), holder: lease.NewHolder()}
 	c.index = newArchive(st)
 	c.matcher = subscriptions.NewMatcher(st, subscriptions.MatcherOptions{GlobalTopics: c.topics, Logger: log, Now: now, Backfill: cfg.Backfill,
-		Feeds: st, Spikes: st, OnSpike: c.spikeQueued})
+		Feeds: st, Spikes: st,
+		OnInstant: func(ctx context.Context, refs []digestbot.ChannelRef) error { return c.sched.Alert(ctx, refs) }})
 	c.deliverer = &digest.Deliverer{
 		Store:       st,
 		Logger:      log,
@@ -102,6 +103,13 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 		Busy:     c.deliverer.ClaimTime(),
 		Clock:    now,
 		Logger:   log,
+
+		Alerts:       st.DueQueue("alerts"),
+		DeliverAlert: c.deliverer.DeliverAlert,
+		AlertDelay:   cfg.Delivery.InstantDelay,
+	}
+	if cfg.Delivery.InstantDelay == 0 {
+		c.sched.AlertDelay = -1 // none; zero would mean the scheduler's default
 	}
 	c.deliverer.Channel = c.sched.ChannelInfo // dates in each channel's schedule zone
 	c.fetcher = newFetcher(cfg)
@@ -139,27 +147,23 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 		ResumeChannel: c.deliverer.Resume,
 		Search:        lookupSearch(c.index),
 		Trend:         (&trend.Counter{Finder: trend.ArchiveFinder{Index: c.index}, Articles: st}).Series,
-		CheckFeed: func(ctx context.Context, url string) (int, error) {
+		Why:           newExplainer(cfg, st).Explain,
+		CheckFeed: func(ctx context.Context, url string) (botcommands.FeedCheck, error) {
 			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 			defer cancel()
 			arts, err := ingest.Load(ctx, url, ingest.LoadOptions{Fetcher: c.fetcher})
-			return len(arts), err
+			check := botcommands.FeedCheck{Articles: len(arts)}
+			if len(arts) > 0 {
+				// Without a name of its own, every article is named after
+				// the feed's title (or, failing that, its site).
+				check.Title = arts[0].Source
+			}
+			return check, err
 		},
 		Now: now,
 		Log: log,
 	}
 	return c
-}
-
-// spikeQueued brings the digest of channels with a spike alert forward
-// to now, so the alert goes out at once with what is pending; the
-// channel's next digest then follows its schedule.
-func (c *core) spikeQueued(ctx context.Context, refs []digestbot.ChannelRef) {
-	for _, ref := range refs {
-		if err := c.sched.Soon(ctx, ref, time.Now()); err != nil {
-			c.log.Warn("could not bring a channel's digest forward for a spike alert; it goes out with the next one", "guild", ref.GuildID, "channel", ref.ChannelID, "err", err)
-		}
-	}
 }
 
 // sweepSchedules gives every subscribed channel a due digest if it has

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -178,5 +181,31 @@ func testIndexingRaceKeepsTheWiderAudience(t *testing.T, b *storetest.Backend) {
 		if page.Total != 1 {
 			t.Errorf("server %s finds %d articles, want the story its feed carries", g, page.Total)
 		}
+	}
+}
+
+// TestFeedsAddNamesTheFeedFromItsFetch: /feeds add fetches the feed once
+// and calls it by its title.
+func TestFeedsAddNamesTheFeedFromItsFetch(t *testing.T) {
+	feed := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/rss+xml")
+		io.WriteString(w, `<?xml version="1.0"?><rss version="2.0"><channel><title>Harbour Wire</title><link>https://harbourwire.example/</link>`+
+			`<item><title>Ferry strike ends</title><link>https://harbourwire.example/a</link><description>x</description></item></channel></rss>`)
+	}))
+	defer feed.Close()
+	cfg, err := config.Load(func(k string) string {
+		if k == "DIGESTBOT_ALLOW_PRIVATE_FEEDS" {
+			return "true"
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCore(cfg, storetest.OpenEmbedded(t), newLogger(&bytes.Buffer{}), time.Now)
+	resp, err := c.service.Handle(context.Background(), &botcommands.Request{Name: "feeds add", GuildID: "g1", ChannelID: "c1", UserID: "u1",
+		CanManage: true, Options: map[string]string{"url": feed.URL + "/feed.xml"}})
+	if err != nil || !strings.HasPrefix(resp.Content, "Added the feed **Harbour Wire** (") || !strings.Contains(resp.Content, "It holds 1 article now.") {
+		t.Fatalf("/feeds add: %+v, %v", resp, err)
 	}
 }

@@ -14,7 +14,7 @@ func TestDemoCommand(t *testing.T) {
 		t.Fatalf("demo: %v\nstderr: %s", err, stderr.String())
 	}
 	out := stdout.String()
-	for _, want := range []string{"#harbour-watch", "#tech-policy", "#energy-desk", "](https://", "_Coastal Ledger · 2026-11-2"} {
+	for _, want := range []string{"#harbour-watch", "#tech-policy", "#energy-desk", "](https://", "_Coastal Ledger · 2", " Nov 2026_"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, out)
 		}

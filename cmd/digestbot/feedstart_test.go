@@ -93,6 +93,11 @@ func testNewFeedStartsFromNow(t *testing.T, b *storetest.Backend) {
 		t.Errorf("/lookup does not find a held-back story: %q %+v", look.Content, look.Embeds)
 	}
 
+	// /digest why says why it was not delivered.
+	if why := ch.command(t, "digest why", discordtest.Str("url", "https://news.example/plain.xml/ten-days-old")); !strings.Contains(why.Content, "a new feed starts from now") {
+		t.Errorf("/digest why of a held-back story: %q", why.Content)
+	}
+
 	// The next poll's stories are new, undated or not.
 	later.Store(true)
 	poller.PollOnce(ctx, time.Now().Add(time.Hour))

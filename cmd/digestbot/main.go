@@ -46,6 +46,7 @@ func commands() []command {
 		{"ingest", "ingest feeds or newsletters from files, URLs or - (stdin)", cmdIngest},
 		{"match", "show which articles of SOURCE a query matches, and why", cmdMatch},
 		{"lookup", "search the article archive, best first", cmdLookup},
+		{"why", "what became of one article for one server: stored, matched, delivered, or why not", cmdWhy},
 		{"check-config", "validate the configuration and print it with secrets redacted", cmdCheckConfig},
 		{"export", "write one server's feeds, topics, subscriptions and schedules as JSON", cmdExport},
 		{"import", "load a server's feeds, topics, subscriptions and schedules written by export", cmdImport},
@@ -78,9 +79,15 @@ func exitCode(err error, stderr io.Writer) int {
 }
 
 // userMessage is the one place that turns an error into what a CLI user sees.
+// The command line is the operator's: an unreachable dependency is named
+// with its cause, which the message for server members leaves out.
 func userMessage(err error) string {
-	if digestbot.ErrorCode(err) == digestbot.EINTERNAL {
+	var de *digestbot.Error
+	switch {
+	case digestbot.ErrorCode(err) == digestbot.EINTERNAL:
 		return err.Error()
+	case digestbot.ErrorCode(err) == digestbot.EUNAVAILABLE && errors.As(err, &de) && de.Err != nil:
+		return fmt.Sprintf("%s (%v)", digestbot.ErrorMessage(err), de.Err)
 	}
 	return digestbot.ErrorMessage(err)
 }

@@ -66,8 +66,9 @@ func startPrompt(e *env) (lineReader, io.Writer, func()) {
 // service the Discord bot uses, in the given server and channel. Commands
 // are read until EOF, /quit or ctx ends.
 func promptLoop(ctx context.Context, in lineReader, out io.Writer, svc *botcommands.Service, guildID, channelID string, channels map[string]string) error {
-	next := ""           // custom id of the last "Next page" button
+	next, prev := "", "" // custom ids of the last reply's Next and Previous buttons
 	afterLookup := false // the last reply was a page of a lookup
+	afterPages := false  // the last reply was a page of a reply in pages
 	fmt.Fprintf(out, "Type slash commands as in Discord, e.g. /subscribe query:\"facial recognition\", /lookup query:port since:30d, /digest preview. /help lists them; /quit ends.\r\n")
 	for ctx.Err() == nil {
 		line, err := in.ReadLine()
@@ -91,6 +92,8 @@ func promptLoop(ctx context.Context, in lineReader, out io.Writer, svc *botcomma
 				// the lookup had not counted: it had, and showed all there is.
 				if afterLookup {
 					fmt.Fprint(out, "✗ that was the last page of the lookup\r\n")
+				} else if afterPages {
+					fmt.Fprint(out, "✗ that was the last page\r\n")
 				} else {
 					fmt.Fprint(out, "✗ nothing to page through; run /lookup first\r\n")
 				}
@@ -98,9 +101,18 @@ func promptLoop(ctx context.Context, in lineReader, out io.Writer, svc *botcomma
 			}
 			line = "/button " + next
 		}
+		if line == "/prev" {
+			// The stand-in for the Previous button of a reply in pages.
+			if prev == "" {
+				fmt.Fprint(out, "✗ nothing to go back to\r\n")
+				continue
+			}
+			line = "/button " + prev
+		}
 		resp := answer(ctx, out, svc, line, guildID, channelID, channels)
-		next = ""
+		next, prev = "", ""
 		afterLookup = resp != nil && isLookup(line)
+		afterPages = false
 		if resp != nil {
 			for _, b := range resp.Buttons {
 				if strings.HasPrefix(b.CustomID, "lookup-next:") {
@@ -108,9 +120,24 @@ func promptLoop(ctx context.Context, in lineReader, out io.Writer, svc *botcomma
 					fmt.Fprint(out, "  (type /next for the next page)\r\n")
 				}
 			}
+			if p, n := botcommands.PageTurns(resp); p != "" || n != "" {
+				prev, next, afterPages = p, n, true
+				fmt.Fprintf(out, "  (%s)\r\n", pageHint(p, n))
+			}
 		}
 	}
 	return nil
+}
+
+// pageHint says which of /prev and /next turn the pages of a reply.
+func pageHint(prev, next string) string {
+	switch {
+	case prev == "":
+		return "type /next for the next page"
+	case next == "":
+		return "the last page; type /prev for the one before"
+	}
+	return "type /next for the next page, /prev for the one before"
 }
 
 // isLookup reports whether a typed line runs a lookup or pages one.

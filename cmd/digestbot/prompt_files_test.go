@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	botcommands "github.com/digestbot/digestbot/commands"
 	"github.com/digestbot/digestbot/config"
 	"github.com/digestbot/digestbot/opml"
 	"github.com/digestbot/digestbot/store/storetest"
@@ -25,7 +26,7 @@ func TestPromptFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := newCore(cfg, storetest.OpenEmbedded(t), newLogger(&bytes.Buffer{}), time.Now)
-	c.service.CheckFeed = func(context.Context, string) (int, error) { return 0, nil } // no network in tests
+	c.service.CheckFeed = func(context.Context, string) (botcommands.FeedCheck, error) { return botcommands.FeedCheck{}, nil } // no network in tests
 	file := filepath.Join(t.TempDir(), "reader.opml")
 	if err := os.WriteFile(file, opml.Encode("t", time.Time{}, []opml.Feed{{URL: "https://harbourwire.example/feed.xml", Title: "Harbour Wire"}}), 0o600); err != nil {
 		t.Fatal(err)

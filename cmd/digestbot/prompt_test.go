@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -39,7 +40,7 @@ func TestPromptAnswersTypedCommands(t *testing.T) {
 	for _, want := range []string{
 		"Subscribed #desk to `\"facial recognition\" OR surveillance`",
 		"unclosed quote",
-		"daily 07:30",
+		"every day at 07:30",
 		"unknown command /frobnicate",
 		"nothing to page through",
 	} {
@@ -112,4 +113,40 @@ func (m *markedLines) ReadLine() (string, error) {
 	}
 	m.marks = append(m.marks, m.out.Len())
 	return m.lines[len(m.marks)-1], nil
+}
+
+// TestPromptTurnsPages: /next and /prev turn the pages of a long list as
+// its buttons do in Discord.
+func TestPromptTurnsPages(t *testing.T) {
+	cfg, err := config.Load(func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCore(cfg, storetest.OpenEmbedded(t), newLogger(&bytes.Buffer{}), time.Now)
+	for i := range 44 {
+		_, err := c.service.Handle(context.Background(), &botcommands.Request{Name: "subscribe", GuildID: "demo-guild", ChannelID: "desk-id", UserID: "u", CanManage: true,
+			Options: map[string]string{"query": fmt.Sprintf(`"harbour authority %d" OR (ferry%d terminal) OR "port of call %d"`, i, i, i)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps := []struct{ line, want string }{
+		{"/prev", "✗ nothing to go back to"},
+		{"/subscriptions", "(type /next for the next page)"},
+		{"/next", "/prev for the one before"},
+		{"/prev", "_Showing 1–"},
+	}
+	in := &markedLines{out: &bytes.Buffer{}}
+	for _, st := range steps {
+		in.lines = append(in.lines, st.line)
+	}
+	if err := promptLoop(context.Background(), in, in.out, c.service, "demo-guild", "desk-id", map[string]string{"desk": "desk-id"}); err != nil {
+		t.Fatal(err)
+	}
+	in.marks = append(in.marks, in.out.Len())
+	for i, st := range steps {
+		if got := in.out.String()[in.marks[i]:in.marks[i+1]]; !strings.Contains(got, st.want) {
+			t.Errorf("step %d %s: printed %q, want %q", i+1, st.line, got, st.want)
+		}
+	}
 }

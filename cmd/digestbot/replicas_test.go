@@ -403,7 +403,12 @@ func testDeliveryFaults(t *testing.T, b *storetest.Backend) {
 	dc.SetNonceTTL(5 * time.Second)
 	load := loadDigests(t, st, dc, 200, 24)
 
-	env := replicaEnv(t, redisURL, prefix, dc, "  claim_time: 4s\n  nonce_window: 4s\n  requests_per_second: 45\n")
+	// Three bot processes, Redis and this test (with the race detector)
+	// share two cores here: a process starved of CPU between taking a slot
+	// of the global budget and sending can land two requests in one
+	// slot's place. 40 of Discord's 50 leaves room for that; the
+	// throughput benchmark measures the default.
+	env := replicaEnv(t, redisURL, prefix, dc, "  claim_time: 4s\n  nonce_window: 4s\n  requests_per_second: 40\n")
 	c := startCluster(t, 3, env)
 	for _, r := range c.replicas {
 		r.ready(t, 60*time.Second)

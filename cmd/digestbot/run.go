@@ -165,6 +165,7 @@ func runBot(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	c.deliverer.Transport = b
+	c.service.DirectChannel = b.DirectChannel
 	c.deliverer.Event = func(kind string) {
 		m.DeliveryEvents.WithLabelValues(kind).Inc()
 		if kind == digest.EventPosted {

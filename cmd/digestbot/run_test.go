@@ -53,34 +53,7 @@ func testRunEndToEnd(t *testing.T, b *storetest.Backend) {
 		"DIGESTBOT_HTTP_ADDR":       "127.0.0.1:0",
 	})
 	getenv := func(k string) string { return envv[k] }
-	logs := &syncBuffer{}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, []string{"run"}, &env{getenv: getenv, stdin: strings.NewReader(""), stdout: logs, stderr: logs})
-	}()
-	stopped := false
-	stop := func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run returned %v", err)
-			}
-		case <-time.After(15 * time.Second):
-			t.Error("run did not stop within 15 s of SIGTERM")
-		}
-	}
-	defer func() {
-		stop()
-		if t.Failed() {
-			t.Logf("bot log:\n%s", logs.String())
-		}
-	}()
+	logs, stop := startRunEnv(t, envv)
 
 	// Commands registered on the guild, names as in DESIGN.md.
 	cmds := dc.WaitCommands(dc.GuildID)
@@ -138,7 +111,7 @@ func testRunEndToEnd(t *testing.T, b *storetest.Backend) {
 	}
 	// The Lanternhall story's second outlet is listed with its link, as
 	// the outlets of a merged story are.
-	const second = "— [Northsound Radio](https://northsound-radio.example/news/vellmar-institute-vote) · 2026-11-11"
+	const second = "— [Northsound Radio](https://northsound-radio.example/news/vellmar-institute-vote) · 11 Nov 2026"
 	if n := strings.Count(fmt.Sprint(msgs), second); n != 1 {
 		t.Errorf("the digest lists the second outlet %d times, want once (%q)", n, second)
 	}

@@ -39,6 +39,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/exec"
 	"slices"
@@ -86,7 +87,12 @@ type Server struct {
 }
 
 // Addr returns the host:port of the server.
-func (s *Server) Addr() string { return strings.TrimPrefix(s.URL, "redis://") }
+func (s *Server) Addr() string {
+	if u, err := url.Parse(s.URL); err == nil && u.Host != "" {
+		return u.Host // without a user, password or database
+	}
+	return strings.TrimPrefix(s.URL, "redis://")
+}
 
 // Describe says which server this is, for the test log.
 func (s *Server) Describe() string {
