@@ -85,6 +85,9 @@ type Subscription struct {
 	// Owner is the member a personal watch belongs to; "" for a channel's
 	// subscription.
 	Owner string `json:"owner,omitempty"`
+	// Spike, when set, also alerts the channel when the query suddenly
+	// spreads (see Spike and Hit.Spike). It is not part of the id.
+	Spike *Spike `json:"spike,omitempty"`
 }
 
 // SubscriptionID returns the stable id of a subscription: the same channel
@@ -139,6 +142,9 @@ func (s *Subscription) Validate() error {
 		return Errorf(EINVALID, "owner %q is not a user id", s.Owner)
 	case s.Owner != "" && (s.Mode != ModeDigest || s.Mention != ""):
 		return Errorf(EINVALID, "a personal watch comes as a digest and mentions no role")
+	}
+	if err := s.Spike.Validate(); err != nil {
+		return err
 	}
 	if s.Topic != "" {
 		return ValidateTopicName(s.Topic)
@@ -207,6 +213,10 @@ type Hit struct {
 	// role is pinged with the message that carries the story.
 	Instant bool   `json:"instant,omitempty"`
 	Mention string `json:"mention,omitempty"`
+	// Spike is set on the hit whose story made the subscription's query
+	// spread (Subscription.Spike); that hit is Instant too, so the alert
+	// goes out within a minute whatever the subscription's mode.
+	Spike *SpikeAlert `json:"spike,omitempty"`
 }
 
 // PendingItem is one article waiting to be delivered to one channel. It

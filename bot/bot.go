@@ -101,6 +101,7 @@ type Bot struct {
 	opts    Options
 	log     *slog.Logger
 	s       *discordgo.Session
+	files   *http.Client // downloads attachments; never carries the token
 	defs    map[string]commands.Definition
 	limiter *limiter
 	appID   atomic.Value // string
@@ -166,6 +167,7 @@ func New(opts Options) (*Bot, error) {
 		opts:    opts,
 		log:     opts.Logger.With("component", "discord", "shard", opts.ShardID),
 		s:       s,
+		files:   newFileClient(opts.HTTPClient),
 		defs:    map[string]commands.Definition{},
 		limiter: newLimiter(opts.CommandsPerMinute, time.Minute, opts.CommandBurst),
 	}

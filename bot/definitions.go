@@ -109,6 +109,8 @@ func options(opts []commands.Option) []*discordgo.ApplicationCommandOption {
 			do.Type = discordgo.ApplicationCommandOptionBoolean
 		case commands.Role:
 			do.Type = discordgo.ApplicationCommandOptionRole
+		case commands.AttachmentOption:
+			do.Type = discordgo.ApplicationCommandOptionAttachment
 		default:
 			do.Type = discordgo.ApplicationCommandOptionString
 		}

@@ -202,13 +202,14 @@ func TestConnectIdentifiesWithGuildsIntentOnly(t *testing.T) {
 // wantCommands is the slash command table of DESIGN.md: command ->
 // options, or for a command with subcommands, subcommand -> options.
 var wantCommands = map[string]map[string][]string{
-	"subscribe":     {"": {"query", "topic", "channel", "schedule", "mode", "mention"}},
+	"subscribe":     {"": {"query", "topic", "channel", "schedule", "mode", "mention", "spike"}},
 	"unsubscribe":   {"": {"subscription", "channel"}},
 	"subscriptions": {"": {"channel"}},
 	"schedule":      {"": {"when", "timezone", "channel"}},
 	"digest":        {"preview": {"channel"}, "now": {"channel"}, "why": {"url"}},
 	"lookup":        {"": {"query", "since", "source"}},
-	"feeds":         {"add": {"url", "name"}, "remove": {"url"}, "list": nil},
+	"trend":         {"": {"query", "since"}},
+	"feeds":         {"add": {"url", "name", "backfill"}, "remove": {"url"}, "list": nil, "import": {"file"}, "export": nil},
 	"topics":        {"list": nil, "create": {"name", "query"}, "delete": {"name"}},
 	"help":          {"": nil},
 	"watch":         {"add": {"query", "schedule", "timezone"}, "list": nil, "remove": {"watch"}},
@@ -300,9 +301,12 @@ func TestEveryCommandIsAnsweredAfterDeferral(t *testing.T) {
 		t.Run(def.Name, func(t *testing.T) {
 			var opts []discordtest.Option
 			for _, o := range def.Options {
-				if o.Type == commands.Channel {
+				switch o.Type {
+				case commands.Channel:
 					opts = append(opts, discordtest.Chan(o.Name, hs.srv.ChannelID))
-				} else {
+				case commands.AttachmentOption:
+					opts = append(opts, discordtest.Attach(o.Name, discordtest.Upload{Filename: "v-" + o.Name, Data: []byte("x")}))
+				default:
 					opts = append(opts, discordtest.Str(o.Name, "v-"+o.Name))
 				}
 			}

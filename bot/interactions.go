@@ -186,7 +186,11 @@ func (b *Bot) request(ex *exchange, inv invocation, resolved *discordgo.Applicat
 	if i.GuildID == "" || i.Member == nil || i.Member.User == nil {
 		return nil, digestbot.Errorf(digestbot.EINVALID, "Use the digest bot's commands in a server channel.")
 	}
-	return &commands.Request{
+	files, err := b.attachments(b.defs[inv.name], inv, resolved)
+	if err != nil {
+		return nil, err
+	}
+	req := &commands.Request{
 		Name:      inv.name,
 		Options:   inv.options,
 		GuildID:   i.GuildID,
@@ -198,7 +202,9 @@ func (b *Bot) request(ex *exchange, inv invocation, resolved *discordgo.Applicat
 		ChannelInGuild: b.channelInGuild(i.GuildID, i.ChannelID, resolved),
 		Focused:        inv.focused,
 		Now:            b.opts.Now(),
-	}, nil
+	}
+	req.Attachments = files
+	return req, nil
 }
 
 // permissionsFor returns the member's permissions in the channel a command
@@ -342,8 +348,13 @@ func (b *Bot) finish(ex *exchange, resp *commands.Response, err error) {
 	if resp == nil {
 		resp = &commands.Response{Content: "Done.", Ephemeral: true}
 	}
+	if ferr := commands.CheckFiles(resp.Files); ferr != nil {
+		// A core bug, not the user's: say so rather than have Discord refuse.
+		resp = b.errorResponse(ex, digestbot.WrapError(digestbot.EINTERNAL, ferr, ""))
+	}
 	r := render(resp)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	files, atts := replyFiles(resp.Files)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second+uploadTime(resp.Files))
 	defer cancel()
 	var flags discordgo.MessageFlags
 	if resp.Ephemeral {
@@ -369,22 +380,30 @@ func (b *Bot) finish(ex *exchange, resp *commands.Response, err error) {
 			b.replyFailed("followup", ex, err)
 		}
 	case !ex.responded:
+		data := &discordgo.InteractionResponseData{
+			Content: r.content, Embeds: r.embeds, Components: r.components, Flags: flags,
+			AllowedMentions: noMentions(),
+		}
+		if atts != nil {
+			data.Attachments = &atts
+		}
 		err = b.respond(ctx, ex.i, &discordgo.InteractionResponse{
 			Type: discordgo.InteractionResponseChannelMessageWithSource,
-			Data: &discordgo.InteractionResponseData{
-				Content: r.content, Embeds: r.embeds, Components: r.components, Flags: flags,
-				AllowedMentions: noMentions(),
-			},
-		})
+			Data: data,
+		}, files...)
 		ex.responded = err == nil
 		if err != nil {
 			b.replyFailed("respond", ex, err)
 		}
 	case resp.Ephemeral == ex.ephemeral:
-		err = b.editOriginal(ctx, ex.i, &discordgo.WebhookEdit{
+		edit := &discordgo.WebhookEdit{
 			Content: &r.content, Embeds: &r.embeds, Components: &r.components,
 			AllowedMentions: noMentions(),
-		})
+		}
+		if atts != nil {
+			edit.Attachments = &atts
+		}
+		err = b.editOriginal(ctx, ex.i, edit, files...)
 		if err != nil {
 			b.replyFailed("edit", ex, err)
 		}
@@ -396,8 +415,8 @@ func (b *Bot) finish(ex *exchange, resp *commands.Response, err error) {
 		}
 		err = b.followup(ctx, ex.i, &discordgo.WebhookParams{
 			Content: r.content, Embeds: r.embeds, Components: r.components, Flags: flags,
-			AllowedMentions: noMentions(),
-		})
+			AllowedMentions: noMentions(), Attachments: atts,
+		}, files...)
 		if err != nil {
 			b.replyFailed("followup", ex, err)
 		}

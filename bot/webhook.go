@@ -23,43 +23,41 @@ import (
 // maxAnswerWait bounds a wait on a 429 while answering: a user is waiting.
 const maxAnswerWait = 2 * time.Second
 
-// respond sends the initial response to an interaction.
-func (b *Bot) respond(ctx context.Context, i *discordgo.Interaction, resp *discordgo.InteractionResponse) error {
-	return b.interactionCall(ctx, http.MethodPost, discordgo.EndpointInteractionResponse(i.ID, i.Token), resp)
+// respond sends the initial response to an interaction, with files when
+// given (named in resp.Data.Attachments).
+func (b *Bot) respond(ctx context.Context, i *discordgo.Interaction, resp *discordgo.InteractionResponse, files ...*discordgo.File) error {
+	return b.interactionCall(ctx, http.MethodPost, discordgo.EndpointInteractionResponse(i.ID, i.Token), resp, files)
 }
 
 // editOriginal replaces the deferred original response.
-func (b *Bot) editOriginal(ctx context.Context, i *discordgo.Interaction, edit *discordgo.WebhookEdit) error {
-	return b.interactionCall(ctx, http.MethodPatch, discordgo.EndpointInteractionResponseActions(i.AppID, i.Token), edit)
+func (b *Bot) editOriginal(ctx context.Context, i *discordgo.Interaction, edit *discordgo.WebhookEdit, files ...*discordgo.File) error {
+	return b.interactionCall(ctx, http.MethodPatch, discordgo.EndpointInteractionResponseActions(i.AppID, i.Token), edit, files)
 }
 
 // deleteOriginal removes the deferred original response.
 func (b *Bot) deleteOriginal(ctx context.Context, i *discordgo.Interaction) error {
-	return b.interactionCall(ctx, http.MethodDelete, discordgo.EndpointInteractionResponseActions(i.AppID, i.Token), nil)
+	return b.interactionCall(ctx, http.MethodDelete, discordgo.EndpointInteractionResponseActions(i.AppID, i.Token), nil, nil)
 }
 
 // followup sends a further message for an interaction.
-func (b *Bot) followup(ctx context.Context, i *discordgo.Interaction, p *discordgo.WebhookParams) error {
-	return b.interactionCall(ctx, http.MethodPost, discordgo.EndpointWebhookToken(i.AppID, i.Token)+"?wait=true", p)
+func (b *Bot) followup(ctx context.Context, i *discordgo.Interaction, p *discordgo.WebhookParams, files ...*discordgo.File) error {
+	return b.interactionCall(ctx, http.MethodPost, discordgo.EndpointWebhookToken(i.AppID, i.Token)+"?wait=true", p, files)
 }
 
 // interactionCall makes one call, retrying once after a short 429. Errors
 // are *discordgo.RESTError for HTTP failures, so classify reads them.
-func (b *Bot) interactionCall(ctx context.Context, method, url string, body any) error {
-	var data []byte
-	if body != nil {
-		var err error
-		if data, err = json.Marshal(body); err != nil {
-			return fmt.Errorf("encode interaction answer: %w", err)
-		}
+func (b *Bot) interactionCall(ctx context.Context, method, url string, body any, files []*discordgo.File) error {
+	contentType, data, err := encodeAnswer(body, files)
+	if err != nil {
+		return err
 	}
 	for attempt := 0; ; attempt++ {
 		req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(data))
 		if err != nil {
 			return fmt.Errorf("interaction answer request: %w", err)
 		}
-		if data != nil {
-			req.Header.Set("Content-Type", "application/json")
+		if contentType != "" {
+			req.Header.Set("Content-Type", contentType)
 		}
 		req.Header.Set("User-Agent", b.s.UserAgent)
 		resp, err := b.s.Client.Do(req)

@@ -22,6 +22,10 @@ const (
 	Integer
 	Boolean
 	Role // holds the role id
+	// AttachmentOption is a file the user uploads with the command; its
+	// value in Request.Options is the file name, the file itself is in
+	// Request.Attachments.
+	AttachmentOption
 )
 
 // Option describes one option of a command.
@@ -59,6 +63,7 @@ func Definitions() []Definition {
 			{Name: "mode", Description: "digest (default): in the channel's digest; instant: each story within a minute", Type: String,
 				Choices: []string{ModeDigest, ModeInstant}},
 			{Name: "mention", Description: "A role to ping with the posts of this subscription", Type: Role},
+			{Name: "spike", Description: "Alert when N outlets carry it within H hours, e.g. 5/6", Type: String},
 		}},
 		{Name: "unsubscribe", Description: "Remove a subscription", Manage: true, Options: []Option{
 			{Name: "subscription", Description: "The subscription to remove", Type: String, Required: true, Autocomplete: true},
@@ -81,14 +86,23 @@ func Definitions() []Definition {
 			{Name: "since", Description: "e.g. 24h, 7d or 2021-03-20", Type: String},
 			{Name: "source", Description: "Only this source", Type: String},
 		}},
+		{Name: "trend", Description: "Chart how often a query came up", Options: []Option{
+			{Name: "query", Description: "What to chart", Type: String, Required: true},
+			{Name: "since", Description: "e.g. 24h, 7d (default) or 2021-03-20", Type: String},
+		}},
 		{Name: "feeds add", Description: "Add a feed to poll", Manage: true, Options: []Option{
 			{Name: "url", Description: "RSS, Atom or JSON feed URL", Type: String, Required: true},
 			{Name: "name", Description: "Source name to show", Type: String},
+			{Name: "backfill", Description: "Also deliver the last days' stories, e.g. 3d (default: only new ones)", Type: String},
 		}},
 		{Name: "feeds remove", Description: "Stop polling a feed", Manage: true, Options: []Option{
 			{Name: "url", Description: "Feed URL", Type: String, Required: true, Autocomplete: true},
 		}},
 		{Name: "feeds list", Description: "List this server's feeds and their health"},
+		{Name: "feeds import", Description: "Add the feeds of an OPML file", Manage: true, Options: []Option{
+			{Name: "file", Description: "OPML file (from another reader or /feeds export)", Type: AttachmentOption, Required: true},
+		}},
+		{Name: "feeds export", Description: "This server's feeds as an OPML file"},
 		{Name: "topics list", Description: "List topics"},
 		{Name: "topics create", Description: "Create or change a topic", Manage: true, Options: []Option{
 			{Name: "name", Description: "Topic name", Type: String, Required: true},
@@ -133,6 +147,9 @@ type Request struct {
 	// Focused is the option being typed, for autocomplete requests.
 	Focused string
 	Now     time.Time
+	// Attachments holds the files of the request's attachment options, by
+	// option name (see Attachment).
+	Attachments map[string]*Attachment
 }
 
 // Button is a component under a reply.
@@ -148,6 +165,8 @@ type Response struct {
 	Embeds    []digest.Embed
 	Ephemeral bool
 	Buttons   []Button
+	// Files are sent with the reply as attachments (a chart, an export).
+	Files []File
 }
 
 // Choice is an autocomplete suggestion.

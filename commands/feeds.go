@@ -3,10 +3,11 @@ package commands
 import (
 	"context"
 	"fmt"
-	neturl "net/url"
 	"strings"
+	"time"
 
 	digestbot "github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/config"
 	"github.com/digestbot/digestbot/schedule"
 )
 
@@ -33,7 +34,12 @@ func (s *Service) feedsAdd(ctx context.Context, req *Request) (*Response, error)
 	if err := checkFeedURL(url); err != nil {
 		return nil, err
 	}
-	f := &digestbot.Feed{GuildID: req.GuildID, URL: url, Name: strings.TrimSpace(req.Options["name"]), AddedBy: req.UserID, AddedAt: s.now().UTC()}
+	backfill, err := parseBackfill(req.Options["backfill"])
+	if err != nil {
+		return nil, err
+	}
+	f := s.newFeed(req, url, strings.TrimSpace(req.Options["name"]))
+	f.DeliverSince = f.AddedAt.Add(-backfill)
 	n := -1
 	if s.CheckFeed != nil {
 		check, err := s.CheckFeed(ctx, url)
@@ -54,30 +60,51 @@ func (s *Service) feedsAdd(ctx context.Context, req *Request) (*Response, error)
 	}
 	label := feedLabel(url, f.Name, f.Title)
 	if !created {
-		return &Response{Content: fmt.Sprintf("%s is already one of this server's feeds; it is polled again from now.", label)}, nil
+		msg := fmt.Sprintf("%s is already one of this server's feeds; it is polled again from now.", label)
+		if backfill > 0 {
+			msg += " (backfill applies to a feed new to this server: nothing more is delivered.)"
+		}
+		return &Response{Content: msg}, nil
 	}
 	msg := fmt.Sprintf("Added the feed %s; it is polled every %s.", label, schedule.DurationText(s.Config.Polling.Interval))
 	if n >= 0 {
-		msg += fmt.Sprintf(" It holds %s now.", count(n, "article", "articles"))
+		msg += fmt.Sprintf(" It holds %s now, for /lookup.", count(n, "article", "articles"))
+	}
+	if backfill > 0 {
+		msg += fmt.Sprintf(" Its stories of the last %s reach the next digests, and new ones from then on.", days(backfill))
+	} else {
+		msg += " Digests bring its stories published from now on (backfill:3d would bring the last 3 days' too)."
 	}
 	return &Response{Content: msg}, nil
 }
 
-// checkFeedURL refuses anything but an absolute http(s) URL before the
-// feed is fetched, so a chat command can never make the bot read a local
-// file or another scheme. Private addresses are refused by the fetcher.
-func checkFeedURL(raw string) error {
-	u, err := neturl.Parse(raw)
-	switch {
-	case len(raw) > digestbot.MaxURLLen:
-		return digestbot.Errorf(digestbot.EINVALID, "the feed URL is longer than %d characters", digestbot.MaxURLLen)
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		return digestbot.Errorf(digestbot.EINVALID, "%q is not a feed URL: give an http:// or https:// address", raw)
-	case u.User != nil:
-		return digestbot.Errorf(digestbot.EINVALID, "feed URLs may not carry a user name or password")
+// parseBackfill reads /feeds add's backfill: how far back a new feed's
+// stories reach the digests (0 when not given).
+func parseBackfill(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, nil
 	}
-	return nil
+	d, err := config.ParseDuration(v)
+	switch {
+	case err != nil || d < 0:
+		return 0, digestbot.Errorf(digestbot.EINVALID, "backfill %q: want a duration such as 3d or 12h", v)
+	case d > digestbot.MaxFeedBackfill:
+		return 0, digestbot.Errorf(digestbot.EINVALID, "backfill %q: at most %s; /lookup finds older stories", v, days(digestbot.MaxFeedBackfill))
+	}
+	return d, nil
 }
+
+// newFeed is a feed the caller adds to the server now. It starts from
+// now: its first poll delivers only what is published from now on.
+func (s *Service) newFeed(req *Request, url, name string) *digestbot.Feed {
+	now := s.now().UTC()
+	return &digestbot.Feed{GuildID: req.GuildID, URL: url, Name: name, AddedBy: req.UserID, AddedAt: now, DeliverSince: now}
+}
+
+// checkFeedURL refuses anything but an absolute http(s) URL before the
+// feed is fetched (see digestbot.ValidateFeedURL).
+func checkFeedURL(raw string) error { return digestbot.ValidateFeedURL(raw) }
 
 func (s *Service) feedsRemove(ctx context.Context, req *Request) (*Response, error) {
 	url := strings.TrimSpace(req.Options["url"])

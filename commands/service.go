@@ -10,6 +10,7 @@ import (
 	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/config"
 	"github.com/digestbot/digestbot/digest"
+	"github.com/digestbot/digestbot/trend"
 )
 
 // Service implements Handler over the bot's core. The function fields are
@@ -30,6 +31,8 @@ type Service struct {
 	PostNow func(ctx context.Context, ref digestbot.ChannelRef) (digest.Result, error)
 	// Search runs an archive lookup.
 	Search func(ctx context.Context, q LookupQuery) (*LookupPage, error)
+	// Trend counts a query's matches over time (/trend).
+	Trend func(ctx context.Context, req trend.Request) (*trend.Series, error)
 	// Why explains what became of one article in a server (/digest why).
 	Why Explain
 	// CheckFeed fetches and parses a feed URL once before it is added.
@@ -108,12 +111,18 @@ func (s *Service) Handle(ctx context.Context, req *Request) (*Response, error) {
 		return s.digestWhy(ctx, req)
 	case "lookup":
 		return s.lookup(ctx, req)
+	case "trend":
+		return s.trend(ctx, req)
 	case "feeds add":
 		return s.feedsAdd(ctx, req)
 	case "feeds remove":
 		return s.feedsRemove(ctx, req)
 	case "feeds list":
 		return s.feedsList(ctx, req)
+	case "feeds import":
+		return s.feedsImport(ctx, req)
+	case "feeds export":
+		return s.feedsExport(ctx, req)
 	case "topics list":
 		return s.topicsList(ctx, req)
 	case "topics create":

@@ -525,7 +525,7 @@ func testRepliesCountRight(t *testing.T, b *storetest.Backend) {
 		mustHandle(t, s, req("subscribe", "query", "drones"))
 		mustHandle(t, s, req("topics create", "name", "t1", "query", "port"))
 		feed := mustHandle(t, s, req("feeds add", "url", "https://example.org/a.xml"))
-		if !strings.Contains(feed.Content, "It holds 1 article now.") {
+		if !strings.Contains(feed.Content, "It holds 1 article now, for /lookup.") {
 			t.Errorf("/feeds add of a feed with one article: %q", feed.Content)
 		}
 		for _, tt := range []struct {
@@ -611,7 +611,7 @@ func TestFeedsAddNamesTheFeedByItsTitle(t *testing.T) {
 		return FeedCheck{Title: "Harbour Wire", Articles: 12}, nil
 	}
 	r := mustHandle(t, s, req("feeds add", "url", "https://harbourwire.example/feed.xml"))
-	if want := "Added the feed **Harbour Wire** (https://harbourwire.example/feed.xml); it is polled every 15 minutes. It holds 12 articles now."; r.Content != want {
+	if want := "Added the feed **Harbour Wire** (https://harbourwire.example/feed.xml); it is polled every 15 minutes. It holds 12 articles now, for /lookup."; !strings.HasPrefix(r.Content, want) {
 		t.Errorf("/feeds add: %q\nwant %q", r.Content, want)
 	}
 	r = mustHandle(t, s, req("feeds add", "url", "https://other.example/rss", "name", "Other Desk"))

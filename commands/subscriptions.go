@@ -86,6 +86,10 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 			queryText, topicName = "", digestbot.NormalizeTopicName(ref.Name)
 		}
 	}
+	spike, err := digestbot.ParseSpike(req.Options["spike"])
+	if err != nil {
+		return nil, err
+	}
 	var q *subscriptions.Query
 	var sub *digestbot.Subscription
 	if queryText != "" {
@@ -105,7 +109,7 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 		sub = &digestbot.Subscription{GuildID: ref.GuildID, ChannelID: ref.ChannelID, Topic: t.Name}
 		sub.ID = digestbot.SubscriptionID(sub.GuildID, sub.ChannelID, "", sub.Topic)
 	}
-	sub.CreatedBy, sub.CreatedAt = req.UserID, s.now().UTC()
+	sub.CreatedBy, sub.CreatedAt, sub.Spike = req.UserID, s.now().UTC(), spike
 	// Validate the schedule before storing anything, so a bad one changes nothing.
 	var newSched *digestbot.ChannelSchedule
 	var parsedSched *schedule.Schedule
@@ -171,10 +175,14 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 	switch {
 	case created:
 		fmt.Fprintf(&b, "Subscribed <#%s> to `%s`%s.\n", ref.ChannelID, sub.Label(), deliveryNote(sub))
+		b.WriteString(spikeLine(sub.Spike))
 	case changed:
 		fmt.Fprintf(&b, "<#%s> was already subscribed to `%s`; from now on its stories come %s.\n", ref.ChannelID, sub.Label(), deliveryHow(sub))
 	default:
 		fmt.Fprintf(&b, "<#%s> was already subscribed to `%s`%s; nothing changed.\n", ref.ChannelID, sub.Label(), deliveryNote(sub))
+	}
+	if !created && spike != nil && spike.String() != sub.Spike.String() {
+		b.WriteString("Its spike rule stays as it was; to give it another, /unsubscribe and subscribe again.\n")
 	}
 	if sub.Topic != "" {
 		fmt.Fprintf(&b, "Topic query: `%s`\n", q.String())
@@ -475,8 +483,20 @@ func deliveryNote(sub *digestbot.Subscription) string {
 	if sub.Mention != "" {
 		parts = append(parts, fmt.Sprintf("mentions <@&%s>", sub.Mention))
 	}
+	if sp := sub.Spike; sp != nil {
+		parts = append(parts, fmt.Sprintf("📈 spike alert at %d outlets within %d h", sp.Outlets, sp.Hours))
+	}
 	if len(parts) == 0 {
 		return ""
 	}
 	return ": " + strings.Join(parts, ", ")
+}
+
+// spikeLine says what a spike rule does, "" for none.
+func spikeLine(sp *digestbot.Spike) string {
+	if sp == nil {
+		return ""
+	}
+	return fmt.Sprintf("📈 Spike alert: when %d outlets have carried a matching story within %d hours, the story that makes it %d is posted here within a minute, marked (at most once in %d hours).\n",
+		sp.Outlets, sp.Hours, sp.Outlets, sp.Hours)
 }

@@ -108,6 +108,9 @@ type Item struct {
 	Terms      []string  // matched terms
 	Labels     []string  // every subscription label that matched, the section's first
 	ArticleIDs []string
+	// Alert is set when the story made a subscription's query spread (a
+	// spike alert): the line shown above its title.
+	Alert string
 }
 
 // Compose builds the digest of a channel from its pending items and the
@@ -250,6 +253,9 @@ func Compose(ch ChannelInfo, items []digestbot.PendingItem, articles map[string]
 				if !slices.Contains(it.Labels, h.Label) {
 					it.Labels = append(it.Labels, h.Label)
 				}
+				if h.Spike != nil && it.Alert == "" {
+					it.Alert = h.Spike.Text()
+				}
 				for _, t := range h.Terms {
 					if !slices.Contains(terms, t) {
 						terms = append(terms, t)
@@ -273,8 +279,11 @@ func Compose(ch ChannelInfo, items []digestbot.PendingItem, articles map[string]
 	slices.Sort(order)
 	for _, label := range order {
 		s := sections[label]
-		// Bigger stories first, then newest, undated last.
+		// A spike alert first, then bigger stories, then newest, undated last.
 		slices.SortStableFunc(s.Items, func(x, y Item) int {
+			if c := cmp.Compare(boolInt(y.Alert != ""), boolInt(x.Alert != "")); c != 0 {
+				return c
+			}
 			if c := cmp.Compare(len(y.Sources), len(x.Sources)); c != 0 {
 				return c
 			}

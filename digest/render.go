@@ -298,6 +298,12 @@ func itemEmbed(it Item, color int, label string, loc *time.Location, limits Limi
 		// zone: a date alone has none to show.
 		e.Timestamp = it.Published
 	}
+	if it.Alert != "" {
+		e.Author = it.Alert
+		if label != "" {
+			e.Author = cutPlain(it.Alert+" · "+label, limits.Title)
+		}
+	}
 	if validURL(it.URL) {
 		e.URL = it.URL
 	}

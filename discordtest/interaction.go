@@ -90,6 +90,8 @@ type ReplyData struct {
 	Embeds     []Embed         `json:"embeds"`
 	Components json.RawMessage `json:"components"`
 	Choices    []Choice        `json:"choices"`
+	// Files are the files sent with the message (multipart/form-data).
+	Files []File `json:"-"`
 }
 
 // Ephemeral reports whether the ephemeral flag is set.
@@ -230,10 +232,15 @@ func (s *Server) commandData(in Interaction) map[string]any {
 	}
 	opts := []map[string]any{}
 	resolved, roles := map[string]any{}, map[string]any{}
+	attachments := map[string]any{}
 	for _, o := range in.Options {
 		m := map[string]any{"name": o.Name, "type": o.Type, "value": o.Value}
 		if o.Focused {
 			m["focused"] = true
+		}
+		if f, ok := o.Value.(Upload); ok && o.Type == OptAttachment {
+			id, att := s.upload(f)
+			m["value"], attachments[id] = id, att
 		}
 		opts = append(opts, m)
 		if o.Type == OptRole {
@@ -256,8 +263,15 @@ func (s *Server) commandData(in Interaction) map[string]any {
 		opts = []map[string]any{{"name": parts[1], "type": OptSubcommand, "options": opts}}
 	}
 	data := map[string]any{"id": s.commandID(top), "name": top, "type": 1, "options": opts}
-	if len(resolved) > 0 {
-		data["resolved"] = map[string]any{"channels": resolved}
+	if len(resolved) > 0 || len(attachments) > 0 {
+		res := map[string]any{}
+		if len(resolved) > 0 {
+			res["channels"] = resolved
+		}
+		if len(attachments) > 0 {
+			res["attachments"] = attachments
+		}
+		data["resolved"] = res
 	}
 	if len(roles) > 0 {
 		if data["resolved"] == nil {
@@ -315,7 +329,7 @@ func (s *Server) DispatchInteraction(raw json.RawMessage) Sent {
 }
 
 func (s *Server) interactionCallback(w http.ResponseWriter, r *http.Request) {
-	raw, err := readBody(r)
+	raw, files, err := readMessage(r)
 	var body struct {
 		Type int       `json:"type"`
 		Data ReplyData `json:"data"`
@@ -324,9 +338,10 @@ func (s *Server) interactionCallback(w http.ResponseWriter, r *http.Request) {
 		err = json.Unmarshal(raw, &body)
 	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, 50109, "The request body contains invalid JSON.")
+		writeBodyError(w, err)
 		return
 	}
+	body.Data.Files = files
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	pi := s.interactions[r.PathValue("id")]
@@ -370,15 +385,16 @@ func (s *Server) webhookInteraction(w http.ResponseWriter, r *http.Request) *pen
 // readReplyData decodes a message body of an edit or followup, answering
 // 400 as Discord does when it is not JSON.
 func readReplyData(w http.ResponseWriter, r *http.Request) (ReplyData, bool) {
-	raw, err := readBody(r)
+	raw, files, err := readMessage(r)
 	var d ReplyData
 	if err == nil {
 		err = json.Unmarshal(raw, &d)
 	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, 50109, "The request body contains invalid JSON.")
+		writeBodyError(w, err)
 		return d, false
 	}
+	d.Files = files
 	return d, true
 }
 
@@ -402,7 +418,7 @@ func (s *Server) webhookEdit(w http.ResponseWriter, r *http.Request) {
 		pi.edits = append(pi.edits, d)
 	}
 	s.notifyLocked()
-	writeJSON(w, http.StatusOK, messageJSON(Message{ID: s.newIDLocked(), Content: d.Content, Embeds: d.Embeds, Flags: d.Flags}, s.botUser(), true))
+	writeJSON(w, http.StatusOK, s.replyMessageJSON(d))
 }
 
 func (s *Server) webhookDelete(w http.ResponseWriter, r *http.Request) {
@@ -432,7 +448,7 @@ func (s *Server) webhookFollowup(w http.ResponseWriter, r *http.Request) {
 	}
 	pi.followups = append(pi.followups, d)
 	s.notifyLocked()
-	writeJSON(w, http.StatusOK, messageJSON(Message{ID: s.newIDLocked(), Content: d.Content, Embeds: d.Embeds, Flags: d.Flags}, s.botUser(), true))
+	writeJSON(w, http.StatusOK, s.replyMessageJSON(d))
 }
 
 // WaitCallback waits for the callback of an interaction.

@@ -137,6 +137,7 @@ type Server struct {
 	cbFaults      []Fault                        // for interaction callbacks
 	interactions  map[string]*pendingInteraction // by interaction id
 	tokens        map[string]*pendingInteraction // by token
+	uploads       map[string]*uploaded           // members' files, by attachment id
 	requests      []string                       // "METHOD path" of every REST call
 	unknownRoutes []string
 	dm            dmState
@@ -448,6 +449,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("PATCH /api/v9/webhooks/{app}/{token}/messages/{msg}", s.webhookEdit)
 	mux.HandleFunc("DELETE /api/v9/webhooks/{app}/{token}/messages/{msg}", s.webhookDelete)
 	mux.HandleFunc("POST /api/v9/webhooks/{app}/{token}", s.webhookFollowup)
+	mux.HandleFunc("GET /ephemeral-attachments/{app}/{id}/{name}", s.serveUpload)
 	s.controlRoutes(mux)
 	mux.HandleFunc("GET /gw", s.gatewayWS)
 	mux.HandleFunc("GET /gw/", s.gatewayWS) // discordgo adds a slash

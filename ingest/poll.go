@@ -45,6 +45,9 @@ type FeedSource interface {
 	// SyncFeeds queues every configured and every server's feed that is
 	// not queued.
 	SyncFeeds(ctx context.Context, configURLs []string) error
+	// MarkFeedPolled records that the first poll of url for these servers
+	// has stored what it found (digestbot.Feed.FirstPolled).
+	MarkFeedPolled(ctx context.Context, url string, guilds []string) error
 	FeedHealth(ctx context.Context, url string) (*digestbot.FeedHealth, error)
 }
 

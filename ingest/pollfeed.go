@@ -30,6 +30,9 @@ type target struct {
 	// guilds are the servers whose own feed this is, who alone may see
 	// what it brings; nil when the configuration lists it (public to all).
 	guilds []string
+	// fresh are the servers for which this is the feed's first poll (see
+	// digestbot.Feed.HoldsBack): marked once it has stored what it found.
+	fresh []string
 }
 
 // targetOf merges a polled feed with the configuration's entry for it:
@@ -51,6 +54,9 @@ func (p *Poller) targetOf(pf *digestbot.PolledFeed, cfg *digestbot.Feed) (target
 		}
 		if cfg == nil {
 			t.guilds = append(t.guilds, f.GuildID)
+		}
+		if !f.DeliverSince.IsZero() && f.FirstPolled == "" {
+			t.fresh = append(t.fresh, f.GuildID)
 		}
 	}
 	if t.interval <= 0 {
@@ -196,6 +202,14 @@ func (p *Poller) poll(ctx context.Context, t target, h *digestbot.FeedHealth, no
 	}
 	h.LastSuccess, h.Failures, h.LastError = now, 0, ""
 	h.NextPoll = now.Add(t.interval + p.jitter(t.interval/10))
+	if len(t.fresh) > 0 {
+		// What this poll logged is the servers' backlog; what comes after
+		// is new to them. Should this fail, the next poll marks it, and
+		// until then its undated stories are held back too.
+		if err := p.o.Feeds.MarkFeedPolled(ctx, t.url, t.fresh); err != nil {
+			p.log.Warn("recording a feed's first poll failed", "feed", t.url, "err", err)
+		}
+	}
 	return res
 }
 

@@ -64,7 +64,9 @@
 //	                                     JSON with Owner; its channel is the member's DM channel)
 //	P{g:GUILD}:watchers          hash    member id -> how many watches the member has
 //	P{g:GUILD}:topics            hash    topic name -> Topic JSON
-//	P{g:GUILD}:feeds             hash    feed URL -> Feed JSON
+//	P{g:GUILD}:feeds             hash    feed URL -> Feed JSON (its deliver_since and, once its first
+//	                                     poll for the guild has stored what it found, first_polled:
+//	                                     see MarkFeedPolled)
 //	P{g:GUILD}:version           string  the guild's change counter: moved by every change of its
 //	                                     subscriptions and topics, in the script that makes it
 //	P{g:GUILD}:schedules         hash    channel id ("" = guild default) -> ChannelSchedule JSON
@@ -73,6 +75,10 @@
 //	                                     so DeleteGuild leaves it to expire
 //	P{g:GUILD}:reply:ID          string  the pages of a reply (a list, a digest preview) for its
 //	                                     Previous and Next buttons (JSON); TTL 15 min, as lookup
+//	P{g:GUILD}:spike:SUB         zset    a spike rule's outlets: name -> unix ms of its latest matching
+//	                                     story within the window; PX = the rule's window (at most 72 h),
+//	                                     so DeleteGuild leaves it to expire
+//	P{g:GUILD}:spike:SUB:alerted string  set for a window once the rule's alert was queued
 //	P{c:GUILD:CHANNEL}:pending   hash    article id -> PendingItem JSON
 //	P{c:GUILD:CHANNEL}:delivered zset    article id -> unix ms delivered; entries and key
 //	                                     expire after the retention window

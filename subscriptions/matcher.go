@@ -46,6 +46,12 @@ type MatcherOptions struct {
 	ReloadEvery time.Duration
 	// Watermark names the matcher's cursor in the store (default "matcher").
 	Watermark string
+	// Feeds, when set, makes a feed new to a server start from now (see
+	// matcher_backlog.go); nil: every match is queued.
+	Feeds FeedEntries
+	// Spikes counts outlets for spike rules (see matcher_spike.go); nil:
+	// no spike alerts.
+	Spikes SpikeCounter
 	// OnInstant is told of the channels that got items an instant
 	// subscription matched, after they are queued and before the
 	// watermark moves past them: an error fails the run, which matches
@@ -91,6 +97,8 @@ type MatchStats struct {
 	Candidates    int // queries verified
 	Hits          int // (subscription, article) matches queued
 	Items         int // pending items written
+	HeldBack      int // matches of a new feed's backlog, for lookup only
+	Spikes        int // spike alerts queued
 }
 
 // NewMatcher returns a matcher over st.
@@ -338,8 +346,13 @@ func (m *Matcher) matchEntries(ctx context.Context, x *Index, entries []digestbo
 	if err != nil {
 		return 0, fmt.Errorf("read articles: %w", err)
 	}
+	held, err := m.loadBacklog(ctx, arts)
+	if err != nil {
+		return 0, err
+	}
 	now := m.opt.Now()
 	var items []digestbot.PendingItem
+	var spikes spikeNotes
 	var doc Doc
 	var found []Match // reused: a Match's Terms never point into it
 	read := 0
@@ -369,19 +382,29 @@ func (m *Matcher) matchEntries(ctx context.Context, x *Index, entries []digestbo
 				// this one could before, and was offered it then.
 				continue
 			}
+			if held.holdsBack(a, s.GuildID, entries[i].Seq) {
+				st.HeldBack++
+				continue
+			}
 			st.Hits++
 			h := digestbot.Hit{SubscriptionID: s.ID, Label: s.Label(), Terms: hit.Terms, Instant: s.Instant(), Mention: s.Mention}
 			ref := digestbot.ChannelRef{GuildID: s.GuildID, ChannelID: s.ChannelID}
 			if j, ok := byChannel[ref]; ok {
 				items[j].Hits = append(items[j].Hits, h)
+				spikes.add(s, a, now, j, len(items[j].Hits)-1)
 				continue
 			}
 			byChannel[ref] = len(items)
 			items = append(items, digestbot.PendingItem{GuildID: s.GuildID, ChannelID: s.ChannelID,
 				ArticleID: a.ID, Hits: []digestbot.Hit{h}, QueuedAt: now})
+			spikes.add(s, a, now, len(items)-1, 0)
 		}
 	}
 	st.Candidates += int(x.Stats().Candidates - before)
+	alerted, err := m.countSpikes(ctx, &spikes, items, now)
+	if err != nil {
+		return 0, err
+	}
 	if len(items) > 0 {
 		if err := m.st.EnqueuePending(ctx, items); err != nil {
 			return 0, fmt.Errorf("queue %d pending items: %w", len(items), err)
@@ -390,6 +413,10 @@ func (m *Matcher) matchEntries(ctx context.Context, x *Index, entries []digestbo
 		if err := m.alert(ctx, items); err != nil {
 			return 0, err
 		}
+	}
+	if len(alerted) > 0 {
+		st.Spikes += len(alerted)
+		m.alerted(ctx, alerted)
 	}
 	return read, nil
 }

@@ -23,6 +23,7 @@ const (
 	OutcomeNotMatchedYet      = "not_matched_yet"     // ingested after the matcher's last run
 	OutcomeBeforeSubscription = "before_subscription" // ingested before the subscription (and its backfill)
 	OutcomeNotQueued          = "not_queued"          // matches now; did not when it was matched
+	OutcomeBacklog            = "backlog"             // came with a new feed's first poll, published before it was added
 	OutcomeExcluded           = "excluded"            // an exclusion of the query removed it
 	OutcomeNoMatch            = "no_match"            // the story lacks what the query asks for
 	OutcomeBroken             = "broken"              // the subscription matches nothing (a deleted topic)
@@ -188,6 +189,8 @@ func (s *Subscription) explain(when func(time.Time) string) string {
 		return "matches " + quoteAll(s.Terms) + ", but the matcher has not reached it yet (stored after its last run); it is matched within a minute"
 	case OutcomeBeforeSubscription:
 		return "matches, but the story was stored before the subscription was created (" + when(s.CreatedAt) + "); subscriptions get what arrives after them"
+	case OutcomeBacklog:
+		return "matches, but it came with the first poll of this server's new feed and was published before the feed was added: a new feed starts from now (its backlog is for /lookup; /feeds add backfill: brings the last days)"
 	case OutcomeNotQueued:
 		return "matches it now, but did not when it arrived (the story or a topic changed since); stories are matched once, when they arrive"
 	case OutcomeExcluded:

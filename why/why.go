@@ -205,6 +205,18 @@ func (e *Explainer) subscriptions(ctx context.Context, guildID string, a *digest
 		return err
 	}
 	lookup := topicLookup(topics, e.GlobalTopics)
+	// The server's own feed that brought a private article in: a new
+	// feed's backlog is not delivered (digestbot.Feed.HoldsBack).
+	var feed *digestbot.Feed
+	if len(a.Guilds) > 0 && a.Feed != "" {
+		feeds, err := e.Store.Feeds(ctx, guildID)
+		if err != nil {
+			return err
+		}
+		if i := slices.IndexFunc(feeds, func(f *digestbot.Feed) bool { return f.URL == a.Feed }); i >= 0 {
+			feed = feeds[i]
+		}
+	}
 	doc := subscriptions.DocFromArticle(a)
 	channels := map[string]*channelInfo{}
 	unmatched := -1 // read once, when a subscription needs it
@@ -238,7 +250,7 @@ func (e *Explainer) subscriptions(ctx context.Context, guildID string, a *digest
 				return err
 			}
 		}
-		e.outcome(&sr, s, a, ch, unmatched == 1)
+		e.outcome(&sr, s, a, ch, feed, unmatched == 1)
 		r.Subscriptions = append(r.Subscriptions, sr)
 	}
 	return nil
@@ -298,7 +310,7 @@ func (e *Explainer) notMatchedYet(ctx context.Context, id string) (int, error) {
 }
 
 // outcome says what became of an article a subscription matches.
-func (e *Explainer) outcome(sr *Subscription, s *digestbot.Subscription, a *digestbot.Article, ch *channelInfo, notMatched bool) {
+func (e *Explainer) outcome(sr *Subscription, s *digestbot.Subscription, a *digestbot.Article, ch *channelInfo, feed *digestbot.Feed, notMatched bool) {
 	st := ch.status
 	switch {
 	case !st.DeliveredAt.IsZero():
@@ -318,6 +330,10 @@ func (e *Explainer) outcome(sr *Subscription, s *digestbot.Subscription, a *dige
 		}
 	case notMatched:
 		sr.Outcome = OutcomeNotMatchedYet
+	case feed.HoldsBack(fmt.Sprintf("%d-0", a.Ingested.UnixMilli()), a.Published):
+		// First stored at a.Ingested: by that feed's first poll if no
+		// later than its end.
+		sr.Outcome = OutcomeBacklog
 	case a.Ingested.Before(s.CreatedAt.Add(-e.Backfill)):
 		sr.Outcome = OutcomeBeforeSubscription
 	default:

@@ -16,6 +16,7 @@ import (
 	"github.com/digestbot/digestbot/lease"
 	"github.com/digestbot/digestbot/store"
 	"github.com/digestbot/digestbot/subscriptions"
+	"github.com/digestbot/digestbot/trend"
 )
 
 // core is the bot without a chat front end: store, archive index, matcher,
@@ -82,6 +83,7 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 	c := &core{cfg: cfg, st: st, log: log, topics: globalTopics(cfg), holder: lease.NewHolder()}
 	c.index = newArchive(st)
 	c.matcher = subscriptions.NewMatcher(st, subscriptions.MatcherOptions{GlobalTopics: c.topics, Logger: log, Now: now, Backfill: cfg.Backfill,
+		Feeds: st, Spikes: st,
 		OnInstant: func(ctx context.Context, refs []digestbot.ChannelRef) error { return c.sched.Alert(ctx, refs) }})
 	c.deliverer = &digest.Deliverer{
 		Store:       st,
@@ -144,6 +146,7 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 		},
 		ResumeChannel: c.deliverer.Resume,
 		Search:        lookupSearch(c.index),
+		Trend:         (&trend.Counter{Finder: trend.ArchiveFinder{Index: c.index}, Articles: st}).Series,
 		Why:           newExplainer(cfg, st).Explain,
 		CheckFeed: func(ctx context.Context, url string) (botcommands.FeedCheck, error) {
 			ctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -205,7 +205,7 @@ func TestFeedsAddNamesTheFeedFromItsFetch(t *testing.T) {
 	c := newCore(cfg, storetest.OpenEmbedded(t), newLogger(&bytes.Buffer{}), time.Now)
 	resp, err := c.service.Handle(context.Background(), &botcommands.Request{Name: "feeds add", GuildID: "g1", ChannelID: "c1", UserID: "u1",
 		CanManage: true, Options: map[string]string{"url": feed.URL + "/feed.xml"}})
-	if err != nil || !strings.HasPrefix(resp.Content, "Added the feed **Harbour Wire** (") || !strings.Contains(resp.Content, "It holds 1 article now.") {
+	if err != nil || !strings.HasPrefix(resp.Content, "Added the feed **Harbour Wire** (") || !strings.Contains(resp.Content, "It holds 1 article now, for /lookup.") {
 		t.Fatalf("/feeds add: %+v, %v", resp, err)
 	}
 }

@@ -48,6 +48,8 @@ func commands() []command {
 		{"lookup", "search the article archive, best first", cmdLookup},
 		{"why", "what became of one article for one server: stored, matched, delivered, or why not", cmdWhy},
 		{"check-config", "validate the configuration and print it with secrets redacted", cmdCheckConfig},
+		{"export", "write one server's feeds, topics, subscriptions and schedules as JSON", cmdExport},
+		{"import", "load a server's feeds, topics, subscriptions and schedules written by export", cmdImport},
 		{"bench", "benchmarks: bench match --queries FILE --articles FILE", cmdBench},
 		{"healthcheck", "ask the running bot's HTTP endpoint whether it is ready (for container health checks)", cmdHealthcheck},
 		{"version", "print the version", cmdVersion},

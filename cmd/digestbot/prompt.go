@@ -196,6 +196,7 @@ func answer(ctx context.Context, out io.Writer, svc *botcommands.Service, line, 
 			req.Options["channel"] = id
 		}
 	}
+	promptAttachments(req)
 	req.ChannelInGuild = func(_ context.Context, id string) (bool, error) {
 		for _, cid := range channels {
 			if cid == id {
@@ -213,5 +214,6 @@ func answer(ctx context.Context, out io.Writer, svc *botcommands.Service, line, 
 	}
 	text := terminalMarkup(console.Format(digest.Message{Content: resp.Content, Embeds: resp.Embeds}), channels)
 	fmt.Fprint(out, strings.ReplaceAll(strings.TrimRight(text, "\n"), "\n", "\r\n")+"\r\n")
+	saveReplyFiles(out, resp.Files)
 	return resp
 }
