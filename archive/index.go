@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,10 +57,10 @@ type Options struct {
 
 // Index is the lookup index of the article archive, kept in Redis.
 type Index struct {
-	rdb  redis.UniversalClient
-	base string
-	opts Options
-	sc   Scoring
+	rdb    redis.UniversalClient
+	prefix string // the store's prefix
+	opts   Options
+	sc     Scoring
 }
 
 // New returns the index whose keys start with prefix (the store's prefix).
@@ -81,17 +80,25 @@ func New(client redis.UniversalClient, prefix string, opts Options) *Index {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Index{rdb: client, base: prefix + "{archive}:", opts: opts, sc: opts.Scoring.withDefaults()}
+	return &Index{rdb: client, prefix: prefix, opts: opts, sc: opts.Scoring.withDefaults()}
 }
 
-// Key names; see the package documentation.
-func (x *Index) bucketKey(kind string, b int64) string {
-	return x.base + kind + ":" + strconv.FormatInt(b, 10)
+// Key names; see the package documentation. A bucket's keys share the
+// hash tag {archive:G:B}, so each bucket of each generation has a slot of
+// its own and the buckets spread over a cluster's nodes.
+func (x *Index) bucketBase(g, b int64) string {
+	return x.prefix + "{archive:" + strconv.FormatInt(g, 10) + ":" + strconv.FormatInt(b, 10) + "}:"
 }
-func (x *Index) postingKey(b int64, term string) string {
-	return x.base + "p:" + strconv.FormatInt(b, 10) + ":" + term
+func (x *Index) bucketKey(kind string, g, b int64) string { return x.bucketBase(g, b) + kind }
+func (x *Index) postingKey(g, b int64, term string) string {
+	return x.bucketBase(g, b) + "p:" + term
 }
-func (x *Index) articleKey(id string) string { return x.base + "a:" + id }
+func (x *Index) articleKey(g, b int64, id string) string { return x.bucketBase(g, b) + "a:" + id }
+
+// genPattern matches every bucket key of generation g.
+func (x *Index) genPattern(g int64) string {
+	return escapeGlob(x.prefix+"{archive:"+strconv.FormatInt(g, 10)+":") + "*"
+}
 
 func (x *Index) bucketSeconds() int64 { return int64(x.opts.Bucket / time.Second) }
 
@@ -119,17 +126,17 @@ func (x *Index) liveBuckets(now time.Time) []int64 {
 // article it compares the content hash with the one indexed (skip when
 // equal), retires the old document if any (dead set, meta, stats), takes a
 // new document number, appends one posting per term and records the
-// article. All keys share the {archive} hash tag; the old bucket's keys are
-// named in the script because they are only known once a:ID is read.
+// article. Every key is of the bucket (hash tag {archive:G:B}): an
+// article's record lives in the bucket of its ingest time, which the store
+// keeps across updates, so its old document is always in the same bucket.
 //
-// KEYS: n:B m:B v:B, then per article a:ID and its posting keys.
-// ARGV: expireAt bucket count base bucketSeconds retentionSeconds
-// postingKeyPrefixLength, then per article id hash length nterms and the
-// stats bytes of each term (the term itself is the rest of its key).
+// KEYS: n m v x, then per article a:ID and its posting keys.
+// ARGV: expireAt count postingKeyPrefixLength, then per article id hash
+// length nterms and the stats bytes of each term (the term itself is the
+// rest of its key).
 var addScript = redis.NewScript(`
-local exp, b, count, base = tonumber(ARGV[1]), ARGV[2], tonumber(ARGV[3]), ARGV[4]
-local bsec, rsec, plen = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
-local ai, ki, indexed = 8, 4, 0
+local exp, count, plen = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local ai, ki, indexed = 4, 5, 0
 for j = 1, count do
   local id, h, len, nt = ARGV[ai], ARGV[ai+1], tonumber(ARGV[ai+2]), tonumber(ARGV[ai+3])
   ai = ai + 4
@@ -138,17 +145,16 @@ for j = 1, count do
   local cur = redis.call('GET', akey)
   local skip = false
   if cur then
-    local ob, od, ol, oh = string.match(cur, '^([^:]*):([^:]*):([^:]*):(.*)$')
+    local od, ol, oh = string.match(cur, '^([^:]*):([^:]*):(.*)$')
     if oh == h then
       skip = true
-    elseif ob then
-      local oexp = (tonumber(ob) + 1) * bsec + rsec
-      redis.call('SADD', base .. 'x:' .. ob, od)
-      redis.call('EXPIREAT', base .. 'x:' .. ob, oexp)
-      redis.call('HDEL', base .. 'm:' .. ob, od)
-      if redis.call('EXISTS', base .. 'n:' .. ob) == 1 then
-        redis.call('HINCRBY', base .. 'n:' .. ob, 'docs', -1)
-        redis.call('HINCRBY', base .. 'n:' .. ob, 'len', -tonumber(ol))
+    elseif od then
+      redis.call('SADD', KEYS[4], od)
+      redis.call('EXPIREAT', KEYS[4], exp)
+      redis.call('HDEL', KEYS[2], od)
+      if redis.call('EXISTS', KEYS[1]) == 1 then
+        redis.call('HINCRBY', KEYS[1], 'docs', -1)
+        redis.call('HINCRBY', KEYS[1], 'len', -tonumber(ol))
       end
     end
   end
@@ -170,7 +176,7 @@ for j = 1, count do
     redis.call('HSET', KEYS[2], d, id)
     redis.call('HINCRBY', KEYS[1], 'docs', 1)
     redis.call('HINCRBY', KEYS[1], 'len', len)
-    redis.call('SET', akey, b .. ':' .. d .. ':' .. len .. ':' .. h)
+    redis.call('SET', akey, d .. ':' .. len .. ':' .. h)
     redis.call('EXPIREAT', akey, exp)
     indexed = indexed + 1
   end
@@ -181,22 +187,21 @@ if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('EXPIREAT', KEYS[3], exp) 
 return indexed
 `)
 
-// removeScript retires indexed articles. KEYS: a:ID...; ARGV: base
-// bucketSeconds retentionSeconds. Returns how many were indexed.
+// removeScript retires indexed articles of one bucket. KEYS: n m x, then
+// a:ID...; ARGV: expireAt. Returns how many were indexed there.
 var removeScript = redis.NewScript(`
-local base, bsec, rsec = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local n = 0
-for i = 1, #KEYS do
+for i = 4, #KEYS do
   local cur = redis.call('GET', KEYS[i])
   if cur then
-    local ob, od, ol = string.match(cur, '^([^:]*):([^:]*):([^:]*):')
-    if ob then
-      redis.call('SADD', base .. 'x:' .. ob, od)
-      redis.call('EXPIREAT', base .. 'x:' .. ob, (tonumber(ob) + 1) * bsec + rsec)
-      redis.call('HDEL', base .. 'm:' .. ob, od)
-      if redis.call('EXISTS', base .. 'n:' .. ob) == 1 then
-        redis.call('HINCRBY', base .. 'n:' .. ob, 'docs', -1)
-        redis.call('HINCRBY', base .. 'n:' .. ob, 'len', -tonumber(ol))
+    local od, ol = string.match(cur, '^([^:]*):([^:]*):')
+    if od then
+      redis.call('SADD', KEYS[3], od)
+      redis.call('EXPIREAT', KEYS[3], tonumber(ARGV[1]))
+      redis.call('HDEL', KEYS[2], od)
+      if redis.call('EXISTS', KEYS[1]) == 1 then
+        redis.call('HINCRBY', KEYS[1], 'docs', -1)
+        redis.call('HINCRBY', KEYS[1], 'len', -tonumber(ol))
       end
     end
     redis.call('DEL', KEYS[i])
@@ -346,18 +351,31 @@ func pubTime(a *digestbot.Article, now time.Time) time.Time {
 	return now
 }
 
-// Add indexes articles that were just stored. Adding an article whose
-// indexed content (or set of servers) is unchanged does nothing; a changed
-// one is indexed anew and its old entry retired. An article's Guilds are
-// indexed as given, so they should be the set the store holds after its
-// merge, as GetArticles returns it: a partial set hides the article from
-// the servers left out. Articles are filed under their ingest time
-// (now when unset) so that they leave the index with their stored copy;
-// one already past the retention window is skipped. Each script indexes up
-// to 32 articles atomically; a round trip carries up to 4 scripts, so a
-// batch of 128 costs one. An error may leave part of the batch indexed:
-// adding it again completes it.
+// Add indexes articles into the live generation at once. The bot does not
+// call it: its indexer follows the store's ingest log (CatchUp), so that
+// nothing stored is left out when an indexing write fails. Add is for
+// callers that own the whole store (the demo, tests, benchmarks).
+//
+// Adding an article whose indexed content (or set of servers) is unchanged
+// does nothing; a changed one is indexed anew and its old entry retired. An
+// article's Guilds are indexed as given, so they should be the set the
+// store holds after its merge, as GetArticles returns it: a partial set
+// hides the article from the servers left out. Articles are filed under
+// their ingest time (now when unset) so that they leave the index with
+// their stored copy; one already past the retention window is skipped.
+// Each script indexes up to 32 articles of one bucket atomically; a round
+// trip carries up to 4 scripts, so a batch of 128 costs one. An error may
+// leave part of the batch indexed: adding it again completes it.
 func (x *Index) Add(ctx context.Context, articles []*digestbot.Article) error {
+	g, err := x.liveGen(ctx)
+	if err != nil {
+		return err
+	}
+	return x.addTo(ctx, g, articles)
+}
+
+// addTo indexes articles into generation g.
+func (x *Index) addTo(ctx context.Context, g int64, articles []*digestbot.Article) error {
 	now := x.opts.Now()
 	byBucket := map[int64][]docTerms{}
 	var order []int64
@@ -386,7 +404,7 @@ func (x *Index) Add(ctx context.Context, articles []*digestbot.Article) error {
 	for _, b := range order {
 		docs := byBucket[b]
 		for i := 0; i < len(docs); i += articlesPerScript {
-			x.queueAdd(ctx, pipe, b, docs[i:min(i+articlesPerScript, len(docs))])
+			x.queueAdd(ctx, pipe, g, b, docs[i:min(i+articlesPerScript, len(docs))])
 			if queued++; queued == scriptsPerTrip {
 				if _, err := pipe.Exec(ctx); err != nil {
 					return x.fail("index articles", err)
@@ -403,14 +421,14 @@ func (x *Index) Add(ctx context.Context, articles []*digestbot.Article) error {
 	return nil
 }
 
-func (x *Index) queueAdd(ctx context.Context, pipe redis.Pipeliner, b int64, docs []docTerms) {
-	keys := []string{x.bucketKey("n", b), x.bucketKey("m", b), x.bucketKey("v", b)}
-	args := []any{x.expireAt(b), b, len(docs), x.base, x.bucketSeconds(), int64(x.opts.Retention / time.Second), len(x.postingKey(b, ""))}
+func (x *Index) queueAdd(ctx context.Context, pipe redis.Pipeliner, g, b int64, docs []docTerms) {
+	keys := []string{x.bucketKey("n", g, b), x.bucketKey("m", g, b), x.bucketKey("v", g, b), x.bucketKey("x", g, b)}
+	args := []any{x.expireAt(b), len(docs), len(x.postingKey(g, b, ""))}
 	for _, d := range docs {
-		keys = append(keys, x.articleKey(d.id))
+		keys = append(keys, x.articleKey(g, b, d.id))
 		args = append(args, d.id, d.hash, d.length, len(d.terms))
 		for i, t := range d.terms {
-			keys = append(keys, x.postingKey(b, t))
+			keys = append(keys, x.postingKey(g, b, t))
 			args = append(args, string(d.stats[i][:]))
 		}
 	}
@@ -419,97 +437,63 @@ func (x *Index) queueAdd(ctx context.Context, pipe redis.Pipeliner, b int64, doc
 	addScript.Eval(ctx, pipe, keys, args...)
 }
 
-// Remove retires articles from the index (they stop showing up at once; the
-// space of their postings is reclaimed when their bucket expires).
+// Remove retires articles from the live generation (they stop showing up
+// at once; the space of their postings is reclaimed when their bucket
+// expires). The index does not know an article's bucket without reading
+// it, so it asks every live bucket, one script each, in one round trip.
 func (x *Index) Remove(ctx context.Context, ids []string) error {
-	var keys []string
-	for _, id := range ids {
-		if id != "" {
-			keys = append(keys, x.articleKey(id))
-		}
-	}
-	if len(keys) == 0 {
-		return nil
-	}
-	err := removeScript.Run(ctx, x.rdb, keys, x.base, x.bucketSeconds(), int64(x.opts.Retention/time.Second)).Err()
+	g, err := x.liveGen(ctx)
 	if err != nil {
+		return err
+	}
+	pipe := x.rdb.Pipeline()
+	for _, b := range x.liveBuckets(x.opts.Now()) {
+		keys := []string{x.bucketKey("n", g, b), x.bucketKey("m", g, b), x.bucketKey("x", g, b)}
+		for _, id := range ids {
+			if id != "" {
+				keys = append(keys, x.articleKey(g, b, id))
+			}
+		}
+		if len(keys) == 3 {
+			return nil
+		}
+		removeScript.Eval(ctx, pipe, keys, x.expireAt(b))
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
 		return x.fail("remove articles from the index", err)
 	}
 	return nil
 }
 
-// LogReader is what Rebuild reads: the store's ingest log and articles.
-type LogReader interface {
-	ArticleGetter
-	ArticlesSince(ctx context.Context, t time.Time, max int) ([]digestbot.LogEntry, error)
-	ArticlesAfter(ctx context.Context, seq string, max int) ([]digestbot.LogEntry, error)
-}
-
-// rebuildBatch is how many log entries Rebuild reads and indexes at a time.
-const rebuildBatch = 500
-
-// Rebuild drops the whole index and indexes every article still stored,
-// walking the ingest log from its start. It returns how many articles it
-// indexed. Articles ingested while it runs are indexed by their own Add.
-func (x *Index) Rebuild(ctx context.Context, st LogReader) (int, error) {
-	if err := x.Clear(ctx); err != nil {
-		return 0, err
-	}
-	n := 0
-	entries, err := st.ArticlesSince(ctx, time.Time{}, rebuildBatch)
-	for {
-		if err != nil {
-			return n, fmt.Errorf("read the ingest log: %w", err)
-		}
-		if len(entries) == 0 {
-			return n, nil
-		}
-		ids := make([]string, len(entries))
-		for i, e := range entries {
-			ids[i] = e.ArticleID
-		}
-		as, gerr := st.GetArticles(ctx, ids)
-		if gerr != nil {
-			return n, fmt.Errorf("read articles: %w", gerr)
-		}
-		var live []*digestbot.Article
-		for i, a := range as {
-			if a != nil {
-				if a.Ingested.IsZero() {
-					c := *a
-					c.Ingested = entries[i].Ingested
-					a = &c
-				}
-				live = append(live, a)
-			}
-		}
-		if err := x.Add(ctx, live); err != nil {
-			return n, err
-		}
-		n += len(live)
-		entries, err = st.ArticlesAfter(ctx, entries[len(entries)-1].Seq, rebuildBatch)
-	}
-}
-
-// Clear deletes every key of the index.
+// Clear deletes every key of the index: every generation, the pointer and
+// the watermarks.
 func (x *Index) Clear(ctx context.Context) error {
-	keys, err := x.keys(ctx)
+	keys, err := x.keys(ctx, escapeGlob(x.prefix+"{archive")+"*")
 	if err != nil {
 		return err
 	}
+	return x.unlink(ctx, keys)
+}
+
+// unlink deletes keys one command per key: they live in many slots.
+func (x *Index) unlink(ctx context.Context, keys []string) error {
 	for i := 0; i < len(keys); i += 1000 {
-		if err := x.rdb.Unlink(ctx, keys[i:min(i+1000, len(keys))]...).Err(); err != nil {
-			return x.fail("clear the index", err)
+		pipe := x.rdb.Pipeline()
+		for _, k := range keys[i:min(i+1000, len(keys))] {
+			pipe.Unlink(ctx, k)
+		}
+		if _, err := pipe.Exec(ctx); err != nil {
+			return x.fail("delete index keys", err)
 		}
 	}
 	return nil
 }
 
-// keys lists every key of the index (SCAN; for maintenance and tests).
-func (x *Index) keys(ctx context.Context) ([]string, error) {
+// keys lists the keys that match pattern on every master (SCAN; for
+// maintenance and tests).
+func (x *Index) keys(ctx context.Context, pattern string) ([]string, error) {
 	var out []string
 	var mu sync.Mutex // ForEachMaster scans the masters at the same time
-	pattern := escapeGlob(x.base) + "*"
 	scan := func(ctx context.Context, c *redis.Client) error {
 		it := c.Scan(ctx, 0, pattern, 1000).Iterator()
 		for it.Next(ctx) {
@@ -552,21 +536,26 @@ func escapeGlob(s string) string {
 
 // Stats describe the index.
 type Stats struct {
-	Articles int // indexed articles not retired
-	Keys     int // Redis keys the index holds
+	Generation int64 // the live generation
+	Articles   int   // indexed articles of the live generation not retired
+	Keys       int   // Redis keys of the live generation's buckets
 }
 
-// Stats counts what the index holds now.
+// Stats counts what the live generation holds now.
 func (x *Index) Stats(ctx context.Context) (Stats, error) {
-	keys, err := x.keys(ctx)
+	g, err := x.liveGen(ctx)
 	if err != nil {
 		return Stats{}, err
 	}
-	st := Stats{Keys: len(keys)}
+	keys, err := x.keys(ctx, x.genPattern(g))
+	if err != nil {
+		return Stats{}, err
+	}
+	st := Stats{Generation: g, Keys: len(keys)}
 	pipe := x.rdb.Pipeline()
 	var cmds []*redis.StringCmd
 	for _, b := range x.liveBuckets(x.opts.Now()) {
-		cmds = append(cmds, pipe.HGet(ctx, x.bucketKey("n", b), "docs"))
+		cmds = append(cmds, pipe.HGet(ctx, x.bucketKey("n", g, b), "docs"))
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return Stats{}, x.fail("read index stats", err)

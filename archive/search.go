@@ -113,9 +113,13 @@ func (x *Index) Search(ctx context.Context, req Request) (*Page, error) {
 		cur, now = &c, c.now
 	}
 
+	g, err := x.liveGen(ctx)
+	if err != nil {
+		return nil, err
+	}
 	p := compile(root)
 	buckets := x.liveBuckets(x.opts.Now())
-	if err := x.expandPrefixes(ctx, p, buckets); err != nil {
+	if err := x.expandPrefixes(ctx, g, p, buckets); err != nil {
 		return nil, err
 	}
 	if req.Guild != "" {
@@ -123,7 +127,7 @@ func (x *Index) Search(ctx context.Context, req Request) (*Page, error) {
 		// never hold another server's private articles.
 		p.restrict(req.Guild)
 	}
-	ls, st, err := x.fetch(ctx, p, buckets)
+	ls, st, err := x.fetch(ctx, g, p, buckets)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +160,7 @@ func (x *Index) Search(ctx context.Context, req Request) (*Page, error) {
 		}
 		return q.Match(subscriptions.DocFromArticle(a))
 	}
-	results, failed, more, err := x.page(ctx, rs, limit, cur, verify)
+	results, failed, more, err := x.page(ctx, g, rs, limit, cur, verify)
 	if err != nil {
 		return nil, err
 	}
@@ -174,7 +178,8 @@ func (x *Index) Search(ctx context.Context, req Request) (*Page, error) {
 // ids and articles in growing batches, until it has limit results and knows
 // whether one more exists (more). failed counts the candidates that turned
 // out not to match (or to have expired).
-func (x *Index) page(ctx context.Context, rs []ranked, limit int, cur *cursor, verify func(*digestbot.Article) ([]string, bool)) (results []Result, failed int, more bool, err error) {
+func (x *Index) page(ctx context.Context, g int64, rs []ranked, limit int, cur *cursor, verify func(*digestbot.Article) ([]string, bool)) (results []Result, failed int, more bool, err error) {
+	seen := map[string]bool{}
 	for round := 0; len(rs) > 0 && !more; round++ {
 		// The next best few, with all that tie with the last of them, so
 		// equal scores are ordered by id together. The batch doubles each
@@ -183,13 +188,23 @@ func (x *Index) page(ctx context.Context, rs []ranked, limit int, cur *cursor, v
 		n := topRanked(rs, min(max(2*(limit+1-len(results)), 8)<<round, 1024))
 		chunk := rs[:n]
 		rs = rs[n:]
-		if err := x.resolveIDs(ctx, chunk); err != nil {
+		if err := x.resolveIDs(ctx, g, chunk); err != nil {
 			return nil, 0, false, err
 		}
 		chunk = slices.DeleteFunc(chunk, func(r ranked) bool {
 			return r.id == "" || (cur != nil && !cur.after(r.score, r.id))
 		})
 		sort.SliceStable(chunk, func(i, j int) bool { return before(&chunk[i], &chunk[j]) })
+		// An article is in one bucket, that of its ingest time, unless it
+		// was added twice without one (Add files it under now): keep its
+		// best document only.
+		chunk = slices.DeleteFunc(chunk, func(r ranked) bool {
+			if seen[r.id] {
+				return true
+			}
+			seen[r.id] = true
+			return false
+		})
 		ids := make([]string, len(chunk))
 		for i, r := range chunk {
 			ids[i] = r.id
@@ -230,7 +245,7 @@ func containsSeq(toks, seq []string) bool {
 
 // expandPrefixes looks every prefix of p up in the vocabularies of the
 // buckets, in one round trip.
-func (x *Index) expandPrefixes(ctx context.Context, p *plan, buckets []int64) error {
+func (x *Index) expandPrefixes(ctx context.Context, g int64, p *plan, buckets []int64) error {
 	if len(p.prefixes) == 0 {
 		return nil
 	}
@@ -239,7 +254,7 @@ func (x *Index) expandPrefixes(ctx context.Context, p *plan, buckets []int64) er
 	for i := range p.prefixes {
 		pre := p.prefixPattern(i)
 		for _, b := range buckets {
-			cmds[i] = append(cmds[i], pipe.ZRangeByLex(ctx, x.bucketKey("v", b), &redis.ZRangeBy{
+			cmds[i] = append(cmds[i], pipe.ZRangeByLex(ctx, x.bucketKey("v", g, b), &redis.ZRangeBy{
 				Min: "[" + pre, Max: "(" + pre + "\xff", Count: int64(x.opts.MaxExpansion) + 1,
 			}))
 		}
@@ -269,19 +284,19 @@ func (x *Index) expandPrefixes(ctx context.Context, p *plan, buckets []int64) er
 
 // fetch reads, in one round trip, the posting lists of every leaf in every
 // bucket, the buckets' retired documents and their collection statistics.
-func (x *Index) fetch(ctx context.Context, p *plan, buckets []int64) (lists, stats, error) {
+func (x *Index) fetch(ctx context.Context, g int64, p *plan, buckets []int64) (lists, stats, error) {
 	pipe := x.rdb.Pipeline()
 	gets := make([][]*redis.StringCmd, len(p.leaves))
 	for i, l := range p.leaves {
 		for _, b := range buckets {
-			gets[i] = append(gets[i], pipe.Get(ctx, x.postingKey(b, l.term)))
+			gets[i] = append(gets[i], pipe.Get(ctx, x.postingKey(g, b, l.term)))
 		}
 	}
 	dead := make([]*redis.StringSliceCmd, len(buckets))
 	st := make([]*redis.SliceCmd, len(buckets))
 	for j, b := range buckets {
-		dead[j] = pipe.SMembers(ctx, x.bucketKey("x", b))
-		st[j] = pipe.HMGet(ctx, x.bucketKey("n", b), "docs", "len")
+		dead[j] = pipe.SMembers(ctx, x.bucketKey("x", g, b))
+		st[j] = pipe.HMGet(ctx, x.bucketKey("n", g, b), "docs", "len")
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, stats{}, x.fail("read postings", err)
@@ -337,7 +352,7 @@ func parseFloat(v any) float64 {
 
 // resolveIDs fills in the article ids of rs from the buckets' document
 // tables; a retired document keeps an empty id.
-func (x *Index) resolveIDs(ctx context.Context, rs []ranked) error {
+func (x *Index) resolveIDs(ctx context.Context, g int64, rs []ranked) error {
 	if len(rs) == 0 {
 		return nil
 	}
@@ -353,7 +368,7 @@ func (x *Index) resolveIDs(ctx context.Context, rs []ranked) error {
 		for k, i := range idx {
 			fields[k] = strconv.FormatUint(rs[i].doc&0xffffffff, 10)
 		}
-		cmds[b] = pipe.HMGet(ctx, x.bucketKey("m", b), fields...)
+		cmds[b] = pipe.HMGet(ctx, x.bucketKey("m", g, b), fields...)
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return x.fail("read document ids", err)

@@ -68,6 +68,10 @@ func (x *Index) Occurrences(ctx context.Context, req OccurrencesRequest) (*Occur
 	if req.Query == nil {
 		return nil, digestbot.Errorf(digestbot.EINVALID, "no query to count")
 	}
+	g, err := x.liveGen(ctx)
+	if err != nil {
+		return nil, err
+	}
 	p := compile(req.Query.Root)
 	var buckets []int64
 	first := x.bucketOf(req.Since.Add(-maxPublishLead))
@@ -76,13 +80,13 @@ func (x *Index) Occurrences(ctx context.Context, req OccurrencesRequest) (*Occur
 			buckets = append(buckets, b)
 		}
 	}
-	if err := x.expandPrefixes(ctx, p, buckets); err != nil {
+	if err := x.expandPrefixes(ctx, g, p, buckets); err != nil {
 		return nil, err
 	}
 	if req.Guild != "" {
 		p.restrict(req.Guild)
 	}
-	ls, _, err := x.fetch(ctx, p, buckets)
+	ls, _, err := x.fetch(ctx, g, p, buckets)
 	if err != nil {
 		return nil, err
 	}
@@ -160,7 +164,7 @@ func (x *Index) Occurrences(ctx context.Context, req OccurrencesRequest) (*Occur
 	for i, h := range newest {
 		rs[i].doc = h.doc
 	}
-	if err := x.resolveIDs(ctx, rs); err != nil {
+	if err := x.resolveIDs(ctx, g, rs); err != nil {
 		return nil, err
 	}
 	out.Newest = make([]Occurrence, 0, len(rs))
