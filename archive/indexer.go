@@ -22,6 +22,9 @@ type Indexer struct {
 	Index *Index
 	Log   LogReader
 	Every time.Duration // DefaultEvery when zero
+	// Pass indexes the log to its end; default Index.CatchUp. The bot
+	// wraps it in its lease.
+	Pass  func(ctx context.Context) (int, error)
 	Retry backoff.Policy
 	// OnPass is told after every pass how many articles it indexed and
 	// how far the index is still behind the log (see Index.Lag).
@@ -56,7 +59,11 @@ func (ix *Indexer) Run(ctx context.Context) {
 	}
 	failures := 0
 	for {
-		n, err := ix.Index.CatchUp(ctx, ix.Log)
+		pass := ix.Pass
+		if pass == nil {
+			pass = func(ctx context.Context) (int, error) { return ix.Index.CatchUp(ctx, ix.Log) }
+		}
+		n, err := pass(ctx)
 		if ctx.Err() != nil {
 			return
 		}

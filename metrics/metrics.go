@@ -24,6 +24,8 @@ type Metrics struct {
 	DiscordErrors    *prometheus.CounterVec
 	DiscordRateLimit prometheus.Counter
 	CommandSeconds   *prometheus.HistogramVec
+	LookupIndexed    prometheus.Counter // articles written to the lookup index
+	LookupIndexLag   prometheus.Gauge   // age of the oldest log entry not yet in the lookup index
 }
 
 // New registers the metrics in a fresh registry, with the Go and process collectors.
@@ -58,7 +60,14 @@ func New() *Metrics {
 			Name: "digestbot_command_seconds", Help: "Time to answer a slash command, by command.",
 			Buckets: []float64{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10},
 		}, []string{"command"}),
+		LookupIndexed: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "digestbot_lookup_indexed_total", Help: "Articles written to the lookup index by this process's indexer.",
+		}),
+		LookupIndexLag: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "digestbot_lookup_index_lag_seconds", Help: "Age of the oldest ingest log entry not yet in the lookup index (0: caught up); /lookup does not find newer articles yet.",
+		}),
 	}
+	reg.MustRegister(m.LookupIndexed, m.LookupIndexLag)
 	reg.MustRegister(m.ArticlesIngested, m.FeedFailures, m.Matches, m.DigestsPosted, m.DeliveryEvents, m.DiscordErrors, m.DiscordRateLimit, m.CommandSeconds)
 	return m
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/bot"
 	"github.com/digestbot/digestbot/config"
 	"github.com/digestbot/digestbot/discordtest"
@@ -35,6 +36,14 @@ func startChat(t *testing.T, b *storetest.Backend, env map[string]string) *chat 
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ch := &chat{dc: discordtest.New(t), c: newCore(cfg, st, log, time.Now), st: st, logs: logs}
+	// The bot indexes stored articles for lookup in the background (its
+	// indexer, woken by onStored); here they are indexed before onStored
+	// returns, so a lookup right after a poll sees them.
+	ch.c.onStored = func(ctx context.Context, _ []*digestbot.Article, _ []digestbot.PutOutcome) {
+		if _, _, err := ch.c.indexNow(ctx, 10*time.Second); err != nil {
+			t.Errorf("indexing for lookup: %v", err)
+		}
+	}
 	bt, err := bot.New(bot.Options{Token: ch.dc.Token, APIBaseURL: ch.dc.URL(), GuildID: ch.dc.GuildID, Handler: ch.c.service, Logger: log})
 	if err != nil {
 		t.Fatal(err)

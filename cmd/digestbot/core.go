@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -33,7 +32,10 @@ type core struct {
 	sched     *digest.Scheduler
 	fetcher   *ingest.Fetcher
 	service   *botcommands.Service
-	// onStored runs after articles are stored (poller, push API, commands).
+	// indexer writes the lookup index from the ingest log (see indexNow).
+	indexer *archive.Indexer
+	// onStored runs after articles are stored (poller, push API): it wakes
+	// the indexer, which finds them in the ingest log.
 	onStored func(ctx context.Context, arts []*digestbot.Article, outcomes []digestbot.PutOutcome)
 
 	// holder names this process in the job leases; matchMu keeps this
@@ -41,6 +43,11 @@ type core struct {
 	// the "matcher" lease those of all replicas.
 	holder  string
 	matchMu sync.Mutex
+	// indexMu keeps this process's indexing passes one at a time, the
+	// "lookup-index" lease those of all replicas: one writer at a time
+	// indexes the log in order, so a stale read of an article's audience
+	// is always followed by the log entry that widened it.
+	indexMu sync.Mutex
 }
 
 // jobLease is the lease of a background job that one replica runs at a time.
@@ -66,6 +73,20 @@ func (c *core) match(ctx context.Context, wait time.Duration, force bool) (st su
 		ran, err = true, run(ctx)
 	}
 	return st, ran, err
+}
+
+// indexNow indexes the ingest log up to its end under the "lookup-index"
+// lease, waiting up to wait for it; ran is false when another replica held
+// it all that time (that one is indexing).
+func (c *core) indexNow(ctx context.Context, wait time.Duration) (indexed int, ran bool, err error) {
+	c.indexMu.Lock()
+	defer c.indexMu.Unlock()
+	ran, err = c.jobLease("lookup-index").Do(ctx, wait, func(ctx context.Context) error {
+		var err error
+		indexed, err = c.index.CatchUp(ctx, c.st)
+		return err
+	})
+	return indexed, ran, err
 }
 
 // globalTopics turns the configuration's topics into domain topics.
@@ -113,7 +134,12 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 	}
 	c.deliverer.Channel = c.sched.ChannelInfo // dates in each channel's schedule zone
 	c.fetcher = newFetcher(cfg)
-	c.onStored = archiveHook(c.index, st, log)
+	c.indexer = &archive.Indexer{Index: c.index, Log: st, Logger: log,
+		Pass: func(ctx context.Context) (int, error) {
+			n, _, err := c.indexNow(ctx, 0)
+			return n, err
+		}}
+	c.onStored = func(context.Context, []*digestbot.Article, []digestbot.PutOutcome) { c.indexer.Wake() }
 	c.service = &botcommands.Service{
 		Store:        st,
 		Config:       cfg,
@@ -203,73 +229,6 @@ func (c *core) scheduleChanged(ctx context.Context, ref digestbot.ChannelRef) {
 	for _, r := range refs {
 		if err := c.sched.Reschedule(ctx, r); err != nil {
 			c.log.Warn("could not reschedule a channel's digest", "guild", r.GuildID, "channel", r.ChannelID, "err", err)
-		}
-	}
-}
-
-// archiveHook returns the after-store hook that indexes new and changed
-// articles for lookup. A failure is logged, not returned: the articles are
-// stored, and the index can be rebuilt (digestbot lookup --rebuild).
-//
-// A private article (one a server's own feed brought in) is indexed as the
-// store holds it after the put, because the store merges the servers that
-// may see it with those of earlier puts; the index must carry the same set.
-// Two puts of one article can race (two feeds carrying the same story,
-// polled at once, or the push API on another replica), and an index entry
-// written from an older read would hide the article from the servers added
-// since. So the hook indexes one batch at a time, and reads the stored
-// audience again after indexing a private article, indexing anew until the
-// two agree (an audience only ever widens, so this ends). Public articles
-// stay public whatever was stored before and need no extra read.
-func archiveHook(idx *archive.Index, st archive.ArticleGetter, log *slog.Logger) func(ctx context.Context, arts []*digestbot.Article, outcomes []digestbot.PutOutcome) {
-	var mu sync.Mutex
-	return func(ctx context.Context, arts []*digestbot.Article, outcomes []digestbot.PutOutcome) {
-		var public []*digestbot.Article
-		var private []string
-		for i, a := range arts {
-			switch {
-			case outcomes[i] == digestbot.PutUnchanged:
-			case len(a.Guilds) > 0:
-				private = append(private, a.ID)
-			default:
-				public = append(public, a)
-			}
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if len(public) > 0 {
-			if err := idx.Add(ctx, public); err != nil {
-				log.Error("archive: indexing failed; run 'digestbot lookup --rebuild'", "articles", len(public), "err", err)
-			}
-		}
-		indexed := map[string]string{} // id -> audience indexed
-		for round := 0; len(private) > 0 && round < 4; round++ {
-			stored, err := st.GetArticles(ctx, private)
-			if err != nil {
-				log.Error("archive: reading stored articles to index failed; run 'digestbot lookup --rebuild'", "articles", len(private), "err", err)
-				return
-			}
-			var add []*digestbot.Article
-			private = private[:0]
-			for _, a := range stored {
-				if a == nil {
-					continue
-				}
-				aud := strings.Join(a.Guilds, " ")
-				if prev, ok := indexed[a.ID]; ok && prev == aud {
-					continue // the index already holds what the store holds
-				}
-				indexed[a.ID] = aud
-				add = append(add, a)
-				private = append(private, a.ID) // read once more after indexing
-			}
-			if len(add) == 0 {
-				return
-			}
-			if err := idx.Add(ctx, add); err != nil {
-				log.Error("archive: indexing failed; run 'digestbot lookup --rebuild'", "articles", len(add), "err", err)
-				return
-			}
 		}
 	}
 }

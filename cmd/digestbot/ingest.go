@@ -79,9 +79,14 @@ func cmdIngest(ctx context.Context, e *env, args []string) error {
 	if f, ok := e.stderr.(*os.File); ok && isTerminal(f) && len(all) >= progressMin {
 		progress = e.stderr
 	}
-	counts, err := ingestInto(ctx, st, all, progress, archiveHook(newArchive(st), st, newLogger(e.stderr)))
+	counts, err := ingestInto(ctx, st, all, progress, nil)
 	if err != nil {
 		return err
+	}
+	// The lookup index follows the ingest log: a running bot indexes what
+	// was stored; without one, this command does, so that lookup finds it.
+	if _, err := indexLog(ctx, st, 0); err != nil {
+		return fmt.Errorf("stored, but indexing for lookup failed (a running bot, or the next ingest, indexes it): %w", err)
 	}
 	if *asJSON {
 		if err := printArticles(e.stdout, all, true); err != nil {

@@ -12,13 +12,26 @@ import (
 	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/archive"
 	botcommands "github.com/digestbot/digestbot/commands"
+	"github.com/digestbot/digestbot/lease"
 	"github.com/digestbot/digestbot/store"
 )
 
-// newArchive returns the lookup index over st's articles. The ingest paths
-// call its Add with every batch they store, so lookups see new articles.
+// newArchive returns the lookup index over st's articles. It is written
+// from the store's ingest log (archive.Index.CatchUp), by the bot's indexer
+// or by indexLog.
 func newArchive(st *store.Store) *archive.Index {
 	return archive.New(st.Client(), st.Prefix(), archive.Options{Retention: st.Retention(), Articles: st})
+}
+
+// indexLog indexes the ingest log to its end under the "lookup-index"
+// lease, the one the bot's indexer takes, waiting up to wait for it. When
+// a bot holds it all that time, ran is false: that bot indexes.
+func indexLog(ctx context.Context, st *store.Store, wait time.Duration) (ran bool, err error) {
+	l := &lease.Lease{Store: st, Name: "lookup-index", Holder: lease.NewHolder()}
+	return l.Do(ctx, wait, func(ctx context.Context) error {
+		_, err := newArchive(st).CatchUp(ctx, st)
+		return err
+	})
 }
 
 // lookupSearch adapts the index to the chat command core's /lookup
@@ -50,7 +63,8 @@ text, the title counting more) blended with recency. QUERY is in the
 subscription language: words (all must occur), "exact phrases", OR,
 -excluded, (groups), prefix*, title: source: tag:. Several arguments are
 joined with spaces. --rebuild first rebuilds the lookup index from the
-stored articles (after a restore, or if the index was lost).`
+store's ingest log beside the live one, which answers lookups until the new
+one replaces it (after a restore, or if the index was lost).`
 
 // cmdLookup searches the archive.
 func cmdLookup(ctx context.Context, e *env, args []string) error {
@@ -90,9 +104,20 @@ func cmdLookup(ctx context.Context, e *env, args []string) error {
 	defer st.Close()
 	idx := newArchive(st)
 	if *rebuild {
-		n, err := idx.Rebuild(ctx, st)
+		// One rebuild at a time, whichever host starts it; lookups go on
+		// answering from the live index meanwhile.
+		var n int
+		l := &lease.Lease{Store: st, Name: "lookup-rebuild", Holder: lease.NewHolder()}
+		ran, err := l.Do(ctx, 0, func(ctx context.Context) error {
+			var err error
+			n, err = idx.Rebuild(ctx, st)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("rebuilding the lookup index: %w", err)
+		}
+		if !ran {
+			return digestbot.Errorf(digestbot.ECONFLICT, "another rebuild of the lookup index is running; try again when it is done")
 		}
 		fmt.Fprintf(e.stderr, "lookup index rebuilt: %d articles\n", n)
 		if query == "" {

@@ -222,6 +222,15 @@ func runBot(ctx context.Context, e *env, args []string) error {
 	}); err != nil {
 		return digestbot.Errorf(digestbot.EINVALID, "schedule.match %q: %v", cfg.Schedule.MatchEvery, err)
 	}
+	// Every replica measures the lookup index's lag, so it shows even
+	// when no replica indexes.
+	if _, err := jobs.AddFunc("@every 15s", func() {
+		if lag, err := c.index.Lag(jobsCtx, st); err == nil {
+			m.LookupIndexLag.Set(lag.Seconds())
+		}
+	}); err != nil {
+		return err
+	}
 	if _, err := jobs.AddFunc("@every 1h", func() {
 		deleteLeftGuilds(jobsCtx, st, cfg.GuildDataGrace, log)
 		removeGoneChannels(jobsCtx, st, cfg.Delivery.GoneChannelGrace, log, m)
@@ -251,6 +260,18 @@ func runBot(ctx context.Context, e *env, args []string) error {
 		_ = c.sched.Run(jobsCtx)
 	}()
 	jobs.Start()
+	// The lookup indexer follows the ingest log in whichever replica
+	// holds the "lookup-index" lease (see core.indexNow), woken by every
+	// store in this one.
+	c.indexer.OnPass = func(n int, lag time.Duration) {
+		m.LookupIndexed.Add(float64(n))
+		m.LookupIndexLag.Set(lag.Seconds())
+	}
+	indexDone := make(chan struct{})
+	go func() {
+		defer close(indexDone)
+		c.indexer.Run(jobsCtx)
+	}()
 	// Polling starts last: a start that fails above leaves nothing running
 	// that would still write to the store as it closes.
 	pollDone := make(chan struct{})
@@ -284,6 +305,10 @@ func runBot(ctx context.Context, e *env, args []string) error {
 	}
 	select {
 	case <-pollDone:
+	case <-deadline.Done():
+	}
+	select {
+	case <-indexDone:
 	case <-deadline.Done():
 	}
 	if srv != nil {
