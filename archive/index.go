@@ -93,7 +93,6 @@ func (x *Index) bucketKey(kind string, g, b int64) string { return x.bucketBase(
 func (x *Index) postingKey(g, b int64, term string) string {
 	return x.bucketBase(g, b) + "p:" + term
 }
-func (x *Index) articleKey(g, b int64, id string) string { return x.bucketBase(g, b) + "a:" + id }
 
 // genPattern matches every bucket key of generation g.
 func (x *Index) genPattern(g int64) string {
@@ -124,25 +123,24 @@ func (x *Index) liveBuckets(now time.Time) []int64 {
 
 // addScript indexes a batch of articles of one bucket atomically: for each
 // article it compares the content hash with the one indexed (skip when
-// equal), retires the old document if any (dead set, meta, stats), takes a
-// new document number, appends one posting per term and records the
+// equal), retires the old document if any (dead set, document ids, stats),
+// takes a new document number, appends one posting per term, writes the
+// document's norm and hour into the document table and records the
 // article. Every key is of the bucket (hash tag {archive:G:B}): an
 // article's record lives in the bucket of its ingest time, which the store
 // keeps across updates, so its old document is always in the same bucket.
 //
-// KEYS: n m v x, then per article a:ID and its posting keys.
+// KEYS: n m v x d a, then per article its posting keys.
 // ARGV: expireAt count postingKeyPrefixLength, then per article id hash
-// length nterms and the stats bytes of each term (the term itself is the
-// rest of its key).
+// length nterms docRecord and the stats bytes of each term (the term
+// itself is the rest of its key).
 var addScript = redis.NewScript(`
 local exp, count, plen = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local ai, ki, indexed = 4, 5, 0
+local ai, ki, indexed = 4, 7, 0
 for j = 1, count do
-  local id, h, len, nt = ARGV[ai], ARGV[ai+1], tonumber(ARGV[ai+2]), tonumber(ARGV[ai+3])
-  ai = ai + 4
-  local akey = KEYS[ki]
-  ki = ki + 1
-  local cur = redis.call('GET', akey)
+  local id, h, len, nt, rec = ARGV[ai], ARGV[ai+1], tonumber(ARGV[ai+2]), tonumber(ARGV[ai+3]), ARGV[ai+4]
+  ai = ai + 5
+  local cur = redis.call('HGET', KEYS[6], id)
   local skip = false
   if cur then
     local od, ol, oh = string.match(cur, '^([^:]*):([^:]*):(.*)$')
@@ -163,36 +161,39 @@ for j = 1, count do
     ai = ai + nt
   else
     local d = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-    local dn = string.char(math.floor(d / 16777216) % 256, math.floor(d / 65536) % 256, math.floor(d / 256) % 256, d % 256)
+    if d > ` + strconv.Itoa(maxDocNum) + ` then
+      return redis.error_reply('the bucket ran out of document numbers')
+    end
+    local dn = string.char(math.floor(d / 65536) % 256, math.floor(d / 256) % 256, d % 256)
     for t = 1, nt do
       local k = KEYS[ki]
       ki = ki + 1
-      if redis.call('APPEND', k, dn .. ARGV[ai]) == 4 + #ARGV[ai] then
+      if redis.call('APPEND', k, dn .. ARGV[ai]) == #dn + #ARGV[ai] then
         redis.call('EXPIREAT', k, exp)
         redis.call('ZADD', KEYS[3], 0, string.sub(k, plen + 1))
       end
       ai = ai + 1
     end
+    redis.call('SETRANGE', KEYS[5], d * ` + strconv.Itoa(docSize) + `, rec)
     redis.call('HSET', KEYS[2], d, id)
     redis.call('HINCRBY', KEYS[1], 'docs', 1)
     redis.call('HINCRBY', KEYS[1], 'len', len)
-    redis.call('SET', akey, d .. ':' .. len .. ':' .. h)
-    redis.call('EXPIREAT', akey, exp)
+    redis.call('HSET', KEYS[6], id, d .. ':' .. len .. ':' .. h)
     indexed = indexed + 1
   end
 end
-redis.call('EXPIREAT', KEYS[1], exp)
-if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('EXPIREAT', KEYS[2], exp) end
-if redis.call('EXISTS', KEYS[3]) == 1 then redis.call('EXPIREAT', KEYS[3], exp) end
+for k = 1, 6 do
+  if k ~= 4 and redis.call('EXISTS', KEYS[k]) == 1 then redis.call('EXPIREAT', KEYS[k], exp) end
+end
 return indexed
 `)
 
-// removeScript retires indexed articles of one bucket. KEYS: n m x, then
-// a:ID...; ARGV: expireAt. Returns how many were indexed there.
+// removeScript retires indexed articles of one bucket. KEYS: n m x a;
+// ARGV: expireAt, then the ids. Returns how many were indexed there.
 var removeScript = redis.NewScript(`
 local n = 0
-for i = 4, #KEYS do
-  local cur = redis.call('GET', KEYS[i])
+for i = 2, #ARGV do
+  local cur = redis.call('HGET', KEYS[4], ARGV[i])
   if cur then
     local od, ol = string.match(cur, '^([^:]*):([^:]*):')
     if od then
@@ -204,7 +205,7 @@ for i = 4, #KEYS do
         redis.call('HINCRBY', KEYS[1], 'len', -tonumber(ol))
       end
     end
-    redis.call('DEL', KEYS[i])
+    redis.call('HDEL', KEYS[4], ARGV[i])
     n = n + 1
   end
 end
@@ -218,6 +219,7 @@ type docTerms struct {
 	length int
 	terms  []string
 	stats  [][statSize]byte
+	rec    [docSize]byte // norm and hour, for the document table
 }
 
 // analyse computes the postings of a: title and text words with their
@@ -225,7 +227,7 @@ type docTerms struct {
 func (x *Index) analyse(a *digestbot.Article, pub time.Time) docTerms {
 	type tf struct {
 		t, b       int
-		next, prev uint16
+		next, prev uint8
 	}
 	counts := map[string]*tf{}
 	var order []string
@@ -273,10 +275,10 @@ func (x *Index) analyse(a *digestbot.Article, pub time.Time) docTerms {
 	}
 	length := x.sc.docLength(len(title), len(text))
 	norm, hours := encodeNorm(length), toHours(pub)
-	d := docTerms{id: a.ID, hash: contentHash(a), length: length, terms: order, stats: make([][statSize]byte, len(order))}
+	d := docTerms{id: a.ID, hash: contentHash(a), length: length, terms: order, stats: make([][statSize]byte, len(order)), rec: encodeDoc(norm, hours)}
 	for i, term := range order {
 		c := counts[term]
-		d.stats[i] = encodeStats(c.t, c.b, norm, hours, c.next, c.prev)
+		d.stats[i] = encodeStats(c.t, c.b, c.next, c.prev)
 	}
 	return d
 }
@@ -422,11 +424,10 @@ func (x *Index) addTo(ctx context.Context, g int64, articles []*digestbot.Articl
 }
 
 func (x *Index) queueAdd(ctx context.Context, pipe redis.Pipeliner, g, b int64, docs []docTerms) {
-	keys := []string{x.bucketKey("n", g, b), x.bucketKey("m", g, b), x.bucketKey("v", g, b), x.bucketKey("x", g, b)}
+	keys := []string{x.bucketKey("n", g, b), x.bucketKey("m", g, b), x.bucketKey("v", g, b), x.bucketKey("x", g, b), x.bucketKey("d", g, b), x.bucketKey("a", g, b)}
 	args := []any{x.expireAt(b), len(docs), len(x.postingKey(g, b, ""))}
 	for _, d := range docs {
-		keys = append(keys, x.articleKey(g, b, d.id))
-		args = append(args, d.id, d.hash, d.length, len(d.terms))
+		args = append(args, d.id, d.hash, d.length, len(d.terms), string(d.rec[:]))
 		for i, t := range d.terms {
 			keys = append(keys, x.postingKey(g, b, t))
 			args = append(args, string(d.stats[i][:]))
@@ -448,16 +449,17 @@ func (x *Index) Remove(ctx context.Context, ids []string) error {
 	}
 	pipe := x.rdb.Pipeline()
 	for _, b := range x.liveBuckets(x.opts.Now()) {
-		keys := []string{x.bucketKey("n", g, b), x.bucketKey("m", g, b), x.bucketKey("x", g, b)}
+		keys := []string{x.bucketKey("n", g, b), x.bucketKey("m", g, b), x.bucketKey("x", g, b), x.bucketKey("a", g, b)}
+		args := []any{x.expireAt(b)}
 		for _, id := range ids {
 			if id != "" {
-				keys = append(keys, x.articleKey(g, b, id))
+				args = append(args, id)
 			}
 		}
-		if len(keys) == 3 {
+		if len(args) == 1 {
 			return nil
 		}
-		removeScript.Eval(ctx, pipe, keys, x.expireAt(b))
+		removeScript.Eval(ctx, pipe, keys, args...)
 	}
 	if _, err := pipe.Exec(ctx); err != nil {
 		return x.fail("remove articles from the index", err)

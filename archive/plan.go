@@ -95,7 +95,7 @@ const (
 type plan struct {
 	leaves   []leaf
 	positive []bool   // leaf counts towards the score (not under a NOT)
-	bits     []uint16 // neighbourBit of each leaf's term
+	bits     []uint8  // neighbourBit of each leaf's term
 	root     *enode
 	prefixes []prefixRef // prefixes to expand before the postings are read
 }

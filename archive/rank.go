@@ -3,82 +3,94 @@ package archive
 import (
 	"cmp"
 	"container/heap"
-	"encoding/binary"
 	"math"
 	"slices"
 	"time"
 )
 
 // Posting records. Every posting is recSize bytes in its term's posting
-// string: the document number (big-endian uint32, unique within a bucket),
-// the title and body term frequencies (capped at 255), the document's length
-// norm (one byte, see encodeNorm), its publication time in hours since epoch
-// (big-endian, 3 bytes), and two 16-bit word-neighbour signatures: bit
-// neighbourBit(w) of next is set when the word w follows the term somewhere
-// in the document, of prev when w precedes it. Packing the norm and the date
-// into each posting lets a search score every candidate from the postings
-// alone (as Lucene keeps a norm byte per document); the signatures rule out
-// most documents that hold the words of a phrase but not side by side,
-// without indexing positions (a "next word" filter).
+// string: the document number (big-endian, 3 bytes, unique within a
+// bucket), the term frequencies (one byte: the title's, capped at 3, in the
+// top two bits, the body's, capped at 63, in the other six) and two 8-bit
+// word-neighbour signatures: bit neighbourBit(w) of next is set when the
+// word w follows the term somewhere in the document, of prev when w
+// precedes it. The signatures rule out most documents that hold the words
+// of a phrase but not side by side, without indexing positions (a "next
+// word" filter). BM25 saturates long before a body frequency of 63, and a
+// title rarely repeats a word more than three times, so the caps hardly
+// move a score.
+//
+// What is the same for every term of a document, its length norm (one
+// byte, see encodeNorm) and publication time (hours since epoch, 3 bytes),
+// is in the bucket's document table, docSize bytes at offset docSize·doc,
+// as Lucene keeps a norm per document: a search reads the tables of its
+// buckets with the postings and scores every candidate from them alone.
 const (
-	recSize  = 14
-	statSize = recSize - 4 // the part the Go side computes; the script prepends the doc number
-	maxTF    = 255
-	maxHours = 1<<24 - 1
+	recSize   = 6
+	docNumLen = 3
+	statSize  = recSize - docNumLen // the part the Go side computes; the script prepends the doc number
+	docSize   = 4
+	maxTitleTF = 3
+	maxBodyTF  = 63
+	maxHours   = 1<<24 - 1
+	maxDocNum  = 1<<24 - 1
 )
 
 // epoch is hour 0 of the packed publication times.
 var epoch = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
-// posting is one decoded posting record.
+// posting is one decoded posting record, with its document's norm and hour.
 type posting struct {
 	doc   uint64 // bucket<<32 | document number: unique across the index
 	tfT   uint8  // occurrences in the title
 	tfB   uint8  // occurrences in the body (text; for field terms, the field)
 	norm  uint8
 	hours uint32 // publication hour, see toHours
-	next  uint16 // signature of the words that follow the term
-	prev  uint16 // signature of the words that precede it
+	next  uint8  // signature of the words that follow the term
+	prev  uint8  // signature of the words that precede it
 }
 
-// neighbourBit is the signature bit of a word (FNV-1a, 16 buckets).
-func neighbourBit(w string) uint16 {
+// neighbourBit is the signature bit of a word (FNV-1a, 8 buckets).
+func neighbourBit(w string) uint8 {
 	h := uint32(2166136261)
 	for i := 0; i < len(w); i++ {
 		h ^= uint32(w[i])
 		h *= 16777619
 	}
-	return 1 << (h % 16)
+	return 1 << (h % 8)
 }
 
 // encodeStats returns the statSize bytes of a posting after the doc number.
-func encodeStats(tfT, tfB int, norm uint8, hours uint32, next, prev uint16) [statSize]byte {
-	var b [statSize]byte
-	b[0] = uint8(min(tfT, maxTF))
-	b[1] = uint8(min(tfB, maxTF))
-	b[2] = norm
-	b[3] = uint8(hours >> 16)
-	b[4] = uint8(hours >> 8)
-	b[5] = uint8(hours)
-	binary.BigEndian.PutUint16(b[6:], next)
-	binary.BigEndian.PutUint16(b[8:], prev)
-	return b
+func encodeStats(tfT, tfB int, next, prev uint8) [statSize]byte {
+	return [statSize]byte{uint8(min(tfT, maxTitleTF))<<6 | uint8(min(tfB, maxBodyTF)), next, prev}
 }
 
-// decodePostings appends the postings of one bucket's posting string to dst.
-// A trailing partial record (which a correct writer never leaves) is ignored.
-func decodePostings(dst []posting, bucket int64, blob string) []posting {
+// encodeDoc returns a document's record in its bucket's document table.
+func encodeDoc(norm uint8, hours uint32) [docSize]byte {
+	return [docSize]byte{norm, uint8(hours >> 16), uint8(hours >> 8), uint8(hours)}
+}
+
+// decodePostings appends the postings of one bucket's posting string to
+// dst, with the norms and hours of the bucket's document table docs. A
+// trailing partial record (which a correct writer never leaves) is
+// ignored; a document missing from the table (which the script that
+// writes both never leaves) gets norm and hour 0.
+func decodePostings(dst []posting, bucket int64, blob, docs string) []posting {
 	for i := 0; i+recSize <= len(blob); i += recSize {
 		r := blob[i : i+recSize]
-		dst = append(dst, posting{
-			doc:   uint64(bucket)<<32 | uint64(r[0])<<24 | uint64(r[1])<<16 | uint64(r[2])<<8 | uint64(r[3]),
-			tfT:   r[4],
-			tfB:   r[5],
-			norm:  r[6],
-			hours: uint32(r[7])<<16 | uint32(r[8])<<8 | uint32(r[9]),
-			next:  uint16(r[10])<<8 | uint16(r[11]),
-			prev:  uint16(r[12])<<8 | uint16(r[13]),
-		})
+		n := uint64(r[0])<<16 | uint64(r[1])<<8 | uint64(r[2])
+		p := posting{
+			doc:  uint64(bucket)<<32 | n,
+			tfT:  r[3] >> 6,
+			tfB:  r[3] & maxBodyTF,
+			next: r[4],
+			prev: r[5],
+		}
+		if o := int(n) * docSize; o+docSize <= len(docs) {
+			p.norm = docs[o]
+			p.hours = uint32(docs[o+1])<<16 | uint32(docs[o+2])<<8 | uint32(docs[o+3])
+		}
+		dst = append(dst, p)
 	}
 	return dst
 }

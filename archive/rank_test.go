@@ -11,9 +11,12 @@ import (
 
 func TestPostingRoundTrip(t *testing.T) {
 	pub := time.Date(2021, 3, 20, 14, 30, 0, 0, time.UTC)
-	st := encodeStats(2, 300, encodeNorm(480), toHours(pub), 0x8001, 0x0100)
-	blob := "\x00\x00\x01\x02" + string(st[:]) + "\x00\x00\x00\x07" + string(st[:]) + "\x01"
-	ps := decodePostings(nil, 9, blob)
+	st := encodeStats(2, 300, 0x81, 0x10)
+	rec := encodeDoc(encodeNorm(480), toHours(pub))
+	blob := "\x00\x01\x02" + string(st[:]) + "\x00\x00\x07" + string(st[:]) + "\x01"
+	docs := make([]byte, 259*docSize)
+	copy(docs[258*docSize:], rec[:])
+	ps := decodePostings(nil, 9, blob, string(docs))
 	if len(ps) != 2 {
 		t.Fatalf("decoded %d postings from two records and a stray byte", len(ps))
 	}
@@ -21,17 +24,23 @@ func TestPostingRoundTrip(t *testing.T) {
 	if p.doc != 9<<32|258 || ps[1].doc != 9<<32|7 {
 		t.Errorf("doc = %x, %x", p.doc, ps[1].doc)
 	}
-	if p.tfT != 2 || p.tfB != maxTF {
-		t.Errorf("tf = %d/%d, want 2 and the cap %d", p.tfT, p.tfB, maxTF)
+	if p.tfT != 2 || p.tfB != maxBodyTF {
+		t.Errorf("tf = %d/%d, want 2 and the cap %d", p.tfT, p.tfB, maxBodyTF)
 	}
 	if got := fromHours(p.hours); !got.Equal(pub.Truncate(time.Hour)) {
 		t.Errorf("hours decode to %v", got)
 	}
-	if p.next != 0x8001 || p.prev != 0x0100 {
+	if p.next != 0x81 || p.prev != 0x10 {
 		t.Errorf("signatures %x %x", p.next, p.prev)
 	}
 	if l := decodeNorm(p.norm); math.Abs(l-480)/480 > 0.05 {
 		t.Errorf("norm of 480 decodes to %v", l)
+	}
+	if ps[1].hours != 0 || ps[1].norm != 0 {
+		t.Errorf("a document missing from the table decodes to %+v", ps[1])
+	}
+	if st := encodeStats(9, 1, 0, 0); st[0]>>6 != maxTitleTF {
+		t.Errorf("title tf 9 is stored as %d, want the cap %d", st[0]>>6, maxTitleTF)
 	}
 }
 
@@ -135,8 +144,8 @@ func docPostings(t *testing.T, p *plan, docs map[uint64]string) lists {
 		for i, term := range d.terms {
 			for l, lf := range p.leaves {
 				if lf.term == term {
-					blob := string([]byte{0, 0, 0, byte(doc)}) + string(d.stats[i][:])
-					ls[l] = decodePostings(ls[l], 0, blob)
+					blob := string([]byte{0, 0, byte(doc)}) + string(d.stats[i][:])
+					ls[l] = decodePostings(ls[l], 0, blob, "")
 				}
 			}
 		}
@@ -219,16 +228,18 @@ func TestHighlight(t *testing.T) {
 // in 100,000 documents: evaluation, scoring and ordering the candidates.
 func BenchmarkRankFrequent(b *testing.B) {
 	p := compile(subscriptions.MustParse("common").Root)
-	var blob []byte
+	var blob, docs []byte
 	for d := range 100_000 {
-		st := encodeStats(d%3, 1+d%7, encodeNorm(300+d%500), uint32(200_000+d%720), 0, 0)
-		blob = append(blob, byte(d>>24), byte(d>>16), byte(d>>8), byte(d))
+		st := encodeStats(d%3, 1+d%7, 0, 0)
+		blob = append(blob, byte(d>>16), byte(d>>8), byte(d))
 		blob = append(blob, st[:]...)
+		rec := encodeDoc(encodeNorm(300+d%500), uint32(200_000+d%720))
+		docs = append(docs, rec[:]...)
 	}
 	sc := DefaultScoring
 	boost := sc.boostFunc(fromHours(201_000))
 	for b.Loop() {
-		ls := lists{decodePostings(nil, 1, string(blob))}
+		ls := lists{decodePostings(nil, 1, string(blob), string(docs))}
 		rs, _ := p.rank(ls, 0, stats{docs: 100_000, length: 4e7}, sc, boost)
 		_ = topRanked(rs, 6)
 	}

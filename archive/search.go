@@ -294,7 +294,9 @@ func (x *Index) fetch(ctx context.Context, g int64, p *plan, buckets []int64) (l
 	}
 	dead := make([]*redis.StringSliceCmd, len(buckets))
 	st := make([]*redis.SliceCmd, len(buckets))
+	docs := make([]*redis.StringCmd, len(buckets))
 	for j, b := range buckets {
+		docs[j] = pipe.Get(ctx, x.bucketKey("d", g, b))
 		dead[j] = pipe.SMembers(ctx, x.bucketKey("x", g, b))
 		st[j] = pipe.HMGet(ctx, x.bucketKey("n", g, b), "docs", "len")
 	}
@@ -327,7 +329,7 @@ func (x *Index) fetch(ctx context.Context, g int64, p *plan, buckets []int64) (l
 			if err != nil {
 				continue // redis.Nil: the word is not in this bucket
 			}
-			ps = decodePostings(ps, b, blob)
+			ps = decodePostings(ps, b, blob, docs[j].Val())
 		}
 		if len(gone) > 0 {
 			ps = slices.DeleteFunc(ps, func(p posting) bool { return gone[p.doc] })
