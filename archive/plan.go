@@ -94,8 +94,8 @@ const (
 // plan is a compiled query.
 type plan struct {
 	leaves   []leaf
-	positive []bool   // leaf counts towards the score (not under a NOT)
-	bits     []uint8  // neighbourBit of each leaf's term
+	positive []bool  // leaf counts towards the score (not under a NOT)
+	bits     []uint8 // neighbourBit of each leaf's term
 	root     *enode
 	prefixes []prefixRef // prefixes to expand before the postings are read
 }

@@ -26,10 +26,10 @@ import (
 // as Lucene keeps a norm per document: a search reads the tables of its
 // buckets with the postings and scores every candidate from them alone.
 const (
-	recSize   = 6
-	docNumLen = 3
-	statSize  = recSize - docNumLen // the part the Go side computes; the script prepends the doc number
-	docSize   = 4
+	recSize    = 6
+	docNumLen  = 3
+	statSize   = recSize - docNumLen // the part the Go side computes; the script prepends the doc number
+	docSize    = 4
 	maxTitleTF = 3
 	maxBodyTF  = 63
 	maxHours   = 1<<24 - 1
