@@ -83,8 +83,8 @@ type PollerOptions struct {
 	// SyncEvery is how often Run checks that every feed is queued
 	// (default 1 h; it also does so when it starts).
 	SyncEvery time.Duration
-	// OnStored is called after every stored batch (the lookup index
-	// attaches here); it must not keep the slices.
+	// OnStored is called after every stored batch (the bot wakes its
+	// lookup indexer here); it must not keep the slices.
 	OnStored func(ctx context.Context, articles []*digestbot.Article, outcomes []digestbot.PutOutcome)
 	// OnPolled is called after every fetch (metrics attach here).
 	OnPolled func(PollResult)

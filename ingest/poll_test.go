@@ -727,7 +727,7 @@ func TestPollBusyHostFreesWorkers(t *testing.T) {
 }
 
 // TestPollSurvivesAPanic: a bug set off by one feed's content (here in the
-// after-store hook, where articles are indexed) counts as that feed's
+// after-store hook) counts as that feed's
 // failure; the poller and the other feeds go on.
 func TestPollSurvivesAPanic(t *testing.T) {
 	bad, good := newFeedServer(t, 1), newFeedServer(t, 1)
