@@ -727,8 +727,8 @@ func TestPollBusyHostFreesWorkers(t *testing.T) {
 }
 
 // TestPollSurvivesAPanic: a bug set off by one feed's content (here in the
-// after-store hook) counts as that feed's
-// failure; the poller and the other feeds go on.
+// after-store hook) counts as that feed's failure; the poller and the
+// other feeds go on.
 func TestPollSurvivesAPanic(t *testing.T) {
 	bad, good := newFeedServer(t, 1), newFeedServer(t, 1)
 	st := storetest.Open(t)
