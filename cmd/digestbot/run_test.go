@@ -87,6 +87,20 @@ func testRunEndToEnd(t *testing.T, b *storetest.Backend) {
 		t.Fatalf("ingest: %v\n%s", err, errOut.String())
 	}
 
+	// /lookup finds the stories once they are indexed from the ingest log
+	// (by the ingest command, or by the bot's indexer when it held the
+	// lease just then).
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		r := dc.WaitReply(dc.SendInteraction(discordtest.Interaction{Command: "lookup", Options: []discordtest.Option{discordtest.Str("query", "Lanternhall")}}))
+		if strings.Contains(r.Content, "2 articles match") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/lookup Lanternhall never found the ingested story: %q", r.Content)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+
 	now := dc.SendInteraction(discordtest.Interaction{Command: "digest now", Permissions: manageChannels})
 	if r := dc.WaitReply(now); !strings.Contains(r.Content, fmt.Sprintf("Posted a digest of %s", stories(len(wantLinks)))) {
 		t.Errorf("/digest now answered %q", r.Content)
