@@ -10,6 +10,7 @@ import (
 
 	"github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/archive"
+	"github.com/digestbot/digestbot/backoff"
 	"github.com/digestbot/digestbot/store"
 	"github.com/redis/go-redis/v9"
 )
@@ -245,5 +246,35 @@ func TestBucketsSpreadOverSlots(t *testing.T) {
 		if len(nodes) < 2 {
 			t.Errorf("the index is on %d cluster node(s), want it spread", len(nodes))
 		}
+	})
+}
+
+// TestIndexerRetriesAndCatchesUp: the indexer loop indexes what is stored
+// when woken, after a failed pass too, and reports its progress.
+func TestIndexerRetriesAndCatchesUp(t *testing.T) {
+	backends(t, store.Options{}, archive.Options{}, func(t *testing.T, b *backend) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		passes := make(chan int, 100)
+		ix := &archive.Indexer{Index: b.idx, Log: &failOnce{Store: b.st}, Every: time.Hour,
+			Retry:  backoff.Policy{First: time.Millisecond, Max: time.Millisecond},
+			OnPass: func(n int, _ time.Duration) { passes <- n }}
+		done := make(chan struct{})
+		go func() { defer close(done); ix.Run(ctx) }()
+		<-passes // the first pass, over an empty log
+		as := loadFixtures(t)
+		if _, err := b.st.PutArticles(ctx, as); err != nil {
+			t.Fatal(err)
+		}
+		ix.Wake()
+		// The woken pass fails once and is retried: one pass reports them all.
+		if n := <-passes; n != len(as) {
+			t.Errorf("the pass after the failure indexed %d articles, want %d", n, len(as))
+		}
+		if got := ids(b.search(t, archive.Request{Query: "lighthouse"})); len(got) != 3 {
+			t.Errorf("lighthouse after the indexer ran: %v", got)
+		}
+		cancel()
+		<-done
 	})
 }
