@@ -21,27 +21,6 @@ func newArchive(st *store.Store) *archive.Index {
 	return archive.New(st.Client(), st.Prefix(), archive.Options{Retention: st.Retention(), Articles: st})
 }
 
-// lookupSearch adapts the index to the chat command core's /lookup
-// (commands.Service.Search).
-func lookupSearch(idx *archive.Index) func(ctx context.Context, q botcommands.LookupQuery) (*botcommands.LookupPage, error) {
-	return func(ctx context.Context, q botcommands.LookupQuery) (*botcommands.LookupPage, error) {
-		page, err := idx.Search(ctx, archive.Request{Query: q.Query, Since: q.Since, Source: q.Source, Limit: q.Limit, Cursor: q.Cursor, Guild: q.Guild})
-		if err != nil {
-			return nil, err
-		}
-		out := &botcommands.LookupPage{Next: page.Next, Total: page.Total}
-		for _, r := range page.Results {
-			a := r.Article
-			// Every outlet is named, so that a story found by its second
-			// outlet (source: or the source option) shows that outlet.
-			out.Results = append(out.Results, botcommands.LookupResult{
-				Title: a.Title, URL: a.URL, Source: strings.Join(a.SourceNames(), ", "), Published: a.Published, Snippet: r.Snippet,
-			})
-		}
-		return out, nil
-	}
-}
-
 const lookupSynopsis = `lookup [--json] [--since D] [--source S] [--limit N] [--cursor C] QUERY
        digestbot lookup --rebuild [QUERY]
 
