@@ -35,7 +35,7 @@ stored articles (after a restore, or if the index was lost).`
 func cmdLookup(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "lookup", lookupSynopsis)
 	asJSON := fs.Bool("json", false, "print one JSON article object per line (with \"matched\"), nothing else on stdout")
-	since := fs.String("since", "", "only articles published since: a duration (24h, 7d) or a date (2021-03-20)")
+	since := fs.String("since", "", "only articles published since: a duration (24h, 7d, 2w) or a date (2021-03-20)")
 	source := fs.String("source", "", "only articles whose source name contains these words")
 	limit := fs.Int("limit", archive.DefaultLimit, fmt.Sprintf("results per page, 1 to %d", archive.MaxLimit))
 	cur := fs.String("cursor", "", "continue after a previous page (the cursor it printed)")
