@@ -3,6 +3,7 @@ package archive_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,6 +32,18 @@ func TestTiesNewestFirst(t *testing.T) {
 		}
 		if got := ids(all); !slices.Equal(got, want) {
 			t.Errorf("SearchUpTo: %v, want %v", got, want)
+		}
+		// Only the page on screen (req.Limit) has its snippet made.
+		two, err := b.idx.SearchUpTo(context.Background(), archive.Request{Query: "tidal barrage", Limit: 2}, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var snippets []string
+		for _, r := range two.Results {
+			snippets = append(snippets, r.Snippet)
+		}
+		if len(snippets) != 4 || !strings.Contains(snippets[1], "**tidal** **barrage**") || snippets[2] != "" || snippets[3] != "" {
+			t.Errorf("snippets with a page of 2: %q", snippets)
 		}
 		if all.Results[0].Score != all.Results[3].Score {
 			t.Fatalf("scores %v and %v differ: the stories do not tie", all.Results[0].Score, all.Results[3].Score)

@@ -66,11 +66,13 @@ func (x *Index) Search(ctx context.Context, req Request) (*Page, error) {
 	case limit < 0 || limit > MaxLimit:
 		return nil, digestbot.Errorf(digestbot.EINVALID, "page size must be between 1 and %d", MaxLimit)
 	}
-	return x.search(ctx, req, limit)
+	return x.search(ctx, req, limit, limit)
 }
 
 // SearchUpTo returns the first n results of req (n at most MaxUpTo) in
-// one go, in Search's order; req.Limit is ignored. It is for a caller that
+// one go, in Search's order. Only the first req.Limit (DefaultLimit when
+// 0) have a Snippet: the page on screen; making the others would cost a
+// third of the time (BENCHMARKS.md). It is for a caller that
 // keeps the ranked list itself, so that its pages do not shift as
 // articles arrive (the chat /lookup), or that wants a count and a few
 // examples (a subscription's preview).
@@ -78,10 +80,16 @@ func (x *Index) SearchUpTo(ctx context.Context, req Request, n int) (*Page, erro
 	if n < 1 || n > MaxUpTo {
 		return nil, digestbot.Errorf(digestbot.EINVALID, "the number of results must be between 1 and %d", MaxUpTo)
 	}
-	return x.search(ctx, req, n)
+	snippets := req.Limit
+	if snippets <= 0 {
+		snippets = DefaultLimit
+	}
+	return x.search(ctx, req, n, snippets)
 }
 
-func (x *Index) search(ctx context.Context, req Request, limit int) (*Page, error) {
+// search finds the first limit results of req, the first snippets of them
+// with their Snippet.
+func (x *Index) search(ctx context.Context, req Request, limit, snippets int) (*Page, error) {
 	if x.opts.Articles == nil {
 		return nil, digestbot.Errorf(digestbot.EINTERNAL, "archive index has no article store")
 	}
@@ -174,6 +182,9 @@ func (x *Index) search(ctx context.Context, req Request, limit int) (*Page, erro
 		return q.Match(subscriptions.DocFromArticle(a))
 	}
 	results, failed, more, err := x.page(ctx, rs, limit, cur, verify)
+	for i := range results[:min(snippets, len(results))] {
+		results[i].Snippet = Snippet(results[i].Article, results[i].Matched)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -244,7 +255,7 @@ func (x *Index) page(ctx context.Context, rs []ranked, limit int, cur *cursor, v
 				more = true
 				break
 			}
-			results = append(results, Result{Article: c.a, Snippet: Snippet(c.a, matched), Score: c.r.score, Matched: matched})
+			results = append(results, Result{Article: c.a, Score: c.r.score, Matched: matched})
 		}
 	}
 	return results, failed, more, nil
