@@ -86,7 +86,7 @@ func promptLoop(ctx context.Context, in lineReader, out io.Writer, svc *botcomma
 			return nil
 		}
 		if line == "/next" {
-			// The terminal's stand-in for the "Next page" button of the last lookup.
+			// The terminal's stand-in for the Next button of the last reply in pages or lookup.
 			if next == "" {
 				// Right after a lookup, "run /lookup first" would read as if
 				// the lookup had not counted: it had, and showed all there is.
