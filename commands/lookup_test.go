@@ -284,8 +284,13 @@ func testLookupSaysWhenItKeepsTheFirstResults(t *testing.T, b *storetest.Backend
 	if got := titles(last); !strings.HasPrefix(last.Content, "1,234 articles match `story`:\nPage 100 of 100") || !slices.Equal(got, []string{"Story 495", "Story 496", "Story 497", "Story 498", "Story 499"}) {
 		t.Errorf("last page: %q %v", last.Content, got)
 	}
-	if _, err := s.Handle(context.Background(), req("button", "id", "lookup-next:"+id+":100")); digestbot.ErrorCode(err) != digestbot.ENOTFOUND {
-		t.Errorf("a page past the end: %v", err)
+	// A page past the end, and the buttons of lookups made before pages
+	// were numbered, say the lookup has expired.
+	for _, button := range []string{"lookup-next:" + id + ":100", "lookup-next:" + id, "lookup-share:" + id} {
+		_, err := s.Handle(context.Background(), req("button", "id", button))
+		if digestbot.ErrorCode(err) != digestbot.ENOTFOUND || !strings.Contains(digestbot.ErrorMessage(err), "run /lookup again") {
+			t.Errorf("button %s: %v", button, err)
+		}
 	}
 }
 
