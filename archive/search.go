@@ -182,11 +182,11 @@ func (x *Index) search(ctx context.Context, req Request, limit, snippets int) (*
 		return q.Match(subscriptions.DocFromArticle(a))
 	}
 	results, failed, more, err := x.page(ctx, rs, limit, cur, verify)
-	for i := range results[:min(snippets, len(results))] {
-		results[i].Snippet = Snippet(results[i].Article, results[i].Matched)
-	}
 	if err != nil {
 		return nil, err
+	}
+	for i := range results[:min(snippets, len(results))] {
+		results[i].Snippet = Snippet(results[i].Article, results[i].Matched)
 	}
 	// Total counts every candidate the index matched, less those found
 	// to fail verification on the way.
@@ -205,9 +205,9 @@ func (x *Index) search(ctx context.Context, req Request, limit, snippets int) (*
 func (x *Index) page(ctx context.Context, rs []ranked, limit int, cur *cursor, verify func(*digestbot.Article) ([]string, bool)) (results []Result, failed int, more bool, err error) {
 	for round := 0; len(rs) > 0 && !more; round++ {
 		// The next best few, with all that tie with the last of them, so
-		// equal scores are ordered by date and id together. The batch doubles each
-		// round: when many candidates fail verification (a phrase of
-		// frequent words) the round trips stay few.
+		// equal scores are ordered by date and id together. The batch
+		// doubles each round: when many candidates fail verification (a
+		// phrase of frequent words) the round trips stay few.
 		n := topRanked(rs, min(max(2*(limit+1-len(results)), 8)<<round, 1024))
 		chunk := rs[:n]
 		rs = rs[n:]
