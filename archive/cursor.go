@@ -11,17 +11,20 @@ import (
 	"github.com/digestbot/digestbot"
 )
 
-// cursor is the position after the last result of a page: its score and
-// article id, the reference time the scores were computed for (so later
+// cursor is the position after the last result of a page: its score,
+// publication time and article id (the order of before), the reference time the scores were computed for (so later
 // pages rank the same way), and a hash of the request it belongs to.
 type cursor struct {
 	now   time.Time
 	score float64
+	pub   int64 // see ranked.pub
 	id    string
 	req   uint64
 }
 
-const cursorVersion = "c1"
+// cursorVersion "c2" added the publication time; a "c1" cursor (ties by id
+// alone) is refused like any stale cursor.
+const cursorVersion = "c2"
 
 // requestKey identifies what a cursor may continue: the same query and
 // filters, asked by the same server (a cursor carries a score and an id
@@ -45,6 +48,7 @@ func (c cursor) encode() string {
 		strconv.FormatInt(c.now.UnixNano(), 36),
 		strconv.FormatUint(math.Float64bits(c.score), 36),
 		strconv.FormatUint(c.req, 36),
+		strconv.FormatInt(c.pub, 36),
 		c.id, // last: an id may hold any character
 	}, ".")
 	return base64.RawURLEncoding.EncodeToString([]byte(s))
@@ -58,27 +62,25 @@ func decodeCursor(s string, req uint64) (cursor, error) {
 	if err != nil || len(raw) > 200 {
 		return cursor{}, bad
 	}
-	f := strings.SplitN(string(raw), ".", 5)
-	if len(f) != 5 || f[0] != cursorVersion || f[4] == "" {
+	f := strings.SplitN(string(raw), ".", 6)
+	if len(f) != 6 || f[0] != cursorVersion || f[5] == "" {
 		return cursor{}, bad
 	}
 	now, err1 := strconv.ParseInt(f[1], 36, 64)
 	bits, err2 := strconv.ParseUint(f[2], 36, 64)
 	key, err3 := strconv.ParseUint(f[3], 36, 64)
-	if err1 != nil || err2 != nil || err3 != nil || key != req {
+	pub, err4 := strconv.ParseInt(f[4], 36, 64)
+	if err1 != nil || err2 != nil || err3 != nil || err4 != nil || key != req {
 		return cursor{}, bad
 	}
 	score := math.Float64frombits(bits)
 	if math.IsNaN(score) || math.IsInf(score, 0) || score < 0 {
 		return cursor{}, bad
 	}
-	return cursor{now: time.Unix(0, now), score: score, id: f[4], req: key}, nil
+	return cursor{now: time.Unix(0, now), score: score, pub: pub, id: f[5], req: key}, nil
 }
 
-// after reports whether a result with score and id comes after c.
-func (c cursor) after(score float64, id string) bool {
-	if score != c.score {
-		return score < c.score
-	}
-	return id > c.id
+// after reports whether r comes after c in the order of before.
+func (c cursor) after(r *ranked) bool {
+	return before(&ranked{score: c.score, pub: c.pub, id: c.id}, r)
 }

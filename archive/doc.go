@@ -16,15 +16,20 @@
 // but a neighbour bit is missing, and is otherwise a "maybe" for the
 // verifier. Candidates are scored
 // (see Scoring: BM25F over title and text, the title weighted 3, times a
-// recency boost), sorted by score then article id, and the page is verified
+// recency boost), sorted by score, then newest first (publication, else
+// ingest, time of the stored article: the postings hold only the hour, so
+// equal scores are common), then article id, and the page is verified
 // in that order on the stored article with subscriptions.Query.Match, which
 // also names the matched terms for the bolded snippet. Articles that fail
 // verification, or have expired, are skipped.
 //
-// The page cursor holds the last result's score and id, the reference time
+// The page cursor holds the last result's score, time and id, the reference time
 // of the first page (so every page ranks alike) and a hash of the query,
 // filters and asking server; it is opaque and validated. Paging returns
 // every result once as long as the archive does not change in between.
+// SearchUpTo returns up to MaxUpTo results in one go, for a caller that
+// keeps the ranked list (the chat /lookup pages from it, so its pages stay
+// put while articles arrive).
 //
 // # Visibility
 //

@@ -6,6 +6,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/digestbot/digestbot"
 )
 
 // Posting records. Every posting is recSize bytes in its term's posting
@@ -234,19 +236,36 @@ type ranked struct {
 	doc   uint64 // bucket<<32 | document number
 	score float64
 	id    string // article id, filled in only when needed for a tie or a page
+	// pub is the article's publication (else ingest) time in Unix
+	// nanoseconds, read with the article; 0 when it is gone.
+	pub int64
 }
 
-// before reports whether a sorts before b: higher score first, then article
-// id. Both ids must be known when the scores are equal.
+// before reports whether a sorts before b: higher score first, then the
+// newer article (equal scores are common: the recency boost counts whole
+// hours, so a wire story carried alike by several outlets ties), then
+// article id. Both articles must have been read when the scores are equal.
 func before(a, b *ranked) bool {
 	if a.score != b.score {
 		return a.score > b.score
 	}
+	if a.pub != b.pub {
+		return a.pub > b.pub
+	}
 	return a.id < b.id
 }
 
+// pubNanos is ranked.pub of a.
+func pubNanos(a *digestbot.Article) int64 {
+	t := pubTime(a, time.Time{})
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
 // byRank orders candidates by score, best first, then by doc number (a
-// stand-in for the id until the ids are read; see topRanked).
+// stand-in for the date and id until the articles are read; see topRanked).
 func byRank(a, b ranked) int {
 	if c := cmp.Compare(b.score, a.score); c != 0 {
 		return c
@@ -256,7 +275,7 @@ func byRank(a, b ranked) int {
 
 // topRanked moves the best n candidates of rs to its front, together with
 // every other candidate whose score equals the n-th best (so ties can be
-// ordered by article id as a group), sorts them, and returns how many it
+// ordered by date and article id as a group), sorts them, and returns how many it
 // moved. It costs O(len(rs)·log n): a page never sorts every candidate of
 // a frequent word.
 func topRanked(rs []ranked, n int) int {

@@ -110,7 +110,10 @@ func TestCursor(t *testing.T) {
 			t.Errorf("%s: accepted", name)
 		}
 	}
-	if !c.after(3.0, "aaa") || !c.after(3.25, "a.c") || c.after(3.25, "a.b") || c.after(4, "zzz") {
+	after := func(score float64, pub int64, id string) bool {
+		return c.after(&ranked{score: score, pub: pub, id: id})
+	}
+	if !after(3.0, 9, "aaa") || !after(3.25, 0, "a.c") || after(3.25, 0, "a.b") || after(4, 0, "zzz") || !after(3.25, -1, "a.a") || after(3.25, 1, "a.z") {
 		t.Error("after orders wrongly")
 	}
 }

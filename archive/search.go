@@ -16,8 +16,9 @@ import (
 
 // Page sizes.
 const (
-	DefaultLimit = 5   // what the chat command shows per page
-	MaxLimit     = 100 // the most one page may hold
+	DefaultLimit = 5    // what the chat command shows per page
+	MaxLimit     = 100  // the most one page may hold
+	MaxUpTo      = 1000 // the most SearchUpTo returns
 )
 
 // Request is one search.
@@ -58,15 +59,39 @@ type Page struct {
 // Scoring), one page at a time. A bad query is the parser's EINVALID error;
 // a bad cursor or limit is EINVALID too.
 func (x *Index) Search(ctx context.Context, req Request) (*Page, error) {
-	if x.opts.Articles == nil {
-		return nil, digestbot.Errorf(digestbot.EINTERNAL, "archive index has no article store")
-	}
 	limit := req.Limit
 	switch {
 	case limit == 0:
 		limit = DefaultLimit
 	case limit < 0 || limit > MaxLimit:
 		return nil, digestbot.Errorf(digestbot.EINVALID, "page size must be between 1 and %d", MaxLimit)
+	}
+	return x.search(ctx, req, limit, limit)
+}
+
+// SearchUpTo returns the first n results of req (n at most MaxUpTo) in
+// one go, in Search's order. Only the first req.Limit (DefaultLimit when
+// 0) have a Snippet: the page on screen; making the others would cost a
+// third of the time (BENCHMARKS.md). It is for a caller that
+// keeps the ranked list itself, so that its pages do not shift as
+// articles arrive (the chat /lookup), or that wants a count and a few
+// examples (a subscription's preview).
+func (x *Index) SearchUpTo(ctx context.Context, req Request, n int) (*Page, error) {
+	if n < 1 || n > MaxUpTo {
+		return nil, digestbot.Errorf(digestbot.EINVALID, "the number of results must be between 1 and %d", MaxUpTo)
+	}
+	snippets := req.Limit
+	if snippets <= 0 {
+		snippets = DefaultLimit
+	}
+	return x.search(ctx, req, n, snippets)
+}
+
+// search finds the first limit results of req, the first snippets of them
+// with their Snippet.
+func (x *Index) search(ctx context.Context, req Request, limit, snippets int) (*Page, error) {
+	if x.opts.Articles == nil {
+		return nil, digestbot.Errorf(digestbot.EINTERNAL, "archive index has no article store")
 	}
 	q, err := subscriptions.Parse(req.Query)
 	if err != nil {
@@ -164,12 +189,15 @@ func (x *Index) Search(ctx context.Context, req Request) (*Page, error) {
 	if err != nil {
 		return nil, err
 	}
+	for i := range results[:min(snippets, len(results))] {
+		results[i].Snippet = Snippet(results[i].Article, results[i].Matched)
+	}
 	// Total counts every candidate the index matched, less those found
 	// to fail verification on the way.
 	page := &Page{Results: results, Total: max(total-failed, len(results))}
 	if more {
 		last := results[len(results)-1]
-		page.Next = cursor{now: now, score: last.Score, id: last.Article.ID, req: key}.encode()
+		page.Next = cursor{now: now, score: last.Score, pub: pubNanos(last.Article), id: last.Article.ID, req: key}.encode()
 	}
 	return page, nil
 }
@@ -182,24 +210,20 @@ func (x *Index) page(ctx context.Context, g int64, rs []ranked, limit int, cur *
 	seen := map[string]bool{}
 	for round := 0; len(rs) > 0 && !more; round++ {
 		// The next best few, with all that tie with the last of them, so
-		// equal scores are ordered by id together. The batch doubles each
-		// round: when many candidates fail verification (a phrase of
-		// frequent words) the round trips stay few.
+		// equal scores are ordered by date and id together. The batch
+		// doubles each round: when many candidates fail verification (a
+		// phrase of frequent words) the round trips stay few.
 		n := topRanked(rs, min(max(2*(limit+1-len(results)), 8)<<round, 1024))
 		chunk := rs[:n]
 		rs = rs[n:]
 		if err := x.resolveIDs(ctx, g, chunk); err != nil {
 			return nil, 0, false, err
 		}
-		chunk = slices.DeleteFunc(chunk, func(r ranked) bool {
-			return r.id == "" || (cur != nil && !cur.after(r.score, r.id))
-		})
-		sort.SliceStable(chunk, func(i, j int) bool { return before(&chunk[i], &chunk[j]) })
 		// An article is in one bucket, that of its ingest time, unless it
 		// was added twice without one (Add files it under now): keep its
 		// best document only.
 		chunk = slices.DeleteFunc(chunk, func(r ranked) bool {
-			if seen[r.id] {
+			if r.id == "" || seen[r.id] {
 				return true
 			}
 			seen[r.id] = true
@@ -209,15 +233,33 @@ func (x *Index) page(ctx context.Context, g int64, rs []ranked, limit int, cur *
 		for i, r := range chunk {
 			ids[i] = r.id
 		}
+		// The articles are read before the chunk is ordered: equal scores
+		// are ordered by publication time, which the postings hold only
+		// to the hour.
 		as, err := x.opts.Articles.GetArticles(ctx, ids)
 		if err != nil {
 			return nil, 0, false, err
 		}
-		for i, a := range as {
+		type cand struct {
+			r ranked
+			a *digestbot.Article
+		}
+		cs := make([]cand, 0, len(chunk))
+		for i, r := range chunk {
+			if as[i] != nil {
+				r.pub = pubNanos(as[i])
+			}
+			if cur != nil && !cur.after(&r) {
+				continue // shown on an earlier page
+			}
+			cs = append(cs, cand{r, as[i]})
+		}
+		sort.SliceStable(cs, func(i, j int) bool { return before(&cs[i].r, &cs[j].r) })
+		for _, c := range cs {
 			var matched []string
-			ok := a != nil
+			ok := c.a != nil
 			if ok {
-				matched, ok = verify(a)
+				matched, ok = verify(c.a)
 			}
 			if !ok {
 				failed++
@@ -227,7 +269,7 @@ func (x *Index) page(ctx context.Context, g int64, rs []ranked, limit int, cur *
 				more = true
 				break
 			}
-			results = append(results, Result{Article: a, Snippet: Snippet(a, matched), Score: chunk[i].score, Matched: matched})
+			results = append(results, Result{Article: c.a, Score: c.r.score, Matched: matched})
 		}
 	}
 	return results, failed, more, nil

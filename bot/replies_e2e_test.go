@@ -82,10 +82,10 @@ func TestPublicRepliesDoNotUnfurlLinks(t *testing.T) {
 	t.Parallel()
 	svc := coreService(t)
 	hs := start(t, func(o *Options) { o.Handler = svc })
-	_, err := svc.Store.PutArticles(context.Background(), []*digestbot.Article{{ID: "a1", Title: "Ferry strike ends",
-		URL: "https://harbour.example/ferry-strike", Source: "Harbour Wire", Text: "The ferry runs again.", Ingested: svc.Now().Add(-time.Hour)}})
-	if err != nil {
-		t.Fatal(err)
+	// The preview's recent articles come from the lookup's search.
+	svc.Search = func(context.Context, commands.LookupQuery) (*commands.LookupPage, error) {
+		return &commands.LookupPage{Total: 1, Results: []commands.LookupResult{{ID: "a1", Title: "Ferry strike ends",
+			URL: "https://harbour.example/ferry-strike", Source: "Harbour Wire", Published: svc.Now().Add(-time.Hour)}}}, nil
 	}
 	rep := hs.srv.WaitReply(hs.srv.SendInteraction(discordtest.Interaction{Command: "subscribe", Permissions: discordtest.PermManageChannels,
 		Options: []discordtest.Option{discordtest.Str("query", "ferry")}}))

@@ -83,7 +83,7 @@ func Definitions() []Definition {
 		}},
 		{Name: "lookup", Description: "Search past articles", Options: []Option{
 			{Name: "query", Description: "What to look for", Type: String, Required: true},
-			{Name: "since", Description: "e.g. 24h, 7d or 2021-03-20", Type: String},
+			{Name: "since", Description: "e.g. 24h, 7d, 2w or 2021-03-20", Type: String},
 			{Name: "source", Description: "Only this source", Type: String},
 		}},
 		{Name: "trend", Description: "Chart how often a query came up", Options: []Option{

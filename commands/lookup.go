@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -19,76 +20,155 @@ type LookupQuery struct {
 	Query  string
 	Since  time.Time
 	Source string
-	Cursor string
-	Limit  int
+	// Limit is the most results wanted, best first.
+	Limit int
 	// Guild is the server asking: it sees public articles and those its
 	// own feeds brought in, never another server's.
 	Guild string
+	// IDs, when set, asks for exactly these articles in this order (a
+	// page of a lookup already ranked), with their snippets for Query;
+	// those no longer kept or no longer visible to Guild are left out and
+	// counted in LookupPage.Gone. Since, Source and Limit are not applied.
+	IDs []string `json:",omitempty"`
 }
 
 // LookupResult is one article found.
 type LookupResult struct {
+	ID                 string
 	Title, URL, Source string
 	Published          time.Time
 	Snippet            string // summary with the matched terms in **bold**
 }
 
-// LookupPage is one page of results.
+// LookupPage is what a search found.
 type LookupPage struct {
 	Results []LookupResult
-	Next    string // cursor of the next page; "" at the end
-	Total   int
+	// Total is how many articles match: at least len(Results), more when
+	// Limit cut the list.
+	Total int
+	// Gone counts the asked IDs left out (see LookupQuery.IDs).
+	Gone int
 }
 
-// lookupState is what a lookup's buttons need later: the query and the
-// page on screen. It is kept in the store (not in this process), so the
-// replica that receives the button need not be the one that ran the lookup.
+// A /lookup is ranked once, when it runs: the ids of its results (at most
+// maxLookupResults, best first) are kept in the store with the query, and
+// every page is a slice of that list. So page 3 shows what page 3 showed,
+// however many matching articles arrive between two clicks, and any
+// replica answers the buttons.
+const (
+	lookupPageSize   = 5
+	maxLookupResults = 500
+	// lookupTTL is how long a lookup's buttons keep working (an
+	// interaction token lives 15 minutes).
+	lookupTTL = 15 * time.Minute
+)
+
+// Button custom ids of a lookup: "lookup-next:STATE:N" shows page N
+// (from 0) of the lookup kept under STATE, as does lookup-prev;
+// "lookup-share:STATE:N" posts page N in the channel.
+const (
+	lookupPrev  = "lookup-prev:"
+	lookupNext  = "lookup-next:"
+	lookupShare = "lookup-share:"
+)
+
+// lookupState is what a lookup's buttons need later. It is written once
+// and never changed.
 type lookupState struct {
 	Query LookupQuery `json:"query"`
-	Shown *LookupPage `json:"shown"`
+	Since string      `json:"since,omitempty"` // as the member wrote it, echoed on every page
+	IDs   []string    `json:"ids"`
+	Total int         `json:"total"`
 }
 
-// lookupTTL is how long a lookup's buttons keep working (an interaction
-// token lives 15 minutes).
-const lookupTTL = 15 * time.Minute
+func (st *lookupState) pages() int { return (len(st.IDs) + lookupPageSize - 1) / lookupPageSize }
+
+func (st *lookupState) page(n int) []string {
+	return st.IDs[n*lookupPageSize : min((n+1)*lookupPageSize, len(st.IDs))]
+}
 
 func (s *Service) lookup(ctx context.Context, req *Request) (*Response, error) {
-	q := LookupQuery{Query: strings.TrimSpace(req.Options["query"]), Source: strings.TrimSpace(req.Options["source"]), Limit: 5}
-	if since := strings.TrimSpace(req.Options["since"]); since != "" {
-		t, err := ParseSince(since, s.now())
+	st := &lookupState{
+		Query: LookupQuery{Query: strings.TrimSpace(req.Options["query"]), Source: strings.TrimSpace(req.Options["source"]), Limit: maxLookupResults, Guild: req.GuildID},
+		Since: strings.TrimSpace(req.Options["since"]),
+	}
+	if st.Since != "" {
+		t, err := ParseSince(st.Since, s.now())
 		if err != nil {
 			return nil, err
 		}
-		q.Since = t
+		st.Query.Since = t
 	}
 	if s.Search == nil {
 		return nil, digestbot.Errorf(digestbot.EUNAVAILABLE, "lookup is not available here")
 	}
-	return s.lookupPage(ctx, req.GuildID, q)
+	found, err := s.Search(ctx, st.Query)
+	if err != nil {
+		return nil, err
+	}
+	if len(found.Results) == 0 {
+		return &Response{Content: fmt.Sprintf("No article matches `%s`%s.", st.Query.Query, st.filters()), Ephemeral: true}, nil
+	}
+	for _, r := range found.Results {
+		st.IDs = append(st.IDs, r.ID)
+	}
+	st.Total = max(found.Total, len(st.IDs))
+	id, err := s.remember(ctx, req.GuildID, st)
+	if err != nil {
+		return nil, err
+	}
+	// The first page is on hand: no need to read its articles again.
+	return lookupResponse(id, st, 0, found.Results[:min(lookupPageSize, len(found.Results))], 0), nil
 }
 
-func (s *Service) lookupPage(ctx context.Context, guildID string, q LookupQuery) (*Response, error) {
-	q.Guild = guildID
-	page, err := s.Search(ctx, q)
-	if err != nil {
-		return nil, err
+// filters echoes the options that narrowed the lookup.
+func (st *lookupState) filters() string {
+	var f []string
+	if st.Since != "" {
+		f = append(f, "since "+st.Since)
 	}
-	r := &Response{Ephemeral: true}
-	if len(page.Results) == 0 {
-		r.Content = fmt.Sprintf("No article matches `%s`.", q.Query)
-		return r, nil
+	if st.Query.Source != "" {
+		f = append(f, "source: "+st.Query.Source)
 	}
-	r.Content = fmt.Sprintf("%s %s `%s`:", count(page.Total, "article", "articles"), plural(page.Total, "matches", "match"), q.Query)
-	r.Embeds = resultEmbeds(page.Results)
-	id, err := s.remember(ctx, guildID, &lookupState{Query: q, Shown: page})
-	if err != nil {
-		return nil, err
+	if len(f) == 0 {
+		return ""
 	}
-	if page.Next != "" {
-		r.Buttons = append(r.Buttons, Button{Label: "Next page", CustomID: "lookup-next:" + id})
+	return " (" + strings.Join(f, ", ") + ")"
+}
+
+// heading is the first lines of page n: what matched, the filters, where
+// the page is in the list, and whether the list was cut.
+func (st *lookupState) heading(n int) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s %s `%s`%s:", thousands(st.Total), plural(st.Total, "article", "articles"), plural(st.Total, "matches", "match"), st.Query.Query, st.filters())
+	capped := st.Total > len(st.IDs)
+	if st.pages() > 1 || capped {
+		fmt.Fprintf(&b, "\nPage %d of %d", n+1, st.pages())
+		if capped {
+			fmt.Fprintf(&b, " · the first %s of %s, best first; narrow the query or since to see the rest", thousands(len(st.IDs)), thousands(st.Total))
+		}
 	}
-	r.Buttons = append(r.Buttons, Button{Label: "Share in channel", CustomID: "lookup-share:" + id})
-	return r, nil
+	return b.String()
+}
+
+// lookupResponse is page n of the lookup kept under id, showing results
+// (gone of the page's articles having expired since the lookup ran).
+func lookupResponse(id string, st *lookupState, n int, results []LookupResult, gone int) *Response {
+	content := st.heading(n)
+	if gone > 0 {
+		content += fmt.Sprintf("\n_Left out: %s of this page that expired since the lookup ran._", count(gone, "article", "articles"))
+	}
+	r := &Response{Content: content, Embeds: resultEmbeds(results), Ephemeral: true}
+	if n > 0 {
+		r.Buttons = append(r.Buttons, Button{Label: "◀ Previous", CustomID: fmt.Sprintf("%s%s:%d", lookupPrev, id, n-1)})
+	}
+	if n+1 < st.pages() {
+		r.Buttons = append(r.Buttons, Button{Label: "Next ▶", CustomID: fmt.Sprintf("%s%s:%d", lookupNext, id, n+1)})
+	}
+	if len(results) > 0 {
+		r.Buttons = append(r.Buttons, Button{Label: "Share in channel", CustomID: fmt.Sprintf("%s%s:%d", lookupShare, id, n)})
+	}
+	return r
 }
 
 func resultEmbeds(rs []LookupResult) []digest.Embed {
@@ -117,39 +197,94 @@ func (s *Service) remember(ctx context.Context, guildID string, st *lookupState)
 	return id, nil
 }
 
+// button answers a lookup's Previous, Next and Share buttons from the
+// list kept when the lookup ran.
 func (s *Service) button(ctx context.Context, req *Request) (*Response, error) {
-	kind, id, _ := strings.Cut(req.Options["id"], ":")
+	expired := digestbot.Errorf(digestbot.ENOTFOUND, "this lookup has expired; run /lookup again")
+	v := req.Options["id"]
+	kind := ""
+	for _, k := range []string{lookupPrev, lookupNext, lookupShare} {
+		if rest, ok := strings.CutPrefix(v, k); ok {
+			kind, v = k, rest
+		}
+	}
+	if kind == "" {
+		return nil, digestbot.Errorf(digestbot.EINVALID, "unknown button")
+	}
+	id, num, _ := strings.Cut(v, ":")
+	n, err := strconv.Atoi(num)
+	if err != nil || n < 0 {
+		return nil, expired // a button of the paging before lists were kept
+	}
 	b, err := s.Store.LoadLookup(ctx, req.GuildID, id)
 	if digestbot.ErrorCode(err) == digestbot.ENOTFOUND {
-		return nil, digestbot.Errorf(digestbot.ENOTFOUND, "this lookup has expired; run /lookup again")
+		return nil, expired
 	}
 	if err != nil {
 		return nil, err
 	}
 	var st lookupState
-	if err := json.Unmarshal(b, &st); err != nil || st.Shown == nil {
-		return nil, digestbot.Errorf(digestbot.ENOTFOUND, "this lookup has expired; run /lookup again")
+	if err := json.Unmarshal(b, &st); err != nil || n >= st.pages() {
+		return nil, expired
 	}
-	switch kind {
-	case "lookup-next":
-		q := st.Query
-		q.Cursor = st.Shown.Next
-		return s.lookupPage(ctx, req.GuildID, q)
-	case "lookup-share":
-		return &Response{Content: fmt.Sprintf("<@%s> shared results for `%s`:", req.UserID, st.Query.Query), Embeds: resultEmbeds(st.Shown.Results)}, nil
+	if s.Search == nil {
+		return nil, digestbot.Errorf(digestbot.EUNAVAILABLE, "lookup is not available here")
 	}
-	return nil, digestbot.Errorf(digestbot.EINVALID, "unknown button")
+	q := st.Query
+	q.IDs = st.page(n)
+	q.Guild = req.GuildID
+	found, err := s.Search(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	if kind != lookupShare {
+		return lookupResponse(id, &st, n, found.Results, found.Gone), nil
+	}
+	if len(found.Results) == 0 {
+		return nil, digestbot.Errorf(digestbot.ENOTFOUND, "the articles of this page have expired; nothing to share")
+	}
+	where := ""
+	if st.pages() > 1 {
+		where = fmt.Sprintf(" (page %d of %d)", n+1, st.pages())
+	}
+	return &Response{Content: fmt.Sprintf("<@%s> shared results for `%s`%s%s:", req.UserID, st.Query.Query, st.filters(), where), Embeds: resultEmbeds(found.Results)}, nil
 }
 
-// ParseSince reads a /lookup since option: a duration like 24h or 7d, or a
-// date (2021-03-20, taken in UTC).
+// thousands writes n with comma separators: 1,234.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// ParseSince reads a since option: a duration like 24h, 7d or 2w, or a
+// date (2021-03-20, taken in UTC). A date still to come is refused: it
+// would match nothing.
 func ParseSince(v string, now time.Time) (time.Time, error) {
 	if t, err := time.Parse("2006-01-02", v); err == nil {
+		if t.After(now) {
+			return time.Time{}, digestbot.Errorf(digestbot.EINVALID, "since %s is in the future; give a past date, or a duration such as 7d", v)
+		}
 		return t, nil
 	}
-	d, err := config.ParseDuration(v)
+	d, err := parseSinceDuration(v)
 	if err != nil || d <= 0 {
-		return time.Time{}, digestbot.Errorf(digestbot.EINVALID, "since %q: want a duration such as 24h or 7d, or a date such as 2021-03-20", v)
+		return time.Time{}, digestbot.Errorf(digestbot.EINVALID, "since %q: want a duration such as 24h or 7d, weeks such as 2w, or a date such as 2021-03-20", v)
 	}
 	return now.Add(-d), nil
+}
+
+// parseSinceDuration is config.ParseDuration that also takes whole weeks
+// ("2w").
+func parseSinceDuration(v string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(v, "w"); ok {
+		weeks, err := strconv.Atoi(n)
+		if err != nil || weeks < 0 || weeks > 10_000 {
+			return 0, fmt.Errorf("bad number of weeks %q", n)
+		}
+		return time.Duration(weeks) * 7 * 24 * time.Hour, nil
+	}
+	return config.ParseDuration(v)
 }

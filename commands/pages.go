@@ -54,21 +54,26 @@ type pagedReply struct {
 }
 
 // UpdatesMessage reports whether the answer to a button replaces the
-// message the button is on (Previous and Next of a reply in pages)
-// instead of coming as a message of its own.
+// message the button is on (Previous and Next of a reply in pages or of a
+// lookup) instead of coming as a message of its own.
 func UpdatesMessage(customID string) bool {
-	return strings.HasPrefix(customID, prevPrefix) || strings.HasPrefix(customID, nextPrefix)
+	for _, p := range []string{prevPrefix, nextPrefix, lookupPrev, lookupNext} {
+		if strings.HasPrefix(customID, p) {
+			return true
+		}
+	}
+	return false
 }
 
 // PageTurns returns the custom ids of the Previous and Next buttons of a
-// reply in pages ("" when there is none): for front ends without buttons,
-// such as the terminal's /next.
+// reply in pages or of a lookup ("" when there is none): for front ends
+// without buttons, such as the terminal's /next.
 func PageTurns(r *Response) (prev, next string) {
 	for _, b := range r.Buttons {
 		switch {
-		case strings.HasPrefix(b.CustomID, prevPrefix):
+		case strings.HasPrefix(b.CustomID, prevPrefix), strings.HasPrefix(b.CustomID, lookupPrev):
 			prev = b.CustomID
-		case strings.HasPrefix(b.CustomID, nextPrefix):
+		case strings.HasPrefix(b.CustomID, nextPrefix), strings.HasPrefix(b.CustomID, lookupNext):
 			next = b.CustomID
 		}
 	}

@@ -80,7 +80,8 @@ func (s *Service) Handle(ctx context.Context, req *Request) (*Response, error) {
 	}
 	def, ok := definition(req.Name)
 	if req.Name == "button" {
-		if UpdatesMessage(req.Options["id"]) {
+		id := req.Options["id"]
+		if strings.HasPrefix(id, prevPrefix) || strings.HasPrefix(id, nextPrefix) {
 			return s.turnPage(ctx, req)
 		}
 		return s.button(ctx, req)

@@ -57,17 +57,15 @@ func TestSubscribeReportsQueryMatchesAndNextDigest(t *testing.T) {
 func testSubscribeReportsQueryMatchesAndNextDigest(t *testing.T, b *storetest.Backend) {
 	s := newService(t, b)
 	ctx := context.Background()
+	add, now := withArchive(t, s)
 	// Two archived articles of the last week, one matching.
-	old := testNow.Add(-48 * time.Hour)
-	arts := []*digestbot.Article{
-		{ID: "a1", Title: "Norway closes its last Confucius Institute", URL: "https://example.org/a1", Source: "Example Post", Text: "The university ended the agreement.", Ingested: old},
-		{ID: "a2", Title: "Harbour traffic recovers", URL: "https://example.org/a2", Source: "Example Post", Text: "Ships are back.", Ingested: old},
+	old := now.Add(-48 * time.Hour)
+	add(
+		&digestbot.Article{ID: "a1", Title: "Norway closes its last Confucius Institute", URL: "https://example.org/a1", Source: "Example Post", Text: "The university ended the agreement.", Ingested: old},
+		&digestbot.Article{ID: "a2", Title: "Harbour traffic recovers", URL: "https://example.org/a2", Source: "Example Post", Text: "Ships are back.", Ingested: old},
 		// Another server's own feed brought this one in: not ours to see.
-		{ID: "a3", Title: "Confucius Institute leaves Oslo", URL: "https://example.org/a3", Source: "Private Wire", Text: "Gone.", Ingested: old, Guilds: []string{"999"}},
-	}
-	if _, err := s.Store.PutArticles(ctx, arts); err != nil {
-		t.Fatal(err)
-	}
+		&digestbot.Article{ID: "a3", Title: "Confucius Institute leaves Oslo", URL: "https://example.org/a3", Source: "Private Wire", Text: "Gone.", Ingested: old, Guilds: []string{"999"}},
+	)
 	resp := mustHandle(t, s, req("subscribe", "query", "confucius   institute"))
 	for _, want := range []string{"Subscribed <#200> to `confucius institute`", "in the last 7 days, 1 matches", "https://example.org/a1", "Next digest: <t:"} {
 		if !strings.Contains(resp.Content, want) {
@@ -226,66 +224,6 @@ func testAutocompleteTimezoneAtMost25(t *testing.T, b *storetest.Backend) {
 	eu, _ := s.Autocomplete(context.Background(), &Request{GuildID: "100", Focused: "timezone", Options: map[string]string{"timezone": "paris"}})
 	if len(eu) != 1 || eu[0].Value != "Europe/Paris" {
 		t.Errorf("'paris' = %v", eu)
-	}
-}
-
-func TestLookupPagesWithButtons(t *testing.T) {
-	storetest.EachBackend(t, testLookupPagesWithButtons)
-}
-
-func testLookupPagesWithButtons(t *testing.T, b *storetest.Backend) {
-	s := newService(t, b)
-	var seen []LookupQuery
-	s.Search = func(_ context.Context, q LookupQuery) (*LookupPage, error) {
-		seen = append(seen, q)
-		if q.Cursor == "" {
-			return &LookupPage{Total: 6, Next: "p2", Results: []LookupResult{{Title: "First", URL: "https://example.org/1", Source: "Example", Snippet: "**x**"}}}, nil
-		}
-		return &LookupPage{Total: 6, Results: []LookupResult{{Title: "Sixth", URL: "https://example.org/6", Source: "Example"}}}, nil
-	}
-	resp := mustHandle(t, s, req("lookup", "query", "x", "since", "7d"))
-	if !resp.Ephemeral || len(resp.Embeds) != 1 || resp.Embeds[0].URL != "https://example.org/1" || len(resp.Buttons) != 2 {
-		t.Fatalf("first page: %+v", resp)
-	}
-	if want := testNow.Add(-7 * 24 * time.Hour); !seen[0].Since.Equal(want) {
-		t.Errorf("since 7d = %v, want %v", seen[0].Since, want)
-	}
-	next := req("button", "id", resp.Buttons[0].CustomID)
-	page2 := mustHandle(t, s, next)
-	if seen[0].Guild != "100" || seen[1].Guild != "100" {
-		t.Errorf("lookups searched as servers %q and %q, want the caller's 100", seen[0].Guild, seen[1].Guild)
-	}
-	if seen[1].Cursor != "p2" || page2.Embeds[0].Title != "Sixth" {
-		t.Errorf("next page: cursor %q, %+v", seen[1].Cursor, page2)
-	}
-	share := mustHandle(t, s, req("button", "id", resp.Buttons[1].CustomID))
-	if share.Ephemeral || len(share.Embeds) != 1 {
-		t.Errorf("share should post the results publicly: %+v", share)
-	}
-	foreign := req("button", "id", resp.Buttons[0].CustomID)
-	foreign.GuildID = "555"
-	if _, err := s.Handle(context.Background(), foreign); err == nil {
-		t.Error("another server used our lookup's button")
-	}
-
-	// Another replica, with its own connection to the same Redis, answers
-	// the button: nothing of the lookup lives only in the process that ran it.
-	replica := *s
-	replica.Store = b.Replica(t, s.Store.(*store.Store))
-	again := mustHandle(t, &replica, req("button", "id", resp.Buttons[1].CustomID))
-	if len(again.Embeds) != 1 || again.Embeds[0].URL != "https://example.org/1" {
-		t.Errorf("share through another replica: %+v", again)
-	}
-	if !b.Embedded() {
-		return // a real server's clock stays; the store suite waits out a short lifetime there
-	}
-	// The buttons stop working with the interaction token, after 15 minutes.
-	if err := s.Store.(*store.Store).AdvanceClock(16 * time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	_, err := s.Handle(context.Background(), req("button", "id", resp.Buttons[0].CustomID))
-	if digestbot.ErrorCode(err) != digestbot.ENOTFOUND || !strings.Contains(digestbot.ErrorMessage(err), "expired") {
-		t.Errorf("button after 16 minutes: %v, want 'expired'", err)
 	}
 }
 
@@ -492,7 +430,11 @@ func testRepliesCountRight(t *testing.T, b *storetest.Backend) {
 		for total, want := range map[int]string{1: "1 article matches `x`:", 2: "2 articles match `x`:"} {
 			s := newService(t, b)
 			s.Search = func(context.Context, LookupQuery) (*LookupPage, error) {
-				return &LookupPage{Total: total, Results: []LookupResult{{Title: "T", URL: "https://example.org/t", Source: "S"}}}, nil
+				p := &LookupPage{Total: total}
+				for i := 0; i < total; i++ {
+					p.Results = append(p.Results, LookupResult{ID: fmt.Sprint(i), Title: "T", URL: "https://example.org/t", Source: "S"})
+				}
+				return p, nil
 			}
 			if got := mustHandle(t, s, req("lookup", "query", "x")).Content; got != want {
 				t.Errorf("lookup of %d: %q, want %q", total, got, want)
@@ -502,14 +444,9 @@ func testRepliesCountRight(t *testing.T, b *storetest.Backend) {
 	t.Run("recent matches", func(t *testing.T) {
 		for n, want := range map[int]string{0: "in the last 7 days, none match", 1: "in the last 7 days, 1 matches", 2: "in the last 7 days, 2 match"} {
 			s := newService(t, b)
-			var arts []*digestbot.Article
+			add, now := withArchive(t, s)
 			for i := 0; i < n; i++ {
-				arts = append(arts, &digestbot.Article{ID: fmt.Sprintf("k%d", i), Title: "Kelp farm opens", URL: fmt.Sprintf("https://example.org/k%d", i), Source: "S", Ingested: testNow.Add(-time.Hour)})
-			}
-			if n > 0 {
-				if _, err := s.Store.PutArticles(ctx, arts); err != nil {
-					t.Fatal(err)
-				}
+				add(&digestbot.Article{ID: fmt.Sprintf("k%d", i), Title: "Kelp farm opens", URL: fmt.Sprintf("https://example.org/k%d", i), Source: "S", Ingested: now.Add(-time.Hour)})
 			}
 			if got := mustHandle(t, s, req("subscribe", "query", "kelp")).Content; !strings.Contains(got, want) {
 				t.Errorf("%d matching articles: %q lacks %q", n, got, want)

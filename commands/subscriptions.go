@@ -3,6 +3,7 @@ package commands
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -200,8 +201,8 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 		} else {
 			b.WriteString(" (they are not re-sent; digests bring what arrives from now on).")
 		}
-		for _, a := range examples {
-			fmt.Fprintf(&b, "\n• %s", articleLink(a))
+		for _, r := range examples {
+			fmt.Fprintf(&b, "\n• %s", resultLink(r))
 		}
 		b.WriteString("\n")
 	}
@@ -211,48 +212,31 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 	return &Response{Content: b.String()}, nil
 }
 
-// recentMatches counts the archive's articles of the last window that q
-// matches and that guildID may see.
-func (s *Service) recentMatches(ctx context.Context, guildID string, q *subscriptions.Query, window time.Duration, keep int) (int, []*digestbot.Article, error) {
-	const maxScan = 5_000 // bounds the work (and Redis reads) of one command
-	entries, err := s.Store.ArticlesSince(ctx, s.now().Add(-window), maxScan)
+// recentMatches counts, with the lookup's search, the articles of the
+// last window that q matches and guildID may see, and returns the keep
+// newest of them. A query the lookup cannot run (site:) is its error.
+func (s *Service) recentMatches(ctx context.Context, guildID string, q *subscriptions.Query, window time.Duration, keep int) (int, []LookupResult, error) {
+	if s.Search == nil {
+		return 0, nil, digestbot.Errorf(digestbot.EUNAVAILABLE, "lookup is not available here")
+	}
+	found, err := s.Search(ctx, LookupQuery{Query: q.String(), Since: s.now().Add(-window), Guild: guildID, Limit: maxLookupResults})
 	if err != nil {
 		return 0, nil, err
 	}
-	n := 0
-	var examples []*digestbot.Article
-	for i := 0; i < len(entries); i += 500 {
-		ids := make([]string, 0, 500)
-		for _, e := range entries[i:min(i+500, len(entries))] {
-			ids = append(ids, e.ArticleID)
-		}
-		arts, err := s.Store.GetArticles(ctx, ids)
-		if err != nil {
-			return 0, nil, err
-		}
-		for _, a := range arts {
-			if a == nil || !a.VisibleTo(guildID) {
-				continue
-			}
-			if _, ok := q.Match(subscriptions.DocFromArticle(a)); ok {
-				n++
-				examples = append(examples, a)
-			}
-		}
-	}
-	// Newest examples first.
-	sort.SliceStable(examples, func(i, j int) bool { return articleTime(examples[i]).After(articleTime(examples[j])) })
-	if len(examples) > keep {
-		examples = examples[:keep]
-	}
-	return n, examples, nil
+	// The newest of the best maxLookupResults: all of them unless more
+	// than that match, and the ranking favours the recent.
+	examples := slices.Clone(found.Results)
+	sort.SliceStable(examples, func(i, j int) bool { return examples[i].Published.After(examples[j].Published) })
+	return max(found.Total, len(found.Results)), examples[:min(keep, len(examples))], nil
 }
 
-func articleTime(a *digestbot.Article) time.Time {
-	if !a.Published.IsZero() {
-		return a.Published
+// resultLink is a found article as one line: its linked title and source.
+func resultLink(r LookupResult) string {
+	t := clip(r.Title, 120)
+	if r.URL == "" {
+		return fmt.Sprintf("%s — %s", t, r.Source)
 	}
-	return a.Ingested
+	return fmt.Sprintf("[%s](%s) — %s", t, r.URL, r.Source)
 }
 
 // sameSubscription returns the channel's subscription to the query or

@@ -3,8 +3,6 @@ package commands
 import (
 	"fmt"
 	"time"
-
-	digestbot "github.com/digestbot/digestbot"
 )
 
 // plural picks the word that agrees with a count of n: one for 1, many
@@ -30,14 +28,6 @@ func clip(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
-}
-
-func articleLink(a *digestbot.Article) string {
-	t := clip(a.Title, 120)
-	if a.URL == "" {
-		return fmt.Sprintf("%s — %s", t, a.Source)
-	}
-	return fmt.Sprintf("[%s](%s) — %s", t, a.URL, a.Source)
 }
 
 // dateLayout is how a reply writes a date: "20 Mar 2026", read the same

@@ -67,8 +67,8 @@ func (s *Service) watchAdd(ctx context.Context, req *Request) (*Response, error)
 	}
 	if n, examples, err := s.recentMatches(ctx, req.GuildID, q, 7*24*time.Hour, 3); err == nil {
 		fmt.Fprintf(&b, "Of the articles the bot received in the last 7 days, %s.", matchCount(n))
-		for _, a := range examples {
-			fmt.Fprintf(&b, "\n• %s", articleLink(a))
+		for _, r := range examples {
+			fmt.Fprintf(&b, "\n• %s", resultLink(r))
 		}
 		b.WriteString("\n")
 	}

@@ -23,6 +23,7 @@ func TestRepliesSpeakToPeople(t *testing.T) {
 	ctx := context.Background()
 	s := newEmbeddedService(t)
 	s.Config.Backfill = 30 * 24 * time.Hour
+	s.Search = func(context.Context, LookupQuery) (*LookupPage, error) { return &LookupPage{}, nil }
 	s.CheckFeed = func(context.Context, string) (FeedCheck, error) {
 		return FeedCheck{Title: "Harbour Wire", Articles: 3}, nil
 	}

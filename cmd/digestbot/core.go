@@ -171,7 +171,7 @@ func newCore(cfg *config.Config, st *store.Store, log *slog.Logger, now func() t
 			}
 		},
 		ResumeChannel: c.deliverer.Resume,
-		Search:        lookupSearch(c.index),
+		Search:        botcommands.ArchiveSearch(c.index, st),
 		Trend:         (&trend.Counter{Finder: trend.ArchiveFinder{Index: c.index}, Articles: st}).Series,
 		Why:           newExplainer(cfg, st).Explain,
 		CheckFeed: func(ctx context.Context, url string) (botcommands.FeedCheck, error) {

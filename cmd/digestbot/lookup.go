@@ -34,27 +34,6 @@ func indexLog(ctx context.Context, st *store.Store, wait time.Duration) (ran boo
 	})
 }
 
-// lookupSearch adapts the index to the chat command core's /lookup
-// (commands.Service.Search).
-func lookupSearch(idx *archive.Index) func(ctx context.Context, q botcommands.LookupQuery) (*botcommands.LookupPage, error) {
-	return func(ctx context.Context, q botcommands.LookupQuery) (*botcommands.LookupPage, error) {
-		page, err := idx.Search(ctx, archive.Request{Query: q.Query, Since: q.Since, Source: q.Source, Limit: q.Limit, Cursor: q.Cursor, Guild: q.Guild})
-		if err != nil {
-			return nil, err
-		}
-		out := &botcommands.LookupPage{Next: page.Next, Total: page.Total}
-		for _, r := range page.Results {
-			a := r.Article
-			// Every outlet is named, so that a story found by its second
-			// outlet (source: or the source option) shows that outlet.
-			out.Results = append(out.Results, botcommands.LookupResult{
-				Title: a.Title, URL: a.URL, Source: strings.Join(a.SourceNames(), ", "), Published: a.Published, Snippet: r.Snippet,
-			})
-		}
-		return out, nil
-	}
-}
-
 const lookupSynopsis = `lookup [--json] [--since D] [--source S] [--limit N] [--cursor C] QUERY
        digestbot lookup --rebuild [QUERY]
 
@@ -70,7 +49,7 @@ one replaces it (after a restore, or if the index was lost).`
 func cmdLookup(ctx context.Context, e *env, args []string) error {
 	fs := newFlags(e, "lookup", lookupSynopsis)
 	asJSON := fs.Bool("json", false, "print one JSON article object per line (with \"matched\"), nothing else on stdout")
-	since := fs.String("since", "", "only articles published since: a duration (24h, 7d) or a date (2021-03-20)")
+	since := fs.String("since", "", "only articles published since: a duration (24h, 7d, 2w) or a date (2021-03-20)")
 	source := fs.String("source", "", "only articles whose source name contains these words")
 	limit := fs.Int("limit", archive.DefaultLimit, fmt.Sprintf("results per page, 1 to %d", archive.MaxLimit))
 	cur := fs.String("cursor", "", "continue after a previous page (the cursor it printed)")

@@ -91,20 +91,27 @@ func testLookupCommand(t *testing.T, b *storetest.Backend) {
 		}
 	})
 	t.Run("chat command adapter", func(t *testing.T) {
-		search := lookupSearch(newArchive(st))
+		search := botcommands.ArchiveSearch(newArchive(st), st)
 		page, err := search(context.Background(), botcommands.LookupQuery{Query: "estuary", Limit: 1})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if page.Total != 2 || len(page.Results) != 1 || page.Next == "" {
+		if page.Total != 2 || len(page.Results) != 1 {
 			t.Fatalf("first page %+v", page)
 		}
 		if r := page.Results[0]; r.Title != "Tide tables for the estuary" || r.URL == "" || r.Source != "Estuary Post" || !strings.Contains(r.Snippet, "**estuary**") {
 			t.Errorf("result %+v", r)
 		}
-		next, err := search(context.Background(), botcommands.LookupQuery{Query: "estuary", Limit: 1, Cursor: page.Next})
-		if err != nil || len(next.Results) != 1 || next.Results[0].Title != "New bridge over the estuary" || next.Next != "" {
-			t.Errorf("second page %+v, %v", next, err)
+		// The articles of a later page, by id: in the order asked, with
+		// their snippets, an unknown one counted as gone.
+		all, err := search(context.Background(), botcommands.LookupQuery{Query: "estuary", Limit: 500})
+		if err != nil || len(all.Results) != 2 {
+			t.Fatalf("all results %+v, %v", all, err)
+		}
+		ids := []string{all.Results[1].ID, "no-such-article", all.Results[0].ID}
+		shown, err := search(context.Background(), botcommands.LookupQuery{Query: "estuary", IDs: ids})
+		if err != nil || len(shown.Results) != 2 || shown.Gone != 1 || shown.Results[0].Title != "New bridge over the estuary" || !strings.Contains(shown.Results[1].Snippet, "**estuary**") {
+			t.Errorf("page by ids %v: %+v, %v", ids, shown, err)
 		}
 	})
 	for _, tc := range []struct {
@@ -162,7 +169,7 @@ func testLookupSampleBrief(t *testing.T, b *storetest.Backend) {
 		}
 	}
 	// In chat, the result found by its second outlet names both outlets.
-	page, err := lookupSearch(newArchive(st))(context.Background(), botcommands.LookupQuery{Query: "Lanternhall", Source: "Northsound Radio", Limit: 5})
+	page, err := botcommands.ArchiveSearch(newArchive(st), st)(context.Background(), botcommands.LookupQuery{Query: "Lanternhall", Source: "Northsound Radio", Limit: 5})
 	if err != nil || len(page.Results) != 1 || page.Results[0].Source != "Vellmar Courier, Northsound Radio" {
 		t.Errorf("chat lookup by the second outlet: %+v, %v", page, err)
 	}

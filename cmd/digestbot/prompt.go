@@ -86,7 +86,7 @@ func promptLoop(ctx context.Context, in lineReader, out io.Writer, svc *botcomma
 			return nil
 		}
 		if line == "/next" {
-			// The terminal's stand-in for the "Next page" button of the last lookup.
+			// The terminal's stand-in for the Next button of the last reply in pages or lookup.
 			if next == "" {
 				// Right after a lookup, "run /lookup first" would read as if
 				// the lookup had not counted: it had, and showed all there is.
@@ -114,12 +114,6 @@ func promptLoop(ctx context.Context, in lineReader, out io.Writer, svc *botcomma
 		afterLookup = resp != nil && isLookup(line)
 		afterPages = false
 		if resp != nil {
-			for _, b := range resp.Buttons {
-				if strings.HasPrefix(b.CustomID, "lookup-next:") {
-					next = b.CustomID
-					fmt.Fprint(out, "  (type /next for the next page)\r\n")
-				}
-			}
 			if p, n := botcommands.PageTurns(resp); p != "" || n != "" {
 				prev, next, afterPages = p, n, true
 				fmt.Fprintf(out, "  (%s)\r\n", pageHint(p, n))
@@ -142,7 +136,7 @@ func pageHint(prev, next string) string {
 
 // isLookup reports whether a typed line runs a lookup or pages one.
 func isLookup(line string) bool {
-	if strings.HasPrefix(line, "/button lookup-next:") {
+	if strings.HasPrefix(line, "/button lookup-next:") || strings.HasPrefix(line, "/button lookup-prev:") {
 		return true
 	}
 	req, err := botcommands.ParseLine(line)

@@ -62,14 +62,23 @@ func TestPromptNextSaysWhenALookupHasNoMorePages(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := newCore(cfg, storetest.OpenEmbedded(t), newLogger(&bytes.Buffer{}), time.Now)
-	// "two pages" has a second page; anything else has one.
+	// "two pages" finds six articles, two pages of five; anything else one.
 	c.service.Search = func(_ context.Context, q botcommands.LookupQuery) (*botcommands.LookupPage, error) {
-		p := &botcommands.LookupPage{Total: 2, Results: []botcommands.LookupResult{{Title: "Page one", URL: "https://example.org/1", Source: "S"}}}
-		if q.Query == "two pages" && q.Cursor == "" {
-			p.Next = "p2"
-		} else if q.Cursor != "" {
-			p.Results[0].Title = "Page two"
+		p := &botcommands.LookupPage{}
+		if len(q.IDs) > 0 {
+			for _, id := range q.IDs {
+				p.Results = append(p.Results, botcommands.LookupResult{ID: id, Title: "Page two", URL: "https://example.org/" + id, Source: "S"})
+			}
+			return p, nil
 		}
+		n := 1
+		if q.Query == "two pages" {
+			n = 6
+		}
+		for i := 0; i < n; i++ {
+			p.Results = append(p.Results, botcommands.LookupResult{ID: fmt.Sprint(i), Title: "Page one", URL: fmt.Sprint("https://example.org/", i), Source: "S"})
+		}
+		p.Total = n
 		return p, nil
 	}
 	steps := []struct{ line, want string }{

@@ -1,0 +1,333 @@
+package commands
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	digestbot "github.com/digestbot/digestbot"
+	"github.com/digestbot/digestbot/archive"
+	"github.com/digestbot/digestbot/store"
+	"github.com/digestbot/digestbot/store/storetest"
+)
+
+// withArchive gives s the lookup index over its store, as the bot wires
+// it, and a clock at the present (the index's keys expire in real time on
+// a real Redis). add stores and indexes articles, as ingest does.
+func withArchive(t *testing.T, s *Service) (add func(...*digestbot.Article), now time.Time) {
+	t.Helper()
+	st := s.Store.(*store.Store)
+	idx := archive.New(st.Client(), st.Prefix(), archive.Options{Retention: st.Retention(), Articles: st})
+	s.Search = ArchiveSearch(idx, st)
+	now = time.Now().UTC().Truncate(time.Second)
+	s.Now = func() time.Time { return now }
+	return func(as ...*digestbot.Article) {
+		t.Helper()
+		ctx := context.Background()
+		if _, err := st.PutArticles(ctx, as); err != nil {
+			t.Fatal(err)
+		}
+		if err := idx.Add(ctx, as); err != nil {
+			t.Fatal(err)
+		}
+	}, now
+}
+
+// kelpStory is a story as relevant to "kelp" as every other one: they
+// rank by how new they are.
+func kelpStory(id string, published time.Time, guilds ...string) *digestbot.Article {
+	return &digestbot.Article{ID: id, Title: "Kelp farm " + id + " opens", URL: "https://news.example/" + id, Source: "Harbour Wire",
+		Text: "A kelp farm opened in the bay.", Published: published, Ingested: time.Now(), Guilds: guilds}
+}
+
+func titles(r *Response) []string {
+	var out []string
+	for _, e := range r.Embeds {
+		out = append(out, e.Title)
+	}
+	return out
+}
+
+// press clicks the button of r with this label, as the member who ran the
+// lookup, in the same server.
+func press(t *testing.T, s *Service, r *Response, label string) *Response {
+	t.Helper()
+	for _, b := range r.Buttons {
+		if b.Label == label {
+			return mustHandle(t, s, req("button", "id", b.CustomID))
+		}
+	}
+	t.Fatalf("no %q button on %q (buttons %+v)", label, r.Content, r.Buttons)
+	return nil
+}
+
+func labels(r *Response) []string {
+	var out []string
+	for _, b := range r.Buttons {
+		out = append(out, b.Label)
+	}
+	return out
+}
+
+func TestLookupPagesStayPut(t *testing.T) { storetest.EachBackend(t, testLookupPagesStayPut) }
+
+func testLookupPagesStayPut(t *testing.T, b *storetest.Backend) {
+	s := newService(t, b)
+	add, now := withArchive(t, s)
+	var arts []*digestbot.Article
+	for i := 1; i <= 12; i++ {
+		arts = append(arts, kelpStory(fmt.Sprintf("k%02d", i), now.Add(-time.Duration(i)*time.Hour)))
+	}
+	// Another server's own feed brought this one in: not ours to see.
+	arts = append(arts, kelpStory("private", now.Add(-30*time.Minute), "999"))
+	add(arts...)
+	storyTitles := func(from, to int) []string {
+		var out []string
+		for i := from; i <= to; i++ {
+			out = append(out, fmt.Sprintf("Kelp farm k%02d opens", i))
+		}
+		return out
+	}
+
+	first := mustHandle(t, s, req("lookup", "query", "kelp"))
+	if want := "12 articles match `kelp`:\nPage 1 of 3"; first.Content != want || !first.Ephemeral {
+		t.Errorf("first page %q (ephemeral %v), want %q, to the caller only", first.Content, first.Ephemeral, want)
+	}
+	if got := titles(first); !slices.Equal(got, storyTitles(1, 5)) {
+		t.Errorf("page 1 shows %v", got)
+	}
+	if got := labels(first); !slices.Equal(got, []string{"Next ▶", "Share in channel"}) {
+		t.Errorf("page 1 buttons %v", got)
+	}
+	if !strings.Contains(first.Embeds[0].Description, "**kelp**") {
+		t.Errorf("snippet %q lacks the matched word in bold", first.Embeds[0].Description)
+	}
+
+	second := press(t, s, first, "Next ▶")
+	if got := titles(second); !strings.HasPrefix(second.Content, "12 articles match `kelp`:\nPage 2 of 3") || !slices.Equal(got, storyTitles(6, 10)) {
+		t.Errorf("page 2: %q %v", second.Content, got)
+	}
+	if got := labels(second); !slices.Equal(got, []string{"◀ Previous", "Next ▶", "Share in channel"}) {
+		t.Errorf("page 2 buttons %v", got)
+	}
+
+	// Four newer stories arrive between two clicks: a new search would
+	// put them first and push every page back by four.
+	for i := 1; i <= 4; i++ {
+		add(kelpStory(fmt.Sprintf("new%d", i), now.Add(-time.Duration(i)*time.Minute)))
+	}
+	third := press(t, s, second, "Next ▶")
+	if got := titles(third); third.Content != "12 articles match `kelp`:\nPage 3 of 3" || !slices.Equal(got, storyTitles(11, 12)) {
+		t.Errorf("page 3 after new stories: %q %v", third.Content, got)
+	}
+	if got := labels(third); !slices.Equal(got, []string{"◀ Previous", "Share in channel"}) {
+		t.Errorf("last page buttons %v", got)
+	}
+	if back := press(t, s, third, "◀ Previous"); back.Content != second.Content || !slices.Equal(titles(back), titles(second)) {
+		t.Errorf("Previous from page 3 shows %q %v, not page 2 as it was", back.Content, titles(back))
+	}
+	if again := press(t, s, first, "Next ▶"); !slices.Equal(titles(again), titles(second)) {
+		t.Errorf("page 2 again: %v, want %v", titles(again), titles(second))
+	}
+	if back := press(t, s, second, "◀ Previous"); !slices.Equal(titles(back), titles(first)) {
+		t.Errorf("page 1 again: %v, want %v", titles(back), titles(first))
+	}
+
+	// Share posts the page on screen for everyone.
+	share := press(t, s, second, "Share in channel")
+	if share.Ephemeral || !strings.Contains(share.Content, "<@300> shared results for `kelp` (page 2 of 3)") || !slices.Equal(titles(share), titles(second)) {
+		t.Errorf("share of page 2: ephemeral %v, %q %v", share.Ephemeral, share.Content, titles(share))
+	}
+
+	// A new lookup sees the new stories.
+	if fresh := mustHandle(t, s, req("lookup", "query", "kelp")); !strings.HasPrefix(fresh.Content, "16 articles match") {
+		t.Errorf("a new lookup: %q", fresh.Content)
+	}
+
+	// Another replica, with its own connection to the same Redis, answers
+	// the buttons; another server cannot use them.
+	replica := *s
+	replica.Store = b.Replica(t, s.Store.(*store.Store))
+	if got := press(t, &replica, first, "Next ▶"); !slices.Equal(titles(got), titles(second)) {
+		t.Errorf("page 2 through another replica: %v", titles(got))
+	}
+	foreign := req("button", "id", first.Buttons[0].CustomID)
+	foreign.GuildID = "555"
+	if _, err := s.Handle(context.Background(), foreign); digestbot.ErrorCode(err) != digestbot.ENOTFOUND {
+		t.Errorf("another server pressed our lookup's button: %v", err)
+	}
+	if !b.Embedded() {
+		return // a real server's clock stays; the store suite waits out a short lifetime there
+	}
+	// The buttons stop working with the interaction token, after 15 minutes.
+	if err := s.Store.(*store.Store).AdvanceClock(16 * time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	_, err := s.Handle(context.Background(), req("button", "id", first.Buttons[0].CustomID))
+	if digestbot.ErrorCode(err) != digestbot.ENOTFOUND || !strings.Contains(digestbot.ErrorMessage(err), "expired; run /lookup again") {
+		t.Errorf("button after 16 minutes: %v, want 'expired'", err)
+	}
+}
+
+// An article that leaves the store between two clicks is left out of its
+// page, which says so.
+func TestLookupPageLeavesOutAnExpiredArticle(t *testing.T) {
+	storetest.EachBackend(t, testLookupPageLeavesOutAnExpiredArticle)
+}
+
+func testLookupPageLeavesOutAnExpiredArticle(t *testing.T, b *storetest.Backend) {
+	s := newService(t, b)
+	add, now := withArchive(t, s)
+	for i := 1; i <= 7; i++ {
+		add(kelpStory(fmt.Sprintf("k%02d", i), now.Add(-time.Duration(i)*time.Hour)))
+	}
+	first := mustHandle(t, s, req("lookup", "query", "kelp"))
+	// As the store does at the end of the retention.
+	st := s.Store.(*store.Store)
+	if err := st.Client().Del(context.Background(), st.Prefix()+"a:k06").Err(); err != nil {
+		t.Fatal(err)
+	}
+	second := press(t, s, first, "Next ▶")
+	if got := titles(second); !slices.Equal(got, []string{"Kelp farm k07 opens"}) || !strings.Contains(second.Content, "Left out: 1 article of this page that expired since the lookup ran.") {
+		t.Errorf("page 2 without k06: %q %v", second.Content, got)
+	}
+	if !strings.HasPrefix(second.Content, "7 articles match `kelp`:\nPage 2 of 2") {
+		t.Errorf("page 2 heading %q", second.Content)
+	}
+}
+
+// The filters are echoed on every page; since takes weeks; a date still to
+// come is refused before anything is searched or kept.
+func TestLookupFilters(t *testing.T) { storetest.EachBackend(t, testLookupFilters) }
+
+func testLookupFilters(t *testing.T, b *storetest.Backend) {
+	s := newService(t, b)
+	add, now := withArchive(t, s)
+	for i := 1; i <= 6; i++ {
+		add(kelpStory(fmt.Sprintf("w%d", i), now.Add(-time.Duration(i)*24*time.Hour)))
+	}
+	add(kelpStory("old", now.Add(-20*24*time.Hour)))
+	other := kelpStory("other", now.Add(-time.Hour))
+	other.Source = "Coastal Ledger"
+	add(other)
+
+	r := mustHandle(t, s, req("lookup", "query", "kelp", "since", "2w", "source", "Harbour Wire"))
+	if want := "6 articles match `kelp` (since 2w, source: Harbour Wire):\nPage 1 of 2"; r.Content != want {
+		t.Errorf("lookup since 2w: %q, want %q", r.Content, want)
+	}
+	if next := press(t, s, r, "Next ▶"); !strings.HasPrefix(next.Content, "6 articles match `kelp` (since 2w, source: Harbour Wire):\nPage 2 of 2") {
+		t.Errorf("page 2 does not echo the filters: %q", next.Content)
+	}
+	if r := mustHandle(t, s, req("lookup", "query", "kelp", "since", "3w")); !strings.HasPrefix(r.Content, "8 articles match `kelp` (since 3w):") {
+		t.Errorf("since 3w: %q", r.Content)
+	}
+	none := mustHandle(t, s, req("lookup", "query", "kelp", "since", "30m"))
+	if none.Content != "No article matches `kelp` (since 30m)." || len(none.Buttons) != 0 {
+		t.Errorf("nothing found: %q %v", none.Content, none.Buttons)
+	}
+
+	searched := 0
+	search := s.Search
+	s.Search = func(ctx context.Context, q LookupQuery) (*LookupPage, error) {
+		searched++
+		return search(ctx, q)
+	}
+	for _, since := range []string{now.Add(48 * time.Hour).Format("2006-01-02"), "2x", "-2w"} {
+		_, err := s.Handle(context.Background(), req("lookup", "query", "kelp", "since", since))
+		if digestbot.ErrorCode(err) != digestbot.EINVALID {
+			t.Errorf("since %s: %v, want EINVALID", since, err)
+		}
+	}
+	future := now.Add(48 * time.Hour).Format("2006-01-02")
+	_, err := s.Handle(context.Background(), req("lookup", "query", "kelp", "since", future))
+	if want := "since " + future + " is in the future"; !strings.Contains(digestbot.ErrorMessage(err), want) {
+		t.Errorf("future since: %v, want %q", err, want)
+	}
+	if searched != 0 {
+		t.Errorf("a refused since still searched %d times", searched)
+	}
+}
+
+// More matches than a lookup keeps: the reply says how many it pages
+// through, and the last page is the 500th result.
+func TestLookupSaysWhenItKeepsTheFirstResults(t *testing.T) {
+	storetest.EachBackend(t, testLookupSaysWhenItKeepsTheFirstResults)
+}
+
+func testLookupSaysWhenItKeepsTheFirstResults(t *testing.T, b *storetest.Backend) {
+	s := newService(t, b)
+	var all []LookupResult
+	for i := 0; i < 1234; i++ {
+		all = append(all, LookupResult{ID: fmt.Sprint(i), Title: fmt.Sprint("Story ", i), URL: fmt.Sprint("https://news.example/", i), Source: "S"})
+	}
+	s.Search = func(_ context.Context, q LookupQuery) (*LookupPage, error) {
+		if len(q.IDs) > 0 {
+			p := &LookupPage{}
+			for _, id := range q.IDs {
+				var i int
+				fmt.Sscan(id, &i)
+				p.Results = append(p.Results, all[i])
+			}
+			return p, nil
+		}
+		return &LookupPage{Results: all[:min(q.Limit, len(all))], Total: len(all)}, nil
+	}
+	first := mustHandle(t, s, req("lookup", "query", "story"))
+	if want := "1,234 articles match `story`:\nPage 1 of 100 · the first 500 of 1,234, best first; narrow the query or since to see the rest"; first.Content != want {
+		t.Errorf("capped lookup: %q, want %q", first.Content, want)
+	}
+	id := strings.TrimSuffix(strings.TrimPrefix(first.Buttons[0].CustomID, "lookup-next:"), ":1")
+	last := mustHandle(t, s, req("button", "id", "lookup-next:"+id+":99"))
+	if got := titles(last); !strings.HasPrefix(last.Content, "1,234 articles match `story`:\nPage 100 of 100") || !slices.Equal(got, []string{"Story 495", "Story 496", "Story 497", "Story 498", "Story 499"}) {
+		t.Errorf("last page: %q %v", last.Content, got)
+	}
+	// A page past the end, and the buttons of lookups made before pages
+	// were numbered, say the lookup has expired.
+	for _, button := range []string{"lookup-next:" + id + ":100", "lookup-next:" + id, "lookup-share:" + id} {
+		_, err := s.Handle(context.Background(), req("button", "id", button))
+		if digestbot.ErrorCode(err) != digestbot.ENOTFOUND || !strings.Contains(digestbot.ErrorMessage(err), "run /lookup again") {
+			t.Errorf("button %s: %v", button, err)
+		}
+	}
+}
+
+// The /subscribe preview counts the week's matches the server may see with
+// the lookup's search, and shows the three newest.
+func TestSubscribePreviewShowsTheNewestMatches(t *testing.T) {
+	storetest.EachBackend(t, testSubscribePreviewShowsTheNewestMatches)
+}
+
+func testSubscribePreviewShowsTheNewestMatches(t *testing.T, b *storetest.Backend) {
+	s := newService(t, b)
+	add, now := withArchive(t, s)
+	// Ingested in any order, more relevant or not: the three newest are shown.
+	for _, h := range []int{50, 3, 100, 1, 20, 2, 150} {
+		a := kelpStory(fmt.Sprintf("h%d", h), now.Add(-time.Duration(h)*time.Hour))
+		if h == 100 {
+			a.Title = "Kelp, kelp and more kelp"
+		}
+		add(a)
+	}
+	add(kelpStory("private", now.Add(-30*time.Minute), "999"), kelpStory("last-week", now.Add(-8*24*time.Hour)))
+	r := mustHandle(t, s, req("subscribe", "query", "kelp"))
+	if !strings.Contains(r.Content, "Of the articles the bot received in the last 7 days, 7 match") {
+		t.Errorf("preview count: %q", r.Content)
+	}
+	var shown []string
+	for _, l := range strings.Split(r.Content, "\n") {
+		if strings.HasPrefix(l, "• ") {
+			shown = append(shown, l)
+		}
+	}
+	want := []string{
+		"• [Kelp farm h1 opens](https://news.example/h1) — Harbour Wire",
+		"• [Kelp farm h2 opens](https://news.example/h2) — Harbour Wire",
+		"• [Kelp farm h3 opens](https://news.example/h3) — Harbour Wire",
+	}
+	if !slices.Equal(shown, want) {
+		t.Errorf("examples %q, want %q", shown, want)
+	}
+}
