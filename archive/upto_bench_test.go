@@ -12,8 +12,9 @@ import (
 )
 
 // BenchmarkLookupUpTo times what the chat /lookup does when it runs: one
-// SearchUpTo of 500 results as a server (the ranked list its pages are
-// cut from), next to a Search of one page of 5, for the benchmark corpus's
+// SearchUpTo of 100 results as a server (the ranked list its pages are
+// cut from), next to a Search of one page of 5 and a SearchUpTo of 500
+// (the list /lookup kept before), for the benchmark corpus's
 // mid-frequency words and its 20 most frequent ones.
 //
 //	go test ./archive -run '^$' -bench LookupUpTo -benchtime 1x
@@ -36,7 +37,7 @@ func BenchmarkLookupUpTo(b *testing.B) {
 	b.ResetTimer()
 	for range b.N {
 		for _, kind := range []string{"1 term", "frequent"} {
-			for _, upTo := range []int{0, 500} {
+			for _, upTo := range []int{0, 100, 500} {
 				var lat []time.Duration
 				results := 0
 				for j, q := range qs[kind] {

@@ -54,10 +54,13 @@ type LookupPage struct {
 // maxLookupResults, best first) are kept in the store with the query, and
 // every page is a slice of that list. So page 3 shows what page 3 showed,
 // however many matching articles arrive between two clicks, and any
-// replica answers the buttons.
+// replica answers the buttons. The list holds the best 100 (20 pages): it
+// is verified on the stored articles when the lookup runs, which costs
+// about 0.1 ms an article (BENCHMARKS.md, "lookup, first answer"), and
+// nobody turns more pages in a chat.
 const (
 	lookupPageSize   = 5
-	maxLookupResults = 500
+	maxLookupResults = 100
 	// lookupTTL is how long a lookup's buttons keep working (an
 	// interaction token lives 15 minutes).
 	lookupTTL = 15 * time.Minute

@@ -252,7 +252,7 @@ func testLookupFilters(t *testing.T, b *storetest.Backend) {
 }
 
 // More matches than a lookup keeps: the reply says how many it pages
-// through, and the last page is the 500th result.
+// through, and the last page is the 100th result.
 func TestLookupSaysWhenItKeepsTheFirstResults(t *testing.T) {
 	storetest.EachBackend(t, testLookupSaysWhenItKeepsTheFirstResults)
 }
@@ -276,17 +276,17 @@ func testLookupSaysWhenItKeepsTheFirstResults(t *testing.T, b *storetest.Backend
 		return &LookupPage{Results: all[:min(q.Limit, len(all))], Total: len(all)}, nil
 	}
 	first := mustHandle(t, s, req("lookup", "query", "story"))
-	if want := "1,234 articles match `story`:\nPage 1 of 100 · the first 500 of 1,234, best first; narrow the query or since to see the rest"; first.Content != want {
+	if want := "1,234 articles match `story`:\nPage 1 of 20 · the first 100 of 1,234, best first; narrow the query or since to see the rest"; first.Content != want {
 		t.Errorf("capped lookup: %q, want %q", first.Content, want)
 	}
 	id := strings.TrimSuffix(strings.TrimPrefix(first.Buttons[0].CustomID, "lookup-next:"), ":1")
-	last := mustHandle(t, s, req("button", "id", "lookup-next:"+id+":99"))
-	if got := titles(last); !strings.HasPrefix(last.Content, "1,234 articles match `story`:\nPage 100 of 100") || !slices.Equal(got, []string{"Story 495", "Story 496", "Story 497", "Story 498", "Story 499"}) {
+	last := mustHandle(t, s, req("button", "id", "lookup-next:"+id+":19"))
+	if got := titles(last); !strings.HasPrefix(last.Content, "1,234 articles match `story`:\nPage 20 of 20") || !slices.Equal(got, []string{"Story 95", "Story 96", "Story 97", "Story 98", "Story 99"}) {
 		t.Errorf("last page: %q %v", last.Content, got)
 	}
 	// A page past the end, and the buttons of lookups made before pages
 	// were numbered, say the lookup has expired.
-	for _, button := range []string{"lookup-next:" + id + ":100", "lookup-next:" + id, "lookup-share:" + id} {
+	for _, button := range []string{"lookup-next:" + id + ":20", "lookup-next:" + id, "lookup-share:" + id} {
 		_, err := s.Handle(context.Background(), req("button", "id", button))
 		if digestbot.ErrorCode(err) != digestbot.ENOTFOUND || !strings.Contains(digestbot.ErrorMessage(err), "run /lookup again") {
 			t.Errorf("button %s: %v", button, err)
