@@ -37,7 +37,11 @@ type LookupResult struct {
 	ID                 string
 	Title, URL, Source string
 	Published          time.Time
-	Snippet            string // summary with the matched terms in **bold**
+	// DateOnly: Published is a calendar date; the embed shows the date
+	// and no timestamp, which Discord would show in the reader's time
+	// zone (the evening before, in the Americas).
+	DateOnly bool
+	Snippet  string // summary with the matched terms in **bold**
 }
 
 // LookupPage is what a search found.
@@ -181,7 +185,11 @@ func resultEmbeds(rs []LookupResult) []digest.Embed {
 		if !res.Published.IsZero() {
 			footer += " · " + res.Published.UTC().Format("2006-01-02")
 		}
-		out = append(out, digest.Embed{Title: clip(res.Title, 256), URL: res.URL, Description: clip(res.Snippet, 1000), Footer: footer, Timestamp: res.Published})
+		e := digest.Embed{Title: clip(res.Title, 256), URL: res.URL, Description: clip(res.Snippet, 1000), Footer: footer, Timestamp: res.Published}
+		if res.DateOnly {
+			e.Timestamp = time.Time{}
+		}
+		out = append(out, e)
 	}
 	return out
 }

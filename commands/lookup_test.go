@@ -331,3 +331,32 @@ func testSubscribePreviewShowsTheNewestMatches(t *testing.T, b *storetest.Backen
 		t.Errorf("examples %q, want %q", shown, want)
 	}
 }
+
+// A story known only by its date shows that date and no timestamp: Discord
+// shows a timestamp in the reader's zone, the evening before in the
+// Americas.
+func TestLookupShowsADateOnlyStoryByItsDate(t *testing.T) {
+	storetest.EachBackend(t, func(t *testing.T, b *storetest.Backend) {
+		s := newService(t, b)
+		add, now := withArchive(t, s)
+		day := now.UTC().Truncate(24 * time.Hour).Add(-24 * time.Hour)
+		dated := kelpStory("dated", day)
+		dated.DateOnly = true
+		timed := kelpStory("timed", now.Add(-3*time.Hour))
+		add(dated, timed)
+		r := mustHandle(t, s, req("lookup", "query", "kelp"))
+		if len(r.Embeds) != 2 {
+			t.Fatalf("%d results, want 2", len(r.Embeds))
+		}
+		for _, e := range r.Embeds {
+			switch {
+			case strings.Contains(e.Title, "dated"):
+				if !e.Timestamp.IsZero() || !strings.HasSuffix(e.Footer, day.Format("2006-01-02")) {
+					t.Errorf("date-only story: timestamp %v, footer %q; want no timestamp, the date %s", e.Timestamp, e.Footer, day.Format("2006-01-02"))
+				}
+			case e.Timestamp.IsZero():
+				t.Errorf("a story with a time lost its timestamp")
+			}
+		}
+	})
+}
