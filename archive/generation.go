@@ -269,3 +269,36 @@ func (x *Index) Lag(ctx context.Context, st LogReader) (time.Duration, error) {
 	}
 	return max(x.opts.Now().Sub(next[0].Ingested), 0), nil
 }
+
+// The index's keys before generations (one hash slot, P{archive}:KIND:...)
+// and the marker that says they were deleted.
+const oldLayoutKinds = "[pvmnxa]"
+
+func (x *Index) layoutKey() string { return x.prefix + "{archive}:layout" }
+
+// DropOldLayout deletes the keys of the index's layout before generations
+// (P{archive}:p:…, :v:, :m:, :n:, :x:, :a:), which nothing reads any more,
+// once: an upgraded deployment would otherwise hold both layouts until the
+// old keys expire with the retention (5.6 KB per article for up to 30
+// days). A marker key records that it ran, so later starts skip the scan.
+// It returns how many keys it deleted.
+func (x *Index) DropOldLayout(ctx context.Context) (int, error) {
+	done, err := x.rdb.Exists(ctx, x.layoutKey()).Result()
+	if err != nil {
+		return 0, x.fail("read the index layout marker", err)
+	}
+	if done == 1 {
+		return 0, nil
+	}
+	keys, err := x.keys(ctx, escapeGlob(x.prefix+"{archive}:")+oldLayoutKinds+":*")
+	if err != nil {
+		return 0, err
+	}
+	if err := x.unlink(ctx, keys); err != nil {
+		return 0, err
+	}
+	if err := x.rdb.Set(ctx, x.layoutKey(), "generations", 0).Err(); err != nil {
+		return len(keys), x.fail("write the index layout marker", err)
+	}
+	return len(keys), nil
+}

@@ -278,3 +278,41 @@ func TestIndexerRetriesAndCatchesUp(t *testing.T) {
 		<-done
 	})
 }
+
+// An upgraded deployment holds the keys of the layout before generations;
+// the first start deletes them, and only them, once.
+func TestDropOldLayout(t *testing.T) {
+	backends(t, store.Options{}, archive.Options{}, func(t *testing.T, b *backend) {
+		ctx := context.Background()
+		as := loadFixtures(t)
+		b.ingestLog(t, as)
+		p := b.st.Prefix() + "{archive}:"
+		old := []string{p + "p:20000:lighthouse", p + "v:20000", p + "m:20000", p + "n:20000", p + "x:20000", p + "a:some-article"}
+		for _, k := range old {
+			if err := b.st.Client().Set(ctx, k, "old", 0).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		before := ids(b.search(t, archive.Request{Query: "lighthouse"}))
+		n, err := b.idx.DropOldLayout(ctx)
+		if err != nil || n != len(old) {
+			t.Fatalf("deleted %d keys (%v), want the %d of the old layout", n, err, len(old))
+		}
+		for _, k := range old {
+			if b.st.Client().Exists(ctx, k).Val() != 0 {
+				t.Errorf("%s is still there", k)
+			}
+		}
+		if after := ids(b.search(t, archive.Request{Query: "lighthouse"})); len(before) == 0 || !slices.Equal(after, before) {
+			t.Errorf("lookup found %v before and %v after; the live index must be untouched", before, after)
+		}
+		// Later starts skip the scan: a key of the old shape written now
+		// (nothing does) stays.
+		if err := b.st.Client().Set(ctx, old[0], "old", 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		if n, err := b.idx.DropOldLayout(ctx); err != nil || n != 0 {
+			t.Errorf("second run deleted %d (%v), want 0", n, err)
+		}
+	})
+}

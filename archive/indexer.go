@@ -57,6 +57,11 @@ func (ix *Indexer) Run(ctx context.Context) {
 	if every <= 0 {
 		every = DefaultEvery
 	}
+	if n, err := ix.Index.DropOldLayout(ctx); err != nil {
+		log.Warn("lookup index: deleting the keys of the index's earlier layout failed; they expire with the retention", "err", err)
+	} else if n > 0 {
+		log.Info("lookup index: deleted the keys of the index's earlier layout", "keys", n)
+	}
 	failures := 0
 	for {
 		pass := ix.Pass
