@@ -37,7 +37,7 @@ func testLookupPagesEndToEnd(t *testing.T, b *storetest.Backend) {
 		ch.c.onStored(ctx, arts, outs)
 	}
 	var first []string
-	for i := 1; i <= 11; i++ {
+	for i := 1; i <= 16; i++ {
 		first = append(first, fmt.Sprintf("r%02d", i))
 	}
 	// r01 newest: equally relevant stories rank newest first.
@@ -66,23 +66,31 @@ func testLookupPagesEndToEnd(t *testing.T, b *storetest.Backend) {
 	}
 
 	page1 := ch.command(t, "lookup", discordtest.Str("query", "ferry strike"), discordtest.Str("since", "1w"))
-	if want := "11 articles match `ferry strike` (since 1w):\nPage 1 of 3"; page1.Content != want || !page1.Ephemeral() {
+	if want := "16 articles match `ferry strike` (since 1w):\nPage 1 of 4"; page1.Content != want || !page1.Ephemeral() {
 		t.Fatalf("page 1 %q (ephemeral %v), want %q", page1.Content, page1.Ephemeral(), want)
 	}
 	if got := shown(page1); !slices.Equal(got, first[:5]) {
 		t.Errorf("page 1 shows %v, want %v", got, first[:5])
 	}
+	// Newer matching stories arrive before each of three clicks on Next:
+	// a new search would rank them first and push every page back.
+	arrive := func(batch string) {
+		ingest([]string{batch + "1", batch + "2", batch + "3"}, func(i int) time.Duration { return time.Duration(i+1) * time.Minute })
+	}
+	arrive("a")
 	page2 := press(page1, "lookup-next:")
-	if got := shown(page2); page2.Via != "edit" || !strings.Contains(page2.Content, "Page 2 of 3") || !slices.Equal(got, first[5:10]) {
+	if got := shown(page2); page2.Via != "edit" || !strings.Contains(page2.Content, "Page 2 of 4") || !slices.Equal(got, first[5:10]) {
 		t.Errorf("page 2 via %s: %q %v", page2.Via, page2.Content, got)
 	}
-
-	// Newer matching stories arrive: a new search would rank them first.
-	ingest([]string{"n1", "n2", "n3"}, func(i int) time.Duration { return time.Duration(i+1) * time.Minute })
-
+	arrive("b")
 	page3 := press(page2, "lookup-next:")
-	if got := shown(page3); !strings.Contains(page3.Content, "Page 3 of 3") || !slices.Equal(got, first[10:]) {
+	if got := shown(page3); !strings.Contains(page3.Content, "Page 3 of 4") || !slices.Equal(got, first[10:15]) {
 		t.Errorf("page 3 after new stories: %q %v", page3.Content, got)
+	}
+	arrive("n")
+	page4 := press(page3, "lookup-next:")
+	if got := shown(page4); !strings.Contains(page4.Content, "Page 4 of 4") || !slices.Equal(got, first[15:]) {
+		t.Errorf("page 4 after new stories: %q %v", page4.Content, got)
 	}
 	back := press(page3, "lookup-prev:")
 	if back.Content != page2.Content || !slices.Equal(shown(back), shown(page2)) {
@@ -94,17 +102,20 @@ func testLookupPagesEndToEnd(t *testing.T, b *storetest.Backend) {
 	if again := press(back, "lookup-next:"); !slices.Equal(shown(again), shown(page3)) {
 		t.Errorf("page 3 again shows %v, want %v", shown(again), shown(page3))
 	}
+	if !strings.Contains(page1.Content, "16 articles") || !strings.Contains(page4.Content, "16 articles") {
+		t.Errorf("the count moved between pages: %q, %q", page1.Content, page4.Content)
+	}
 
 	// A new lookup finds the new stories, newest first.
 	fresh := ch.command(t, "lookup", discordtest.Str("query", "ferry strike"), discordtest.Str("since", "1w"))
-	if got := shown(fresh); !strings.HasPrefix(fresh.Content, "14 articles match") || !slices.Equal(got[:3], []string{"n1", "n2", "n3"}) {
+	if got := shown(fresh); !strings.HasPrefix(fresh.Content, "25 articles match") || !slices.Equal(got[:3], []string{"a1", "b1", "n1"}) {
 		t.Errorf("a new lookup: %q %v", fresh.Content, got)
 	}
 
 	// Share posts the page on screen in the channel.
 	share := ch.dc.SendInteraction(discordtest.Interaction{Type: discordtest.TypeComponent, CustomID: shareButton(t, page2)})
 	rep := ch.dc.WaitReply(share)
-	if rep.Ephemeral() || !strings.Contains(rep.Content, "(page 2 of 3)") || !slices.Equal(shown(rep), shown(page2)) {
+	if rep.Ephemeral() || !strings.Contains(rep.Content, "(page 2 of 4)") || !slices.Equal(shown(rep), shown(page2)) {
 		t.Errorf("share of page 2 (ephemeral %v): %q %v", rep.Ephemeral(), rep.Content, shown(rep))
 	}
 
