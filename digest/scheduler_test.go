@@ -101,8 +101,9 @@ func testReplicasShareDueDigests(t *testing.T, b *storetest.Backend) {
 				byReplica[r]++
 				mu.Unlock()
 				// Posting takes a moment, as it does against Discord: one
-				// replica alone would need 5.6 s for the 90 and two 2.8 s, longer than
-				// the others take to look for due work (1 s ± half).
+				// replica alone would need 5.6 s for the 90, two 2.8 s,
+				// longer than the others take to look for due work (1 s,
+				// give or take half).
 				time.Sleep(250 * time.Millisecond)
 				if total.Add(1) == int32(len(refs)) {
 					close(done)
