@@ -27,7 +27,9 @@ type RateStore interface {
 	BlockGlobal(ctx context.Context, until time.Time) error
 	// TakeRoute takes one request from a route's bucket; the wait is
 	// non-zero while Discord said the bucket is empty.
-	TakeRoute(ctx context.Context, route string, now time.Time) (time.Duration, error)
+	// It says by when the request must be sent (zero: no limit), else it
+	// is counted in a window it does not reach Discord in.
+	TakeRoute(ctx context.Context, route string, now time.Time) (wait time.Duration, sendBy time.Time, err error)
 	// SetRoute records the bucket a response reported.
 	SetRoute(ctx context.Context, route string, remaining int, reset time.Time) error
 }
@@ -104,15 +106,22 @@ func (t *botTransport) pace(ctx context.Context, route string, global bool) erro
 	}
 	for range 1000 {
 		wait := time.Duration(0)
+		var sendBy time.Time
 		var err error
 		if route != "" {
-			wait, err = t.limits.TakeRoute(ctx, route, time.Now())
+			wait, sendBy, err = t.limits.TakeRoute(ctx, route, time.Now())
 		}
 		if err == nil && wait == 0 {
 			if !global {
 				return nil
 			}
 			if err = t.takeGlobal(ctx); err == nil {
+				if !sendBy.IsZero() && time.Now().After(sendBy) {
+					// The wait for the global budget carried the request
+					// to the end of the route's window: Discord would
+					// count it in the next one. Take the route again.
+					continue
+				}
 				return nil
 			}
 			if ctx.Err() != nil {

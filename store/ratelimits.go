@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -36,24 +37,29 @@ return slot - now
 
 // routeTakeScript takes one request from a route's bucket as Discord last
 // reported it. KEYS: bucket hash (rem, reset in µs). ARGV: now µs, probe
-// µs. Returns 0 to go, else the wait in µs until the bucket resets. A
-// bucket nobody knows (first use, or its window ended) lets one request
-// through as a probe and holds the others until its answer says how many
-// are left, or the probe time passes.
+// µs, margin µs. Returns {0, sendBy} to go (sendBy: margin before the end
+// of the window the request was counted in, 0 for a probe), else
+// {wait µs, 0}. A bucket
+// nobody knows (first use, or its window ended) lets one request through
+// as a probe and holds the others until its answer says how many are left,
+// or the probe time passes. Within margin of a window's end nothing is
+// granted: Discord gives the reset to the millisecond, rounded down, and a
+// request sent just before it may reach Discord just after, in the next
+// window, where nobody counted it.
 var routeTakeScript = redis.NewScript(`
 local reset = tonumber(redis.call('HGET', KEYS[1], 'reset') or '0')
-local now = tonumber(ARGV[1])
-if reset <= now then
+local now, margin = tonumber(ARGV[1]), tonumber(ARGV[3])
+if reset + margin <= now then
   redis.call('HSET', KEYS[1], 'rem', 0, 'reset', string.format('%.0f', now + tonumber(ARGV[2])), 'probe', 1)
   redis.call('PEXPIRE', KEYS[1], 60000)
-  return 0
+  return {0, 0}
 end
 local rem = tonumber(redis.call('HGET', KEYS[1], 'rem') or '1')
-if rem > 0 then
+if rem > 0 and now < reset - margin then
   redis.call('HINCRBY', KEYS[1], 'rem', -1)
-  return 0
+  return {0, string.format('%.0f', reset - margin)}
 end
-return reset - now
+return {string.format('%.0f', reset + margin - now), 0}
 `)
 
 // routeSetScript records a bucket a response reported. KEYS: bucket hash.
@@ -115,14 +121,28 @@ func (s *Store) BlockGlobal(ctx context.Context, until time.Time) error {
 
 // TakeRoute takes one request from a route's bucket (route names the
 // bucket and its major parameter: "POST channels/ID/messages") and returns
-// how long to wait first; 0 when the bucket is unknown or not empty.
-func (s *Store) TakeRoute(ctx context.Context, route string, now time.Time) (time.Duration, error) {
-	n, err := routeTakeScript.Run(ctx, s.rdb, []string{s.routeKey(route)}, us(now), routeProbe.Microseconds()).Int64()
-	if err != nil {
-		return 0, s.fail("take route rate limit", err)
+// how long to wait first (0 when the bucket is unknown or not empty) and,
+// when it took a request of a known window, the time by which it must be
+// sent: RouteMargin before the window ends. A request not sent by then
+// must be taken again, for Discord would count it in the next window.
+func (s *Store) TakeRoute(ctx context.Context, route string, now time.Time) (wait time.Duration, sendBy time.Time, err error) {
+	v, err := routeTakeScript.Run(ctx, s.rdb, []string{s.routeKey(route)}, us(now), routeProbe.Microseconds(), RouteMargin.Microseconds()).Int64Slice()
+	if err == nil && len(v) != 2 {
+		err = fmt.Errorf("unexpected reply %v", v)
 	}
-	return time.Duration(n) * time.Microsecond, nil
+	if err != nil {
+		return 0, time.Time{}, s.fail("take route rate limit", err)
+	}
+	if v[1] > 0 {
+		sendBy = time.UnixMicro(v[1])
+	}
+	return time.Duration(v[0]) * time.Microsecond, sendBy, nil
 }
+
+// RouteMargin is how close to the end of a route's window no request of
+// that window is sent: Discord reports the reset to the millisecond,
+// rounded down, and a request needs time to reach it.
+const RouteMargin = 50 * time.Millisecond
 
 // SetRoute records a route's bucket as a response reported it: remaining
 // requests until reset.

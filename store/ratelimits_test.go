@@ -34,25 +34,49 @@ func TestSharedRateLimits(t *testing.T) {
 		}
 
 		const route = "POST channels/c1/messages"
-		if got, err := st.TakeRoute(c, route, now); err != nil || got != 0 {
-			t.Fatalf("the probe of an unknown bucket: wait %v, %v; want none", got, err)
+		take := func(route string, now time.Time) (time.Duration, time.Time) {
+			t.Helper()
+			wait, sendBy, err := st.TakeRoute(c, route, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return wait, sendBy
 		}
-		if got, err := st.TakeRoute(c, route, now); err != nil || got <= 0 {
-			t.Fatalf("a take while the probe is out: wait %v, %v; want to wait for its answer", got, err)
+		if got, sendBy := take(route, now); got != 0 || !sendBy.IsZero() {
+			t.Fatalf("the probe of an unknown bucket: wait %v, send by %v; want neither", got, sendBy)
 		}
-		if err := st.SetRoute(c, route, 2, now.Add(time.Second)); err != nil {
+		if got, _ := take(route, now); got <= 0 {
+			t.Fatalf("a take while the probe is out: wait %v; want to wait for its answer", got)
+		}
+		reset := now.Add(time.Second)
+		if err := st.SetRoute(c, route, 2, reset); err != nil {
 			t.Fatal(err)
 		}
 		for i := range 2 {
-			if got, err := st.TakeRoute(c, route, now); err != nil || got != 0 {
-				t.Fatalf("take %d of the 2 left: wait %v, %v", i+1, got, err)
+			got, sendBy := take(route, now)
+			if got != 0 || !sendBy.Equal(reset.Add(-store.RouteMargin).Truncate(time.Microsecond)) {
+				t.Fatalf("take %d of the 2 left: wait %v, send by %v; want at once, by %v before the reset", i+1, got, sendBy, store.RouteMargin)
 			}
 		}
-		if got, err := st.TakeRoute(c, route, now); err != nil || got != time.Second {
-			t.Fatalf("take of an empty bucket: wait %v, %v; want until its reset, 1 s", got, err)
+		if got, _ := take(route, now); got != time.Second+store.RouteMargin {
+			t.Fatalf("take of an empty bucket: wait %v; want until its reset and the margin, 1.05 s", got)
 		}
-		if got, err := st.TakeRoute(c, "POST channels/c2/messages", now); err != nil || got != 0 {
-			t.Fatalf("another channel's bucket: wait %v, %v; want none", got, err)
+		if got, _ := take("POST channels/c2/messages", now); got != 0 {
+			t.Fatalf("another channel's bucket: wait %v; want none", got)
+		}
+
+		// Near the end of a window, a request left would reach Discord in
+		// the next one: it waits for that window instead.
+		const r3 = "POST channels/c3/messages"
+		take(r3, now)
+		if err := st.SetRoute(c, r3, 4, now.Add(30*time.Millisecond)); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := take(r3, now); got != 30*time.Millisecond+store.RouteMargin {
+			t.Fatalf("a take %v before its window ends: wait %v; want the end and the margin", 30*time.Millisecond, got)
+		}
+		if got, sendBy := take(r3, now.Add(80*time.Millisecond)); got != 0 || !sendBy.IsZero() {
+			t.Fatalf("a take after that: wait %v, send by %v; want the probe of the next window", got, sendBy)
 		}
 	})
 }
