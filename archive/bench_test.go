@@ -68,9 +68,8 @@ import (
 // plan.restrict). A server's page must hold only articles it may see (the
 // benchmark fails otherwise). p50/p95/p99 are reported in ms. Also
 // reported: index memory per article (INFO used_memory, summed over a
-// cluster's masters, after indexing
-// minus before, divided by the articles; the private articles' visibility
-// terms included), the store's own copy of the articles per article (its
+// cluster's masters, after indexing minus before, divided by the
+// articles; the private articles' visibility terms included), the store's own copy of the articles per article (its
 // hash and ingest log entry: used_memory after storing minus before, the
 // figure the README's sizing rule uses) and the indexing time per article.
 
