@@ -1,19 +1,23 @@
 package archive_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/analysis"
 	"github.com/digestbot/digestbot/archive"
+	"github.com/digestbot/digestbot/store"
 	"github.com/digestbot/digestbot/store/storetest"
 	"github.com/digestbot/digestbot/summarize"
 )
@@ -22,6 +26,7 @@ import (
 //
 //	go test ./archive -run '^$' -bench 'Lookup$' -benchtime 1x        # 5,000 articles
 //	go test ./archive -run '^$' -bench 'Lookup100k' -benchtime 1x -timeout 60m
+//	go test ./archive -run '^$' -bench 'Lookup1M' -benchtime 1x -timeout 120m  # own 3-master cluster
 //
 // Articles: about 3 KB of text (470 words in sentences of 8-20 words) and a
 // title of 8 words, drawn from a 60,000-word synthetic vocabulary with a
@@ -31,8 +36,15 @@ import (
 // seed, so the words and the queries are those of the all-public corpus
 // measured before) are private, each to one of 50 servers
 // (digestbot.Article.Guilds); the operator sees them as ordinary articles.
-// They are stored in the store and indexed with Index.Add in batches of
-// 500; storing and indexing are outside the timed part.
+// Each is ingested 30 to 60 minutes after publication, so the articles
+// fill the index's 31 day buckets as a month of ingest does. They are
+// stored in the store and indexed with Index.Add in batches of 500, in the
+// order of their ingest time; storing and indexing are outside the timed
+// part. The corpus is not kept in memory: each article is made again from
+// its generators' saved states when it is loaded (a million articles would
+// take some 10 GB with their tokens). Lookup and Lookup100k run on one
+// redis-server with one batch at a time; Lookup1M on a Redis Cluster of
+// three masters it starts itself, four batches at once.
 //
 // Queries (200 of each kind, drawn with a fixed seed):
 //   - 1, 2 and 3 terms: words of mid document frequency (in 0.5% to 10% of
@@ -55,23 +67,38 @@ import (
 // and its own "\x01v:GUILD" postings and evaluates them per candidate (see
 // plan.restrict). A server's page must hold only articles it may see (the
 // benchmark fails otherwise). p50/p95/p99 are reported in ms. Also
-// reported: index memory per article (INFO used_memory after indexing
-// minus before, divided by the articles; the private articles' visibility
-// terms included), the store's own copy of the articles per article (its
+// reported: index memory per article (INFO used_memory, summed over a
+// cluster's masters, after indexing minus before, divided by the
+// articles; the private articles' visibility terms included), the store's own copy of the articles per article (its
 // hash and ingest log entry: used_memory after storing minus before, the
 // figure the README's sizing rule uses) and the indexing time per article.
 
-func BenchmarkLookup(b *testing.B) { benchLookup(b, 5_000) }
+func BenchmarkLookup(b *testing.B) { benchLookup(b, lookupSetup{n: 5_000, workers: 1}) }
 
-func BenchmarkLookup100k(b *testing.B) { benchLookup(b, 100_000) }
+func BenchmarkLookup100k(b *testing.B) { benchLookup(b, lookupSetup{n: 100_000, workers: 1}) }
+
+// BenchmarkLookup1M runs on a Redis Cluster of three masters of its own,
+// loading with four batches at once (the index's scripts run on the three
+// nodes in parallel); index-µs/article is then wall time over the four.
+func BenchmarkLookup1M(b *testing.B) {
+	benchLookup(b, lookupSetup{n: 1_000_000, cluster: true, workers: 4})
+}
 
 type corpus struct {
 	vocab   []string
-	arts    []*digestbot.Article
+	sources []string
+	now     time.Time
+	n       int
 	df      map[string]int
-	toks    [][]string // analysed tokens of each article's text
-	servers []string   // the servers that own the private articles
-	private int        // how many articles are private
+	servers []string // the servers that own the private articles
+	private int      // how many articles are private
+	guild   []int8   // per article: 1 + the index of its server, 0 if public
+	ingest  []int64  // per article: ingest time, Unix seconds
+	text    int      // bytes of title and text, summed over the articles
+	// state holds, per article, the states of the two generators as it
+	// begins (20 bytes each), so that article i can be made again in any
+	// order without keeping a million articles in memory.
+	state []byte
 }
 
 // Visibility of the generated corpus: privateShare of the articles are
@@ -79,11 +106,16 @@ type corpus struct {
 const (
 	privateShare = 0.10
 	numServers   = 50
+	vocabSize    = 60_000
+	pcgState     = 20 // bytes of a marshalled rand.PCG
 )
 
+// genCorpus draws the corpus: the vocabulary, then each article in turn,
+// keeping only what the queries need (document frequencies) and how to
+// make each article again (corpus.article).
 func genCorpus(n int, now time.Time) *corpus {
-	r := rand.New(rand.NewPCG(6, 6))
-	const vocabSize = 60_000
+	src := rand.NewPCG(6, 6)
+	r := rand.New(src)
 	syll := []string{"ka", "lo", "mi", "ne", "ru", "ta", "vo", "si", "pe", "da", "gu", "fe", "zo", "ri", "ba", "no", "chi", "sha", "tor", "len", "mar", "ves", "qu", "dre"}
 	seen := map[string]bool{}
 	vocab := make([]string, 0, vocabSize)
@@ -97,53 +129,56 @@ func genCorpus(n int, now time.Time) *corpus {
 			vocab = append(vocab, s)
 		}
 	}
-	zipf := rand.NewZipf(rand.New(rand.NewPCG(7, 7)), 1.1, 2, vocabSize-1)
-	word := func() string { return vocab[zipf.Uint64()] }
+	zsrc := rand.NewPCG(7, 7)
+	zipf := rand.NewZipf(rand.New(zsrc), 1.1, 2, vocabSize-1)
 	sources := make([]string, 40)
 	for i := range sources {
 		sources[i] = fmt.Sprintf("%s %s", strings.ToUpper(vocab[200+i][:1])+vocab[200+i][1:], []string{"Times", "Post", "Daily", "Herald"}[i%4])
 	}
-	c := &corpus{vocab: vocab, df: map[string]int{}}
-	for i := range n {
-		var text strings.Builder
-		for text.Len() < 3000 {
-			words := 8 + r.IntN(13)
-			for k := range words {
-				w := word()
-				if k == 0 {
-					w = strings.ToUpper(w[:1]) + w[1:]
-				} else {
-					text.WriteByte(' ')
+	c := &corpus{vocab: vocab, sources: sources, now: now, n: n, df: map[string]int{},
+		guild: make([]int8, n), ingest: make([]int64, n), state: make([]byte, 0, n*2*pcgState)}
+	// Document frequencies are counted by workers while this goroutine
+	// draws the articles in order (the draws are sequential).
+	type job struct{ title, text string }
+	jobs := make(chan job, 256)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			df := map[string]int{}
+			for j := range jobs {
+				seenDoc := map[string]bool{}
+				for _, w := range append(analysis.Terms(j.title), analysis.Terms(j.text)...) {
+					if !seenDoc[w] {
+						seenDoc[w] = true
+						df[w]++
+					}
 				}
-				text.WriteString(w)
 			}
-			text.WriteString(". ")
-		}
-		var title []string
-		for range 8 {
-			title = append(title, word())
-		}
-		t := strings.TrimSpace(text.String())
-		a := &digestbot.Article{
-			ID:        fmt.Sprintf("bench%07d", i),
-			Title:     strings.Join(title, " "),
-			URL:       "https://news.example/" + strconv.Itoa(i),
-			Source:    sources[r.IntN(len(sources))],
-			Published: now.Add(-time.Duration(r.Int64N(int64(30 * 24 * time.Hour)))),
-			Text:      t,
-			Summary:   summarize.Summarize(t, digestbot.MaxSummaryLen),
-		}
-		c.arts = append(c.arts, a)
-		toks := analysis.Terms(a.Text)
-		c.toks = append(c.toks, toks)
-		seenDoc := map[string]bool{}
-		for _, w := range append(analysis.Terms(a.Title), toks...) {
-			if !seenDoc[w] {
-				seenDoc[w] = true
-				c.df[w]++
+			mu.Lock()
+			for w, d := range df {
+				c.df[w] += d
 			}
-		}
+			mu.Unlock()
+		}()
 	}
+	for i := range n {
+		for _, s := range []*rand.PCG{src, zsrc} {
+			st, err := s.MarshalBinary()
+			if err != nil || len(st) != pcgState {
+				panic(fmt.Sprintf("marshal PCG: %d bytes, %v", len(st), err))
+			}
+			c.state = append(c.state, st...)
+		}
+		a := c.draw(r, zipf, i)
+		c.ingest[i] = a.Ingested.Unix()
+		c.text += len(a.Title) + len(a.Text)
+		jobs <- job{a.Title, a.Text}
+	}
+	close(jobs)
+	wg.Wait()
 	// Visibility, with its own seed: the words above, and so the queries,
 	// are those of the all-public corpus earlier figures were measured on.
 	vr := rand.New(rand.NewPCG(9, 9))
@@ -152,15 +187,124 @@ func genCorpus(n int, now time.Time) *corpus {
 	}
 	c.private = int(float64(n) * privateShare)
 	for _, i := range vr.Perm(n)[:c.private] {
-		c.arts[i].Guilds = []string{c.servers[vr.IntN(numServers)]}
+		c.guild[i] = int8(1 + vr.IntN(numServers))
 	}
 	return c
+}
+
+// draw makes article i from the generators as they stand (without its
+// servers, which genCorpus draws apart).
+func (c *corpus) draw(r *rand.Rand, zipf *rand.Zipf, i int) *digestbot.Article {
+	word := func() string { return c.vocab[zipf.Uint64()] }
+	var text strings.Builder
+	for text.Len() < 3000 {
+		words := 8 + r.IntN(13)
+		for k := range words {
+			w := word()
+			if k == 0 {
+				w = strings.ToUpper(w[:1]) + w[1:]
+			} else {
+				text.WriteByte(' ')
+			}
+			text.WriteString(w)
+		}
+		text.WriteString(". ")
+	}
+	var title []string
+	for range 8 {
+		title = append(title, word())
+	}
+	t := strings.TrimSpace(text.String())
+	source := c.sources[r.IntN(len(c.sources))]
+	pub := c.now.Add(-time.Duration(r.Int64N(int64(30 * 24 * time.Hour))))
+	a := &digestbot.Article{
+		ID:        fmt.Sprintf("bench%07d", i),
+		Title:     strings.Join(title, " "),
+		URL:       "https://news.example/" + strconv.Itoa(i),
+		Source:    source,
+		Published: pub,
+		Text:      t,
+	}
+	// Ingested 30 to 60 minutes after publication (never after now), so
+	// the articles fill the index's day buckets as a month of ingest does
+	// and none ages out of the retention while a large corpus loads. The
+	// delay is not drawn from r, which keeps the words of the corpus.
+	a.Ingested = pub.Add(30*time.Minute + time.Duration(i*7_919%1_800)*time.Second)
+	if a.Ingested.After(c.now) {
+		a.Ingested = c.now
+	}
+	return a
+}
+
+// article makes article i again, with its servers and summary, as stored.
+func (c *corpus) article(i int) *digestbot.Article {
+	var src, zsrc rand.PCG
+	st := c.state[i*2*pcgState:]
+	if src.UnmarshalBinary(st[:pcgState]) != nil || zsrc.UnmarshalBinary(st[pcgState:2*pcgState]) != nil {
+		panic("unmarshal PCG")
+	}
+	r := rand.New(&src)
+	a := c.draw(r, rand.NewZipf(rand.New(&zsrc), 1.1, 2, vocabSize-1), i)
+	if g := c.guild[i]; g > 0 {
+		a.Guilds = []string{c.servers[g-1]}
+	}
+	a.Summary = summarize.Summarize(a.Text, digestbot.MaxSummaryLen)
+	return a
+}
+
+// tokens are the analysed tokens of article i's text.
+func (c *corpus) tokens(i int) []string { return analysis.Terms(c.article(i).Text) }
+
+// load hands the articles, in the order of their ingest time (as ingest
+// brings them), to f in batches of batch, from workers goroutines at once.
+func (c *corpus) load(b *testing.B, workers, batch int, f func([]*digestbot.Article) error) {
+	order := make([]int, c.n)
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(x, y int) int { return cmp.Compare(c.ingest[x], c.ingest[y]) })
+	next := make(chan []int)
+	errs := make(chan error, workers)
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ids := range next {
+				arts := make([]*digestbot.Article, len(ids))
+				for k, i := range ids {
+					arts[k] = c.article(i)
+				}
+				if err := f(arts); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	var err error
+feed:
+	for i := 0; i < c.n; i += batch {
+		select {
+		case next <- order[i:min(i+batch, c.n)]:
+		case err = <-errs:
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if err == nil && len(errs) > 0 {
+		err = <-errs
+	}
+	if err != nil {
+		b.Fatal(err)
+	}
 }
 
 // queries draws the benchmark's query sets (see above).
 func (c *corpus) queries(per int) map[string][]string {
 	r := rand.New(rand.NewPCG(8, 8))
-	n := len(c.arts)
+	n := c.n
 	mid := func(w string) bool { d := c.df[w]; return d*200 >= n && d*10 <= n }
 	var midWords []string
 	for w := range c.df {
@@ -181,7 +325,7 @@ func (c *corpus) queries(per int) map[string][]string {
 	for _, k := range []int{2, 3} {
 		name := fmt.Sprintf("%d terms", k)
 		for len(out[name]) < per {
-			toks := c.toks[r.IntN(n)]
+			toks := c.tokens(r.IntN(n))
 			var pick []string
 			for range 200 {
 				w := toks[r.IntN(len(toks))]
@@ -198,7 +342,7 @@ func (c *corpus) queries(per int) map[string][]string {
 		}
 	}
 	for len(out["phrase"]) < per || len(out["phrase any"]) < per {
-		toks := c.toks[r.IntN(n)]
+		toks := c.tokens(r.IntN(n))
 		i := r.IntN(len(toks) - 1)
 		q := `"` + toks[i] + " " + toks[i+1] + `"`
 		if len(out["phrase any"]) < per {
@@ -214,29 +358,51 @@ func (c *corpus) queries(per int) map[string][]string {
 	return out
 }
 
-func benchLookup(b *testing.B, n int) {
+// lookupSetup is where a lookup benchmark runs.
+type lookupSetup struct {
+	n       int
+	cluster bool // an own Redis Cluster of three masters, else the shared redis-server
+	workers int  // batches stored, then indexed, at once
+}
+
+func benchLookup(b *testing.B, ls lookupSetup) {
+	n := ls.n
 	ctx := context.Background()
-	st := storetest.Open(b)
+	var st *store.Store
+	if ls.cluster {
+		st = storetest.OpenOn(b, store.Options{URL: storetest.OwnCluster(b, storetest.ClusterOptions{})})
+	} else {
+		st = storetest.Open(b)
+	}
 	now := time.Now()
+	t0 := time.Now()
 	c := genCorpus(n, now)
+	// A large run takes many minutes before its log is printed: say on
+	// stderr how far it is.
+	progress := func(format string, args ...any) {
+		if n >= 1_000_000 {
+			fmt.Fprintf(os.Stderr, time.Now().UTC().Format("15:04:05 ")+format+"\n", args...)
+		}
+	}
+	b.Logf("corpus of %d articles drawn in %.1fs", n, time.Since(t0).Seconds())
+	progress("corpus of %d articles drawn in %.1fs", n, time.Since(t0).Seconds())
 	idx := archive.New(st.Client(), st.Prefix(), archive.Options{Articles: st})
 	const batch = 500
 	memEmpty := storetest.UsedMemory(b, st)
-	for i := 0; i < n; i += batch {
-		if _, err := st.PutArticles(ctx, c.arts[i:min(i+batch, n)]); err != nil {
-			b.Fatal(err)
-		}
-	}
+	t0 = time.Now()
+	c.load(b, ls.workers, batch, func(arts []*digestbot.Article) error {
+		_, err := st.PutArticles(ctx, arts)
+		return err
+	})
+	b.Logf("stored in %.1fs", time.Since(t0).Seconds())
+	progress("stored in %.1fs", time.Since(t0).Seconds())
 	runtime.GC()
 	mem0 := storetest.UsedMemory(b, st)
-	t0 := time.Now()
-	for i := 0; i < n; i += batch {
-		if err := idx.Add(ctx, c.arts[i:min(i+batch, n)]); err != nil {
-			b.Fatal(err)
-		}
-	}
+	t0 = time.Now()
+	c.load(b, ls.workers, batch, func(arts []*digestbot.Article) error { return idx.Add(ctx, arts) })
 	indexTime := time.Since(t0)
 	mem1 := storetest.UsedMemory(b, st)
+	progress("indexed in %.1fs; searching", indexTime.Seconds())
 	qs := c.queries(200)
 	kinds := []string{"1 term", "2 terms", "3 terms", "phrase", "phrase any", "frequent"}
 	// Warm up: one pass so connections and caches are as in steady state.
@@ -298,10 +464,7 @@ func benchLookup(b *testing.B, n int) {
 	b.ReportMetric(float64(indexTime.Microseconds())/float64(n), "index-µs/article")
 	// What the index is measured against: the bytes of title and text it
 	// indexes.
-	text := 0
-	for _, a := range c.arts {
-		text += len(a.Title) + len(a.Text)
-	}
+	text := c.text
 	b.ReportMetric(float64(text)/float64(n), "text-B/article")
 	// One log line per kind (go test keeps only the first 10 lines of a
 	// benchmark's log): operator, then server.

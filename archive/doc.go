@@ -86,7 +86,12 @@
 // Cluster hash slot, the buckets spread over the cluster's nodes, and the
 // indexing script of a batch (all of one bucket) is atomic there. A
 // search reads every bucket in one pipelined round trip (go-redis splits
-// it by node). An article is filed in the bucket of its ingest time, which
+// it by node). A document table only grows (an entry is written once, with
+// its document number), so an Index keeps what its searches read of each
+// live bucket's table and then reads only what was appended (GETRANGE):
+// 4 bytes per article held by the process, not read by every search. A
+// table deleted and made anew (Clear) has another birth mark in its
+// bucket's n hash, and is then read whole again. An article is filed in the bucket of its ingest time, which
 // the store keeps when it updates the article, so its record and its old
 // document stay in one bucket; should an article be added twice without
 // an ingest time (Add files it under now), a search keeps its best
@@ -109,7 +114,8 @@
 //	                               so it never reaches the "\x01v:" terms
 //	P{archive:G:B}:m       hash    doc number -> article id (live documents only)
 //	P{archive:G:B}:a       hash    article id -> "doc:len:contenthash" of its document
-//	P{archive:G:B}:n       hash    seq (last doc number), docs, len (sum of weighted lengths)
+//	P{archive:G:B}:n       hash    seq (last doc number), docs, len (sum of weighted lengths),
+//	                               born (a random mark set by the bucket's first indexing)
 //	P{archive:G:B}:x       set     doc numbers retired by Remove or a re-index
 //
 // Add runs one Lua script per 32 articles of a bucket (four scripts per

@@ -61,6 +61,7 @@ type Index struct {
 	prefix string // the store's prefix
 	opts   Options
 	sc     Scoring
+	docs   docTables // what searches have read of the document tables
 }
 
 // New returns the index whose keys start with prefix (the store's prefix).
@@ -131,12 +132,14 @@ func (x *Index) liveBuckets(now time.Time) []int64 {
 // keeps across updates, so its old document is always in the same bucket.
 //
 // KEYS: n m v x d a, then per article its posting keys.
-// ARGV: expireAt count postingKeyPrefixLength, then per article id hash
-// length nterms docRecord and the stats bytes of each term (the term
-// itself is the rest of its key).
+// ARGV: expireAt count postingKeyPrefixLength birthMark, then per article
+// id hash length nterms docRecord and the stats bytes of each term (the
+// term itself is the rest of its key). The birth mark is kept by the
+// bucket's first script only (see docTables).
 var addScript = redis.NewScript(`
 local exp, count, plen = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local ai, ki, indexed = 4, 7, 0
+redis.call('HSETNX', KEYS[1], 'born', ARGV[4])
+local ai, ki, indexed = 5, 7, 0
 for j = 1, count do
   local id, h, len, nt, rec = ARGV[ai], ARGV[ai+1], tonumber(ARGV[ai+2]), tonumber(ARGV[ai+3]), ARGV[ai+4]
   ai = ai + 5
@@ -425,7 +428,7 @@ func (x *Index) addTo(ctx context.Context, g int64, articles []*digestbot.Articl
 
 func (x *Index) queueAdd(ctx context.Context, pipe redis.Pipeliner, g, b int64, docs []docTerms) {
 	keys := []string{x.bucketKey("n", g, b), x.bucketKey("m", g, b), x.bucketKey("v", g, b), x.bucketKey("x", g, b), x.bucketKey("d", g, b), x.bucketKey("a", g, b)}
-	args := []any{x.expireAt(b), len(docs), len(x.postingKey(g, b, ""))}
+	args := []any{x.expireAt(b), len(docs), len(x.postingKey(g, b, "")), newBirthMark()}
 	for _, d := range docs {
 		args = append(args, d.id, d.hash, d.length, len(d.terms), string(d.rec[:]))
 		for i, t := range d.terms {

@@ -337,16 +337,23 @@ func (x *Index) fetch(ctx context.Context, g int64, p *plan, buckets []int64) (l
 	dead := make([]*redis.StringSliceCmd, len(buckets))
 	st := make([]*redis.SliceCmd, len(buckets))
 	docs := make([]*redis.StringCmd, len(buckets))
+	known := make([]docTable, len(buckets))
 	for j, b := range buckets {
-		docs[j] = pipe.Get(ctx, x.bucketKey("d", g, b))
+		// The birth mark is read before the table: a table made anew after
+		// this read has another mark, which the next search notices.
+		st[j] = pipe.HMGet(ctx, x.bucketKey("n", g, b), "docs", "len", "born")
+		dk := x.bucketKey("d", g, b)
+		known[j] = x.docs.known(dk)
+		docs[j] = pipe.GetRange(ctx, dk, int64(len(known[j].table)), -1)
 		dead[j] = pipe.SMembers(ctx, x.bucketKey("x", g, b))
-		st[j] = pipe.HMGet(ctx, x.bucketKey("n", g, b), "docs", "len")
 	}
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, stats{}, x.fail("read postings", err)
 	}
 	var total stats
 	gone := map[uint64]bool{}
+	tables := make([]string, len(buckets))
+	var stale []int // buckets whose copy of the table belongs to a deleted key
 	for j, b := range buckets {
 		for _, d := range dead[j].Val() {
 			if n, err := strconv.ParseUint(d, 10, 32); err == nil {
@@ -354,11 +361,39 @@ func (x *Index) fetch(ctx context.Context, g int64, p *plan, buckets []int64) (l
 			}
 		}
 		vals := st[j].Val()
-		if len(vals) == 2 {
+		born := ""
+		if len(vals) == 3 {
 			total.docs += parseFloat(vals[0])
 			total.length += parseFloat(vals[1])
+			born, _ = vals[2].(string)
+		}
+		switch {
+		case known[j].table == "" || born == known[j].born:
+			tables[j] = known[j].table + docs[j].Val()
+		default:
+			stale = append(stale, j)
+		}
+		known[j] = docTable{born: born, table: tables[j]}
+	}
+	if len(stale) > 0 {
+		again := x.rdb.Pipeline()
+		whole := make([]*redis.StringCmd, len(stale))
+		for k, j := range stale {
+			whole[k] = again.Get(ctx, x.bucketKey("d", g, buckets[j]))
+		}
+		if _, err := again.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
+			return nil, stats{}, x.fail("read document tables", err)
+		}
+		for k, j := range stale {
+			tables[j] = whole[k].Val()
+			known[j].table = tables[j]
 		}
 	}
+	keep := make(map[string]docTable, len(buckets))
+	for j, b := range buckets {
+		keep[x.bucketKey("d", g, b)] = known[j]
+	}
+	x.docs.keep(keep)
 	ls := make(lists, len(p.leaves))
 	for i := range p.leaves {
 		size := 0
@@ -371,7 +406,7 @@ func (x *Index) fetch(ctx context.Context, g int64, p *plan, buckets []int64) (l
 			if err != nil {
 				continue // redis.Nil: the word is not in this bucket
 			}
-			ps = decodePostings(ps, b, blob, docs[j].Val())
+			ps = decodePostings(ps, b, blob, tables[j])
 		}
 		if len(gone) > 0 {
 			ps = slices.DeleteFunc(ps, func(p posting) bool { return gone[p.doc] })

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/archive"
 	"github.com/digestbot/digestbot/store/storetest"
 )
@@ -25,14 +26,12 @@ func BenchmarkLookupUpTo(b *testing.B) {
 	now := time.Now()
 	c := genCorpus(n, now)
 	idx := archive.New(st.Client(), st.Prefix(), archive.Options{Articles: st})
-	for i := 0; i < n; i += 500 {
-		if _, err := st.PutArticles(ctx, c.arts[i:min(i+500, n)]); err != nil {
-			b.Fatal(err)
+	c.load(b, 1, 500, func(arts []*digestbot.Article) error {
+		if _, err := st.PutArticles(ctx, arts); err != nil {
+			return err
 		}
-		if err := idx.Add(ctx, c.arts[i:min(i+500, n)]); err != nil {
-			b.Fatal(err)
-		}
-	}
+		return idx.Add(ctx, arts)
+	})
 	qs := c.queries(100)
 	b.ResetTimer()
 	for range b.N {

@@ -23,7 +23,7 @@ import (
 
 // The /trend benchmark (BENCHMARKS.md). It only runs with -bench; the
 // million-article run also needs DIGESTBOT_BENCH_TREND_1M=1, as it keeps
-// about 4 GB in the test's redis-server and takes a quarter of an hour to
+// about 4 GB in the test's redis-server and takes 5 to 15 minutes to
 // load:
 //
 //	go test ./trend -run '^$' -bench 'Trend$' -benchtime 1x                       # 50,000 articles
