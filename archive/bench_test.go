@@ -113,6 +113,10 @@ const (
 // genCorpus draws the corpus: the vocabulary, then each article in turn,
 // keeping only what the queries need (document frequencies) and how to
 // make each article again (corpus.article).
+// firstAnswerList is how many results the chat /lookup ranks and checks
+// when it runs (commands.maxLookupResults).
+const firstAnswerList = 100
+
 func genCorpus(n int, now time.Time) *corpus {
 	src := rand.NewPCG(6, 6)
 	r := rand.New(src)
@@ -413,9 +417,11 @@ func benchLookup(b *testing.B, ls lookupSetup) {
 			}
 		}
 	}
-	// Each kind is timed as the operator (mode "") and as a server
-	// (mode "-srv"), keyed kind+mode.
-	modes := []string{"", "-srv"}
+	// Each kind is timed as the operator (mode ""), as a server (mode
+	// "-srv"), and as the chat /lookup's first answer (mode "-first": a
+	// server's SearchUpTo of the list its pages are cut from), keyed
+	// kind+mode.
+	modes := []string{"", "-srv", "-first"}
 	lat := map[string][]time.Duration{}
 	hits := map[string]int{}
 	type timed struct {
@@ -430,13 +436,19 @@ func benchLookup(b *testing.B, ls lookupSetup) {
 			for j, q := range qs[k] {
 				guild := c.servers[j%numServers]
 				for m := range modes {
-					mode := modes[(j+m)%2] // alternate which of the two goes first
+					mode := modes[(j+m)%len(modes)] // rotate which goes first
 					req := archive.Request{Query: q, Now: now}
 					if mode != "" {
 						req.Guild = guild
 					}
 					t := time.Now()
-					p, err := idx.Search(ctx, req)
+					var p *archive.Page
+					var err error
+					if mode == "-first" {
+						p, err = idx.SearchUpTo(ctx, req, firstAnswerList)
+					} else {
+						p, err = idx.Search(ctx, req)
+					}
 					d := time.Since(t)
 					if err != nil {
 						b.Fatalf("%s (server %q): %v", q, req.Guild, err)
@@ -467,7 +479,7 @@ func benchLookup(b *testing.B, ls lookupSetup) {
 	text := c.text
 	b.ReportMetric(float64(text)/float64(n), "text-B/article")
 	// One log line per kind (go test keeps only the first 10 lines of a
-	// benchmark's log): operator, then server.
+	// benchmark's log): operator, server, /lookup's first answer.
 	for _, k := range kinds {
 		var line strings.Builder
 		fmt.Fprintf(&line, "%-10s ", k)
@@ -479,10 +491,7 @@ func benchLookup(b *testing.B, ls lookupSetup) {
 			b.ReportMetric(pct(0.50), name+"-p50-ms")
 			b.ReportMetric(pct(0.95), name+"-p95-ms")
 			b.ReportMetric(pct(0.99), name+"-p99-ms")
-			who := "operator"
-			if mode != "" {
-				who = " | server"
-			}
+			who := map[string]string{"": "operator", "-srv": " | server", "-first": " | /lookup first answer"}[mode]
 			sl := slowest[k+mode]
 			fmt.Fprintf(&line, "%s p50 %.2f p95 %.2f p99 %.2f ms, mean matches %d, slowest %s (%.1f ms, %d matches)",
 				who, pct(0.5), pct(0.95), pct(0.99), hits[k+mode]/len(ls), sl.q, float64(sl.d.Microseconds())/1000, sl.total)
