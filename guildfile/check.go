@@ -159,7 +159,13 @@ func check(ctx context.Context, st Writer, doc *Document, opts Options) (*plan, 
 			sub = &digestbot.Subscription{GuildID: p.guild, ChannelID: s.ChannelID, Topic: name}
 			sub.ID = digestbot.SubscriptionID(sub.GuildID, sub.ChannelID, "", sub.Topic)
 		}
-		sub.CreatedBy, sub.CreatedAt, sub.Mode, sub.Mention = s.CreatedBy, orNow(s.CreatedAt, now), s.Mode, s.Mention
+		mode := s.Mode
+		if mode == "digest" {
+			// The document may name the default, as the README does; the
+			// store keeps it as "".
+			mode = digestbot.ModeDigest
+		}
+		sub.CreatedBy, sub.CreatedAt, sub.Mode, sub.Mention = s.CreatedBy, orNow(s.CreatedAt, now), mode, s.Mention
 		spike, err := digestbot.ParseSpike(s.Spike)
 		if err != nil {
 			ps.add("%s: %s", at, digestbot.ErrorMessage(err))

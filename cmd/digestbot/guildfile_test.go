@@ -169,3 +169,37 @@ func testImportChecksEverythingFirst(t *testing.T, b *storetest.Backend) {
 		t.Errorf("a misspelled field: %q", errOut)
 	}
 }
+
+// A document written by hand may name the default mode, as the README
+// does; an unknown mode is refused by name.
+func TestImportTakesTheModeByName(t *testing.T) {
+	storetest.EachRealBackend(t, func(t *testing.T, b *storetest.Backend) {
+		envv, st := cliEnv(t, b)
+		path := filepath.Join(t.TempDir(), "modes.json")
+		write := func(doc string) {
+			t.Helper()
+			if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		write(`{"format":"digestbot-guild/1","guild_id":"78","subscriptions":[{"channel_id":"5","query":"ferry","mode":"bogus"}]}`)
+		if _, errOut, code := runCLI(t, envv, "import", path); code == 0 || !strings.Contains(errOut, `mode "bogus" is not one of digest, instant`) {
+			t.Errorf("an unknown mode: exit %d, %q", code, errOut)
+		}
+		write(`{"format":"digestbot-guild/1","guild_id":"78","subscriptions":[{"channel_id":"5","query":"ferry","mode":"digest"},{"channel_id":"5","query":"harbour","mode":"instant"}]}`)
+		if out, errOut, code := runCLI(t, envv, "import", path); code != 0 {
+			t.Fatalf("import: exit %d, %q %q", code, out, errOut)
+		}
+		subs, err := st.Subscriptions(context.Background(), "78", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		modes := map[string]string{}
+		for _, s := range subs {
+			modes[s.Query] = s.Mode
+		}
+		if len(modes) != 2 || modes["ferry"] != digestbot.ModeDigest || modes["harbour"] != digestbot.ModeInstant {
+			t.Errorf("imported modes %v, want ferry as a digest, harbour instant", modes)
+		}
+	})
+}
