@@ -313,7 +313,7 @@ func testSubscribePreviewShowsTheNewestMatches(t *testing.T, b *storetest.Backen
 	}
 	add(kelpStory("private", now.Add(-30*time.Minute), "999"), kelpStory("last-week", now.Add(-8*24*time.Hour)))
 	r := mustHandle(t, s, req("subscribe", "query", "kelp"))
-	if !strings.Contains(r.Content, "Of the articles the bot received in the last 7 days, 7 match") {
+	if !strings.Contains(r.Content, "Of the articles published in the last 7 days, 7 match") {
 		t.Errorf("preview count: %q", r.Content)
 	}
 	var shown []string

@@ -195,7 +195,7 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 	}
 	n, examples, err := s.recentMatches(ctx, ref.GuildID, q, 7*24*time.Hour, 3)
 	if err == nil {
-		fmt.Fprintf(&b, "Of the articles the bot received in the last 7 days, %s", matchCount(n))
+		fmt.Fprintf(&b, "Of the articles published in the last 7 days, %s", matchCount(n))
 		if bf := s.Config.Backfill; bf > 0 {
 			fmt.Fprintf(&b, " (the next digest also brings those of the last %s).", schedule.DurationText(bf))
 		} else {

@@ -66,7 +66,7 @@ func (s *Service) watchAdd(ctx context.Context, req *Request) (*Response, error)
 		fmt.Fprintf(&b, "You already watch `%s` in this server.\n", w.Query)
 	}
 	if n, examples, err := s.recentMatches(ctx, req.GuildID, q, 7*24*time.Hour, 3); err == nil {
-		fmt.Fprintf(&b, "Of the articles the bot received in the last 7 days, %s.", matchCount(n))
+		fmt.Fprintf(&b, "Of the articles published in the last 7 days, %s.", matchCount(n))
 		for _, r := range examples {
 			fmt.Fprintf(&b, "\n• %s", resultLink(r))
 		}
