@@ -81,12 +81,7 @@ func (c *core) match(ctx context.Context, wait time.Duration, force bool) (st su
 func (c *core) indexNow(ctx context.Context, wait time.Duration) (indexed int, ran bool, err error) {
 	c.indexMu.Lock()
 	defer c.indexMu.Unlock()
-	ran, err = c.jobLease("lookup-index").Do(ctx, wait, func(ctx context.Context) error {
-		var err error
-		indexed, err = c.index.CatchUp(ctx, c.st)
-		return err
-	})
-	return indexed, ran, err
+	return indexUnder(ctx, c.jobLease(indexLease), c.index, c.st, wait)
 }
 
 // globalTopics turns the configuration's topics into domain topics.

@@ -23,15 +23,28 @@ func newArchive(st *store.Store) *archive.Index {
 	return archive.New(st.Client(), st.Prefix(), archive.Options{Retention: st.Retention(), Articles: st})
 }
 
-// indexLog indexes the ingest log to its end under the "lookup-index"
-// lease, the one the bot's indexer takes, waiting up to wait for it. When
-// a bot holds it all that time, ran is false: that bot indexes.
-func indexLog(ctx context.Context, st *store.Store, wait time.Duration) (ran bool, err error) {
-	l := &lease.Lease{Store: st, Name: "lookup-index", Holder: lease.NewHolder()}
-	return l.Do(ctx, wait, func(ctx context.Context) error {
-		_, err := newArchive(st).CatchUp(ctx, st)
+// indexLease is the lease under which one process at a time writes the
+// lookup index from the ingest log: the bot's indexer, or indexLog.
+const indexLease = "lookup-index"
+
+// indexUnder indexes the ingest log into idx to its end under l, waiting up
+// to wait for it; ran is false when another process held it all that time
+// (that one indexes).
+func indexUnder(ctx context.Context, l *lease.Lease, idx *archive.Index, st *store.Store, wait time.Duration) (indexed int, ran bool, err error) {
+	ran, err = l.Do(ctx, wait, func(ctx context.Context) error {
+		var err error
+		indexed, err = idx.CatchUp(ctx, st)
 		return err
 	})
+	return indexed, ran, err
+}
+
+// indexLog indexes the ingest log for a command that stored articles
+// without a bot (digestbot ingest); a running bot holds the lease and
+// indexes them itself.
+func indexLog(ctx context.Context, st *store.Store, wait time.Duration) (ran bool, err error) {
+	_, ran, err = indexUnder(ctx, &lease.Lease{Store: st, Name: indexLease, Holder: lease.NewHolder()}, newArchive(st), st, wait)
+	return ran, err
 }
 
 const lookupSynopsis = `lookup [--json] [--since D] [--source S] [--limit N] [--cursor C] QUERY
