@@ -57,12 +57,13 @@ type pagedReply struct {
 // message the button is on (Previous and Next of a reply in pages or of a
 // lookup) instead of coming as a message of its own.
 func UpdatesMessage(customID string) bool {
-	for _, p := range []string{prevPrefix, nextPrefix, lookupPrev, lookupNext} {
-		if strings.HasPrefix(customID, p) {
-			return true
-		}
-	}
-	return false
+	return turnsListPage(customID) || strings.HasPrefix(customID, lookupPrev) || strings.HasPrefix(customID, lookupNext)
+}
+
+// turnsListPage reports whether a button is Previous or Next of a reply in
+// pages (not of a lookup, whose buttons its own handler answers).
+func turnsListPage(customID string) bool {
+	return strings.HasPrefix(customID, prevPrefix) || strings.HasPrefix(customID, nextPrefix)
 }
 
 // PageTurns returns the custom ids of the Previous and Next buttons of a

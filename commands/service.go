@@ -80,8 +80,7 @@ func (s *Service) Handle(ctx context.Context, req *Request) (*Response, error) {
 	}
 	def, ok := definition(req.Name)
 	if req.Name == "button" {
-		id := req.Options["id"]
-		if strings.HasPrefix(id, prevPrefix) || strings.HasPrefix(id, nextPrefix) {
+		if turnsListPage(req.Options["id"]) {
 			return s.turnPage(ctx, req)
 		}
 		return s.button(ctx, req)
