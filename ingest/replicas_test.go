@@ -209,12 +209,16 @@ func testPollersShareFeeds(t *testing.T, b *storetest.Backend) {
 			Hold: 15 * time.Second, Now: now, Rand: func() float64 { return 0 },
 		}))
 	}
+	// A fetch made from here on is next due an interval later, at or
+	// after next: the bound is taken before any replica can fetch (taken
+	// after, a fetch in between would be due before it and the round
+	// would never look settled).
+	next := now().Add(DefaultPollInterval).Truncate(time.Millisecond) // the queue counts in ms
 	stop := runReplicas(rs)
 	defer stop()
 
 	q := st.FeedQueue()
 	for round := 1; round <= 2; round++ {
-		next := now().Add(DefaultPollInterval).Truncate(time.Millisecond) // the queue counts in ms
 		waitFor(t, 3*time.Minute, fmt.Sprintf("round %d to fetch every feed", round), func() bool {
 			return settled(ctx, q, urls, next)
 		})
@@ -223,7 +227,10 @@ func testPollersShareFeeds(t *testing.T, b *storetest.Backend) {
 				t.Fatalf("round %d: %s fetched %d times, want %d", round, u, n, round)
 			}
 		}
-		offset.Add(int64(DefaultPollInterval)) // the next interval
+		// The next interval: the clock moves on by one, and every fetch
+		// after that is due one more later.
+		next = now().Add(2 * DefaultPollInterval).Truncate(time.Millisecond)
+		offset.Add(int64(DefaultPollInterval))
 	}
 	stop()
 
