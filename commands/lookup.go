@@ -42,6 +42,9 @@ type LookupResult struct {
 	// zone (the evening before, in the Americas).
 	DateOnly bool
 	Snippet  string // summary with the matched terms in **bold**
+	// Also lists the other outlets' reports of the same story, best first
+	// (see lookupState.Also).
+	Also []digestbot.Source `json:",omitempty"`
 }
 
 // LookupPage is what a search found.
@@ -84,8 +87,15 @@ const (
 type lookupState struct {
 	Query LookupQuery `json:"query"`
 	Since string      `json:"since,omitempty"` // as the member wrote it, echoed on every page
-	IDs   []string    `json:"ids"`
-	Total int         `json:"total"`
+	// IDs are the stories found, each by its best report, best first: the
+	// pages list them.
+	IDs []string `json:"ids"`
+	// Also holds, by a story's best report, the other reports of it among
+	// the results (other outlets' copies, merged by the digest's rule:
+	// digest.Stories), best first. A page shows them under their story
+	// rather than as results of their own, as a digest does.
+	Also  map[string][]string `json:"also,omitempty"`
+	Total int                 `json:"total"`
 }
 
 func (st *lookupState) pages() int { return (len(st.IDs) + lookupPageSize - 1) / lookupPageSize }
@@ -116,16 +126,77 @@ func (s *Service) lookup(ctx context.Context, req *Request) (*Response, error) {
 	if len(found.Results) == 0 {
 		return &Response{Content: fmt.Sprintf("No article matches `%s`%s.", st.Query.Query, st.filters()), Ephemeral: true}, nil
 	}
-	for _, r := range found.Results {
-		st.IDs = append(st.IDs, r.ID)
-	}
-	st.Total = max(found.Total, len(st.IDs))
+	st.group(found.Results)
+	st.Total = max(found.Total, len(found.Results))
 	id, err := s.remember(ctx, req.GuildID, st)
 	if err != nil {
 		return nil, err
 	}
 	// The first page is on hand: no need to read its articles again.
-	return lookupResponse(id, st, 0, found.Results[:min(lookupPageSize, len(found.Results))], 0), nil
+	results, _ := st.show(0, found.Results)
+	return lookupResponse(id, st, 0, results, 0), nil
+}
+
+// group keeps the results, best first, as stories: each story by its best
+// report, with the other reports of it in Also.
+func (st *lookupState) group(results []LookupResult) {
+	refs := make([]digest.StoryRef, len(results))
+	for i, r := range results {
+		refs[i] = digest.StoryRef{Title: r.Title, Published: r.Published}
+	}
+	for _, g := range digest.Stories(refs) {
+		lead := results[g[0]].ID
+		st.IDs = append(st.IDs, lead)
+		for _, k := range g[1:] {
+			if st.Also == nil {
+				st.Also = map[string][]string{}
+			}
+			st.Also[lead] = append(st.Also[lead], results[k].ID)
+		}
+	}
+}
+
+// pageIDs are the articles page n shows: its stories' best reports and
+// their other reports.
+func (st *lookupState) pageIDs(n int) []string {
+	var ids []string
+	for _, id := range st.page(n) {
+		ids = append(ids, id)
+		ids = append(ids, st.Also[id]...)
+	}
+	return ids
+}
+
+// show is page n as results, each story's other reports in its Also,
+// from the articles read (any order; more than the page is fine); gone
+// counts the page's stories none of whose reports was read (expired).
+// A story whose best report expired is led by the next one.
+func (st *lookupState) show(n int, read []LookupResult) (out []LookupResult, gone int) {
+	byID := make(map[string]*LookupResult, len(read))
+	for i := range read {
+		byID[read[i].ID] = &read[i]
+	}
+	for _, id := range st.page(n) {
+		var story *LookupResult
+		for _, m := range append([]string{id}, st.Also[id]...) {
+			r := byID[m]
+			switch {
+			case r == nil:
+			case story == nil:
+				c := *r
+				c.Also = nil
+				story = &c
+			default:
+				story.Also = append(story.Also, digestbot.Source{Name: r.Source, URL: r.URL, Published: r.Published, DateOnly: r.DateOnly})
+			}
+		}
+		if story == nil {
+			gone++
+			continue
+		}
+		out = append(out, *story)
+	}
+	return out, gone
 }
 
 // filters echoes the options that narrowed the lookup.
@@ -148,11 +219,15 @@ func (st *lookupState) filters() string {
 func (st *lookupState) heading(n int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %s %s `%s`%s:", thousands(st.Total), plural(st.Total, "article", "articles"), plural(st.Total, "matches", "match"), st.Query.Query, st.filters())
-	capped := st.Total > len(st.IDs)
+	kept := len(st.IDs)
+	for _, also := range st.Also {
+		kept += len(also)
+	}
+	capped := st.Total > kept
 	if st.pages() > 1 || capped {
 		fmt.Fprintf(&b, "\nPage %d of %d", n+1, st.pages())
 		if capped {
-			fmt.Fprintf(&b, " · the first %s of %s, best first; narrow the query or since to see the rest", thousands(len(st.IDs)), thousands(st.Total))
+			fmt.Fprintf(&b, " · the first %s of %s, best first; narrow the query or since to see the rest", thousands(kept), thousands(st.Total))
 		}
 	}
 	return b.String()
@@ -185,7 +260,13 @@ func resultEmbeds(rs []LookupResult) []digest.Embed {
 		if !res.Published.IsZero() {
 			footer += " · " + res.Published.UTC().Format("2006-01-02")
 		}
-		e := digest.Embed{Title: clip(res.Title, 256), URL: res.URL, Description: clip(res.Snippet, 1000), Footer: footer, Timestamp: res.Published}
+		desc := clip(res.Snippet, 1000)
+		if len(res.Also) > 0 {
+			// Every link whole or counted, as in a digest.
+			also := "Also reported by:\n" + digest.SourcesBlock(res.Also, time.UTC, 400)
+			desc = clip(res.Snippet, 1000-len([]rune(also))-2) + "\n\n" + also
+		}
+		e := digest.Embed{Title: clip(res.Title, 256), URL: res.URL, Description: desc, Footer: footer, Timestamp: res.Published}
 		if res.DateOnly {
 			e.Timestamp = time.Time{}
 		}
@@ -242,23 +323,24 @@ func (s *Service) button(ctx context.Context, req *Request) (*Response, error) {
 		return nil, digestbot.Errorf(digestbot.EUNAVAILABLE, "lookup is not available here")
 	}
 	q := st.Query
-	q.IDs = st.page(n)
+	q.IDs = st.pageIDs(n)
 	q.Guild = req.GuildID
 	found, err := s.Search(ctx, q)
 	if err != nil {
 		return nil, err
 	}
+	results, gone := st.show(n, found.Results)
 	if kind != lookupShare {
-		return lookupResponse(id, &st, n, found.Results, found.Gone), nil
+		return lookupResponse(id, &st, n, results, gone), nil
 	}
-	if len(found.Results) == 0 {
+	if len(results) == 0 {
 		return nil, digestbot.Errorf(digestbot.ENOTFOUND, "the articles of this page have expired; nothing to share")
 	}
 	where := ""
 	if st.pages() > 1 {
 		where = fmt.Sprintf(" (page %d of %d)", n+1, st.pages())
 	}
-	return &Response{Content: fmt.Sprintf("<@%s> shared results for `%s`%s%s:", req.UserID, st.Query.Query, st.filters(), where), Embeds: resultEmbeds(found.Results)}, nil
+	return &Response{Content: fmt.Sprintf("<@%s> shared results for `%s`%s%s:", req.UserID, st.Query.Query, st.filters(), where), Embeds: resultEmbeds(results)}, nil
 }
 
 // thousands writes n with comma separators: 1,234.

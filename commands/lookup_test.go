@@ -10,6 +10,7 @@ import (
 
 	digestbot "github.com/digestbot/digestbot"
 	"github.com/digestbot/digestbot/archive"
+	"github.com/digestbot/digestbot/digest"
 	"github.com/digestbot/digestbot/store"
 	"github.com/digestbot/digestbot/store/storetest"
 )
@@ -39,7 +40,7 @@ func withArchive(t *testing.T, s *Service) (add func(...*digestbot.Article), now
 // kelpStory is a story as relevant to "kelp" as every other one: they
 // rank by how new they are.
 func kelpStory(id string, published time.Time, guilds ...string) *digestbot.Article {
-	return &digestbot.Article{ID: id, Title: "Kelp farm " + id + " opens", URL: "https://news.example/" + id, Source: "Harbour Wire",
+	return &digestbot.Article{ID: id, Title: "Kelp farm " + id, URL: "https://news.example/" + id, Source: "Harbour Wire",
 		Text: "A kelp farm opened in the bay.", Published: published, Ingested: time.Now(), Guilds: guilds}
 }
 
@@ -87,7 +88,7 @@ func testLookupPagesStayPut(t *testing.T, b *storetest.Backend) {
 	storyTitles := func(from, to int) []string {
 		var out []string
 		for i := from; i <= to; i++ {
-			out = append(out, fmt.Sprintf("Kelp farm k%02d opens", i))
+			out = append(out, fmt.Sprintf("Kelp farm k%02d", i))
 		}
 		return out
 	}
@@ -191,7 +192,7 @@ func testLookupPageLeavesOutAnExpiredArticle(t *testing.T, b *storetest.Backend)
 		t.Fatal(err)
 	}
 	second := press(t, s, first, "Next ▶")
-	if got := titles(second); !slices.Equal(got, []string{"Kelp farm k07 opens"}) || !strings.Contains(second.Content, "Left out: 1 article of this page that expired since the lookup ran.") {
+	if got := titles(second); !slices.Equal(got, []string{"Kelp farm k07"}) || !strings.Contains(second.Content, "Left out: 1 article of this page that expired since the lookup ran.") {
 		t.Errorf("page 2 without k06: %q %v", second.Content, got)
 	}
 	if !strings.HasPrefix(second.Content, "7 articles match `kelp`:\nPage 2 of 2") {
@@ -261,7 +262,7 @@ func testLookupSaysWhenItKeepsTheFirstResults(t *testing.T, b *storetest.Backend
 	s := newService(t, b)
 	var all []LookupResult
 	for i := 0; i < 1234; i++ {
-		all = append(all, LookupResult{ID: fmt.Sprint(i), Title: fmt.Sprint("Story ", i), URL: fmt.Sprint("https://news.example/", i), Source: "S"})
+		all = append(all, LookupResult{ID: fmt.Sprint(i), Title: fmt.Sprintf("Story %03d", i), URL: fmt.Sprint("https://news.example/", i), Source: "S"})
 	}
 	s.Search = func(_ context.Context, q LookupQuery) (*LookupPage, error) {
 		if len(q.IDs) > 0 {
@@ -281,7 +282,7 @@ func testLookupSaysWhenItKeepsTheFirstResults(t *testing.T, b *storetest.Backend
 	}
 	id := strings.TrimSuffix(strings.TrimPrefix(first.Buttons[0].CustomID, "lookup-next:"), ":1")
 	last := mustHandle(t, s, req("button", "id", "lookup-next:"+id+":19"))
-	if got := titles(last); !strings.HasPrefix(last.Content, "1,234 articles match `story`:\nPage 20 of 20") || !slices.Equal(got, []string{"Story 95", "Story 96", "Story 97", "Story 98", "Story 99"}) {
+	if got := titles(last); !strings.HasPrefix(last.Content, "1,234 articles match `story`:\nPage 20 of 20") || !slices.Equal(got, []string{"Story 095", "Story 096", "Story 097", "Story 098", "Story 099"}) {
 		t.Errorf("last page: %q %v", last.Content, got)
 	}
 	// A page past the end, and the buttons of lookups made before pages
@@ -323,9 +324,9 @@ func testSubscribePreviewShowsTheNewestMatches(t *testing.T, b *storetest.Backen
 		}
 	}
 	want := []string{
-		"• [Kelp farm h1 opens](https://news.example/h1) — Harbour Wire",
-		"• [Kelp farm h2 opens](https://news.example/h2) — Harbour Wire",
-		"• [Kelp farm h3 opens](https://news.example/h3) — Harbour Wire",
+		"• [Kelp farm h1](https://news.example/h1) — Harbour Wire",
+		"• [Kelp farm h2](https://news.example/h2) — Harbour Wire",
+		"• [Kelp farm h3](https://news.example/h3) — Harbour Wire",
 	}
 	if !slices.Equal(shown, want) {
 		t.Errorf("examples %q, want %q", shown, want)
@@ -359,4 +360,71 @@ func TestLookupShowsADateOnlyStoryByItsDate(t *testing.T) {
 			}
 		}
 	})
+}
+
+// Outlets' copies of one story are one result, as in a digest: the best
+// report leads, the others are listed under it with their links, and the
+// pages count stories. A story whose leading report expired between two
+// clicks is led by its next one.
+func TestLookupShowsAStoryOnce(t *testing.T) { storetest.EachBackend(t, testLookupShowsAStoryOnce) }
+
+func testLookupShowsAStoryOnce(t *testing.T, b *storetest.Backend) {
+	s := newService(t, b)
+	add, now := withArchive(t, s)
+	ferry := func(id, title, source string, age time.Duration) *digestbot.Article {
+		return &digestbot.Article{ID: id, Title: title, URL: "https://" + id + ".example/ferry", Source: source,
+			Text: "The ferry crews walked out at dawn.", Published: now.Add(-age), Ingested: now}
+	}
+	add(
+		ferry("wire", "Ferry crews strike over night shifts", "Harbour Wire", time.Hour),
+		ferry("ledger", "Ferry crews strike over night shifts, stranding commuters", "Coastal Ledger", 2*time.Hour),
+		ferry("gazette", "Night shifts: ferry crews strike", "Bay Gazette", 3*time.Hour),
+		// The same subject, another event: a story of its own.
+		ferry("talks", "Ferry owners invite unions to pay talks", "Harbour Wire", 4*time.Hour),
+	)
+	for i := 1; i <= 5; i++ {
+		add(ferry(fmt.Sprintf("f%d", i), fmt.Sprintf("Pier p%d works", i), "Port Notices", time.Duration(10+i)*time.Hour))
+	}
+
+	first := mustHandle(t, s, req("lookup", "query", "ferry"))
+	if want := "9 articles match `ferry`:\nPage 1 of 2"; first.Content != want {
+		t.Errorf("heading %q, want %q (7 stories, 5 a page)", first.Content, want)
+	}
+	shown := titles(first)
+	if n := strings.Count(strings.Join(shown, "\n"), "crews strike"); n != 1 || !slices.Contains(shown, "Ferry owners invite unions to pay talks") {
+		t.Fatalf("page 1 %q: want the strike once and the talks as a story of their own", shown)
+	}
+	// Whichever report ranks best leads; the other two are listed under
+	// it with their links, the leading one not again.
+	reports := map[string]string{
+		"https://wire.example/ferry":    "[Harbour Wire](https://wire.example/ferry)",
+		"https://ledger.example/ferry":  "[Coastal Ledger](https://ledger.example/ferry)",
+		"https://gazette.example/ferry": "[Bay Gazette](https://gazette.example/ferry)",
+	}
+	strike := first.Embeds[slices.IndexFunc(first.Embeds, func(e digest.Embed) bool { return strings.Contains(e.Title, "strike") })]
+	if _, ok := reports[strike.URL]; !ok || !strings.Contains(strike.Description, "Also reported by:") {
+		t.Fatalf("the strike: %s %q", strike.URL, strike.Description)
+	}
+	for u, link := range reports {
+		if listed := strings.Contains(strike.Description, link); listed == (u == strike.URL) {
+			t.Errorf("the strike led by %s: %s listed %v in %q", strike.URL, link, listed, strike.Description)
+		}
+	}
+	second := press(t, s, first, "Next ▶")
+	if got := titles(second); len(got) != 2 || slices.ContainsFunc(got, func(t string) bool { return slices.Contains(shown, t) }) {
+		t.Errorf("page 2 %q repeats or misses stories of page 1 %q", got, shown)
+	}
+
+	// The leading report expires: the story stays, led by the next.
+	st := s.Store.(*store.Store)
+	lead := strings.TrimSuffix(strings.TrimPrefix(strike.URL, "https://"), ".example/ferry")
+	if err := st.Client().Del(context.Background(), st.Prefix()+"a:"+lead).Err(); err != nil {
+		t.Fatal(err)
+	}
+	again := press(t, s, second, "◀ Previous")
+	i := slices.IndexFunc(again.Embeds, func(e digest.Embed) bool { return strings.Contains(e.Title, "strike") })
+	if i < 0 || again.Embeds[i].URL == strike.URL || reports[again.Embeds[i].URL] == "" || strings.Contains(again.Content, "Left out") ||
+		strings.Count(again.Embeds[i].Description, "](https://") != 1 {
+		t.Errorf("page 1 after the leading report expired: %q %+v", again.Content, again.Embeds)
+	}
 }

@@ -161,61 +161,19 @@ func Compose(ch ChannelInfo, items []digestbot.PendingItem, articles map[string]
 		return cmpPublished(x.a.Published, y.a.Published, x.a.ID, y.a.ID)
 	})
 
-	// Cluster. A channel's window is usually small: compare with every
-	// story. A large one goes through an inverted index over signature
-	// tokens, so only articles sharing a token are compared.
+	sigs := make([][]uint64, len(entries))
+	pubs := make([]time.Time, len(entries))
+	for i, e := range entries {
+		sigs[i], pubs[i] = e.info.sig, e.a.Published
+	}
 	type cluster struct{ members []*entry }
 	var clusters []*cluster
-	similar := func(c *cluster, e *entry) bool {
-		for _, m := range c.members {
-			if withinWindow(m.a.Published, e.a.Published, opts.MergeWindow) && jaccard(m.info.sig, e.info.sig) >= opts.Similarity {
-				return true
-			}
+	for _, g := range groupStories(sigs, pubs, opts.Similarity, opts.MergeWindow) {
+		c := &cluster{members: make([]*entry, len(g))}
+		for i, k := range g {
+			c.members[i] = entries[k]
 		}
-		return false
-	}
-	const directLimit = 64
-	var index map[uint64][]int
-	if len(entries) > directLimit {
-		index = make(map[uint64][]int, 8*len(entries))
-	}
-	var ids []int // candidate clusters of one article
-	for _, e := range entries {
-		best := -1
-		if opts.Similarity <= 1 && len(e.info.sig) > 0 {
-			if index == nil {
-				for c := range clusters {
-					if similar(clusters[c], e) {
-						best = c
-						break
-					}
-				}
-			} else {
-				ids = ids[:0]
-				for _, h := range e.info.sig {
-					ids = append(ids, index[h]...)
-				}
-				slices.Sort(ids)
-				for _, c := range slices.Compact(ids) {
-					if similar(clusters[c], e) {
-						best = c
-						break
-					}
-				}
-			}
-		}
-		if best < 0 {
-			best = len(clusters)
-			clusters = append(clusters, &cluster{})
-		}
-		clusters[best].members = append(clusters[best].members, e)
-		if index != nil {
-			for _, h := range e.info.sig {
-				if l := index[h]; len(l) == 0 || l[len(l)-1] != best {
-					index[h] = append(index[h], best)
-				}
-			}
-		}
+		clusters = append(clusters, c)
 	}
 
 	// A story goes to the section of its first report's first subscription.
@@ -325,6 +283,89 @@ func (o ComposeOptions) withDefaults() ComposeOptions {
 		o.Now = time.Unix(0, 0).UTC()
 	}
 	return o
+}
+
+// StoryRef is what tells two reports of one story apart from two stories.
+type StoryRef struct {
+	Title     string
+	Published time.Time // zero when unknown
+}
+
+// Stories groups reports into stories by the rule a digest merges them by
+// (see Compose, with the default similarity and merge window), so a
+// lookup lists a story once as a digest does. Each group holds indexes
+// into refs in the order given, and groups are in the order of their
+// first report: give the reports best first and each story is led by its
+// best report.
+func Stories(refs []StoryRef) [][]int {
+	sigs := make([][]uint64, len(refs))
+	pubs := make([]time.Time, len(refs))
+	for i, r := range refs {
+		sigs[i], pubs[i] = titleSignature(r.Title), r.Published
+	}
+	return groupStories(sigs, pubs, DefaultSimilarity, DefaultMergeWindow)
+}
+
+// groupStories clusters reports by title signature: a report joins the
+// first story holding a report published within window of it whose
+// signature's Jaccard similarity to its own is at least similarity (> 1:
+// never). Few reports are compared with every story; many go through an
+// inverted index over signature tokens, so only reports sharing a token
+// are compared.
+func groupStories(sigs [][]uint64, pubs []time.Time, similarity float64, window time.Duration) [][]int {
+	var groups [][]int
+	similar := func(g []int, k int) bool {
+		for _, m := range g {
+			if withinWindow(pubs[m], pubs[k], window) && jaccard(sigs[m], sigs[k]) >= similarity {
+				return true
+			}
+		}
+		return false
+	}
+	const directLimit = 64
+	var index map[uint64][]int
+	if len(sigs) > directLimit {
+		index = make(map[uint64][]int, 8*len(sigs))
+	}
+	var ids []int // candidate groups of one report
+	for k, sig := range sigs {
+		best := -1
+		if similarity <= 1 && len(sig) > 0 {
+			if index == nil {
+				for g := range groups {
+					if similar(groups[g], k) {
+						best = g
+						break
+					}
+				}
+			} else {
+				ids = ids[:0]
+				for _, h := range sig {
+					ids = append(ids, index[h]...)
+				}
+				slices.Sort(ids)
+				for _, g := range slices.Compact(ids) {
+					if similar(groups[g], k) {
+						best = g
+						break
+					}
+				}
+			}
+		}
+		if best < 0 {
+			best = len(groups)
+			groups = append(groups, nil)
+		}
+		groups[best] = append(groups[best], k)
+		if index != nil {
+			for _, h := range sig {
+				if l := index[h]; len(l) == 0 || l[len(l)-1] != best {
+					index[h] = append(index[h], best)
+				}
+			}
+		}
+	}
+	return groups
 }
 
 // cmpPublished orders known times before unknown ones, then by id.

@@ -326,7 +326,7 @@ func itemEmbed(it Item, color int, label string, loc *time.Location, limits Limi
 	descMax := min(limits.Description, limits.MessageEmbedChars-TextLen(e.Title)-TextLen(e.Footer)-TextLen(e.Author)-maxLabelLen-30)
 	var block string
 	if len(it.Sources) > 1 {
-		block = sourcesBlock(it.Sources, loc, min(descMax/2, limits.Description/2))
+		block = SourcesBlock(it.Sources, loc, min(descMax/2, limits.Description/2))
 	}
 	summaryMax := descMax - TextLen(block)
 	if block != "" {
@@ -347,9 +347,9 @@ func itemEmbed(it Item, color int, label string, loc *time.Location, limits Limi
 	return e
 }
 
-// sourcesBlock lists every source on its own line, as many as fit in max;
+// SourcesBlock lists every source on its own line, as many as fit in max;
 // the rest are counted, so no link is ever cut.
-func sourcesBlock(sources []digestbot.Source, loc *time.Location, max int) string {
+func SourcesBlock(sources []digestbot.Source, loc *time.Location, max int) string {
 	var lines []string
 	n := 0
 	for i, s := range sources {
