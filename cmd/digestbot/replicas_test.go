@@ -483,33 +483,40 @@ func testDeliveryFaults(t *testing.T, b *storetest.Backend) {
 	for _, r := range c.replicas {
 		r.signal(syscall.SIGTERM)
 	}
+	// What went wrong is reported after the replicas' logs, so that the
+	// end of a long failing output says it.
+	var failures []string
 	for _, r := range c.replicas {
 		if !r.wait(15 * time.Second) {
-			t.Errorf("%s did not stop within 15 s of SIGTERM", r.name)
+			failures = append(failures, fmt.Sprintf("%s did not stop within 15 s of SIGTERM", r.name))
 		}
 	}
 	if hangKills == 0 {
-		t.Errorf("no replica was killed while Discord held back the answer to a stored message")
+		failures = append(failures, "no replica was killed while Discord held back the answer to a stored message")
 	}
 	problems, messages := load.check(dc)
 	for i, p := range problems {
 		if i == 20 {
-			t.Errorf("... and %d more", len(problems)-20)
+			failures = append(failures, fmt.Sprintf("... and %d more stories not shown exactly once", len(problems)-20))
 			break
 		}
-		t.Error(p)
+		failures = append(failures, p)
 	}
 	stats := dc.Stats()
 	if stats.Exceeded429 != 0 {
-		t.Errorf("Discord counted %d 429s for exceeding a limit (%d of them global), want none", stats.Exceeded429, stats.ExceededGlobal)
+		failures = append(failures, fmt.Sprintf("Discord counted %d 429s for exceeding a limit (%d of them global), want none", stats.Exceeded429, stats.ExceededGlobal))
 	}
 	found := strings.Count(c.logs(), "already in the channel")
-	t.Logf("delivered %d channels, %d messages in %v with %d SIGKILLs (%d while an answer was held back) and %d SIGTERMs; "+
+	summary := fmt.Sprintf("delivered %d channels, %d messages in %v with %d SIGKILLs (%d while an answer was held back) and %d SIGTERMs; "+
 		"Discord: %d creates, %d faults injected (%d 429s), %d hung answers, %d deduplicated by nonce; %d parts found in the channel after the nonce window",
 		len(load.channels), messages, took.Round(100*time.Millisecond), kills, hangKills, terms,
 		stats.Attempts, stats.InjectedFaults, stats.Injected429, stats.Hung, stats.Deduplicated, found)
-	if t.Failed() {
+	if len(failures) > 0 {
 		t.Logf("replica logs:\n%s", c.logs())
+	}
+	t.Log(summary)
+	for _, f := range failures {
+		t.Error(f)
 	}
 }
 
