@@ -666,6 +666,32 @@ func TestPostHonoursRetryAfter(t *testing.T) {
 	}
 }
 
+// A digest post that relies on its nonce must reach Discord while Discord
+// remembers it (digest.SendBy): one that a 429 would hold back past that
+// is not sent, and says so, so the deliverer reads the channel first.
+func TestPostHeldPastItsSendByIsNotSent(t *testing.T) {
+	t.Parallel()
+	hs := start(t, nil)
+	ref := digestbot.ChannelRef{GuildID: hs.srv.GuildID, ChannelID: hs.srv.ChannelID}
+	msg := digest.Message{Content: "digest"}
+
+	hs.srv.FailMessages(1, discordtest.Fault{Status: 429, RetryAfter: 2 * time.Second})
+	ctx := digest.WithSendBy(context.Background(), time.Now().Add(500*time.Millisecond))
+	if _, err := hs.bot.Post(ctx, ref, msg, "n-late"); !errors.Is(err, digest.ErrSendWindowPassed) {
+		t.Errorf("a post a 429 holds past its send-by: %v, want ErrSendWindowPassed", err)
+	}
+	if n, a := len(hs.srv.Messages(hs.srv.ChannelID)), hs.srv.MessageAttempts(); n != 0 || a != 1 {
+		t.Errorf("%d messages after %d attempts, want none after the one refused", n, a)
+	}
+	past := digest.WithSendBy(context.Background(), time.Now().Add(-time.Second))
+	if _, err := hs.bot.Post(past, ref, msg, "n-late"); !errors.Is(err, digest.ErrSendWindowPassed) || hs.srv.MessageAttempts() != 1 {
+		t.Errorf("a post whose send-by has passed: %v after %d attempts, want ErrSendWindowPassed and nothing sent", err, hs.srv.MessageAttempts())
+	}
+	if _, err := hs.bot.Post(digest.WithSendBy(context.Background(), time.Now().Add(time.Minute)), ref, msg, "n-late"); err != nil {
+		t.Errorf("a post in time: %v", err)
+	}
+}
+
 func TestPostErrors(t *testing.T) {
 	t.Parallel()
 	hs := start(t, nil)

@@ -80,7 +80,11 @@ func (b *Bot) Post(ctx context.Context, ch digestbot.ChannelRef, msg digest.Mess
 	for attempt := 1; ; attempt++ {
 		// discordgo sleeps out a bucket's reset without looking at the
 		// context; refuse here instead of blocking a digest job for an hour.
-		if wait := b.bucketWait(endpoint); wait > 0 && !b.canWait(ctx, wait) {
+		wait := b.bucketWait(endpoint)
+		if pastSendBy(ctx, wait) {
+			return "", digest.ErrSendWindowPassed
+		}
+		if wait > 0 && !b.canWait(ctx, wait) {
 			b.discordError("post", digestbot.ELIMIT)
 			return "", digestbot.Errorf(digestbot.ELIMIT, "Discord rate-limits posts to channel %s for %v", ch.ChannelID, wait.Round(time.Second))
 		}
@@ -100,6 +104,9 @@ func (b *Bot) Post(ctx context.Context, ch digestbot.ChannelRef, msg digest.Mess
 		if errors.As(err, &rl) && rl.TooManyRequests != nil {
 			b.rateLimited(rl.URL)
 			wait := rl.RetryAfter
+			if pastSendBy(ctx, wait) {
+				return "", digest.ErrSendWindowPassed
+			}
 			if !b.canWait(ctx, wait) || attempt >= 5 {
 				b.discordError("post", digestbot.ELIMIT)
 				return "", digestbot.WrapError(digestbot.ELIMIT, err, "Discord rate-limits posts to channel %s for %v", ch.ChannelID, wait.Round(time.Second))
@@ -159,6 +166,13 @@ func (b *Bot) canWait(ctx context.Context, d time.Duration) bool {
 	}
 	deadline, ok := ctx.Deadline()
 	return !ok || time.Until(deadline) > d
+}
+
+// pastSendBy reports whether a post that waits d first would leave after
+// the time the deliverer gave it (digest.SendBy).
+func pastSendBy(ctx context.Context, d time.Duration) bool {
+	sendBy, ok := digest.SendBy(ctx)
+	return ok && time.Now().Add(d).After(sendBy)
 }
 
 // bucketWait is how long discordgo would sleep before sending on a

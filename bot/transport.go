@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/digestbot/digestbot/backoff"
+	"github.com/digestbot/digestbot/digest"
 )
 
 // RateStore keeps the bot's Discord rate limits where every replica sees
@@ -68,6 +69,11 @@ func (t *botTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	route, global := routeOf(r)
 	if err := t.pace(r.Context(), route, global); err != nil {
 		return nil, err
+	}
+	if sendBy, ok := digest.SendBy(r.Context()); ok && time.Now().After(sendBy) {
+		// The wait for the limits carried a digest post past its nonce
+		// window: the deliverer reads the channel before posting it.
+		return nil, digest.ErrSendWindowPassed
 	}
 	resp, err := t.next.RoundTrip(r)
 	if err != nil {

@@ -2,6 +2,7 @@ package digest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -25,6 +26,11 @@ type Transport interface {
 	// it refused the bot's credentials; ENOTFOUND or EFORBIDDEN when the
 	// channel is gone or the bot may not post there; ELIMIT or EUNAVAILABLE
 	// for failures worth retrying (the message may have been stored).
+	//
+	// The request must leave before SendBy(ctx), when the context carries
+	// one: later, the nonce no longer answers for an earlier attempt that
+	// may have been stored. A transport that cannot send it in time (a
+	// rate limit's wait) sends nothing and returns ErrSendWindowPassed.
 	Post(ctx context.Context, ch digestbot.ChannelRef, msg Message, nonce string) (messageID string, err error)
 	// Recent returns the messages this bot posted in the channel from
 	// `from` to `to` (by the chat service's clock), oldest first. Errors as
@@ -426,10 +432,17 @@ func (r *partRun) part(i int) (again bool, err error) {
 			id, err = r.addMoreButton(b)
 			return id, false, err
 		}
-		if id, err := r.alreadyThere(i, nonce, where); err != nil || id != "" {
+		id, searched, err := r.alreadyThere(i, nonce, where)
+		if err != nil || id != "" {
 			return id, id != "", err
 		}
-		id, err = r.post(p.Key, where, msg, nonce)
+		// The nonce answers for the attempts since the first one the
+		// search did not cover: all of them, or none after a search.
+		since := time.Time{}
+		if ats := r.del.Parts[i].Attempts; !searched && len(ats) > 0 {
+			since = ats[0]
+		}
+		id, err = r.post(p.Key, where, msg, nonce, since)
 		return id, false, err
 	}
 	attempts := orDefault(d.Attempts, DefaultAttempts)
@@ -472,6 +485,11 @@ func (r *partRun) part(i int) (again bool, err error) {
 		case code == digestbot.ENOTFOUND, code == digestbot.EFORBIDDEN:
 			return false, r.pause(err, "")
 		}
+		if errors.Is(err, ErrSendWindowPassed) && a < attempts {
+			// Nothing was sent: the next try reads the channel first.
+			r.log.Info("digest: a rate limit held a post past the nonce window; reading the channel before posting it", "part", p.Key)
+			continue
+		}
 		if r.othersGotThrough(r.del.Parts[i]) {
 			if err := r.record(func(ctx context.Context) error {
 				_, err := d.Store.StrikePart(ctx, r.del, r.token, p.Key)
@@ -492,15 +510,16 @@ func (r *partRun) part(i int) (again bool, err error) {
 
 // alreadyThere reports whether part i reached the channel in an earlier
 // attempt that the chat service no longer de-duplicates, by reading the
-// channel around each earlier attempt; a part found is recorded as posted.
-func (r *partRun) alreadyThere(i int, nonce string, where digestbot.ChannelRef) (found string, err error) {
+// channel around each earlier attempt (searched); a part found is
+// recorded as posted.
+func (r *partRun) alreadyThere(i int, nonce string, where digestbot.ChannelRef) (found string, searched bool, err error) {
 	d, p := r.d, r.del.Parts[i]
 	if len(p.Attempts) == 0 {
-		return "", nil
+		return "", false, nil
 	}
 	window := orDefault(d.NonceWindow, DefaultNonceWindow)
 	if d.now().Sub(p.Attempts[0]) < window {
-		return "", nil // the nonce still answers for every earlier attempt
+		return "", false, nil // the nonce still answers for every earlier attempt
 	}
 	slack := orDefault(d.SearchSlack, DefaultSearchSlack)
 	marker := Marker(nonce)
@@ -508,18 +527,18 @@ func (r *partRun) alreadyThere(i int, nonce string, where digestbot.ChannelRef) 
 		msgs, err := d.Transport.Recent(r.claimCtx, where, span[0], span[1])
 		if err != nil {
 			if c := digestbot.ErrorCode(err); (c == digestbot.EFORBIDDEN || c == digestbot.ENOTFOUND) && where == r.ref {
-				return "", r.pause(err, "the bot cannot check the channel for a half-posted digest: ")
+				return "", true, r.pause(err, "the bot cannot check the channel for a half-posted digest: ")
 			}
-			return "", err
+			return "", true, err
 		}
 		for _, m := range msgs {
 			if MarkerOf(m.Msg) == marker {
 				r.log.Info("digest: an interrupted part is already in the channel; not posting it again", "part", p.Key, "message", m.ID)
-				return m.ID, nil
+				return m.ID, true, nil
 			}
 		}
 	}
-	return "", nil
+	return "", true, nil
 }
 
 // searchSpans turns attempt times into the spans of the channel to read:
@@ -556,15 +575,24 @@ func (r *partRun) othersGotThrough(p digestbot.DeliveryPart) bool {
 }
 
 // post records the attempt, then posts. The post may finish within
-// StopGrace after a stop, never after the claim is lost.
-func (r *partRun) post(key string, where digestbot.ChannelRef, msg Message, nonce string) (string, error) {
+// StopGrace after a stop, never after the claim is lost. since is the
+// earliest attempt the nonce must answer for (zero: this one): the
+// request must leave within the nonce window of it, and within the search
+// slack of this attempt, or a later search around the attempts would miss
+// the message.
+func (r *partRun) post(key string, where digestbot.ChannelRef, msg Message, nonce string, since time.Time) (string, error) {
 	d := r.d
-	if err := d.Store.RecordAttempt(r.claimCtx, r.del, r.token, key, d.now()); err != nil {
+	at := d.now()
+	if err := d.Store.RecordAttempt(r.claimCtx, r.del, r.token, key, at); err != nil {
 		return "", err
 	}
+	if since.IsZero() {
+		since = at
+	}
+	left := min(since.Add(orDefault(d.NonceWindow, DefaultNonceWindow)).Sub(at), orDefault(d.SearchSlack, DefaultSearchSlack))
 	ctx, cancel := r.postCtx()
 	defer cancel()
-	return d.Transport.Post(ctx, where, msg, nonce)
+	return d.Transport.Post(WithSendBy(ctx, time.Now().Add(left)), where, msg, nonce)
 }
 
 // record runs a bookkeeping step that must survive a stop.

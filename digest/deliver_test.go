@@ -56,6 +56,11 @@ type fakeChat struct {
 	block chan struct{}
 	// started is told of each Post as it begins.
 	started chan struct{}
+	// hold, when set, is how long a rate limit holds call n back before
+	// it is sent (the clock advances by it); a call that would leave
+	// after the deliverer's SendBy is not sent, as the bot's transport
+	// does.
+	hold func(n int) time.Duration
 }
 
 type nonceSeen struct {
@@ -136,6 +141,14 @@ func (f *fakeChat) Post(ctx context.Context, ch digestbot.ChannelRef, msg Messag
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.calls++
+	if f.hold != nil {
+		if w := f.hold(f.calls); w > 0 {
+			f.clock.Advance(w)
+			if sendBy, ok := SendBy(ctx); ok && w > time.Until(sendBy) {
+				return "", ErrSendWindowPassed
+			}
+		}
+	}
 	record, err := true, error(nil)
 	if f.fail != nil {
 		record, err = f.fail(f.calls, msg)
@@ -734,6 +747,42 @@ func testRetryWithBackoff(t *testing.T, b *storetest.Backend) {
 		t.Errorf("%d calls, want 3 (two failures, then success)", chat.calls)
 	}
 	checkEachOnce(t, chat.messages(), arts)
+}
+
+// A retry that relies on the nonce but is held back by a rate limit past
+// the nonce window is not sent: the deliverer reads the channel, finds the
+// first attempt's message, and posts no copy.
+func TestRateLimitedRetryPastTheNonceWindowPostsNoCopy(t *testing.T) {
+	storetest.EachBackend(t, func(t *testing.T, b *storetest.Backend) {
+		st := b.Open(t, store.Options{})
+		clock := newClock(now)
+		arts := seed(t, st, ref, 2)
+		chat := newFakeChat(clock)
+		chat.fail = func(n int, _ Message) (bool, error) {
+			if n == 1 { // stored, but the answer is lost
+				return true, digestbot.Errorf(digestbot.EUNAVAILABLE, "connection reset")
+			}
+			return true, nil
+		}
+		chat.hold = func(n int) time.Duration {
+			if n == 2 {
+				return 3 * time.Minute // longer than Discord remembers the nonce
+			}
+			return 0
+		}
+		d := newDeliverer(st, chat, clock)
+		d.Attempts = 3
+		if _, err := d.Deliver(context.Background(), ref); err != nil {
+			t.Fatal(err)
+		}
+		checkEachOnce(t, chat.messages(), arts)
+		if chat.recent == 0 {
+			t.Errorf("the channel was not read before posting past the nonce window")
+		}
+		if p := pending(t, st, ref); p != 0 {
+			t.Errorf("%d items still pending", p)
+		}
+	})
 }
 
 func TestRedisRestartMidRun(t *testing.T) {
