@@ -11,6 +11,25 @@ import (
 	"github.com/digestbot/digestbot/store"
 )
 
+// searchCase is a query and the ids it finds, in any order.
+type searchCase struct {
+	query string
+	want  []string
+}
+
+func searchCases(t *testing.T, b *backend, cases []searchCase) {
+	t.Helper()
+	for _, tt := range cases {
+		t.Run(tt.query, func(t *testing.T) {
+			got := ids(b.search(t, archive.Request{Query: tt.query}))
+			slices.Sort(got)
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
 // TestSearchByLanguage: lang: in a lookup keeps the stories of that
 // language; the words still find the candidates.
 func TestSearchByLanguage(t *testing.T) {
@@ -25,23 +44,12 @@ func TestSearchByLanguage(t *testing.T) {
 				Text: "Ferry."},
 		}
 		b.ingest(t, arts)
-		for _, tt := range []struct {
-			query string
-			want  []string
-		}{
+		searchCases(t, b, []searchCase{
 			{"ferry lang:fr", []string{"fr"}},
 			{"ferry lang:EN", []string{"en"}},
 			{"ferry lang:(fr OR en)", []string{"en", "fr"}},
 			{"ferry -lang:fr", []string{"en", "unknown"}},
-		} {
-			t.Run(tt.query, func(t *testing.T) {
-				got := ids(b.search(t, archive.Request{Query: tt.query}))
-				slices.Sort(got)
-				if !slices.Equal(got, tt.want) {
-					t.Errorf("got %v, want %v", got, tt.want)
-				}
-			})
-		}
+		})
 		_, err := b.idx.Search(context.Background(), archive.Request{Query: "lang:fr", Now: now})
 		if digestbot.ErrorCode(err) != digestbot.EINVALID {
 			t.Errorf("a language alone: %v, want a request for a word", err)

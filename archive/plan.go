@@ -148,10 +148,11 @@ func (p *plan) build(n subscriptions.Node, neg bool) *enode {
 	case *subscriptions.Not:
 		return &enode{op: eNot, kids: []*enode{p.build(n.Child, !neg)}}
 	case *subscriptions.Term:
-		if n.Field == subscriptions.FieldLang {
-			// Languages are not in the postings: a maybe that verification
-			// on the article decides, and never a way in (an AND with no
-			// leaves cannot drive), so the query's words find the candidates.
+		if n.Field == subscriptions.FieldLang || n.Field == subscriptions.FieldSite {
+			// Languages and the links' domains are not in the postings: a
+			// maybe that verification on the article decides, and never a
+			// way in (an AND with no leaves cannot drive), so the query's
+			// words find the candidates.
 			return &enode{op: eAnd, inexact: true}
 		}
 		f := fieldOf(n.Field)

@@ -105,10 +105,6 @@ func (x *Index) search(ctx context.Context, req Request, limit, snippets int) (*
 			return nil, err
 		}
 	}
-	if q.Uses(subscriptions.FieldSite) {
-		// The lookup index does not hold the links' domains.
-		return nil, digestbot.Errorf(digestbot.EINVALID, "lookup cannot search by site: yet; subscriptions can (/subscribe query:site:example.org …)")
-	}
 	root := q.Root
 	var sourceToks []string
 	if req.Source != "" {

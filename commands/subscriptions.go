@@ -214,7 +214,8 @@ func (s *Service) subscribe(ctx context.Context, req *Request) (*Response, error
 
 // recentMatches counts, with the lookup's search, the articles of the
 // last window that q matches and guildID may see, and returns the keep
-// newest of them. A query the lookup cannot run (site:) is its error.
+// newest of them. A query the lookup cannot run (site: or lang: with no
+// word) is its error.
 func (s *Service) recentMatches(ctx context.Context, guildID string, q *subscriptions.Query, window time.Duration, keep int) (int, []LookupResult, error) {
 	if s.Search == nil {
 		return 0, nil, digestbot.Errorf(digestbot.EUNAVAILABLE, "lookup is not available here")
