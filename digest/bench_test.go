@@ -224,3 +224,18 @@ func BenchmarkAnalyze(b *testing.B) {
 		i++
 	}
 }
+
+// BenchmarkStories groups the 100 results a /lookup keeps into stories
+// (what the lookup adds to its first answer):
+//
+//	go test ./digest -run '^$' -bench Stories -count 6
+func BenchmarkStories(b *testing.B) {
+	arts := benchArticles(benchgen.New(benchgen.Options{Seed: 1}), 100)
+	refs := make([]StoryRef, len(arts))
+	for i, a := range arts {
+		refs[i] = StoryRef{Title: a.Title, Published: a.Published}
+	}
+	for b.Loop() {
+		Stories(refs)
+	}
+}
