@@ -27,7 +27,7 @@ func testLookupPagesEndToEnd(t *testing.T, b *storetest.Backend) {
 		var arts []*digestbot.Article
 		for i, id := range ids {
 			at := now.Add(-ago(i))
-			arts = append(arts, &digestbot.Article{ID: id, Title: "Ferry strike, report " + id, URL: "https://news.example/" + id,
+			arts = append(arts, &digestbot.Article{ID: id, Title: "Ferry strike " + id, URL: "https://news.example/" + id,
 				Source: "Harbour Wire", Text: "The ferry strike goes on.", Published: at, Ingested: now})
 		}
 		outs, err := ch.st.PutArticles(ctx, arts)
@@ -60,7 +60,7 @@ func testLookupPagesEndToEnd(t *testing.T, b *storetest.Backend) {
 	shown := func(rep discordtest.Reply) []string {
 		var out []string
 		for _, e := range rep.Embeds {
-			out = append(out, strings.TrimPrefix(e.Title, "Ferry strike, report "))
+			out = append(out, strings.TrimPrefix(e.Title, "Ferry strike "))
 		}
 		return out
 	}

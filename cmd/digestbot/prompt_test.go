@@ -76,7 +76,9 @@ func TestPromptNextSaysWhenALookupHasNoMorePages(t *testing.T) {
 			n = 6
 		}
 		for i := 0; i < n; i++ {
-			p.Results = append(p.Results, botcommands.LookupResult{ID: fmt.Sprint(i), Title: "Page one", URL: fmt.Sprint("https://example.org/", i), Source: "S"})
+			// Titles of different stories: alike ones would be one story.
+			topic := []string{"harbour", "ferry", "kelp", "wind", "seals", "lamp"}[i]
+			p.Results = append(p.Results, botcommands.LookupResult{ID: fmt.Sprint(i), Title: "Page one: " + topic, URL: fmt.Sprint("https://example.org/", i), Source: "S"})
 		}
 		p.Total = n
 		return p, nil
