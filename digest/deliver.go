@@ -485,9 +485,13 @@ func (r *partRun) part(i int) (again bool, err error) {
 		case code == digestbot.ENOTFOUND, code == digestbot.EFORBIDDEN:
 			return false, r.pause(err, "")
 		}
-		if errors.Is(err, ErrSendWindowPassed) && a < attempts {
-			// Nothing was sent: the next try reads the channel first.
+		if errors.Is(err, ErrSendWindowPassed) {
+			// Nothing was sent, and a rate limit is no fault of the
+			// part's (no strike): the next try reads the channel first.
 			r.log.Info("digest: a rate limit held a post past the nonce window; reading the channel before posting it", "part", p.Key)
+			if a >= attempts || r.claimCtx.Err() != nil {
+				return false, err
+			}
 			continue
 		}
 		if r.othersGotThrough(r.del.Parts[i]) {

@@ -3,6 +3,7 @@ package digest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -782,6 +783,39 @@ func TestRateLimitedRetryPastTheNonceWindowPostsNoCopy(t *testing.T) {
 		if p := pending(t, st, ref); p != 0 {
 			t.Errorf("%d items still pending", p)
 		}
+	})
+}
+
+// A part a rate limit keeps holding past the nonce window is not poison:
+// however often it happens while other posts go through, it is never set
+// aside, and it is posted once when the limit lets it.
+func TestPostHeldByRateLimitsIsNeverSetAside(t *testing.T) {
+	storetest.EachBackend(t, func(t *testing.T, b *storetest.Backend) {
+		st := b.Open(t, store.Options{})
+		ctx := context.Background()
+		clock := newClock(now)
+		arts := seed(t, st, ref, 2)
+		chat := newFakeChat(clock)
+		d := newDeliverer(st, chat, clock)
+		for i := range 2 * DefaultMaxPartFailures {
+			// Another channel's post goes through, then this one is held.
+			chat.hold = nil
+			other := digestbot.ChannelRef{GuildID: ref.GuildID, ChannelID: fmt.Sprint("other", i)}
+			seed(t, st, other, 1)
+			if _, err := d.Deliver(ctx, other); err != nil {
+				t.Fatal(err)
+			}
+			chat.hold = func(int) time.Duration { return 3 * time.Minute }
+			if _, err := d.Deliver(ctx, ref); !errors.Is(err, ErrSendWindowPassed) {
+				t.Fatalf("a post held past its window: %v", err)
+			}
+		}
+		chat.hold = nil
+		res, err := d.Deliver(ctx, ref)
+		if err != nil || res.SetAside != 0 {
+			t.Fatalf("after the limit lifted: %+v, %v; want posted, nothing set aside", res, err)
+		}
+		checkEachOnce(t, chat.in(ref.ChannelID), arts)
 	})
 }
 
