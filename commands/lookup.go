@@ -217,17 +217,27 @@ func (st *lookupState) filters() string {
 // heading is the first lines of page n: what matched, the filters, where
 // the page is in the list, and whether the list was cut.
 func (st *lookupState) heading(n int) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%s %s %s `%s`%s:", thousands(st.Total), plural(st.Total, "article", "articles"), plural(st.Total, "matches", "match"), st.Query.Query, st.filters())
 	kept := len(st.IDs)
 	for _, also := range st.Also {
 		kept += len(also)
 	}
 	capped := st.Total > kept
+	// When outlets' reports were merged, the pages list fewer results
+	// than the articles counted: say how many stories they make.
+	asStories, keptAsStories := "", ""
+	if len(st.IDs) < kept {
+		if capped {
+			keptAsStories = " (" + stories(len(st.IDs)) + ")"
+		} else {
+			asStories = " (" + stories(len(st.IDs)) + ")"
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s%s %s `%s`%s:", thousands(st.Total), plural(st.Total, "article", "articles"), asStories, plural(st.Total, "matches", "match"), st.Query.Query, st.filters())
 	if st.pages() > 1 || capped {
 		fmt.Fprintf(&b, "\nPage %d of %d", n+1, st.pages())
 		if capped {
-			fmt.Fprintf(&b, " · the first %s of %s, best first; narrow the query or since to see the rest", thousands(kept), thousands(st.Total))
+			fmt.Fprintf(&b, " · the first %s of %s%s, best first; narrow the query or since to see the rest", thousands(kept), thousands(st.Total), keptAsStories)
 		}
 	}
 	return b.String()

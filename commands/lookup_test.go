@@ -387,7 +387,7 @@ func testLookupShowsAStoryOnce(t *testing.T, b *storetest.Backend) {
 	}
 
 	first := mustHandle(t, s, req("lookup", "query", "ferry"))
-	if want := "9 articles match `ferry`:\nPage 1 of 2"; first.Content != want {
+	if want := "9 articles (7 stories) match `ferry`:\nPage 1 of 2"; first.Content != want {
 		t.Errorf("heading %q, want %q (7 stories, 5 a page)", first.Content, want)
 	}
 	shown := titles(first)
@@ -426,5 +426,24 @@ func testLookupShowsAStoryOnce(t *testing.T, b *storetest.Backend) {
 	if i < 0 || again.Embeds[i].URL == strike.URL || reports[again.Embeds[i].URL] == "" || strings.Contains(again.Content, "Left out") ||
 		strings.Count(again.Embeds[i].Description, "](https://") != 1 {
 		t.Errorf("page 1 after the leading report expired: %q %+v", again.Content, again.Embeds)
+	}
+}
+
+// When outlets' reports were merged, the heading says how many stories
+// the articles make: of all matches, or of the ones kept when the list
+// was cut.
+func TestLookupHeadingCountsStories(t *testing.T) {
+	st := &lookupState{Query: LookupQuery{Query: "ferry"}, IDs: []string{"a", "b", "c"}, Also: map[string][]string{"a": {"a2", "a3"}}, Total: 5}
+	if got, want := st.heading(0), "5 articles (3 stories) match `ferry`:"; got != want {
+		t.Errorf("all kept: %q, want %q", got, want)
+	}
+	st.Total = 40
+	if got, want := st.heading(0), "40 articles match `ferry`:\nPage 1 of 1 · the first 5 of 40 (3 stories), best first; narrow the query or since to see the rest"; got != want {
+		t.Errorf("cut: %q, want %q", got, want)
+	}
+	st.Also = nil
+	st.Total = 3
+	if got, want := st.heading(0), "3 articles match `ferry`:"; got != want {
+		t.Errorf("nothing merged: %q, want %q", got, want)
 	}
 }
