@@ -692,6 +692,35 @@ func TestPostHeldPastItsSendByIsNotSent(t *testing.T) {
 	}
 }
 
+// emptyBuckets is a shared rate-limit store in which every channel's
+// bucket is empty for another second, however long one waits.
+type emptyBuckets struct{}
+
+func (emptyBuckets) TakeGlobal(context.Context, time.Time, int) (time.Duration, error) { return 0, nil }
+func (emptyBuckets) BlockGlobal(context.Context, time.Time) error                      { return nil }
+func (emptyBuckets) SetRoute(context.Context, string, int, time.Time) error            { return nil }
+func (emptyBuckets) TakeRoute(context.Context, string, time.Time) (time.Duration, time.Time, error) {
+	return time.Second, time.Time{}, nil
+}
+
+// The replicas' shared limits that would hold a digest post past its
+// send-by refuse it at once: nothing is sent, and the wait is not slept
+// out first.
+func TestSharedLimitsRefuseAPostThatWouldBeLate(t *testing.T) {
+	t.Parallel()
+	hs := start(t, func(o *Options) { o.RateLimits = emptyBuckets{} })
+	ref := digestbot.ChannelRef{GuildID: hs.srv.GuildID, ChannelID: hs.srv.ChannelID}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := hs.bot.Post(digest.WithSendBy(ctx, time.Now().Add(300*time.Millisecond)), ref, digest.Message{Content: "digest"}, "n-held")
+	if !errors.Is(err, digest.ErrSendWindowPassed) || ctx.Err() != nil {
+		t.Errorf("a post the shared limits hold past its send-by: %v (context: %v), want ErrSendWindowPassed at once", err, ctx.Err())
+	}
+	if a := hs.srv.MessageAttempts(); a != 0 {
+		t.Errorf("%d posts reached Discord, want none", a)
+	}
+}
+
 func TestPostErrors(t *testing.T) {
 	t.Parallel()
 	hs := start(t, nil)

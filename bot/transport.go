@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -105,12 +106,20 @@ func routeOf(r *http.Request) (route string, global bool) {
 	return "", true
 }
 
-// pace waits until the shared limits allow the request.
+// pace waits until the shared limits allow the request. A digest post
+// that must leave by a time (digest.SendBy) is refused with
+// digest.ErrSendWindowPassed as soon as the limits say it cannot, rather
+// than after waiting them out.
 func (t *botTransport) pace(ctx context.Context, route string, global bool) error {
 	if t.limits == nil {
 		return nil
 	}
+	nonceBy, hasNonceBy := digest.SendBy(ctx)
+	late := func(wait time.Duration) bool { return hasNonceBy && time.Now().Add(wait).After(nonceBy) }
 	for range 1000 {
+		if late(0) {
+			return digest.ErrSendWindowPassed
+		}
 		wait := time.Duration(0)
 		var sendBy time.Time
 		var err error
@@ -121,7 +130,10 @@ func (t *botTransport) pace(ctx context.Context, route string, global bool) erro
 			if !global {
 				return nil
 			}
-			if err = t.takeGlobal(ctx); err == nil {
+			if err = t.takeGlobal(ctx, late); errors.Is(err, digest.ErrSendWindowPassed) {
+				return err
+			}
+			if err == nil {
 				if !sendBy.IsZero() && time.Now().After(sendBy) {
 					// The wait for the global budget carried the request
 					// to the end of the route's window: Discord would
@@ -144,6 +156,9 @@ func (t *botTransport) pace(ctx context.Context, route string, global bool) erro
 		}
 		// Poll a bucket that is held for a probe's answer; sleep out one
 		// that Discord said is empty.
+		if late(wait) {
+			return digest.ErrSendWindowPassed
+		}
 		if err := backoff.Wait(ctx, min(wait, 100*time.Millisecond)); err != nil {
 			return err
 		}
@@ -157,13 +172,17 @@ func (t *botTransport) pace(ctx context.Context, route string, global bool) erro
 // count more than the budget in one second: it takes a new slot instead.
 const maxLate = 25 * time.Millisecond
 
-// takeGlobal waits for a slot of the global budget.
-func (t *botTransport) takeGlobal(ctx context.Context) error {
+// takeGlobal waits for a slot of the global budget; late says whether a
+// wait would carry the request past the time it must leave by.
+func (t *botTransport) takeGlobal(ctx context.Context, late func(time.Duration) bool) error {
 	for try := 0; ; try++ {
 		at := time.Now()
 		wait, err := t.limits.TakeGlobal(ctx, at, t.perSecond)
 		if err != nil {
 			return err
+		}
+		if late(wait) {
+			return digest.ErrSendWindowPassed
 		}
 		if err := backoff.Wait(ctx, wait); err != nil {
 			return err

@@ -489,7 +489,10 @@ func (r *partRun) part(i int) (again bool, err error) {
 			// Nothing was sent, and a rate limit is no fault of the
 			// part's (no strike): the next try reads the channel first.
 			r.log.Info("digest: a rate limit held a post past the nonce window; reading the channel before posting it", "part", p.Key)
-			if a >= attempts || r.claimCtx.Err() != nil {
+			if a >= attempts || r.claimCtx.Err() != nil || r.ctx.Err() != nil {
+				return false, err
+			}
+			if werr := backoff.Wait(r.ctx, retry.Delay(a)); werr != nil {
 				return false, err
 			}
 			continue
@@ -581,9 +584,9 @@ func (r *partRun) othersGotThrough(p digestbot.DeliveryPart) bool {
 // post records the attempt, then posts. The post may finish within
 // StopGrace after a stop, never after the claim is lost. since is the
 // earliest attempt the nonce must answer for (zero: this one): the
-// request must leave within the nonce window of it, and within the search
-// slack of this attempt, or a later search around the attempts would miss
-// the message.
+// request must leave within the nonce window of it, and within half the
+// search slack of this attempt, or a later search around the attempts
+// could miss the message.
 func (r *partRun) post(key string, where digestbot.ChannelRef, msg Message, nonce string, since time.Time) (string, error) {
 	d := r.d
 	at := d.now()
@@ -593,7 +596,9 @@ func (r *partRun) post(key string, where digestbot.ChannelRef, msg Message, nonc
 	if since.IsZero() {
 		since = at
 	}
-	left := min(since.Add(orDefault(d.NonceWindow, DefaultNonceWindow)).Sub(at), orDefault(d.SearchSlack, DefaultSearchSlack))
+	// Half the slack: the other half covers the time the request takes
+	// to be stored and the difference between the clocks.
+	left := min(since.Add(orDefault(d.NonceWindow, DefaultNonceWindow)).Sub(at), orDefault(d.SearchSlack, DefaultSearchSlack)/2)
 	ctx, cancel := r.postCtx()
 	defer cancel()
 	return d.Transport.Post(WithSendBy(ctx, time.Now().Add(left)), where, msg, nonce)
