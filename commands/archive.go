@@ -71,5 +71,5 @@ func lookupShow(ctx context.Context, arts ArticleGetter, q LookupQuery) (*Lookup
 // lookupResult names every outlet, so that a story found by its second
 // outlet (source: or the source option) shows that outlet.
 func lookupResult(a *digestbot.Article, snippet string) LookupResult {
-	return LookupResult{ID: a.ID, Title: a.Title, URL: a.URL, Source: strings.Join(a.SourceNames(), ", "), Published: a.Published, DateOnly: a.DateOnly, Snippet: snippet}
+	return LookupResult{ID: a.ID, Title: a.Title, URL: a.URL, Source: strings.Join(a.SourceNames(), ", "), Published: a.Published, DateOnly: a.DateOnly, Snippet: snippet, Sources: a.AllSources()}
 }

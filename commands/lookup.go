@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -42,9 +43,13 @@ type LookupResult struct {
 	// zone (the evening before, in the Americas).
 	DateOnly bool
 	Snippet  string // summary with the matched terms in **bold**
-	// Also lists the other outlets' reports of the same story, best first
-	// (see lookupState.Also).
-	Also []digestbot.Source `json:",omitempty"`
+	// Sources are every outlet of the article with its link, its own
+	// first (a newsletter story may name several); empty when it names
+	// none.
+	Sources []digestbot.Source
+	// Also lists the outlets of the other reports of the same story, best
+	// first (see lookupState.Also), each once.
+	Also []digestbot.Source
 }
 
 // LookupPage is what a search found.
@@ -187,7 +192,16 @@ func (st *lookupState) show(n int, read []LookupResult) (out []LookupResult, gon
 				c.Also = nil
 				story = &c
 			default:
-				story.Also = append(story.Also, digestbot.Source{Name: r.Source, URL: r.URL, Published: r.Published, DateOnly: r.DateOnly})
+				srcs := r.Sources
+				if len(srcs) == 0 {
+					srcs = []digestbot.Source{{Name: r.Source, URL: r.URL, Published: r.Published, DateOnly: r.DateOnly}}
+				}
+				for _, src := range srcs {
+					same := func(s digestbot.Source) bool { return s.Name == src.Name && s.URL == src.URL }
+					if !slices.ContainsFunc(story.Sources, same) && !slices.ContainsFunc(story.Also, same) {
+						story.Also = append(story.Also, src)
+					}
+				}
 			}
 		}
 		if story == nil {
@@ -248,7 +262,7 @@ func (st *lookupState) heading(n int) string {
 func lookupResponse(id string, st *lookupState, n int, results []LookupResult, gone int) *Response {
 	content := st.heading(n)
 	if gone > 0 {
-		content += fmt.Sprintf("\n_Left out: %s of this page that expired since the lookup ran._", count(gone, "article", "articles"))
+		content += fmt.Sprintf("\n_Left out: %s of this page that expired since the lookup ran._", stories(gone))
 	}
 	r := &Response{Content: content, Embeds: resultEmbeds(results), Ephemeral: true}
 	if n > 0 {

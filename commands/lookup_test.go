@@ -192,7 +192,7 @@ func testLookupPageLeavesOutAnExpiredArticle(t *testing.T, b *storetest.Backend)
 		t.Fatal(err)
 	}
 	second := press(t, s, first, "Next ▶")
-	if got := titles(second); !slices.Equal(got, []string{"Kelp farm k07"}) || !strings.Contains(second.Content, "Left out: 1 article of this page that expired since the lookup ran.") {
+	if got := titles(second); !slices.Equal(got, []string{"Kelp farm k07"}) || !strings.Contains(second.Content, "Left out: 1 story of this page that expired since the lookup ran.") {
 		t.Errorf("page 2 without k06: %q %v", second.Content, got)
 	}
 	if !strings.HasPrefix(second.Content, "7 articles match `kelp`:\nPage 2 of 2") {
@@ -375,10 +375,14 @@ func testLookupShowsAStoryOnce(t *testing.T, b *storetest.Backend) {
 		return &digestbot.Article{ID: id, Title: title, URL: "https://" + id + ".example/ferry", Source: source,
 			Text: "The ferry crews walked out at dawn.", Published: now.Add(-age), Ingested: now}
 	}
+	// The gazette's story names a second outlet with its own link, as a
+	// newsletter does.
+	gazette := ferry("gazette", "Ferry crews strike over night shifts, gazette hears", "Bay Gazette", 3*time.Hour)
+	gazette.Sources = []digestbot.Source{{Name: "Bay Gazette", URL: gazette.URL, Published: gazette.Published}, {Name: "Pier Radio", URL: "https://pierradio.example/ferry"}}
 	add(
 		ferry("wire", "Ferry crews strike over night shifts", "Harbour Wire", time.Hour),
 		ferry("ledger", "Ferry crews strike over night shifts, stranding commuters", "Coastal Ledger", 2*time.Hour),
-		ferry("gazette", "Night shifts: ferry crews strike", "Bay Gazette", 3*time.Hour),
+		gazette,
 		// The same subject, another event: a story of its own.
 		ferry("talks", "Ferry owners invite unions to pay talks", "Harbour Wire", 4*time.Hour),
 	)
@@ -410,6 +414,14 @@ func testLookupShowsAStoryOnce(t *testing.T, b *storetest.Backend) {
 			t.Errorf("the strike led by %s: %s listed %v in %q", strike.URL, link, listed, strike.Description)
 		}
 	}
+	// Every outlet of a report is listed with its own link. (The
+	// gazette's longer, older report ranks below the wire's.)
+	if strike.URL == gazette.URL {
+		t.Fatalf("the gazette leads the strike; this test needs another lead")
+	}
+	if radio := "[Pier Radio](https://pierradio.example/ferry)"; !strings.Contains(strike.Description, radio) {
+		t.Errorf("the gazette's second outlet is missing from %q", strike.Description)
+	}
 	second := press(t, s, first, "Next ▶")
 	if got := titles(second); len(got) != 2 || slices.ContainsFunc(got, func(t string) bool { return slices.Contains(shown, t) }) {
 		t.Errorf("page 2 %q repeats or misses stories of page 1 %q", got, shown)
@@ -424,7 +436,7 @@ func testLookupShowsAStoryOnce(t *testing.T, b *storetest.Backend) {
 	again := press(t, s, second, "◀ Previous")
 	i := slices.IndexFunc(again.Embeds, func(e digest.Embed) bool { return strings.Contains(e.Title, "strike") })
 	if i < 0 || again.Embeds[i].URL == strike.URL || reports[again.Embeds[i].URL] == "" || strings.Contains(again.Content, "Left out") ||
-		strings.Count(again.Embeds[i].Description, "](https://") != 1 {
+		strings.Count(again.Embeds[i].Description, "](https://") != 2 { // the other report: the gazette and Pier Radio
 		t.Errorf("page 1 after the leading report expired: %q %+v", again.Content, again.Embeds)
 	}
 }

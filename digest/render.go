@@ -374,9 +374,9 @@ func SourcesBlock(sources []digestbot.Source, loc *time.Location, max int) strin
 }
 
 // sourceLink is "[Name](url) · 2021-03-20", without the link when the URL
-// is not usable.
+// is not usable; an outlet without a name is named by its link's host.
 func sourceLink(s digestbot.Source, loc *time.Location) string {
-	name := EscapeMarkdown(cutPlain(s.Name, 100))
+	name := EscapeMarkdown(cutPlain(sourceName(s), 100))
 	if validURL(s.URL) && !strings.ContainsAny(s.URL, "()<> ") {
 		name = "[" + name + "](" + s.URL + ")"
 	}
