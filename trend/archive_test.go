@@ -68,5 +68,17 @@ func TestTrendFromTheLookupIndex(t *testing.T) {
 			strings.Contains(got, "Coastal") || strings.Contains(got, "Private") {
 			t.Errorf("outlets %q, want Harbour Wire 2 and Our Desk 1 only", got)
 		}
+
+		// site: is checked on the stored articles, like the phrase.
+		for query, want := range map[string]int{"strike site:news.example": 4, "strike -site:news.example": 0, "strike site:other.example": 0} {
+			q, err := subscriptions.Parse(query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := c.Series(ctx, trend.Request{Query: q, Label: query, Since: now.Add(-7 * 24 * time.Hour), Now: now, Guild: "mine", Location: time.UTC})
+			if err != nil || s.Total != want || s.Approximate {
+				t.Errorf("%s: %+v, %v; want %d stories, all checked", query, s, err, want)
+			}
+		}
 	})
 }
