@@ -25,6 +25,19 @@ const (
 	ModeInstant = "instant" // each story is posted within a minute of its ingest
 )
 
+// ParseMode reads a mode as people write it, in /subscribe's option and
+// in an exported document: "digest" (the default, stored as ModeDigest)
+// or "instant"; ok is false for anything else.
+func ParseMode(name string) (mode string, ok bool) {
+	switch name {
+	case "digest":
+		return ModeDigest, true
+	case ModeInstant:
+		return ModeInstant, true
+	}
+	return "", false
+}
+
 // Topic is a named query. GuildID is empty for the operator's topics from the
 // configuration file, which every guild sees; a guild's own topic of the same
 // name hides the global one for that guild.

@@ -81,7 +81,7 @@ func (b *Bot) Post(ctx context.Context, ch digestbot.ChannelRef, msg digest.Mess
 		// discordgo sleeps out a bucket's reset without looking at the
 		// context; refuse here instead of blocking a digest job for an hour.
 		wait := b.bucketWait(endpoint)
-		if pastSendBy(ctx, wait) {
+		if digest.PastSendBy(ctx, wait) {
 			return "", digest.ErrSendWindowPassed
 		}
 		if wait > 0 && !b.canWait(ctx, wait) {
@@ -104,7 +104,7 @@ func (b *Bot) Post(ctx context.Context, ch digestbot.ChannelRef, msg digest.Mess
 		if errors.As(err, &rl) && rl.TooManyRequests != nil {
 			b.rateLimited(rl.URL)
 			wait := rl.RetryAfter
-			if pastSendBy(ctx, wait) {
+			if digest.PastSendBy(ctx, wait) {
 				return "", digest.ErrSendWindowPassed
 			}
 			if !b.canWait(ctx, wait) || attempt >= 5 {
@@ -166,13 +166,6 @@ func (b *Bot) canWait(ctx context.Context, d time.Duration) bool {
 	}
 	deadline, ok := ctx.Deadline()
 	return !ok || time.Until(deadline) > d
-}
-
-// pastSendBy reports whether a post that waits d first would leave after
-// the time the deliverer gave it (digest.SendBy).
-func pastSendBy(ctx context.Context, d time.Duration) bool {
-	sendBy, ok := digest.SendBy(ctx)
-	return ok && time.Now().Add(d).After(sendBy)
 }
 
 // bucketWait is how long discordgo would sleep before sending on a

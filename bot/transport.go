@@ -71,7 +71,7 @@ func (t *botTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := t.pace(r.Context(), route, global); err != nil {
 		return nil, err
 	}
-	if sendBy, ok := digest.SendBy(r.Context()); ok && time.Now().After(sendBy) {
+	if digest.PastSendBy(r.Context(), 0) {
 		// The wait for the limits carried a digest post past its nonce
 		// window: the deliverer reads the channel before posting it.
 		return nil, digest.ErrSendWindowPassed
@@ -114,10 +114,8 @@ func (t *botTransport) pace(ctx context.Context, route string, global bool) erro
 	if t.limits == nil {
 		return nil
 	}
-	nonceBy, hasNonceBy := digest.SendBy(ctx)
-	late := func(wait time.Duration) bool { return hasNonceBy && time.Now().Add(wait).After(nonceBy) }
 	for range 1000 {
-		if late(0) {
+		if digest.PastSendBy(ctx, 0) {
 			return digest.ErrSendWindowPassed
 		}
 		wait := time.Duration(0)
@@ -130,7 +128,7 @@ func (t *botTransport) pace(ctx context.Context, route string, global bool) erro
 			if !global {
 				return nil
 			}
-			if err = t.takeGlobal(ctx, late); errors.Is(err, digest.ErrSendWindowPassed) {
+			if err = t.takeGlobal(ctx); errors.Is(err, digest.ErrSendWindowPassed) {
 				return err
 			}
 			if err == nil {
@@ -156,7 +154,7 @@ func (t *botTransport) pace(ctx context.Context, route string, global bool) erro
 		}
 		// Poll a bucket that is held for a probe's answer; sleep out one
 		// that Discord said is empty.
-		if late(wait) {
+		if digest.PastSendBy(ctx, wait) {
 			return digest.ErrSendWindowPassed
 		}
 		if err := backoff.Wait(ctx, min(wait, 100*time.Millisecond)); err != nil {
@@ -172,16 +170,16 @@ func (t *botTransport) pace(ctx context.Context, route string, global bool) erro
 // count more than the budget in one second: it takes a new slot instead.
 const maxLate = 25 * time.Millisecond
 
-// takeGlobal waits for a slot of the global budget; late says whether a
-// wait would carry the request past the time it must leave by.
-func (t *botTransport) takeGlobal(ctx context.Context, late func(time.Duration) bool) error {
+// takeGlobal waits for a slot of the global budget, unless the wait would
+// carry a digest post past the time it must leave by (digest.SendBy).
+func (t *botTransport) takeGlobal(ctx context.Context) error {
 	for try := 0; ; try++ {
 		at := time.Now()
 		wait, err := t.limits.TakeGlobal(ctx, at, t.perSecond)
 		if err != nil {
 			return err
 		}
-		if late(wait) {
+		if digest.PastSendBy(ctx, wait) {
 			return digest.ErrSendWindowPassed
 		}
 		if err := backoff.Wait(ctx, wait); err != nil {

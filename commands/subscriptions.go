@@ -407,14 +407,12 @@ type delivery struct {
 // deliveryOptions reads the mode and mention options.
 func deliveryOptions(req *Request) (delivery, error) {
 	var d delivery
-	switch m := strings.ToLower(strings.TrimSpace(req.Options["mode"])); m {
-	case "":
-	case ModeDigest:
-		d.mode, d.modeSet = digestbot.ModeDigest, true
-	case ModeInstant:
-		d.mode, d.modeSet = digestbot.ModeInstant, true
-	default:
-		return d, digestbot.Errorf(digestbot.EINVALID, "mode takes %s or %s, not %q", ModeDigest, ModeInstant, m)
+	if m := strings.ToLower(strings.TrimSpace(req.Options["mode"])); m != "" {
+		mode, ok := digestbot.ParseMode(m)
+		if !ok {
+			return d, digestbot.Errorf(digestbot.EINVALID, "mode takes %s or %s, not %q", ModeDigest, ModeInstant, m)
+		}
+		d.mode, d.modeSet = mode, true
 	}
 	role := strings.TrimSpace(req.Options["mention"])
 	role = strings.TrimSuffix(strings.TrimPrefix(role, "<@&"), ">")

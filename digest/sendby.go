@@ -28,6 +28,13 @@ func SendBy(ctx context.Context) (time.Time, bool) {
 	return t, ok
 }
 
+// PastSendBy reports whether a post that waits d before it leaves would
+// leave after the time ctx gives it (SendBy); false when ctx gives none.
+func PastSendBy(ctx context.Context, d time.Duration) bool {
+	t, ok := SendBy(ctx)
+	return ok && time.Now().Add(d).After(t)
+}
+
 // ErrSendWindowPassed is a transport's answer to a post it did not send
 // because it could not leave before SendBy.
 var ErrSendWindowPassed = digestbot.Errorf(digestbot.EUNAVAILABLE, "the post was not sent: a rate limit held it past the nonce window")

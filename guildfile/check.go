@@ -159,11 +159,11 @@ func check(ctx context.Context, st Writer, doc *Document, opts Options) (*plan, 
 			sub = &digestbot.Subscription{GuildID: p.guild, ChannelID: s.ChannelID, Topic: name}
 			sub.ID = digestbot.SubscriptionID(sub.GuildID, sub.ChannelID, "", sub.Topic)
 		}
+		// The document may name the default, as the README does; a mode
+		// ParseMode does not know is left for Validate to refuse.
 		mode := s.Mode
-		if mode == "digest" {
-			// The document may name the default, as the README does; the
-			// store keeps it as "".
-			mode = digestbot.ModeDigest
+		if m, ok := digestbot.ParseMode(s.Mode); ok {
+			mode = m
 		}
 		sub.CreatedBy, sub.CreatedAt, sub.Mode, sub.Mention = s.CreatedBy, orNow(s.CreatedAt, now), mode, s.Mention
 		spike, err := digestbot.ParseSpike(s.Spike)
